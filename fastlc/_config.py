@@ -1,0 +1,23 @@
+"""Compiler options and thread defaults, kept in one place.
+
+Numba ``fastmath`` flags: we allow re-association, contraction (FMA), reciprocal
+approximation and ignoring the sign of zero, because they let LLVM vectorize
+reductions. We never allow ``nnan``/``ninf``: NaN and infinity must propagate
+through every kernel exactly as in NumPy.
+"""
+import os
+
+NUMBA_FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
+
+#: Options shared by every ``@njit`` kernel. ``cache=True`` writes the compiled
+#: machine code next to the kernel sources so that only the first process on a
+#: machine pays the JIT latency.
+NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=NUMBA_FASTMATH, error_model="numpy")
+
+
+def default_n_threads():
+    """Number of threads a kernel uses when ``n_threads=None``: the usable cores."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1

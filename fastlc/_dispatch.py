@@ -1,0 +1,90 @@
+"""Backend selection: one table from (kernel, backend) to an implementation.
+
+Every kernel exists in four backends with the same private signature (inputs,
+weights, outputs, then ``n_threads``). Backends are imported lazily, the first
+time a kernel of theirs is called, so ``import fastlc`` does not pay for Numba.
+"""
+import importlib
+import importlib.util
+from functools import lru_cache
+
+#: The backends, in the order tables and reports list them.
+BACKENDS = ("naive", "numpy", "numba", "cython")
+
+#: Where each backend's kernel modules live.
+BACKEND_PACKAGES = {
+    "naive": "fastlc._naive",
+    "numpy": "fastlc._numpy",
+    "numba": "fastlc._numba",
+    "cython": "fastlc._cython",
+}
+
+#: Which module (the same name in every backend package) holds each kernel.
+KERNEL_MODULES = {
+    "multiclass_hinge": "_losses",
+    "cross_entropy_hard": "_losses",
+    "cross_entropy_soft": "_losses",
+    "log_softmax": "_losses",
+    "softmax": "_losses",
+}
+
+#: What ``backend="auto"`` picks, first available wins. Cython first: it has
+#: no JIT latency and is at least as fast as Numba on the kernels measured in
+#: benchmarks/. A kernel may override the order in ``AUTO_ORDER_OVERRIDES``.
+AUTO_ORDER = ("cython", "numba", "numpy")
+AUTO_ORDER_OVERRIDES = {}
+
+
+@lru_cache(maxsize=None)
+def _backend_present(backend):
+    if backend in ("naive", "numpy"):
+        return True
+    if backend == "numba":
+        return importlib.util.find_spec("numba") is not None
+    if backend == "cython":
+        try:
+            importlib.import_module("fastlc._cython._losses")
+        except ImportError:
+            return False
+        return True
+    return False
+
+
+def available_backends():
+    """Return the backends usable in this installation.
+
+    Returns
+    -------
+    backends : tuple of str
+        A subset of ``("naive", "numpy", "numba", "cython")``, in that order.
+        ``"numba"`` is missing when Numba is not installed and ``"cython"``
+        when the compiled extensions were not built.
+    """
+    return tuple(b for b in BACKENDS if _backend_present(b))
+
+
+def resolve_backend(backend, kernel):
+    """Turn a user's ``backend=`` value into a concrete, present backend name."""
+    if not isinstance(backend, str) or backend not in BACKENDS + ("auto",):
+        raise ValueError(
+            f"backend={backend!r} is not valid; choose one of "
+            f"{', '.join(repr(b) for b in BACKENDS + ('auto',))}"
+        )
+    if backend == "auto":
+        for candidate in AUTO_ORDER_OVERRIDES.get(kernel, AUTO_ORDER):
+            if _backend_present(candidate):
+                return candidate
+        return "numpy"
+    if not _backend_present(backend):
+        raise ValueError(
+            f"backend={backend!r} is not available in this installation; "
+            f"available: {', '.join(available_backends())}"
+        )
+    return backend
+
+
+@lru_cache(maxsize=None)
+def get_kernel(kernel, backend):
+    """Return the private implementation of ``kernel`` in a concrete ``backend``."""
+    module = importlib.import_module(f"{BACKEND_PACKAGES[backend]}.{KERNEL_MODULES[kernel]}")
+    return getattr(module, kernel)

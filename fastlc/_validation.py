@@ -1,0 +1,180 @@
+"""Input checks shared by the public kernel functions.
+
+Every message names the argument and the offending value, shape or index, so
+that a user can find the mistake without reading our code. The private kernels
+do no checking at all (the Cython ones skip bounds checks), so everything that
+could make them read or write out of bounds is caught here.
+"""
+import numbers
+import operator
+
+import numpy as np
+
+from ._config import default_n_threads
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_float_array(array, name, *, ndim=None, dtype=None):
+    """Return ``array`` as a C-contiguous float32/float64 ndarray.
+
+    Parameters
+    ----------
+    array : array_like
+        The user's input. Lists are accepted and become float64.
+    name : str
+        Argument name used in error messages.
+    ndim : int or tuple of int, optional
+        Accepted number(s) of dimensions.
+    dtype : numpy dtype, optional
+        When given, the array must already have this dtype (used for arrays
+        that must match another argument's dtype).
+
+    Returns
+    -------
+    array : ndarray
+        C-contiguous; a copy only when the input was not contiguous already.
+        Read-only inputs stay read-only (kernels never write into inputs).
+    """
+    if isinstance(array, np.ndarray):
+        arr = array
+    else:
+        try:
+            arr = np.asarray(array)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be an array of floats; got {type(array).__name__}") from exc
+        if arr.dtype.kind in "iub":
+            arr = arr.astype(np.float64)
+    if arr.dtype not in FLOAT_DTYPES:
+        raise TypeError(
+            f"{name} must have dtype float32 or float64; got dtype {arr.dtype}"
+            + (" (convert it with .astype(np.float32) or .astype(np.float64))" if arr.dtype.kind in "fiub" else "")
+        )
+    if dtype is not None and arr.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)} like the other inputs; got {arr.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            wanted = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name} must be a {wanted}-D array; got {arr.ndim}-D array of shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def check_labels(y, n_samples, n_classes, name="y", *, ignore_index=None):
+    """Return integer class labels as a C-contiguous intp array of shape (n_samples,).
+
+    Labels equal to ``ignore_index`` are allowed anywhere; they are replaced by 0
+    in the returned copy (the kernels never read them: their row weight is 0)
+    and reported in the returned mask.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), dtype intp
+    ignored : ndarray of shape (n_samples,), dtype bool, or None
+    """
+    labels = np.asarray(y)
+    if labels.dtype.kind not in "iu":
+        if labels.dtype.kind == "f":
+            raise TypeError(
+                f"{name} must hold integer class indices; got dtype {labels.dtype} "
+                f"(use y.astype(np.int64) if the values are whole numbers)"
+            )
+        raise TypeError(f"{name} must hold integer class indices; got dtype {labels.dtype}")
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of shape ({n_samples},); got shape {labels.shape}")
+    if labels.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {labels.shape[0]} labels but the scores have {n_samples} rows (samples); they must match"
+        )
+    ignored = None
+    if ignore_index is not None:
+        ignored = labels == ignore_index
+        if ignored.any():
+            labels = np.where(ignored, 0, labels)
+        else:
+            ignored = None
+    bad = (labels < 0) | (labels >= n_classes)
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name}[{index}] = {labels[index]} is not a class index in [0, {n_classes})"
+            + ("" if ignore_index is None else f" nor ignore_index={ignore_index}")
+        )
+    return np.ascontiguousarray(labels, dtype=np.intp), ignored
+
+
+def check_weights(weights, length, name, dtype, what="samples"):
+    """Return non-negative finite weights as a C-contiguous array of ``dtype``, or ones."""
+    if weights is None:
+        return np.ones(length, dtype=dtype)
+    w = np.asarray(weights)
+    if w.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold numbers; got dtype {w.dtype}")
+    if w.ndim != 1 or w.shape[0] != length:
+        raise ValueError(f"{name} must have shape ({length},), one weight per {what}; got shape {w.shape}")
+    w = np.ascontiguousarray(w, dtype=dtype)
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}[{index}] = {w[index]} is not a finite non-negative weight")
+    return w
+
+
+def check_choice(value, name, choices):
+    """Raise unless ``value`` is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}={value!r} is not valid; choose one of {', '.join(repr(c) for c in choices)}")
+    return value
+
+
+def check_scalar(value, name, *, low=None, high=None, low_inclusive=True, high_inclusive=True):
+    """Return ``value`` as a Python float after checking it is a real number in range."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    value = float(value)
+    if np.isnan(value):
+        raise ValueError(f"{name} must not be NaN")
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        bound = f">= {low}" if low_inclusive else f"> {low}"
+        raise ValueError(f"{name} must be {bound}; got {value!r}")
+    if high is not None and (value > high or (value == high and not high_inclusive)):
+        bound = f"<= {high}" if high_inclusive else f"< {high}"
+        raise ValueError(f"{name} must be {bound}; got {value!r}")
+    return value
+
+
+def check_n_threads(n_threads):
+    """Return the number of threads to use: ``None`` means all usable cores."""
+    if n_threads is None:
+        return default_n_threads()
+    try:
+        n = operator.index(n_threads)
+    except TypeError:
+        raise TypeError(f"n_threads must be a positive int or None; got {n_threads!r}") from None
+    if n < 1:
+        raise ValueError(f"n_threads must be a positive int or None; got {n_threads!r}")
+    return n
+
+
+def check_out(out, shape, dtype, name="out", inputs=()):
+    """Return a writeable C-contiguous output array: ``out`` itself or a new one.
+
+    ``out`` must not overlap any of ``inputs``: the kernels read inputs while
+    writing outputs row by row.
+    """
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array; got {type(out).__name__}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got {out.shape}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}; got {out.dtype}")
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} must be writeable")
+    for other in inputs:
+        if np.may_share_memory(out, other):
+            raise ValueError(f"{name} must not share memory with the inputs")
+    return out

@@ -1,0 +1,15 @@
+"""fastlc kernels: validated public functions over four interchangeable backends.
+
+Every function takes ``backend=`` ("auto", "naive", "numpy", "numba", "cython")
+and, where it runs in parallel, ``n_threads=`` (None = all cores).
+"""
+from .._dispatch import available_backends
+from ._losses import log_softmax, multiclass_hinge, softmax, softmax_cross_entropy
+
+__all__ = [
+    "available_backends",
+    "log_softmax",
+    "multiclass_hinge",
+    "softmax",
+    "softmax_cross_entropy",
+]

@@ -1,0 +1,1 @@
+"""The ``numba`` backend: ``@njit`` kernels, parallel over rows (installed as ``fastlc._numba``)."""
