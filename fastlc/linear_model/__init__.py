@@ -1,0 +1,6 @@
+"""scikit-learn estimators trained on the fastlc kernels."""
+from ._base import DivergenceError
+from ._softmax import SoftmaxClassifier
+from ._svm import LinearSVMClassifier
+
+__all__ = ["DivergenceError", "LinearSVMClassifier", "SoftmaxClassifier"]

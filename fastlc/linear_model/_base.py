@@ -1,0 +1,528 @@
+"""Shared base class and training loop of the linear classifiers.
+
+One loop serves both estimators; a subclass only says which loss kernel turns
+scores into a loss and a gradient. Per mini-batch the loop does:
+
+1. gather the batch rows (``np.take`` into a reused buffer when shuffling),
+2. ``scores = X_b @ W.T + b``                       (BLAS),
+3. ``loss, G = loss_kernel(scores, y_b, w_b)``      (fused kernel, dL/dscores),
+4. ``dW = G.T @ X_b`` (BLAS) ``+ penalty'(W)``, ``db = sum(G, axis=0)``,
+5. one fused optimizer kernel call on the flat ``[W, b]`` array.
+
+Everything per epoch that is cheap is checked once per epoch: the loss and the
+weights must be finite (divergence), convergence / early stopping.
+"""
+import numbers
+import time
+import warnings
+from abc import ABCMeta, abstractmethod
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .._dispatch import BACKENDS, get_kernel, resolve_backend
+from .._validation import check_n_threads
+from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, scheduled_learning_rate
+
+#: Batch size used by ``batch_size="auto"`` (capped at the number of samples).
+AUTO_BATCH_SIZE = 256
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or non-finite weights.
+
+    Raised instead of returning a model whose predictions would be NaN; the
+    message names the learning rate and the epoch. Lower ``learning_rate``
+    (or scale the features) and fit again.
+    """
+
+
+class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base of the mini-batch linear classifiers (not for direct use).
+
+    Subclasses implement :meth:`_loss_kernel` and define ``__init__`` with all
+    parameters spelled out (scikit-learn reads them from the signature).
+    """
+
+    _parameter_constraints = {
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
+        "lr_decay": [Interval(numbers.Real, 0, 1, closed="right")],
+        "lr_step_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "power_t": [Interval(numbers.Real, 0, None, closed="left")],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_1": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
+        "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
+        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "backend": [StrOptions(set(BACKENDS) | {"auto"})],
+        "n_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    }
+
+    # ------------------------------------------------------------------ hooks
+
+    @abstractmethod
+    def _loss_kernel(self, dtype, backend, n_threads):
+        """Return ``loss_grad(scores, y, row_weight, grad_scale, loss_out, grad_out)``.
+
+        It writes ``row_weight[i] * L_i`` into ``loss_out`` and
+        ``grad_scale * row_weight[i] * dL_i/dscores_i`` into ``grad_out``.
+        """
+
+    # ------------------------------------------------------------ public API
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``(X, y)`` for up to ``max_epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. float32 trains in float32, anything else in float64.
+            Sparse matrices are not supported (convert with ``.toarray()``).
+        y : array-like of shape (n_samples,)
+            Class labels (any type scikit-learn accepts; at least two classes).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample's loss (multiplied by the
+            ``class_weight`` of its class).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False)
+        check_classification_targets(y)
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, "
+                f"but the data contains only one class: {classes[0]!r}"
+            )
+        warm = self.warm_start and hasattr(self, "coef_")
+        if warm and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True but y has classes {classes.tolist()} while the fitted model has "
+                f"{self.classes_.tolist()}; fit with warm_start=False to start over"
+            )
+        self.classes_ = classes
+        weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
+        rng = check_random_state(self.random_state)
+        if not warm:
+            self._initialize(X.shape[1], X.dtype)
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+        # One generator for the whole fit: shuffling order and the validation split.
+        generator = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        self._fit_epochs(X, y_encoded, weight, generator, incremental=False)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch over ``(X, y)``, continuing from the current model.
+
+        Meant for data that arrives in chunks (streaming, ``dask_ml.wrappers.Incremental``).
+        No convergence check or early stopping is done; each call counts as one
+        epoch for ``lr_schedule`` and appends one value to ``loss_curve_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All the classes that can appear in ``y`` across calls. Required on
+            the first call, ignored (but checked) later.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        first_call = not hasattr(self, "coef_")
+        self._validate_params()
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: class frequencies of a stream "
+                "are unknown. Compute weights once with sklearn.utils.compute_class_weight('balanced', "
+                "classes=classes, y=y_sample) and pass them as a dict."
+            )
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False,
+                             reset=first_call)
+        check_classification_targets(y)
+        if first_call:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            classes = np.unique(np.asarray(classes))
+            if classes.shape[0] < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least 2 classes; classes={classes.tolist()} has one"
+                )
+            self.classes_ = classes
+            self._initialize(X.shape[1], X.dtype)
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            self._stream_generator = np.random.default_rng(seed)
+        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+            raise ValueError(f"classes={list(classes)} differs from the classes of the first call "
+                             f"{self.classes_.tolist()}")
+        unknown = ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(f"y contains label {y[np.flatnonzero(unknown)[0]]!r} that is not in "
+                             f"classes={self.classes_.tolist()}")
+        y_encoded = np.searchsorted(self.classes_, y)
+        weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
+        self._fit_epochs(X, y_encoded, weight, self._stream_generator, incremental=True)
+        return self
+
+    def decision_function(self, X):
+        """Class scores ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes), or (n_samples,) for two classes
+            For two classes, ``scores[:, 1] - scores[:, 0]`` (positive means
+            ``classes_[1]``), as scikit-learn's binary classifiers return.
+        """
+        scores = self._scores(X)
+        if scores.shape[1] == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def predict(self, X):
+        """Predict the class of each sample (the highest score).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels taken from ``classes_``.
+        """
+        return self.classes_[np.argmax(self._scores(X), axis=1)]
+
+    # --------------------------------------------------------------- helpers
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+    def _scores(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", accept_sparse=False, reset=False)
+        scores = X @ self.coef_.T
+        if self.fit_intercept:
+            scores += self.intercept_
+        return scores
+
+    def _sample_weight(self, sample_weight, X, y_encoded, class_weight):
+        weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True, copy=True)
+        if class_weight is not None:
+            per_class = compute_class_weight(class_weight, classes=self.classes_,
+                                             y=self.classes_[y_encoded])
+            weight *= per_class[y_encoded].astype(X.dtype)
+        if not weight.sum() > 0:
+            raise ValueError("the sample weights (times class_weight) sum to zero: nothing to learn from")
+        return weight
+
+    def _initialize(self, n_features, dtype):
+        """Allocate the flat parameter vector (zeros: both losses are convex)."""
+        n_classes = self.classes_.shape[0]
+        self._params = np.zeros(n_classes * n_features + n_classes, dtype=dtype)
+        self._bind_views(n_classes, n_features)
+        self._optimizer_state = OptimizerState(
+            self.optimizer, self._params.shape[0], dtype, momentum=self.momentum, beta_1=self.beta_1,
+            beta_2=self.beta_2, epsilon=self.epsilon,
+        )
+        self._epochs_seen = 0
+
+    def _bind_views(self, n_classes, n_features):
+        """Make ``coef_`` and ``intercept_`` views into the flat parameter vector."""
+        self.coef_ = self._params[: n_classes * n_features].reshape(n_classes, n_features)
+        self.intercept_ = self._params[n_classes * n_features:]
+
+    def _sync_params(self):
+        """Rebuild the flat vector if a user assigned ``coef_`` / ``intercept_`` directly."""
+        if not (np.shares_memory(self.coef_, self._params) and np.shares_memory(self.intercept_, self._params)):
+            coef = np.asarray(self.coef_)
+            self._params = np.concatenate([coef.ravel(), np.broadcast_to(self.intercept_, coef.shape[:1])])
+            self._bind_views(*coef.shape)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # Pickling copies coef_ / intercept_ / _params separately: re-link the views.
+        if "_params" in state:
+            self._bind_views(*state["coef_"].shape)
+
+    def _penalty(self, coef):
+        """Value of the penalty at ``coef`` (a Python float)."""
+        if self.penalty is None or self.alpha == 0:
+            return 0.0
+        l1 = self.l1_ratio if self.penalty == "elasticnet" else float(self.penalty == "l1")
+        value = 0.0
+        if l1 > 0:
+            value += l1 * float(np.abs(coef).sum(dtype=np.float64))
+        if l1 < 1:
+            value += (1 - l1) * 0.5 * float(np.dot(coef.ravel(), coef.ravel()))
+        return self.alpha * value
+
+    def _penalty_parts(self):
+        """(alpha_l1, alpha_l2): the penalty is alpha_l1 |W|_1 + alpha_l2 / 2 ||W||^2."""
+        if self.penalty is None or self.alpha == 0:
+            return 0.0, 0.0
+        l1 = self.l1_ratio if self.penalty == "elasticnet" else float(self.penalty == "l1")
+        return self.alpha * l1, self.alpha * (1 - l1)
+
+    def _batch_size(self, n_samples):
+        size = AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size
+        return max(1, min(size, n_samples))
+
+    def _objective(self, X, y, sample_weight=None):
+        """Full regularised objective and its gradient at the current model.
+
+        Used by the tests (finite differences) and by ``verbose`` users who want
+        the exact training objective; the training loop computes the same
+        quantities batch by batch.
+
+        Returns
+        -------
+        loss : float
+            ``sum_i w_i L_i / sum_i w_i + penalty(coef_)``.
+        grad_coef : ndarray of shape (n_classes, n_features)
+        grad_intercept : ndarray of shape (n_classes,)
+        """
+        check_is_fitted(self)
+        X = np.ascontiguousarray(X, dtype=self._params.dtype)
+        y_encoded = np.searchsorted(self.classes_, y)
+        weight = self._sample_weight(sample_weight, X, y_encoded, None)
+        loss_grad = self._loss_kernel(X.dtype, resolve_backend(self.backend, self._kernel_name),
+                                      check_n_threads(self.n_threads))
+        scores = X @ self.coef_.T
+        if self.fit_intercept:
+            scores += self.intercept_
+        grad_scores = np.empty_like(scores)
+        row_loss = np.empty(X.shape[0], dtype=X.dtype)
+        total = weight.sum(dtype=np.float64)
+        loss_grad(scores, y_encoded.astype(np.intp), weight, X.dtype.type(1 / total), row_loss, grad_scores)
+        alpha_l1, alpha_l2 = self._penalty_parts()
+        grad_coef = grad_scores.T @ X + alpha_l2 * self.coef_ + alpha_l1 * np.sign(self.coef_)
+        grad_intercept = grad_scores.sum(axis=0) if self.fit_intercept else np.zeros_like(self.intercept_)
+        loss = float(row_loss.sum(dtype=np.float64)) / total + self._penalty(self.coef_)
+        return loss, grad_coef, grad_intercept
+
+    # ----------------------------------------------------------- the loop
+
+    def _fit_epochs(self, X, y, weight, generator, *, incremental):
+        """Train ``max_epochs`` epochs (or one for ``partial_fit``), in place."""
+        dtype = X.dtype
+        self._sync_params()
+        if self._params.dtype != dtype:
+            # warm start / partial_fit with data of another dtype: train in the data's dtype
+            self._params = self._params.astype(dtype)
+            self._bind_views(*self.coef_.shape)
+            self._optimizer_state.astype(dtype)
+        if self.coef_.shape[1] != X.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self.coef_.shape[1]}")
+        n_threads = check_n_threads(self.n_threads)
+        backend = resolve_backend(self.backend, self._kernel_name)
+        loss_grad = self._loss_kernel(dtype, backend, n_threads)
+        step = self._optimizer_state.stepper(self.backend, n_threads)
+
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            X, y, weight, X_val, y_val, weight_val = self._validation_split(X, y, weight, generator)
+            self.validation_scores_ = getattr(self, "validation_scores_", []) if self.warm_start else []
+            best_score, best_params = -np.inf, self._params.copy()
+        n_samples, n_features = X.shape
+        n_classes = self.classes_.shape[0]
+        batch_size = self._batch_size(n_samples)
+        # Normalising every batch by the mean weight of the whole set (rather
+        # than the batch's own weight sum) makes each batch gradient an unbiased
+        # estimate of the gradient of sum(w L) / sum(w).
+        mean_weight = weight.sum(dtype=np.float64) / n_samples
+        total_weight = weight.sum(dtype=np.float64)
+        alpha_l1, alpha_l2 = self._penalty_parts()
+        decoupled = self.optimizer == "adamw"
+        alpha_l2_grad = dtype.type(0 if decoupled else alpha_l2)
+        alpha_l1_grad = dtype.type(alpha_l1)
+
+        params = self._params
+        coef, intercept = self.coef_, self.intercept_
+        grad = np.zeros_like(params)
+        grad_coef = grad[: n_classes * n_features].reshape(n_classes, n_features)
+        grad_intercept = grad[n_classes * n_features:]
+        scores_buffer = np.empty((batch_size, n_classes), dtype=dtype)
+        grad_scores_buffer = np.empty((batch_size, n_classes), dtype=dtype)
+        row_loss_buffer = np.empty(batch_size, dtype=dtype)
+        if self.shuffle:
+            X_buffer = np.empty((batch_size, n_features), dtype=dtype)
+            y_buffer = np.empty(batch_size, dtype=np.intp)
+            weight_buffer = np.empty(batch_size, dtype=dtype)
+        penalty_buffer = np.empty_like(coef) if (alpha_l1 > 0 or alpha_l2_grad > 0) else None
+        y = y.astype(np.intp, copy=False)
+        snapshot = (params.copy(), {k: v.copy() for k, v in self._optimizer_state.buffers.items()},
+                    self._optimizer_state.t)
+
+        n_epochs = 1 if incremental else self.max_epochs
+        best_loss = min(self.loss_curve_) if (self.loss_curve_ and not incremental) else np.inf
+        no_improvement = 0
+        converged = False
+        started = time.perf_counter()
+        for epoch in range(n_epochs):
+            lr = scheduled_learning_rate(self.learning_rate, self.lr_schedule, self._epochs_seen,
+                                         lr_decay=self.lr_decay, lr_step_size=self.lr_step_size,
+                                         power_t=self.power_t)
+            decay = dtype.type(1 - lr * alpha_l2) if (decoupled and alpha_l2 > 0) else None
+            order = generator.permutation(n_samples) if self.shuffle else None
+            data_loss = 0.0
+            with np.errstate(over="ignore", invalid="ignore"):
+                for start in range(0, n_samples, batch_size):
+                    stop = min(start + batch_size, n_samples)
+                    n_batch = stop - start
+                    if order is not None:
+                        rows = order[start:stop]
+                        X_batch = np.take(X, rows, axis=0, out=X_buffer[:n_batch])
+                        y_batch = np.take(y, rows, out=y_buffer[:n_batch])
+                        weight_batch = np.take(weight, rows, out=weight_buffer[:n_batch])
+                    else:
+                        X_batch, y_batch, weight_batch = X[start:stop], y[start:stop], weight[start:stop]
+                    scores = np.matmul(X_batch, coef.T, out=scores_buffer[:n_batch])
+                    if self.fit_intercept:
+                        scores += intercept
+                    grad_scores = grad_scores_buffer[:n_batch]
+                    row_loss = row_loss_buffer[:n_batch]
+                    loss_grad(scores, y_batch, weight_batch, dtype.type(1 / (n_batch * mean_weight)),
+                              row_loss, grad_scores)
+                    data_loss += float(row_loss.sum())
+                    np.matmul(grad_scores.T, X_batch, out=grad_coef)
+                    if self.fit_intercept:
+                        np.sum(grad_scores, axis=0, out=grad_intercept)
+                    if alpha_l2_grad > 0:
+                        grad_coef += np.multiply(coef, alpha_l2_grad, out=penalty_buffer)
+                    if alpha_l1_grad > 0:
+                        np.sign(coef, out=penalty_buffer)
+                        penalty_buffer *= alpha_l1_grad
+                        grad_coef += penalty_buffer
+                    if decay is not None:
+                        coef *= decay
+                    step(params, grad, lr)
+            self._epochs_seen += 1
+            self.n_iter_ += 1
+            loss = data_loss / total_weight + self._penalty(coef)
+            if not (np.isfinite(loss) and np.isfinite(params).all()):
+                self._restore(snapshot)
+                raise DivergenceError(
+                    f"{type(self).__name__} diverged in epoch {self.n_iter_} with learning_rate={lr!r} "
+                    f"(optimizer={self.optimizer!r}): the training loss or the weights became non-finite "
+                    f"(loss={loss!r}). Use a smaller learning_rate or standardise the features; the model "
+                    f"was reset to its state before this call."
+                )
+            self.loss_curve_.append(loss)
+            message = f"Epoch {self.n_iter_}: loss={loss:.6f}"
+            if incremental:
+                if self.verbose:
+                    print(f"{message}, lr={lr:.3g}, elapsed={time.perf_counter() - started:.2f}s", flush=True)
+                continue
+            if early_stopping:
+                score = self._weighted_accuracy(X_val, y_val, weight_val)
+                self.validation_scores_.append(score)
+                message += f", validation score={score:.6f}"
+                if score < best_score + self.tol:
+                    no_improvement += 1
+                else:
+                    no_improvement = 0
+                if score > best_score:
+                    best_score = score
+                    best_params[:] = params
+            else:
+                if loss > best_loss - self.tol:
+                    no_improvement += 1
+                else:
+                    no_improvement = 0
+                if loss < best_loss:
+                    best_loss = loss
+            if self.verbose:
+                print(f"{message}, lr={lr:.3g}, elapsed={time.perf_counter() - started:.2f}s", flush=True)
+            if no_improvement >= self.n_iter_no_change:
+                converged = True
+                if self.verbose:
+                    what = "validation score" if early_stopping else "training loss"
+                    print(f"{what} did not improve more than tol={self.tol} for {self.n_iter_no_change} "
+                          f"consecutive epochs. Stopping.", flush=True)
+                break
+        if early_stopping:
+            params[:] = best_params
+        self.t_ = self._optimizer_state.t
+        if not incremental and not converged:
+            warnings.warn(
+                f"{type(self).__name__}: max_epochs={self.max_epochs} reached and the optimization "
+                f"hasn't converged yet (tol={self.tol}, n_iter_no_change={self.n_iter_no_change}).",
+                ConvergenceWarning,
+            )
+
+    def _restore(self, snapshot):
+        params, buffers, t = snapshot
+        self._params[:] = params
+        for key, value in buffers.items():
+            self._optimizer_state.buffers[key][:] = value
+        self._optimizer_state.t = t
+        self.t_ = t
+
+    def _validation_split(self, X, y, weight, generator):
+        """Hold out ``validation_fraction`` of the samples, stratified by class when possible."""
+        n_samples = X.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        if n_val < 1 or n_samples - n_val < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no samples for "
+                f"{'validation' if n_val < 1 else 'training'} out of {n_samples}"
+            )
+        order = generator.permutation(n_samples)
+        counts = np.bincount(y, minlength=self.classes_.shape[0])
+        if counts[counts > 0].min() >= 2:
+            # stratify: take the same fraction from each class (at least one)
+            val_rows = []
+            for label in np.flatnonzero(counts):
+                rows = order[y[order] == label]
+                val_rows.append(rows[: max(1, int(round(self.validation_fraction * rows.shape[0])))])
+            val_rows = np.sort(np.concatenate(val_rows))
+        else:
+            val_rows = np.sort(order[:n_val])
+        train = np.ones(n_samples, dtype=bool)
+        train[val_rows] = False
+        if not train.any():
+            raise ValueError(f"validation_fraction={self.validation_fraction} leaves no training samples")
+        return X[train], y[train], weight[train], X[val_rows], y[val_rows], weight[val_rows]
+
+    def _weighted_accuracy(self, X, y, weight):
+        scores = X @ self.coef_.T
+        if self.fit_intercept:
+            scores += self.intercept_
+        correct = np.argmax(scores, axis=1) == y
+        return float(np.dot(correct, weight) / weight.sum())

@@ -1,0 +1,107 @@
+"""The parameter documentation both estimators share (kept in one place)."""
+
+SHARED_PARAMETERS = """\
+    optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}, default="adam"
+        Update rule, each a fused kernel of :mod:`fastlc.kernels` with PyTorch's
+        semantics: plain SGD, heavy-ball momentum, Nesterov momentum, Adagrad,
+        RMSprop, Adam, and AdamW (Adam with the L2 part of the penalty applied
+        as decoupled weight decay ``W <- W (1 - lr * alpha_l2)`` instead of
+        through the gradient).
+    learning_rate : float, default=0.01
+        Initial step size (> 0).
+    lr_schedule : {"constant", "step", "exponential", "invscaling"}, default="constant"
+        How the learning rate changes from epoch to epoch (``e`` counts every
+        epoch trained so far, including earlier ``partial_fit`` calls and warm
+        starts): ``"constant"``; ``"step"``: ``learning_rate * lr_decay **
+        (e // lr_step_size)``; ``"exponential"``: ``learning_rate * lr_decay ** e``;
+        ``"invscaling"``: ``learning_rate / (e + 1) ** power_t``.
+    lr_decay : float in (0, 1], default=0.95
+        Decay factor of the ``"step"`` and ``"exponential"`` schedules.
+    lr_step_size : int, default=10
+        Epochs between two decays of the ``"step"`` schedule.
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+    momentum : float in [0, 1), default=0.9
+        Momentum of ``"momentum"`` and ``"nesterov"``.
+    beta_1 : float in [0, 1), default=0.9
+        Decay of the running mean of gradients (``"adam"``, ``"adamw"``).
+    beta_2 : float in [0, 1), default=0.999
+        Decay of the running mean of squared gradients (``"adam"``, ``"adamw"``,
+        and ``"rmsprop"``, where PyTorch calls it ``alpha``).
+    epsilon : float, default=1e-8
+        Added to the root of the squared-gradient average (``"adam"``,
+        ``"adamw"``, ``"rmsprop"``, ``"adagrad"``) for numerical stability.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; ``"auto"`` is ``min(256, n_samples)``.
+    max_epochs : int, default=100
+        Maximum number of passes over the training data in ``fit``.
+    alpha : float, default=1e-4
+        Strength of the penalty. The objective is the weighted *mean* loss
+        per sample plus ``alpha * R(coef_)``, as in ``SGDClassifier``: alpha does
+        not scale with the number of samples or the batch size. (scikit-learn's
+        ``MLPClassifier`` divides its ``alpha`` by the batch size instead: its
+        ``alpha=a`` matches ``alpha=a / batch_size`` here.)
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        ``R(W)`` is ``0.5 * ||W||_2^2`` (l2), ``||W||_1`` (l1), or
+        ``l1_ratio * ||W||_1 + (1 - l1_ratio) * 0.5 * ||W||_2^2`` (elasticnet).
+        The intercept is never penalised. The l1 part enters through its
+        subgradient ``sign(W)``, so weights get small but not exactly zero.
+    l1_ratio : float in [0, 1], default=0.15
+        Share of l1 in the elasticnet penalty.
+    fit_intercept : bool, default=True
+        Learn an intercept per class; if False, ``intercept_`` stays zero.
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class's samples, multiplied into ``sample_weight``.
+        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))`` (not
+        available in ``partial_fit``).
+    tol : float, default=1e-4
+        Stop when the training loss (or, with ``early_stopping``, the
+        validation accuracy) has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+    n_iter_no_change : int, default=10
+        See ``tol``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified),
+        score accuracy on it after every epoch, stop as described under
+        ``tol``, and keep the weights of the best epoch.
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the training data held out when ``early_stopping=True``.
+    shuffle : bool, default=True
+        Draw the mini-batches in a new random order every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the validation split. The same value gives the
+        same model bit for bit, whatever ``n_threads``.
+    warm_start : bool, default=False
+        Let ``fit`` continue from the previous model and optimizer state
+        (same classes required) instead of starting from zero weights.
+    verbose : int, default=0
+        If > 0, print one line per epoch: epoch, loss, validation score (with
+        early stopping), learning rate and elapsed time.
+    backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
+        Kernel implementation for the loss and optimizer kernels.
+    n_threads : int or None, default=None
+        Threads of the loss and optimizer kernels (None: all cores). The result
+        does not depend on it. Matrix products use NumPy's BLAS, whose threads
+        are set with ``threadpoolctl``.
+"""
+
+SHARED_ATTRIBUTES = """\
+    coef_ : ndarray of shape (n_classes, n_features)
+        One weight row per class (also for two classes), in the training dtype.
+    intercept_ : ndarray of shape (n_classes,)
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` had string column names (e.g. a DataFrame).
+    n_iter_ : int
+        Epochs run (``fit`` restarts the count unless ``warm_start``;
+        ``partial_fit`` adds one per call).
+    loss_curve_ : list of float
+        Training objective (weighted mean loss + penalty) after each epoch,
+        averaged over the epoch's mini-batches.
+    validation_scores_ : list of float
+        Accuracy on the held-out set after each epoch (only with ``early_stopping``).
+    t_ : int
+        Optimizer steps (mini-batches) taken so far.
+"""

@@ -1,0 +1,99 @@
+"""Multiclass linear SVM (Weston-Watkins hinge) trained by mini-batch gradient descent."""
+import numbers
+
+from sklearn.utils._param_validation import Interval
+
+from .._dispatch import get_kernel
+from ._base import BaseLinearClassifier
+from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
+
+
+class LinearSVMClassifier(BaseLinearClassifier):
+    __doc__ = f"""Multiclass linear SVM (Weston-Watkins / CS231n hinge) trained by mini-batch descent.
+
+    Scores are ``X @ coef_.T + intercept_`` with one weight row per class (a
+    native multiclass model, not one-vs-rest); training minimises the mean of
+    ``L_i = sum_{{j != y_i}} max(0, s_ij - s_iy_i + margin)`` (squared with
+    ``squared_hinge=True``) plus a penalty, with a fused loss+gradient kernel
+    and a fused optimizer kernel per mini-batch.
+
+    Scores are not probabilities, so there is no ``predict_proba``; wrap the
+    model in :class:`sklearn.calibration.CalibratedClassifierCV` to get them.
+
+    Parameters
+    ----------
+{SHARED_PARAMETERS}    margin : float, default=1.0
+        The margin Delta (>= 0) the correct class's score must exceed the others by.
+    squared_hinge : bool, default=False
+        Use the squared hinge ``max(0, z) ** 2`` (L2-SVM).
+
+    Attributes
+    ----------
+{SHARED_ATTRIBUTES}
+    See Also
+    --------
+    SoftmaxClassifier : the same model trained with the softmax cross-entropy.
+    sklearn.linear_model.SGDClassifier : one-vs-rest hinge loss, sample by sample.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from fastlc import LinearSVMClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = LinearSVMClassifier(random_state=0).fit(X / 16, y)
+    >>> clf.decision_function(X[:2] / 16).shape
+    (2, 10)
+    """
+
+    _parameter_constraints = {
+        **BaseLinearClassifier._parameter_constraints,
+        "margin": [Interval(numbers.Real, 0, None, closed="left")],
+        "squared_hinge": ["boolean"],
+    }
+    _kernel_name = "multiclass_hinge"
+
+    def __init__(self, *, optimizer="adam", learning_rate=1e-2, lr_schedule="constant", lr_decay=0.95,
+                 lr_step_size=10, power_t=0.5, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 batch_size="auto", max_epochs=100, alpha=1e-4, penalty="l2", l1_ratio=0.15, fit_intercept=True,
+                 class_weight=None, tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
+                 shuffle=True, random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None,
+                 margin=1.0, squared_hinge=False):
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_step_size = lr_step_size
+        self.power_t = power_t
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.alpha = alpha
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.backend = backend
+        self.n_threads = n_threads
+        self.margin = margin
+        self.squared_hinge = squared_hinge
+
+    def _loss_kernel(self, dtype, backend, n_threads):
+        kernel = get_kernel(self._kernel_name, backend)
+        margin = dtype.type(self.margin)
+        squared = bool(self.squared_hinge)
+
+        def loss_grad(scores, y, row_weight, grad_scale, loss_out, grad_out):
+            kernel(scores, y, row_weight, grad_scale, margin, squared, loss_out, grad_out, n_threads)
+
+        return loss_grad
