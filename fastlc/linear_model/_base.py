@@ -134,6 +134,8 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             self.loss_curve_ = []
         # One generator for the whole fit: shuffling order and the validation split.
         generator = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        # partial_fit after fit continues with the same stream of shuffles
+        self._stream_generator = generator
         self._fit_epochs(X, y_encoded, weight, generator, incremental=False)
         return self
 
@@ -224,7 +226,8 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         y_pred : ndarray of shape (n_samples,)
             Labels taken from ``classes_``.
         """
-        return self.classes_[np.argmax(self._scores(X), axis=1)]
+        scores = self._scores(X)
+        return self.classes_[np.argmax(scores, axis=1)]
 
     # --------------------------------------------------------------- helpers
 
