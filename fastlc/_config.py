@@ -21,3 +21,13 @@ def default_n_threads():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return os.cpu_count() or 1
+
+#: Elements per thread below which the element-wise kernels (optimizer steps)
+#: use fewer threads: starting a parallel region costs a few microseconds,
+#: more than updating a small parameter array takes.
+ELEMENTWISE_GRAIN = 1 << 16
+
+
+def elementwise_n_threads(n_elements, n_threads):
+    """Threads worth using for an element-wise kernel over ``n_elements``."""
+    return max(1, min(n_threads, -(-n_elements // ELEMENTWISE_GRAIN)))

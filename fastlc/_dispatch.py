@@ -26,13 +26,23 @@ KERNEL_MODULES = {
     "cross_entropy_soft": "_losses",
     "log_softmax": "_losses",
     "softmax": "_losses",
+    "adam_step": "_optim",
+    "rmsprop_step": "_optim",
+    "sgd_step": "_optim",
+    "adagrad_step": "_optim",
 }
 
 #: What ``backend="auto"`` picks, first available wins. Cython first: it has
 #: no JIT latency and is at least as fast as Numba on the kernels measured in
 #: benchmarks/. A kernel may override the order in ``AUTO_ORDER_OVERRIDES``.
 AUTO_ORDER = ("cython", "numba", "numpy")
-AUTO_ORDER_OVERRIDES = {}
+AUTO_ORDER_OVERRIDES = {
+    # until the compiled optimizer kernels land on this branch
+    "adam_step": ("numpy",),
+    "rmsprop_step": ("numpy",),
+    "sgd_step": ("numpy",),
+    "adagrad_step": ("numpy",),
+}
 
 
 @lru_cache(maxsize=None)
