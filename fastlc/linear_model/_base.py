@@ -12,6 +12,7 @@ scores into a loss and a gradient. Per mini-batch the loop does:
 Everything per epoch that is cheap is checked once per epoch: the loss and the
 weights must be finite (divergence), convergence / early stopping.
 """
+import contextlib
 import numbers
 import time
 import warnings
@@ -24,6 +25,9 @@ from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from .._config import elementwise_n_threads
 
 from .._dispatch import BACKENDS, get_kernel, resolve_backend
 from .._validation import check_n_threads
@@ -136,7 +140,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         generator = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
         # partial_fit after fit continues with the same stream of shuffles
         self._stream_generator = generator
-        self._fit_epochs(X, y_encoded, weight, generator, incremental=False)
+        self._fit_or_forget(not warm, X, y_encoded, weight, generator, incremental=False)
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -193,8 +197,20 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                              f"classes={self.classes_.tolist()}")
         y_encoded = np.searchsorted(self.classes_, y)
         weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
-        self._fit_epochs(X, y_encoded, weight, self._stream_generator, incremental=True)
+        self._fit_or_forget(first_call, X, y_encoded, weight, self._stream_generator, incremental=True)
         return self
+
+    def _fit_or_forget(self, fresh, *args, **kwargs):
+        """Train; if a fresh model diverges, leave the estimator unfitted (never NaN weights)."""
+        try:
+            self._fit_epochs(*args, **kwargs)
+        except DivergenceError:
+            if fresh:
+                for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+                    delattr(self, name)
+                for name in ("_params", "_optimizer_state"):
+                    self.__dict__.pop(name, None)
+            raise
 
     def decision_function(self, X):
         """Class scores ``X @ coef_.T + intercept_``.
@@ -354,7 +370,6 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self.coef_.shape[1]}")
         n_threads = check_n_threads(self.n_threads)
         backend = resolve_backend(self.backend, self._kernel_name)
-        loss_grad = self._loss_kernel(dtype, backend, n_threads)
         step = self._optimizer_state.stepper(self.backend, n_threads)
 
         early_stopping = self.early_stopping and not incremental
@@ -365,6 +380,11 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         n_samples, n_features = X.shape
         n_classes = self.classes_.shape[0]
         batch_size = self._batch_size(n_samples)
+        # A mini-batch's loss kernel is tiny next to the two matrix products;
+        # running it on several OpenMP threads between multi-threaded BLAS
+        # calls makes both thread pools spin against each other (measured:
+        # 100x slower per batch on 2 cores), so it gets threads only when big.
+        loss_grad = self._loss_kernel(dtype, backend, elementwise_n_threads(batch_size * n_classes, n_threads))
         # Normalising every batch by the mean weight of the whole set (rather
         # than the batch's own weight sum) makes each batch gradient an unbiased
         # estimate of the gradient of sum(w L) / sum(w).
@@ -390,95 +410,97 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         penalty_buffer = np.empty_like(coef) if (alpha_l1 > 0 or alpha_l2_grad > 0) else None
         y = y.astype(np.intp, copy=False)
         snapshot = (params.copy(), {k: v.copy() for k, v in self._optimizer_state.buffers.items()},
-                    self._optimizer_state.t)
+                    self._optimizer_state.t, self.n_iter_, self._epochs_seen, len(self.loss_curve_))
 
         n_epochs = 1 if incremental else self.max_epochs
         best_loss = min(self.loss_curve_) if (self.loss_curve_ and not incremental) else np.inf
         no_improvement = 0
         converged = False
         started = time.perf_counter()
-        for epoch in range(n_epochs):
-            lr = scheduled_learning_rate(self.learning_rate, self.lr_schedule, self._epochs_seen,
-                                         lr_decay=self.lr_decay, lr_step_size=self.lr_step_size,
-                                         power_t=self.power_t)
-            decay = dtype.type(1 - lr * alpha_l2) if (decoupled and alpha_l2 > 0) else None
-            order = generator.permutation(n_samples) if self.shuffle else None
-            data_loss = 0.0
-            with np.errstate(over="ignore", invalid="ignore"):
-                for start in range(0, n_samples, batch_size):
-                    stop = min(start + batch_size, n_samples)
-                    n_batch = stop - start
-                    if order is not None:
-                        rows = order[start:stop]
-                        X_batch = np.take(X, rows, axis=0, out=X_buffer[:n_batch])
-                        y_batch = np.take(y, rows, out=y_buffer[:n_batch])
-                        weight_batch = np.take(weight, rows, out=weight_buffer[:n_batch])
+        with self._blas_threads():
+            for epoch in range(n_epochs):
+                lr = scheduled_learning_rate(self.learning_rate, self.lr_schedule, self._epochs_seen,
+                                             lr_decay=self.lr_decay, lr_step_size=self.lr_step_size,
+                                             power_t=self.power_t)
+                decay = dtype.type(1 - lr * alpha_l2) if (decoupled and alpha_l2 > 0) else None
+                order = generator.permutation(n_samples) if self.shuffle else None
+                data_loss = 0.0
+                with np.errstate(over="ignore", invalid="ignore"):
+                    for start in range(0, n_samples, batch_size):
+                        stop = min(start + batch_size, n_samples)
+                        n_batch = stop - start
+                        if order is not None:
+                            rows = order[start:stop]
+                            X_batch = np.take(X, rows, axis=0, out=X_buffer[:n_batch])
+                            y_batch = np.take(y, rows, out=y_buffer[:n_batch])
+                            weight_batch = np.take(weight, rows, out=weight_buffer[:n_batch])
+                        else:
+                            X_batch, y_batch, weight_batch = X[start:stop], y[start:stop], weight[start:stop]
+                        scores = np.matmul(X_batch, coef.T, out=scores_buffer[:n_batch])
+                        if self.fit_intercept:
+                            scores += intercept
+                        grad_scores = grad_scores_buffer[:n_batch]
+                        row_loss = row_loss_buffer[:n_batch]
+                        loss_grad(scores, y_batch, weight_batch, dtype.type(1 / (n_batch * mean_weight)),
+                                  row_loss, grad_scores)
+                        data_loss += float(row_loss.sum())
+                        np.matmul(grad_scores.T, X_batch, out=grad_coef)
+                        if self.fit_intercept:
+                            np.sum(grad_scores, axis=0, out=grad_intercept)
+                        if alpha_l2_grad > 0:
+                            grad_coef += np.multiply(coef, alpha_l2_grad, out=penalty_buffer)
+                        if alpha_l1_grad > 0:
+                            np.sign(coef, out=penalty_buffer)
+                            penalty_buffer *= alpha_l1_grad
+                            grad_coef += penalty_buffer
+                        if decay is not None:
+                            coef *= decay
+                        step(params, grad, lr)
+                self._epochs_seen += 1
+                self.n_iter_ += 1
+                with np.errstate(over="ignore", invalid="ignore"):
+                    loss = data_loss / total_weight + self._penalty(coef)
+                if not (np.isfinite(loss) and np.isfinite(params).all()):
+                    self._restore(snapshot)
+                    raise DivergenceError(
+                        f"{type(self).__name__} diverged in epoch {self.n_iter_} with learning_rate={lr!r} "
+                        f"(optimizer={self.optimizer!r}): the training loss or the weights became non-finite "
+                        f"(loss={float(loss)!r}). Use a smaller learning_rate or standardise the features; the model "
+                        f"was reset to its state before this call (unfitted if this was its first fit)."
+                    )
+                self.loss_curve_.append(loss)
+                message = f"Epoch {self.n_iter_}: loss={loss:.6f}"
+                if incremental:
+                    if self.verbose:
+                        print(f"{message}, lr={lr:.3g}, elapsed={time.perf_counter() - started:.2f}s", flush=True)
+                    continue
+                if early_stopping:
+                    score = self._weighted_accuracy(X_val, y_val, weight_val)
+                    self.validation_scores_.append(score)
+                    message += f", validation score={score:.6f}"
+                    if score < best_score + self.tol:
+                        no_improvement += 1
                     else:
-                        X_batch, y_batch, weight_batch = X[start:stop], y[start:stop], weight[start:stop]
-                    scores = np.matmul(X_batch, coef.T, out=scores_buffer[:n_batch])
-                    if self.fit_intercept:
-                        scores += intercept
-                    grad_scores = grad_scores_buffer[:n_batch]
-                    row_loss = row_loss_buffer[:n_batch]
-                    loss_grad(scores, y_batch, weight_batch, dtype.type(1 / (n_batch * mean_weight)),
-                              row_loss, grad_scores)
-                    data_loss += float(row_loss.sum())
-                    np.matmul(grad_scores.T, X_batch, out=grad_coef)
-                    if self.fit_intercept:
-                        np.sum(grad_scores, axis=0, out=grad_intercept)
-                    if alpha_l2_grad > 0:
-                        grad_coef += np.multiply(coef, alpha_l2_grad, out=penalty_buffer)
-                    if alpha_l1_grad > 0:
-                        np.sign(coef, out=penalty_buffer)
-                        penalty_buffer *= alpha_l1_grad
-                        grad_coef += penalty_buffer
-                    if decay is not None:
-                        coef *= decay
-                    step(params, grad, lr)
-            self._epochs_seen += 1
-            self.n_iter_ += 1
-            loss = data_loss / total_weight + self._penalty(coef)
-            if not (np.isfinite(loss) and np.isfinite(params).all()):
-                self._restore(snapshot)
-                raise DivergenceError(
-                    f"{type(self).__name__} diverged in epoch {self.n_iter_} with learning_rate={lr!r} "
-                    f"(optimizer={self.optimizer!r}): the training loss or the weights became non-finite "
-                    f"(loss={loss!r}). Use a smaller learning_rate or standardise the features; the model "
-                    f"was reset to its state before this call."
-                )
-            self.loss_curve_.append(loss)
-            message = f"Epoch {self.n_iter_}: loss={loss:.6f}"
-            if incremental:
+                        no_improvement = 0
+                    if score > best_score:
+                        best_score = score
+                        best_params[:] = params
+                else:
+                    if loss > best_loss - self.tol:
+                        no_improvement += 1
+                    else:
+                        no_improvement = 0
+                    if loss < best_loss:
+                        best_loss = loss
                 if self.verbose:
                     print(f"{message}, lr={lr:.3g}, elapsed={time.perf_counter() - started:.2f}s", flush=True)
-                continue
-            if early_stopping:
-                score = self._weighted_accuracy(X_val, y_val, weight_val)
-                self.validation_scores_.append(score)
-                message += f", validation score={score:.6f}"
-                if score < best_score + self.tol:
-                    no_improvement += 1
-                else:
-                    no_improvement = 0
-                if score > best_score:
-                    best_score = score
-                    best_params[:] = params
-            else:
-                if loss > best_loss - self.tol:
-                    no_improvement += 1
-                else:
-                    no_improvement = 0
-                if loss < best_loss:
-                    best_loss = loss
-            if self.verbose:
-                print(f"{message}, lr={lr:.3g}, elapsed={time.perf_counter() - started:.2f}s", flush=True)
-            if no_improvement >= self.n_iter_no_change:
-                converged = True
-                if self.verbose:
-                    what = "validation score" if early_stopping else "training loss"
-                    print(f"{what} did not improve more than tol={self.tol} for {self.n_iter_no_change} "
-                          f"consecutive epochs. Stopping.", flush=True)
-                break
+                if no_improvement >= self.n_iter_no_change:
+                    converged = True
+                    if self.verbose:
+                        what = "validation score" if early_stopping else "training loss"
+                        print(f"{what} did not improve more than tol={self.tol} for {self.n_iter_no_change} "
+                              f"consecutive epochs. Stopping.", flush=True)
+                    break
         if early_stopping:
             params[:] = best_params
         self.t_ = self._optimizer_state.t
@@ -489,8 +511,15 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 ConvergenceWarning,
             )
 
+    def _blas_threads(self):
+        """Limit NumPy's BLAS to ``n_threads`` during training (no limit for None)."""
+        if self.n_threads is None:
+            return contextlib.nullcontext()
+        return threadpool_limits(limits=self.n_threads, user_api="blas")
+
     def _restore(self, snapshot):
-        params, buffers, t = snapshot
+        params, buffers, t, self.n_iter_, self._epochs_seen, n_losses = snapshot
+        del self.loss_curve_[n_losses:]
         self._params[:] = params
         for key, value in buffers.items():
             self._optimizer_state.buffers[key][:] = value

@@ -8,10 +8,8 @@ intercept), so the step kernels run with ``weight_decay=0`` here.
 """
 import numpy as np
 
-from .. import kernels
-
-if not hasattr(kernels, "adam_step"):  # TEMPORARY until branch optim is merged
-    from . import _step_fallback as kernels  # noqa: F811
+from .._config import elementwise_n_threads
+from .._dispatch import get_kernel, resolve_backend
 
 #: The optimizer names an estimator accepts.
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
@@ -94,50 +92,57 @@ class OptimizerState:
     def stepper(self, backend, n_threads):
         """Return ``step(params, grad, lr)`` that updates ``params`` in place.
 
-        The returned closure is built once per fit call (it is not pickled).
+        The estimators' arrays are known good (flat, C-contiguous, one dtype,
+        no overlap), so the closure calls the private kernel directly (layer 3
+        may call layer 1) instead of the public ``fastlc.kernels.*_step``,
+        whose checks would cost more than the update of a small model. The
+        scalar arguments are prepared exactly as the public functions do
+        (step-dependent factors in float64, then cast); a test compares both.
+        The closure is built once per fit call and is not pickled.
         """
-        name = self.name
+        name = "sgd_step" if self.name in ("sgd", "momentum", "nesterov") else f"{self.name.rstrip('w')}_step"
+        kernel = get_kernel(name, resolve_backend(backend, name))
         buffers = self.buffers
-        if name in ("sgd", "momentum", "nesterov"):
-            momentum = 0.0 if name == "sgd" else self.momentum
-            buffer = buffers.get("momentum_buffer")
-            nesterov = name == "nesterov"
+        state = self
+
+        def threads(params):
+            return elementwise_n_threads(params.shape[0], n_threads)
+
+        if self.name in ("sgd", "momentum", "nesterov"):
+            nesterov = self.name == "nesterov"
 
             def step(params, grad, lr):
-                self.t += 1
-                kernels.sgd_step(params, grad, lr=lr, momentum=momentum, nesterov=nesterov,
-                                 momentum_buffer=buffer, backend=backend, n_threads=n_threads)
-        elif name == "adagrad":
-            sum_sq = buffers["sum_sq"]
-            eps = self.epsilon
+                cast = params.dtype.type
+                momentum = 0.0 if state.name == "sgd" else state.momentum
+                buffer = buffers.get("momentum_buffer", np.empty(0, dtype=params.dtype))
+                state.t += 1
+                kernel(grad, cast(lr), cast(momentum), cast(1.0), cast(0.0), nesterov and momentum > 0, False, False,
+                       params, buffer, threads(params))
+        elif self.name == "adagrad":
 
             def step(params, grad, lr):
-                self.t += 1
-                kernels.adagrad_step(params, grad, sum_sq, step=self.t, lr=lr, eps=eps,
-                                     backend=backend, n_threads=n_threads)
-        elif name == "rmsprop":
-            square_avg = buffers["square_avg"]
-            beta_2, eps = self.beta_2, self.epsilon
+                cast = params.dtype.type
+                state.t += 1
+                kernel(grad, cast(lr), cast(0.0), cast(state.epsilon), cast(0.0), False, params, buffers["sum_sq"],
+                       threads(params))
+        elif self.name == "rmsprop":
 
             def step(params, grad, lr):
-                self.t += 1
-                kernels.rmsprop_step(params, grad, square_avg, lr=lr, alpha=beta_2, eps=eps,
-                                     backend=backend, n_threads=n_threads)
+                cast = params.dtype.type
+                empty = np.empty(0, dtype=params.dtype)
+                beta_2 = state.beta_2
+                state.t += 1
+                kernel(grad, cast(lr), cast(beta_2), cast(1 - beta_2), cast(0.0), cast(state.epsilon), cast(0.0),
+                       cast(0.0), False, False, params, buffers["square_avg"], empty, empty, threads(params))
         else:
-            exp_avg, exp_avg_sq = buffers["exp_avg"], buffers["exp_avg_sq"]
-            beta_1, beta_2, eps = self.beta_1, self.beta_2, self.epsilon
 
             def step(params, grad, lr):
-                self.t += 1
-                kernels.adam_step(params, grad, exp_avg, exp_avg_sq, step=self.t, lr=lr, beta1=beta_1,
-                                  beta2=beta_2, eps=eps, backend=backend, n_threads=n_threads)
+                cast = params.dtype.type
+                beta_1, beta_2 = state.beta_1, state.beta_2
+                state.t += 1
+                t = state.t
+                kernel(grad, cast(lr / (1 - beta_1**t)), cast((1 - beta_2**t) ** 0.5), cast(beta_1),
+                       cast(1 - beta_1), cast(beta_2), cast(1 - beta_2), cast(state.epsilon), cast(0.0), cast(1.0),
+                       False, False, params, buffers["exp_avg"], buffers["exp_avg_sq"],
+                       np.empty(0, dtype=params.dtype), threads(params))
         return step
-
-
-def decoupled_decay_factor(optimizer, lr, alpha_l2):
-    """Factor ``1 - lr * alpha_l2`` AdamW multiplies the weights by before a step, or None."""
-    if optimizer != "adamw" or alpha_l2 == 0:
-        return None
-    return 1.0 - lr * alpha_l2
-
-
