@@ -170,7 +170,8 @@ def cross_entropy_hard(const floating[:, ::1] logits, const Py_ssize_t[::1] y, c
             if label_smoothing != 0:
                 weighted_shift = 0
                 for j in range(n_classes):
-                    weighted_shift = weighted_shift + class_weight[j] * (row[j] - row_max)
+                    if class_weight[j] != 0:  # 0 * -inf must not turn the loss into NaN
+                        weighted_shift = weighted_shift + class_weight[j] * (row[j] - row_max)
                     grad[j] = scale * grad[j] - coef * smooth * class_weight[j]
                 loss = loss - smooth * weighted_shift
             else:
@@ -210,7 +211,8 @@ def cross_entropy_soft(const floating[:, ::1] logits, const floating[:, ::1] tar
             for j in range(n_classes):
                 q = class_weight[j] * (keep * row_target[j] + smooth)
                 q_sum = q_sum + q
-                weighted_shift = weighted_shift + q * (row[j] - row_max)
+                if q != 0:  # a class with no target weight adds nothing, even at logit -inf
+                    weighted_shift = weighted_shift + q * (row[j] - row_max)
             scale = coef * q_sum / total
             for j in range(n_classes):
                 q = class_weight[j] * (keep * row_target[j] + smooth)

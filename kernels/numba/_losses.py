@@ -112,7 +112,8 @@ def _cross_entropy_hard(logits, y, class_weight, row_weight, grad_scale, label_s
             if label_smoothing != 0:
                 weighted_shift = row.dtype.type(0)
                 for j in range(n_classes):
-                    weighted_shift += class_weight[j] * (row[j] - row_max)
+                    if class_weight[j] != 0:  # 0 * -inf must not turn the loss into NaN
+                        weighted_shift += class_weight[j] * (row[j] - row_max)
                     grad[j] = scale * grad[j] - coef * smooth * class_weight[j]
                 loss -= smooth * weighted_shift
             else:
@@ -147,7 +148,8 @@ def _cross_entropy_soft(logits, target, class_weight, row_weight, grad_scale, la
             for j in range(n_classes):
                 q = class_weight[j] * (keep * row_target[j] + smooth)
                 q_sum += q
-                weighted_shift += q * (row[j] - row_max)
+                if q != 0:  # a class with no target weight adds nothing, even at logit -inf
+                    weighted_shift += q * (row[j] - row_max)
             scale = coef * q_sum / total
             for j in range(n_classes):
                 q = class_weight[j] * (keep * row_target[j] + smooth)
