@@ -93,9 +93,9 @@ def check_labels(y, n_samples, n_classes, name="y", *, ignore_index=None):
             labels = np.where(ignored, 0, labels)
         else:
             ignored = None
-    bad = (labels < 0) | (labels >= n_classes)
-    if bad.any():
-        index = int(np.flatnonzero(bad)[0])
+    # two reductions without temporaries; locate the first bad label only on failure
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        index = int(np.flatnonzero((labels < 0) | (labels >= n_classes))[0])
         raise ValueError(
             f"{name}[{index}] = {labels[index]} is not a class index in [0, {n_classes})"
             + ("" if ignore_index is None else f" nor ignore_index={ignore_index}")

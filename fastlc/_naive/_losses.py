@@ -63,7 +63,8 @@ def _cross_entropy_row(shifted, log_total, targets, row_weight, coef, loss_out, 
     loss = 0.0
     for j in range(n_classes):
         q_sum += targets[j]
-        loss += targets[j] * (log_total - shifted[j])
+        if targets[j] != 0:  # a class with no target weight adds nothing, even at logit -inf
+            loss += targets[j] * (log_total - shifted[j])
     for j in range(n_classes):
         prob = math.exp(shifted[j] - log_total)
         grad_out[i, j] = coef * (q_sum * prob - targets[j])

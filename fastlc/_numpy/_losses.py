@@ -17,7 +17,13 @@ def multiclass_hinge(scores, y, row_weight, grad_scale, margin, squared, loss_ou
         slope[np.isnan(z)] = np.nan
     loss_out[...] = row_weight * hinge.sum(axis=1)
     slope[rows, y] = -slope.sum(axis=1)
-    np.multiply(slope, (row_weight * grad_scale)[:, None], out=grad_out)
+    np.multiply(slope, _row_coefficients(row_weight, grad_scale), out=grad_out)
+    grad_out[row_weight == 0] = 0.0
+
+
+def _row_coefficients(row_weight, grad_scale):
+    """Per-row gradient factor as a column; rows of weight 0 are left out (0, even if NaN)."""
+    return np.where(row_weight == 0, 0.0, row_weight * grad_scale).astype(row_weight.dtype)[:, None]
 
 
 def _log_softmax(logits):
@@ -28,13 +34,15 @@ def _log_softmax(logits):
 def _cross_entropy(logits, targets, row_weight, grad_scale, loss_out, grad_out):
     """Rows of ``targets`` are the target weights q of each sample."""
     log_prob = _log_softmax(logits)
-    loss = -(targets * log_prob).sum(axis=1)
+    # a class with no target weight adds nothing, even at logit -inf (0 * -inf)
+    with np.errstate(invalid="ignore"):
+        loss = -np.where(targets != 0, targets * log_prob, 0.0).sum(axis=1)
     grad = targets.sum(axis=1, keepdims=True) * np.exp(log_prob) - targets
     skip = row_weight == 0
     loss[skip] = 0.0
     grad[skip] = 0.0
     loss_out[...] = row_weight * loss
-    np.multiply(grad, (row_weight * grad_scale)[:, None], out=grad_out)
+    np.multiply(grad, _row_coefficients(row_weight, grad_scale), out=grad_out)
 
 
 def cross_entropy_hard(logits, y, class_weight, row_weight, grad_scale, label_smoothing, loss_out, grad_out, n_threads):

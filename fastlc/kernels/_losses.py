@@ -146,7 +146,8 @@ def softmax_cross_entropy(logits, y, *, class_weight=None, sample_weight=None, l
     class_weight = check_weights(class_weight, n_classes, "class_weight", dtype, what="class")
     row_weight = check_weights(sample_weight, n_samples, "sample_weight", dtype)
     n_threads = check_n_threads(n_threads)
-    soft = np.ndim(y) == 2
+    y = np.asarray(y)
+    soft = y.ndim == 2 and y.dtype.kind == "f"
     if soft:
         if ignore_index is not None:
             raise ValueError("ignore_index applies to class-index targets only, not to target probabilities")

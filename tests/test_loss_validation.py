@@ -1,0 +1,132 @@
+"""Bad input to the loss kernels: a clear exception naming the argument, never a crash."""
+import numpy as np
+import pytest
+
+from fastlc import kernels
+
+SCORES = np.zeros((4, 3))
+LABELS = np.array([0, 1, 2, 1])
+FUNCTIONS = [kernels.multiclass_hinge, kernels.softmax_cross_entropy]
+IDS = ["hinge", "cross_entropy"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=IDS)
+class TestCommonValidation:
+    def test_scores_must_be_2d(self, function):
+        with pytest.raises(ValueError, match=r"must be a 2-D array; got 1-D"):
+            function(np.zeros(3), [0])
+        with pytest.raises(ValueError, match=r"must be a 2-D array; got 3-D"):
+            function(np.zeros((2, 3, 4)), [0, 1])
+
+    def test_scores_need_a_class(self, function):
+        with pytest.raises(ValueError, match=r"at least one class"):
+            function(np.zeros((2, 0)), [0, 0])
+
+    def test_sample_count_mismatch(self, function):
+        with pytest.raises(ValueError, match=r"y has 3 labels but the scores have 4 rows"):
+            function(SCORES, [0, 1, 2])
+
+    def test_label_out_of_range_reports_index_and_value(self, function):
+        with pytest.raises(ValueError, match=r"y\[2\] = 3 is not a class index in \[0, 3\)"):
+            function(SCORES, [0, 1, 3, 7])
+        with pytest.raises(ValueError, match=r"y\[0\] = -1 is not a class index"):
+            function(SCORES, [-1, 0, 0, 0])
+
+    def test_labels_must_be_integers(self, function):
+        with pytest.raises(TypeError, match=r"y must hold integer class indices; got dtype float64"):
+            function(SCORES, np.array([0.0, 1.0, 2.0, 1.0]))
+        with pytest.raises(TypeError, match=r"y must hold integer class indices"):
+            function(SCORES, np.array(["a", "b", "c", "d"]))
+
+    def test_labels_must_be_1d(self, function):
+        with pytest.raises(ValueError, match=r"y must be a 1-D array"):
+            function(SCORES, np.zeros((4, 1), dtype=int))
+
+    def test_scores_must_be_float(self, function):
+        for bad in (np.zeros((4, 3), dtype=np.complex128), np.zeros((4, 3), dtype=np.float16),
+                    np.array([["a"] * 3] * 4)):
+            with pytest.raises(TypeError, match=r"must have dtype float32 or float64; got dtype"):
+                function(bad, LABELS)
+
+    def test_bad_reduction(self, function):
+        with pytest.raises(ValueError, match=r"reduction='avg' is not valid; choose one of 'mean', 'sum', 'none'"):
+            function(SCORES, LABELS, reduction="avg")
+
+    def test_unknown_backend_lists_the_valid_ones(self, function):
+        with pytest.raises(ValueError, match=r"backend='cuda' is not valid; choose one of 'naive', 'numpy'"):
+            function(SCORES, LABELS, backend="cuda")
+
+    def test_bad_n_threads(self, function):
+        with pytest.raises(ValueError, match=r"n_threads must be a positive int or None; got 0"):
+            function(SCORES, LABELS, n_threads=0)
+        with pytest.raises(TypeError, match=r"n_threads must be a positive int or None; got 1.5"):
+            function(SCORES, LABELS, n_threads=1.5)
+
+    def test_bad_sample_weight(self, function):
+        with pytest.raises(ValueError, match=r"sample_weight must have shape \(4,\)"):
+            function(SCORES, LABELS, sample_weight=[1, 2])
+        with pytest.raises(ValueError, match=r"sample_weight\[1\] = -1.0 is not a finite non-negative weight"):
+            function(SCORES, LABELS, sample_weight=[1, -1, 1, 1])
+        with pytest.raises(ValueError, match=r"sample_weight\[3\] = nan"):
+            function(SCORES, LABELS, sample_weight=[1, 1, 1, np.nan])
+
+    def test_bad_out(self, function):
+        with pytest.raises(ValueError, match=r"out must have shape \(4, 3\)"):
+            function(SCORES, LABELS, out=np.empty((3, 3)))
+        with pytest.raises(TypeError, match=r"out must have dtype float64"):
+            function(SCORES, LABELS, out=np.empty((4, 3), dtype=np.float32))
+        with pytest.raises(ValueError, match=r"out must be C-contiguous"):
+            function(SCORES, LABELS, out=np.empty((4, 6))[:, ::2])
+        readonly = np.empty((4, 3))
+        readonly.flags.writeable = False
+        with pytest.raises(ValueError, match=r"out must be writeable"):
+            function(SCORES, LABELS, out=readonly)
+        scores = SCORES.copy()
+        with pytest.raises(ValueError, match=r"out must not share memory with the inputs"):
+            function(scores, LABELS, out=scores)
+
+
+def test_negative_margin():
+    with pytest.raises(ValueError, match=r"margin must be >= 0.0; got -1.0"):
+        kernels.multiclass_hinge(SCORES, LABELS, margin=-1.0)
+    with pytest.raises(ValueError, match=r"margin must not be NaN"):
+        kernels.multiclass_hinge(SCORES, LABELS, margin=float("nan"))
+    with pytest.raises(TypeError, match=r"margin must be a real number"):
+        kernels.multiclass_hinge(SCORES, LABELS, margin="1")
+
+
+def test_cross_entropy_options():
+    with pytest.raises(ValueError, match=r"label_smoothing must be <= 1.0; got 1.5"):
+        kernels.softmax_cross_entropy(SCORES, LABELS, label_smoothing=1.5)
+    with pytest.raises(ValueError, match=r"class_weight must have shape \(3,\), one weight per class"):
+        kernels.softmax_cross_entropy(SCORES, LABELS, class_weight=[1, 2])
+    with pytest.raises(ValueError, match=r"ignore_index applies to class-index targets only"):
+        kernels.softmax_cross_entropy(SCORES, np.full((4, 3), 1 / 3), ignore_index=0)
+    with pytest.raises(ValueError, match=r"y holds target probabilities of shape \(4, 2\)"):
+        kernels.softmax_cross_entropy(SCORES, np.full((4, 2), 0.5))
+    with pytest.raises(TypeError, match=r"y must have dtype float64 like the other inputs"):
+        kernels.softmax_cross_entropy(SCORES, np.full((4, 3), 1 / 3, dtype=np.float32))
+    with pytest.raises(TypeError, match=r"ignore_index must be an int or None"):
+        kernels.softmax_cross_entropy(SCORES, LABELS, ignore_index=1.0)
+    with pytest.raises(ValueError, match=r"nor ignore_index=-100"):
+        kernels.softmax_cross_entropy(SCORES, [0, -100, 5, 1], ignore_index=-100)
+
+
+def test_ignored_labels_may_lie_outside_the_classes():
+    loss, grad = kernels.softmax_cross_entropy(SCORES, [0, -100, 2, -100], ignore_index=-100)
+    assert loss == pytest.approx(np.log(3))
+    assert np.all(grad[[1, 3]] == 0)
+
+
+@pytest.mark.parametrize("function", [kernels.softmax, kernels.log_softmax], ids=["softmax", "log_softmax"])
+def test_softmax_validation(function):
+    with pytest.raises(ValueError, match=r"logits must be a 2-D array"):
+        function(np.zeros(3))
+    with pytest.raises(TypeError, match=r"logits must have dtype float32 or float64"):
+        function(np.zeros((2, 2), dtype=np.complex64))
+
+
+def test_available_backends():
+    backends = kernels.available_backends()
+    assert backends[:2] == ("naive", "numpy")
+    assert set(backends) <= {"naive", "numpy", "numba", "cython"}
