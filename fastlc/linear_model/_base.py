@@ -121,7 +121,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         if classes.shape[0] < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, "
-                f"but the data contains only one class: {classes[0]!r}"
+                f"but the data contains only one class: {classes[0].item()!r}"
             )
         warm = self.warm_start and hasattr(self, "coef_")
         if warm and not np.array_equal(classes, self.classes_):
@@ -193,7 +193,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                              f"{self.classes_.tolist()}")
         unknown = ~np.isin(y, self.classes_)
         if unknown.any():
-            raise ValueError(f"y contains label {y[np.flatnonzero(unknown)[0]]!r} that is not in "
+            raise ValueError(f"y contains label {y[np.flatnonzero(unknown)[0]].item()!r} that is not in "
                              f"classes={self.classes_.tolist()}")
         y_encoded = np.searchsorted(self.classes_, y)
         weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
@@ -461,9 +461,10 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 with np.errstate(over="ignore", invalid="ignore"):
                     loss = data_loss / total_weight + self._penalty(coef)
                 if not (np.isfinite(loss) and np.isfinite(params).all()):
+                    failed_epoch = self.n_iter_
                     self._restore(snapshot)
                     raise DivergenceError(
-                        f"{type(self).__name__} diverged in epoch {self.n_iter_} with learning_rate={lr!r} "
+                        f"{type(self).__name__} diverged in epoch {failed_epoch} with learning_rate={lr!r} "
                         f"(optimizer={self.optimizer!r}): the training loss or the weights became non-finite "
                         f"(loss={float(loss)!r}). Use a smaller learning_rate or standardise the features; the model "
                         f"was reset to its state before this call (unfitted if this was its first fit)."

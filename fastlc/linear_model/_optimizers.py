@@ -101,7 +101,11 @@ class OptimizerState:
         The closure is built once per fit call and is not pickled.
         """
         name = "sgd_step" if self.name in ("sgd", "momentum", "nesterov") else f"{self.name.rstrip('w')}_step"
-        kernel = get_kernel(name, resolve_backend(backend, name))
+        try:
+            kernel = get_kernel(name, resolve_backend(backend, name))
+        except ImportError:
+            # this backend has no such optimizer kernel (yet): use the automatic choice
+            kernel = get_kernel(name, resolve_backend("auto", name))
         buffers = self.buffers
         state = self
 

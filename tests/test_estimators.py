@@ -1,0 +1,481 @@
+"""Behaviour of SoftmaxClassifier and LinearSVMClassifier beyond scikit-learn's checks."""
+import io
+import pickle
+import re
+import warnings
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import load_digits, make_blobs, make_classification
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import InvalidParameterError
+
+import fastlc
+from fastlc import DivergenceError, LinearSVMClassifier, SoftmaxClassifier
+from fastlc.linear_model._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, scheduled_learning_rate
+
+ESTIMATORS = [SoftmaxClassifier, LinearSVMClassifier]
+IDS = ["softmax", "svm"]
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    # Most tests run few epochs on purpose; the warning itself is tested below.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(n_samples=300, centers=4, n_features=6, cluster_std=1.0, random_state=0)
+    return X, y
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+@pytest.mark.parametrize("Estimator, minimum", [(SoftmaxClassifier, 0.95), (LinearSVMClassifier, 0.93)], ids=IDS)
+def test_digits_accuracy_with_default_parameters(Estimator, minimum, digits_split):
+    # Raw digits (pixel values 0..16, no scaling), train_test_split(test_size=0.25, random_state=0).
+    X_train, X_test, y_train, y_test = digits_split
+    model = Estimator(random_state=0).fit(X_train, y_train)
+    assert model.score(X_test, y_test) >= minimum
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_loss_curve_decreases_on_separable_problem(Estimator):
+    X, y = make_blobs(n_samples=200, centers=[[-4, -4], [4, 4], [-4, 4]], cluster_std=0.5, random_state=0)
+    # full-batch plain gradient descent with a small step: every epoch must lower the objective
+    model = Estimator(optimizer="sgd", learning_rate=0.01, batch_size=200, max_epochs=50, random_state=0).fit(X, y)
+    curve = np.asarray(model.loss_curve_)
+    assert len(curve) == model.n_iter_
+    assert np.all(np.diff(curve) <= 1e-12), curve
+    assert curve[-1] < 0.5 * curve[0]
+    assert model.score(X, y) == 1.0
+
+
+@pytest.mark.parametrize("schedule", LR_SCHEDULES)
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_every_optimizer_and_schedule_trains(Estimator, optimizer, schedule, blobs):
+    X, y = blobs
+    learning_rate = {"sgd": 0.05, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.1}.get(optimizer, 0.01)
+    model = Estimator(optimizer=optimizer, lr_schedule=schedule, learning_rate=learning_rate, max_epochs=30,
+                      batch_size=32, random_state=0).fit(X, y)
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+    assert model.score(X, y) > 0.9
+    assert model.t_ == model.n_iter_ * int(np.ceil(X.shape[0] / 32))
+
+
+def test_learning_rate_schedules():
+    kw = dict(lr_decay=0.5, lr_step_size=3, power_t=0.5)
+    assert [scheduled_learning_rate(1.0, "constant", e, **kw) for e in range(3)] == [1.0, 1.0, 1.0]
+    assert [scheduled_learning_rate(1.0, "step", e, **kw) for e in range(7)] == [1, 1, 1, 0.5, 0.5, 0.5, 0.25]
+    assert [scheduled_learning_rate(1.0, "exponential", e, **kw) for e in range(3)] == [1.0, 0.5, 0.25]
+    assert scheduled_learning_rate(1.0, "invscaling", 3, **kw) == pytest.approx(0.5)
+
+
+# ------------------------------------------------------------- objective and gradient
+
+
+def _fitted(Estimator, X, y, **params):
+    return Estimator(max_epochs=1, random_state=0, **params).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator, expected", [(SoftmaxClassifier, np.log(10)), (LinearSVMClassifier, 9.0)],
+                         ids=IDS)
+def test_tiny_weights_sanity_values(Estimator, expected):
+    # CS231n sanity check: with tiny random weights the softmax loss is ~log C, the SVM loss ~C - 1 (margin 1)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 20))
+    y = np.arange(500) % 10
+    model = _fitted(Estimator, X, y, alpha=0.0)
+    model.coef_[...] = 1e-4 * rng.standard_normal(model.coef_.shape)
+    model.intercept_[...] = 0
+    loss, _, _ = model._objective(X, y)
+    assert loss == pytest.approx(expected, rel=1e-2)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet", None])
+@pytest.mark.parametrize("Estimator, extra", [
+    (SoftmaxClassifier, {}),
+    (SoftmaxClassifier, {"label_smoothing": 0.1}),
+    (LinearSVMClassifier, {}),
+    (LinearSVMClassifier, {"squared_hinge": True, "margin": 0.5}),
+], ids=["softmax", "softmax-smoothing", "svm", "svm-squared"])
+def test_objective_gradient_matches_finite_differences(Estimator, extra, penalty, fit_intercept):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 5))
+    y = rng.integers(0, 3, 40)
+    sample_weight = rng.uniform(0.5, 2.0, 40)
+    model = _fitted(Estimator, X, y, alpha=0.3, penalty=penalty, l1_ratio=0.4, fit_intercept=fit_intercept, **extra)
+    model.coef_[...] = rng.standard_normal(model.coef_.shape)
+    if fit_intercept:
+        model.intercept_[...] = rng.standard_normal(3)
+    _, grad_coef, grad_intercept = model._objective(X, y, sample_weight)
+    h = 1e-6
+    numeric = np.empty_like(model._params)
+    for k in range(model._params.shape[0]):
+        saved = model._params[k]
+        model._params[k] = saved + h
+        up = model._objective(X, y, sample_weight)[0]
+        model._params[k] = saved - h
+        down = model._objective(X, y, sample_weight)[0]
+        model._params[k] = saved
+        numeric[k] = (up - down) / (2 * h)
+    n_coef = model.coef_.size
+    np.testing.assert_allclose(grad_coef.ravel(), numeric[:n_coef], rtol=1e-5, atol=1e-7)
+    if fit_intercept:
+        np.testing.assert_allclose(grad_intercept, numeric[n_coef:], rtol=1e-5, atol=1e-7)
+    else:
+        assert np.all(grad_intercept == 0)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_optimizer_stepper_matches_public_step_functions(name, dtype):
+    # The estimators call the private kernels directly; they must do exactly what the public functions do.
+    rng = np.random.default_rng(0)
+    params = rng.standard_normal(50).astype(dtype)
+    reference = params.copy()
+    state = OptimizerState(name, 50, dtype, momentum=0.8, beta_1=0.85, beta_2=0.99, epsilon=1e-7)
+    mirror = {k: np.zeros(50, dtype) for k in ("buf", "m", "v", "s")}
+    step = state.stepper("numpy", 1)
+    for t in range(1, 4):
+        grad = rng.standard_normal(50).astype(dtype)
+        step(params, grad, 0.05)
+        k = fastlc.kernels
+        if name in ("sgd", "momentum", "nesterov"):
+            momentum = 0.0 if name == "sgd" else 0.8
+            k.sgd_step(reference, grad, lr=0.05, momentum=momentum, nesterov=name == "nesterov",
+                       momentum_buffer=mirror["buf"] if momentum else None, backend="numpy")
+        elif name == "adagrad":
+            k.adagrad_step(reference, grad, mirror["s"], step=t, lr=0.05, eps=1e-7, backend="numpy")
+        elif name == "rmsprop":
+            k.rmsprop_step(reference, grad, mirror["s"], lr=0.05, alpha=0.99, eps=1e-7, backend="numpy")
+        else:
+            k.adam_step(reference, grad, mirror["m"], mirror["v"], step=t, lr=0.05, beta1=0.85, beta2=0.99, eps=1e-7,
+                        backend="numpy")
+        np.testing.assert_array_equal(params, reference)
+    assert state.t == 3
+
+
+def test_adamw_decays_weights_but_not_intercept(blobs):
+    X, y = blobs
+    common = dict(learning_rate=0.01, max_epochs=3, random_state=0)
+    plain = SoftmaxClassifier(optimizer="adam", alpha=0.0, **common).fit(X, y)
+    decayed = SoftmaxClassifier(optimizer="adamw", alpha=5.0, **common).fit(X, y)
+    assert np.linalg.norm(decayed.coef_) < np.linalg.norm(plain.coef_)
+    no_penalty = SoftmaxClassifier(optimizer="adamw", alpha=0.0, **common).fit(X, y)
+    np.testing.assert_array_equal(no_penalty.coef_, plain.coef_)
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_l1_penalty_shrinks_weights(blobs, penalty):
+    X, y = blobs
+    free = LinearSVMClassifier(alpha=0.0, max_epochs=20, random_state=0).fit(X, y)
+    shrunk = LinearSVMClassifier(alpha=0.5, penalty=penalty, l1_ratio=0.9, max_epochs=20, random_state=0).fit(X, y)
+    assert np.abs(shrunk.coef_).sum() < np.abs(free.coef_).sum()
+
+
+# ---------------------------------------------------------------- shapes and dtypes
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_training_dtype_follows_input(Estimator, dtype, blobs):
+    X, y = blobs
+    model = Estimator(max_epochs=3, random_state=0).fit(X.astype(dtype), y)
+    assert model.coef_.dtype == dtype and model.intercept_.dtype == dtype
+    assert model.decision_function(X.astype(dtype)).dtype == dtype
+    assert Estimator(max_epochs=1).fit(X.astype(np.int64), y).coef_.dtype == np.float64
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_binary_problem(Estimator):
+    X, y = make_blobs(n_samples=100, centers=[[-2, -2], [2, 2]], random_state=0)
+    labels = np.array(["no", "yes"])[y]
+    model = Estimator(random_state=0).fit(X, labels)
+    assert model.coef_.shape == (2, 2) and model.intercept_.shape == (2,)
+    decision = model.decision_function(X)
+    assert decision.shape == (100,)
+    np.testing.assert_array_equal(model.predict(X), np.where(decision > 0, "yes", "no"))
+    assert model.score(X, labels) > 0.95
+    if hasattr(model, "predict_proba"):
+        proba = model.predict_proba(X)
+        assert proba.shape == (100, 2)
+        np.testing.assert_allclose(proba.sum(axis=1), 1)
+        np.testing.assert_allclose(np.log(proba), model.predict_log_proba(X), rtol=1e-10)
+
+
+def test_svm_has_no_predict_proba_but_calibrates(blobs):
+    X, y = blobs
+    assert not hasattr(LinearSVMClassifier(), "predict_proba")
+    calibrated = CalibratedClassifierCV(LinearSVMClassifier(max_epochs=20, random_state=0), cv=3).fit(X, y)
+    np.testing.assert_allclose(calibrated.predict_proba(X).sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_without_intercept(Estimator, blobs):
+    X, y = blobs
+    model = Estimator(fit_intercept=False, max_epochs=5, random_state=0).fit(X, y)
+    assert np.all(model.intercept_ == 0)
+
+
+@pytest.mark.parametrize("backend", fastlc.available_backends())
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_every_backend_trains_the_same_model(Estimator, backend):
+    X, y = make_blobs(n_samples=60, centers=3, n_features=4, random_state=0)
+    reference = Estimator(max_epochs=3, batch_size=16, random_state=0, backend="numpy").fit(X, y)
+    model = Estimator(max_epochs=3, batch_size=16, random_state=0, backend=backend).fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-9)
+
+
+# ---------------------------------------------------------------- determinism, pickle
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_same_random_state_gives_bit_identical_model_across_runs_and_threads(Estimator, dtype):
+    X, y = make_classification(n_samples=1500, n_features=40, n_informative=10, n_classes=4, random_state=0)
+    X = X.astype(dtype)
+    models = [Estimator(max_epochs=4, random_state=7, n_threads=n).fit(X, y) for n in (1, 2, 1, None)]
+    for other in models[1:]:
+        np.testing.assert_array_equal(other.coef_, models[0].coef_)
+        np.testing.assert_array_equal(other.intercept_, models[0].intercept_)
+        assert other.loss_curve_ == models[0].loss_curve_
+    different = Estimator(max_epochs=4, random_state=8).fit(X, y)
+    assert not np.array_equal(different.coef_, models[0].coef_)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_pickle_round_trip(Estimator, blobs):
+    X, y = blobs
+    model = Estimator(max_epochs=5, random_state=0).fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.decision_function(X), model.decision_function(X))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    # training continues identically after a round trip (optimizer state and shuffling stream travel along)
+    model.partial_fit(X, y)
+    restored.partial_fit(X, y)
+    np.testing.assert_array_equal(restored.coef_, model.coef_)
+    assert np.shares_memory(restored.coef_, restored._params)
+
+
+# ---------------------------------------------------------- partial_fit, warm start
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_partial_fit_streams_chunks(Estimator, blobs):
+    X, y = blobs
+    model = Estimator(random_state=0)
+    for epoch in range(10):
+        for chunk in np.array_split(np.arange(X.shape[0]), 5):
+            model.partial_fit(X[chunk], y[chunk], classes=np.unique(y))
+    assert model.n_iter_ == 50 and len(model.loss_curve_) == 50
+    assert model.score(X, y) > 0.95
+
+
+def test_partial_fit_errors(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        SoftmaxClassifier().partial_fit(X, y)
+    with pytest.raises(ValueError, match="class_weight='balanced' is not supported by partial_fit"):
+        SoftmaxClassifier(class_weight="balanced").partial_fit(X, y, classes=np.unique(y))
+    model = SoftmaxClassifier().partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match=r"y contains label 7 that is not in classes=\[0, 1, 2, 3\]"):
+        model.partial_fit(X[:3], [0, 1, 7])
+    with pytest.raises(ValueError, match="differs from the classes of the first call"):
+        model.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        SoftmaxClassifier().partial_fit(X, np.zeros_like(y), classes=[0])
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_warm_start_continues(Estimator, blobs):
+    X, y = blobs
+    once = Estimator(max_epochs=10, n_iter_no_change=100, random_state=0).fit(X, y)
+    warm = Estimator(max_epochs=5, n_iter_no_change=100, random_state=0, warm_start=True).fit(X, y)
+    first = warm.coef_.copy()
+    warm.fit(X, y)
+    assert warm.n_iter_ == 10 and len(warm.loss_curve_) == 10
+    assert not np.array_equal(first, warm.coef_)
+    assert warm.loss_curve_[-1] == pytest.approx(once.loss_curve_[-1], rel=0.2)
+    cold = Estimator(max_epochs=5, random_state=0).fit(X, y).fit(X, y)
+    assert cold.n_iter_ == 5
+    with pytest.raises(ValueError, match="warm_start=True but y has classes"):
+        warm.fit(X[y < 2], y[y < 2])
+
+
+# ------------------------------------------------------------------ stopping rules
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_early_stopping(Estimator, blobs):
+    X, y = blobs
+    model = Estimator(early_stopping=True, validation_fraction=0.2, n_iter_no_change=5, max_epochs=200, batch_size=32,
+                      random_state=0).fit(X, y)
+    assert model.n_iter_ < 200
+    assert len(model.validation_scores_) == model.n_iter_
+    assert model.score(X, y) > 0.9
+    assert not hasattr(Estimator(max_epochs=2).fit(X, y), "validation_scores_")
+
+
+def test_early_stopping_validation_fraction_too_large():
+    X, y = make_blobs(n_samples=4, centers=2, random_state=0)
+    with pytest.raises(ValueError, match="validation_fraction=0.9 leaves no samples for training"):
+        SoftmaxClassifier(early_stopping=True, validation_fraction=0.9).fit(X, y)
+
+
+def test_convergence_warning_and_tol_stop(blobs):
+    X, y = blobs
+    with pytest.warns(ConvergenceWarning, match="max_epochs=2 reached"):
+        SoftmaxClassifier(max_epochs=2).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = SoftmaxClassifier(tol=1.0, n_iter_no_change=2, max_epochs=50).fit(X, y)
+    assert model.n_iter_ < 50
+
+
+# --------------------------------------------------------------------- weights
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_integer_sample_weight_equals_repetition_full_batch(Estimator):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 4))
+    y = rng.integers(0, 3, 30)
+    weight = rng.integers(0, 4, 30)
+    params = dict(batch_size=500, max_epochs=20, shuffle=False, random_state=0)
+    weighted = Estimator(**params).fit(X, y, sample_weight=weight)
+    repeated = Estimator(**params).fit(np.repeat(X, weight, axis=0), np.repeat(y, weight))
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_class_weight_shifts_predictions():
+    X, y = make_blobs(n_samples=300, centers=3, cluster_std=4.0, random_state=0)
+    plain = SoftmaxClassifier(random_state=0).fit(X, y)
+    heavy = SoftmaxClassifier(random_state=0, class_weight={0: 20.0, 1: 1.0, 2: 1.0}).fit(X, y)
+    assert np.mean(heavy.predict(X) == 0) > np.mean(plain.predict(X) == 0)
+    balanced = SoftmaxClassifier(random_state=0, class_weight="balanced", max_epochs=5).fit(X[:150], y[:150])
+    assert balanced.coef_.shape == (3, 2)
+
+
+def test_zero_total_weight_is_rejected(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="Sample weights must contain at least one non-zero number"):
+        SoftmaxClassifier().fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="the sample weights \\(times class_weight\\) sum to zero"):
+        SoftmaxClassifier(class_weight={0: 0, 1: 0, 2: 0, 3: 0}).fit(X, y)
+
+
+# ----------------------------------------------------------- data and divergence
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_sparse_input_is_rejected_clearly(Estimator, blobs):
+    X, y = blobs
+    with pytest.raises(TypeError, match="Sparse data was passed.*dense data is required.*toarray"):
+        Estimator().fit(sparse.csr_matrix(X), y)
+    model = Estimator(max_epochs=1).fit(X, y)
+    with pytest.raises(TypeError, match="dense data is required"):
+        model.predict(sparse.csr_matrix(X))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_divergence_raises_naming_learning_rate_and_epoch(Estimator):
+    X, y = load_digits(return_X_y=True)
+    model = Estimator(optimizer="sgd", learning_rate=1e30, random_state=0)
+    with pytest.raises(DivergenceError, match=r"diverged in epoch 1 with learning_rate=1e\+30"):
+        model.fit(X * 1e10, y)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    # a model that was fitted before keeps its finite weights when a later call diverges
+    model = Estimator(optimizer="sgd", learning_rate=1e-3, random_state=0, max_epochs=2).fit(X, y)
+    before = model.coef_.copy()
+    model.set_params(learning_rate=1e30)
+    with pytest.raises(DivergenceError, match="learning_rate=1e\\+30"):
+        model.partial_fit(X * 1e10, y)
+    np.testing.assert_array_equal(model.coef_, before)
+    assert np.isfinite(model.decision_function(X)).all()
+
+
+def test_single_class_is_rejected(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="at least 2 classes in the data, but the data contains only one class: 3"):
+        LinearSVMClassifier().fit(X, np.full(X.shape[0], 3))
+
+
+def test_feature_count_mismatch_at_predict(blobs):
+    X, y = blobs
+    model = SoftmaxClassifier(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="X has 5 features, but SoftmaxClassifier is expecting 6 features"):
+        model.predict(X[:, :5])
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_verbose_prints_one_line_per_epoch(Estimator, blobs):
+    X, y = blobs
+    out = io.StringIO()
+    with redirect_stdout(out):
+        Estimator(verbose=1, max_epochs=3, early_stopping=True, random_state=0).fit(X, y)
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("Epoch")]
+    assert len(lines) == 3
+    assert re.match(r"Epoch 1: loss=\d+\.\d+, validation score=\d\.\d+, lr=0\.01, elapsed=\d+\.\d+s", lines[0])
+
+
+# ------------------------------------------------------------- parameter validation
+
+INVALID_PARAMETERS = [
+    ("optimizer", "lbfgs"), ("optimizer", None), ("learning_rate", 0.0), ("learning_rate", -1.0),
+    ("learning_rate", "high"), ("lr_schedule", "cosine"), ("lr_decay", 0.0), ("lr_decay", 1.5),
+    ("lr_step_size", 0), ("lr_step_size", 2.5), ("power_t", -0.5), ("momentum", 1.0), ("momentum", -0.1),
+    ("beta_1", 1.0), ("beta_2", -0.1), ("epsilon", 0.0), ("batch_size", 0), ("batch_size", "big"),
+    ("batch_size", 3.5), ("max_epochs", 0), ("max_epochs", 1.5), ("alpha", -1e-4), ("penalty", "l3"),
+    ("l1_ratio", 1.5), ("fit_intercept", "yes"), ("class_weight", "uniform"), ("class_weight", [1, 2]),
+    ("tol", -1.0), ("n_iter_no_change", 0), ("early_stopping", 1.5), ("validation_fraction", 0.0),
+    ("validation_fraction", 1.0), ("shuffle", "no"), ("random_state", "seed"), ("warm_start", "no"),
+    ("verbose", "loud"), ("backend", "cuda"), ("n_threads", 0), ("n_threads", 1.5),
+]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("name, value", INVALID_PARAMETERS, ids=[f"{n}={v!r}" for n, v in INVALID_PARAMETERS])
+def test_invalid_parameter_is_rejected_by_name(Estimator, name, value, blobs):
+    X, y = blobs
+    message = f"The '{name}' parameter of {Estimator.__name__} must be"
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        Estimator(**{name: value}).fit(X, y)
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        Estimator(**{name: value}).partial_fit(X, y, classes=np.unique(y))
+
+
+@pytest.mark.parametrize("Estimator, name, value", [
+    (SoftmaxClassifier, "label_smoothing", 1.5), (SoftmaxClassifier, "label_smoothing", -0.1),
+    (LinearSVMClassifier, "margin", -1.0), (LinearSVMClassifier, "squared_hinge", "yes"),
+])
+def test_invalid_loss_parameter_is_rejected_by_name(Estimator, name, value, blobs):
+    X, y = blobs
+    with pytest.raises(InvalidParameterError, match=re.escape(f"The '{name}' parameter of {Estimator.__name__}")):
+        Estimator(**{name: value}).fit(X, y)
+
+
+def test_unavailable_backend_is_reported(blobs, monkeypatch):
+    from fastlc import _dispatch
+
+    X, y = blobs
+    monkeypatch.setattr(_dispatch, "_backend_present", lambda backend: backend in ("naive", "numpy"))
+    with pytest.raises(ValueError, match="backend='cython' is not available in this installation"):
+        SoftmaxClassifier(backend="cython").fit(X, y)
