@@ -126,19 +126,22 @@ def test_objective_gradient_matches_finite_differences(Estimator, extra, penalty
         model.intercept_[...] = rng.standard_normal(3)
     _, grad_coef, grad_intercept = model._objective(X, y, sample_weight)
     h = 1e-6
-    numeric = np.empty_like(model._params)
-    for k in range(model._params.shape[0]):
-        saved = model._params[k]
-        model._params[k] = saved + h
-        up = model._objective(X, y, sample_weight)[0]
-        model._params[k] = saved - h
-        down = model._objective(X, y, sample_weight)[0]
-        model._params[k] = saved
-        numeric[k] = (up - down) / (2 * h)
-    n_coef = model.coef_.size
-    np.testing.assert_allclose(grad_coef.ravel(), numeric[:n_coef], rtol=1e-5, atol=1e-7)
+
+    def numeric_gradient(array):
+        result = np.empty(array.shape)
+        for index in np.ndindex(array.shape):
+            saved = array[index]
+            array[index] = saved + h
+            up = model._objective(X, y, sample_weight)[0]
+            array[index] = saved - h
+            down = model._objective(X, y, sample_weight)[0]
+            array[index] = saved
+            result[index] = (up - down) / (2 * h)
+        return result
+
+    np.testing.assert_allclose(grad_coef, numeric_gradient(model.coef_), rtol=1e-5, atol=1e-7)
     if fit_intercept:
-        np.testing.assert_allclose(grad_intercept, numeric[n_coef:], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(grad_intercept, numeric_gradient(model.intercept_), rtol=1e-5, atol=1e-7)
     else:
         assert np.all(grad_intercept == 0)
 
@@ -258,6 +261,19 @@ def test_same_random_state_gives_bit_identical_model_across_runs_and_threads(Est
         assert other.loss_curve_ == models[0].loss_curve_
     different = Estimator(max_epochs=4, random_state=8).fit(X, y)
     assert not np.array_equal(different.coef_, models[0].coef_)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_bit_identical_when_blas_runs_on_several_threads(Estimator):
+    # batch products above BLAS_PARALLEL_WORK let BLAS use n_threads threads: 1 vs 2 must not change a bit
+    from fastlc.linear_model._base import BLAS_PARALLEL_WORK
+
+    X, y = make_classification(n_samples=4096, n_features=512, n_informative=20, n_classes=8, random_state=0)
+    X = X.astype(np.float32)
+    assert 4096 * 512 * 8 >= BLAS_PARALLEL_WORK
+    models = [Estimator(batch_size=4096, max_epochs=3, random_state=0, n_threads=n).fit(X, y) for n in (1, 2)]
+    np.testing.assert_array_equal(models[0].coef_, models[1].coef_)
+    np.testing.assert_array_equal(models[0].intercept_, models[1].intercept_)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
