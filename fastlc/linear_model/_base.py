@@ -12,7 +12,6 @@ scores into a loss and a gradient. Per mini-batch the loop does:
 Everything per epoch that is cheap is checked once per epoch: the loss and the
 weights must be finite (divergence), convergence / early stopping.
 """
-import contextlib
 import numbers
 import time
 import warnings
@@ -35,9 +34,6 @@ from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, scheduled_lea
 
 #: Batch size used by ``batch_size="auto"`` (capped at the number of samples).
 AUTO_BATCH_SIZE = 256
-
-#: Multiply-adds of one mini-batch product from which BLAS may use several threads.
-BLAS_PARALLEL_WORK = 1 << 24
 
 
 class DivergenceError(FloatingPointError):
@@ -351,17 +347,18 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         X = np.ascontiguousarray(X, dtype=self._params.dtype)
         y_encoded = np.searchsorted(self.classes_, y)
         weight = self._sample_weight(sample_weight, X, y_encoded, None)
-        loss_grad = self._loss_kernel(X.dtype, resolve_backend(self.backend, self._kernel_name),
-                                      check_n_threads(self.n_threads))
-        scores = X @ self.coef_.T
-        if self.fit_intercept:
-            scores += self.intercept_
-        grad_scores = np.empty_like(scores)
-        row_loss = np.empty(X.shape[0], dtype=X.dtype)
-        total = weight.sum(dtype=np.float64)
-        loss_grad(scores, y_encoded.astype(np.intp), weight, X.dtype.type(1 / total), row_loss, grad_scores)
-        alpha_l1, alpha_l2 = self._penalty_parts()
-        grad_coef = grad_scores.T @ X + alpha_l2 * self.coef_ + alpha_l1 * np.sign(self.coef_)
+        n_threads = elementwise_n_threads(X.shape[0] * self.coef_.shape[0], check_n_threads(self.n_threads))
+        loss_grad = self._loss_kernel(X.dtype, resolve_backend(self.backend, self._kernel_name), n_threads)
+        with self._blas_threads():
+            scores = X @ self.coef_.T
+            if self.fit_intercept:
+                scores += self.intercept_
+            grad_scores = np.empty_like(scores)
+            row_loss = np.empty(X.shape[0], dtype=X.dtype)
+            total = weight.sum(dtype=np.float64)
+            loss_grad(scores, y_encoded.astype(np.intp), weight, X.dtype.type(1 / total), row_loss, grad_scores)
+            alpha_l1, alpha_l2 = self._penalty_parts()
+            grad_coef = grad_scores.T @ X + alpha_l2 * self.coef_ + alpha_l1 * np.sign(self.coef_)
         grad_intercept = grad_scores.sum(axis=0) if self.fit_intercept else np.zeros_like(self.intercept_)
         loss = float(row_loss.sum(dtype=np.float64)) / total + self._penalty(self.coef_)
         return loss, grad_coef, grad_intercept
@@ -433,7 +430,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         no_improvement = 0
         converged = False
         started = time.perf_counter()
-        with self._blas_threads(batch_size * n_features * n_classes):
+        with self._blas_threads():
             for epoch in range(n_epochs):
                 lr = scheduled_learning_rate(self.learning_rate, self.lr_schedule, self._epochs_seen,
                                              lr_decay=self.lr_decay, lr_step_size=self.lr_step_size,
@@ -531,22 +528,20 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 ConvergenceWarning,
             )
 
-    def _blas_threads(self, batch_work):
-        """Limit NumPy's BLAS threads during training.
+    @staticmethod
+    def _blas_threads():
+        """Run NumPy's BLAS on one thread during training.
 
-        A mini-batch product of ``batch_work`` multiply-adds below
-        :data:`BLAS_PARALLEL_WORK` runs on one thread: splitting 256 x 784 x 10
-        over two cores saves ~20% on an idle machine, but OpenBLAS threads
-        spin-wait for each other, and when another process (or our own OpenMP
-        kernels) holds a core the same product was measured 5-30x slower.
-        Larger products use up to ``n_threads`` (None: BLAS's own setting).
-        The result is bit-identical either way (tested).
+        Two reasons, both measured here: OpenBLAS's multi-threaded products
+        are not bit-identical to its single-threaded ones (a 4096-row batch
+        gave different weights at 1 and 2 threads), which would break "same
+        random_state, same model, whatever n_threads"; and for mini-batch
+        products (256 x 784 x 10) a second thread saves only ~20% on an idle
+        machine while its spin-waiting made the same product 5-30x slower
+        whenever another process or our own OpenMP kernels held a core.
+        ``n_threads`` drives the fastlc kernels (loss, optimizer) instead.
         """
-        if batch_work < BLAS_PARALLEL_WORK:
-            return threadpool_limits(limits=1, user_api="blas")
-        if self.n_threads is None:
-            return contextlib.nullcontext()
-        return threadpool_limits(limits=self.n_threads, user_api="blas")
+        return threadpool_limits(limits=1, user_api="blas")
 
     def _restore(self, snapshot):
         params, buffers, t, self.n_iter_, self._epochs_seen, n_losses = snapshot

@@ -80,9 +80,11 @@ SHARED_PARAMETERS = """\
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
         Kernel implementation for the loss and optimizer kernels.
     n_threads : int or None, default=None
-        Threads of the loss and optimizer kernels (None: all cores). The result
-        does not depend on it. Matrix products use NumPy's BLAS, whose threads
-        are set with ``threadpoolctl``.
+        Threads of the loss and optimizer kernels (None: all cores); they
+        parallelise only when a batch is large enough to pay for it. The result
+        does not depend on it, bit for bit. The two matrix products per batch
+        run on NumPy's BLAS with one thread during ``fit`` (multi-threaded
+        OpenBLAS products are not bit-reproducible across thread counts).
 """
 
 SHARED_ATTRIBUTES = """\
