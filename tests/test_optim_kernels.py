@@ -124,7 +124,11 @@ def test_100_steps_match_naive(kernel, option, backend, dtype):
 @pytest.mark.parametrize("backend", COMPILED_BACKENDS)
 @pytest.mark.parametrize("kernel, option", CASE_PARAMS)
 def test_compiled_chunks_equal_naive(kernel, option, backend, dtype, n_threads, monkeypatch):
-    """Split small arrays into n_threads chunks (below the grain) and get the naive result bit for bit."""
+    """Run small arrays on n_threads threads (below the grain) and get the naive result bit for bit.
+
+    Numba splits the array into n_threads chunks; Cython hands out blocks of 2**16
+    elements, so here it runs one block (several blocks are tested below).
+    """
     monkeypatch.setattr("fastlc.kernels._optim.elementwise_n_threads", lambda size, n: n)
     result = _run(kernel, option, backend, (101,), dtype, 3, n_threads=n_threads)
     expected = _run(kernel, option, "naive", (101,), dtype, 3)
@@ -142,6 +146,18 @@ def test_one_and_two_threads_give_the_same_result(kernel, option, backend):
     assert_array_equal(one[0], two[0])
     for name in BUFFERS:
         assert_array_equal(one[1][name], two[1][name], err_msg=name)
+
+
+@pytest.mark.skipif(len(COMPILED_BACKENDS) < 2, reason="needs both compiled backends")
+@pytest.mark.parametrize("kernel, option", CASE_PARAMS)
+def test_numba_and_cython_agree_bit_for_bit_on_large_arrays(kernel, option):
+    """Both equal naive bit for bit on small arrays; here on several blocks and two threads."""
+    shape = (3 * ELEMENTWISE_GRAIN + 7,)
+    numba_run = _run(kernel, option, "numba", shape, np.float32, 2, n_threads=2)
+    cython_run = _run(kernel, option, "cython", shape, np.float32, 2, n_threads=2)
+    assert_array_equal(numba_run[0], cython_run[0])
+    for name in BUFFERS:
+        assert_array_equal(numba_run[1][name], cython_run[1][name], err_msg=name)
 
 
 def test_flat_views_update_the_callers_arrays():
