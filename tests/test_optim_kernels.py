@@ -443,3 +443,48 @@ def test_every_kernel_is_registered_in_every_backend():
     for kernel in ("adam_step", "rmsprop_step", "sgd_step", "adagrad_step"):
         for backend in BACKENDS:
             assert callable(get_kernel(kernel, backend))
+
+
+# ---------------------------------------------------------------- property-based
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_HYPER = {
+    "adam": st.fixed_dictionaries({
+        "lr": st.floats(0, 1), "beta1": st.floats(0, 0.999), "beta2": st.floats(0, 0.9999),
+        "eps": st.floats(1e-10, 1), "weight_decay": st.floats(0, 1), "decoupled_weight_decay": st.booleans(),
+        "amsgrad": st.booleans(), "maximize": st.booleans()}),
+    "rmsprop": st.fixed_dictionaries({
+        # alpha near 0 with centered=True makes the variance g**2 - g**2: its sign is rounding
+        "lr": st.floats(0, 1), "alpha": st.floats(0.05, 1), "eps": st.floats(1e-10, 1),
+        "weight_decay": st.floats(0, 1), "momentum": st.floats(0, 0.99), "centered": st.booleans(),
+        "maximize": st.booleans(), "eps_inside_sqrt": st.booleans()}),
+    "sgd": st.fixed_dictionaries({
+        "lr": st.floats(0, 1), "momentum": st.floats(0, 0.99), "dampening": st.floats(0, 1),
+        "weight_decay": st.floats(0, 1), "maximize": st.booleans()}),
+    "adagrad": st.fixed_dictionaries({
+        "lr": st.floats(0, 1), "lr_decay": st.floats(0, 1), "eps": st.floats(1e-10, 1),
+        "weight_decay": st.floats(0, 1), "maximize": st.booleans(), "eps_inside_sqrt": st.booleans()}),
+}
+
+
+@pytest.mark.parametrize("backend", FAST_BACKENDS)
+@pytest.mark.parametrize("kernel", list(CASES))
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_backends_agree_on_random_hyperparameters(kernel, backend, data):
+    call = CASES[kernel][0]
+    hyper = data.draw(_HYPER[kernel], label="hyper-parameters")
+    size = data.draw(st.integers(0, 40), label="size")
+    dtype = data.draw(st.sampled_from(DTYPES), label="dtype")
+    seed = data.draw(st.integers(0, 2**16), label="seed")
+    n_steps = data.draw(st.integers(1, 4), label="steps")
+    results = {}
+    for name in ("naive", backend):
+        param, state = _initial((size,), dtype, seed)
+        state["grad_avg"][...] = 0  # a centered variance can only go negative through rounding from zeros
+        for t, grad in enumerate(_grads((size,), dtype, n_steps, seed + 1), start=1):
+            call(param, grad, state, t, backend=name, **hyper)
+        results[name] = param
+    assert_allclose(results[backend], results["naive"], **TOL_SEQUENCE[dtype], equal_nan=True)
