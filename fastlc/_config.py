@@ -31,3 +31,9 @@ ELEMENTWISE_GRAIN = 1 << 16
 def elementwise_n_threads(n_elements, n_threads):
     """Threads worth using for an element-wise kernel over ``n_elements``."""
     return max(1, min(n_threads, -(-n_elements // ELEMENTWISE_GRAIN)))
+
+#: Options of the element-wise ``@njit`` kernels (optimizer steps): no fastmath
+#: at all. They vectorize without it (no reductions), and exact IEEE arithmetic
+#: keeps them within rounding of PyTorch and independent of how the array is
+#: split between threads (vector body and scalar remainder compute alike).
+NUMBA_ELEMENTWISE_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")

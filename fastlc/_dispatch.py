@@ -36,13 +36,7 @@ KERNEL_MODULES = {
 #: no JIT latency and is at least as fast as Numba on the kernels measured in
 #: benchmarks/. A kernel may override the order in ``AUTO_ORDER_OVERRIDES``.
 AUTO_ORDER = ("cython", "numba", "numpy")
-AUTO_ORDER_OVERRIDES = {
-    # until the compiled optimizer kernels land on this branch
-    "adam_step": ("numpy",),
-    "rmsprop_step": ("numpy",),
-    "sgd_step": ("numpy",),
-    "adagrad_step": ("numpy",),
-}
+AUTO_ORDER_OVERRIDES = {}
 
 
 @lru_cache(maxsize=None)

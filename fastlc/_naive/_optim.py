@@ -17,6 +17,11 @@ class (single-tensor path), in PyTorch's order of operations:
 import math
 
 
+def _sqrt(x):
+    """IEEE sqrt: NaN for negative input (math.sqrt raises), -0.0 stays -0.0."""
+    return math.sqrt(x) if x >= 0 else math.nan
+
+
 def adam_step(grad, step_size, bias_correction2_sqrt, beta1, one_minus_beta1, beta2, one_minus_beta2, eps,
               weight_decay, param_scale, amsgrad, maximize,
               param, exp_avg, exp_avg_sq, max_exp_avg_sq, n_threads):
@@ -37,7 +42,7 @@ def adam_step(grad, step_size, bias_correction2_sqrt, beta1, one_minus_beta1, be
                 v_max = v
             max_exp_avg_sq[i] = v_max
             v = v_max
-        denom = math.sqrt(v) / bias_correction2_sqrt + eps
+        denom = _sqrt(v) / bias_correction2_sqrt + eps
         param[i] = p - step_size * (m / denom)
 
 
@@ -55,7 +60,7 @@ def rmsprop_step(grad, lr, alpha, one_minus_alpha, eps_inside, eps_outside, weig
             a = grad_avg[i] + one_minus_alpha * (g - grad_avg[i])
             grad_avg[i] = a
             s = s - a * a
-        avg = math.sqrt(s + eps_inside) + eps_outside
+        avg = _sqrt(s + eps_inside) + eps_outside
         if momentum > 0:
             b = momentum * momentum_buffer[i] + g / avg
             momentum_buffer[i] = b
@@ -91,5 +96,5 @@ def adagrad_step(grad, clr, eps_inside, eps_outside, weight_decay, maximize, par
             g = g + weight_decay * p
         s = sum_sq[i] + g * g
         sum_sq[i] = s
-        std = math.sqrt(s + eps_inside) + eps_outside
+        std = _sqrt(s + eps_inside) + eps_outside
         param[i] = p - clr * (g / std)

@@ -18,7 +18,8 @@ def _direction(grad, weight_decay, maximize, param):
 def _root(second, eps_inside, eps_outside):
     if eps_inside != 0:
         second = second + eps_inside
-    return np.sqrt(second) + eps_outside
+    with np.errstate(invalid="ignore"):  # a negative centered variance gives NaN silently, as elsewhere
+        return np.sqrt(second) + eps_outside
 
 
 def adam_step(grad, step_size, bias_correction2_sqrt, beta1, one_minus_beta1, beta2, one_minus_beta2, eps,

@@ -3,6 +3,7 @@
 The per-array update is one fused kernel call (``fastlc.kernels.*_step``);
 this package adds the state, the step counter, schedules and clipping.
 """
+from ._optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from ._clip import clip_grad_norm, clip_grad_value, global_grad_norm
 from ._schedules import (
     SCHEDULES,
@@ -16,6 +17,12 @@ from ._schedules import (
 )
 
 __all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
     "SCHEDULES",
     "ConstantLR",
     "ExponentialDecayLR",

@@ -85,6 +85,7 @@ def clip_grad_norm(grads, max_norm, norm_type=2.0, *, error_if_nonfinite=False):
         raise ValueError(f"the global {norm_type}-norm of the gradients is {total}; not clipping (error_if_nonfinite)")
     coef = max_norm / (total + 1e-6) if math.isfinite(total) else (0.0 if math.isinf(total) else math.nan)
     if not coef >= 1.0:  # also true for NaN, which then reaches the gradients
-        for g in grads:
-            g *= g.dtype.type(coef)
+        with np.errstate(invalid="ignore"):  # inf * 0 -> NaN is the documented outcome
+            for g in grads:
+                g *= g.dtype.type(coef)
     return total
