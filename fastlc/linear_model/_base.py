@@ -4,13 +4,14 @@ One loop serves both estimators; a subclass only says which loss kernel turns
 scores into a loss and a gradient. Per mini-batch the loop does:
 
 1. gather the batch rows (``np.take`` into a reused buffer when shuffling),
-2. ``scores = X_b @ W.T + b``                       (BLAS),
-3. ``loss, G = loss_kernel(scores, y_b, w_b)``      (fused kernel, dL/dscores),
-4. ``dW = G.T @ X_b`` (BLAS) ``+ penalty'(W)``, ``db = sum(G, axis=0)``,
-5. one fused optimizer kernel call on the flat ``[W, b]`` array.
+2. ``scores = X_b @ W.T + b``                         (BLAS),
+3. ``loss, G = loss_kernel(scores, y_b, w_b)``        (fused kernel: dL/dscores),
+4. ``dW.T = X_b.T @ G`` (BLAS) ``+ penalty'(W)``, ``db = 1 @ G``,
+5. one fused optimizer kernel call on the flat ``[W.T, b]`` array,
 
-Everything per epoch that is cheap is checked once per epoch: the loss and the
-weights must be finite (divergence), convergence / early stopping.
+with the learning rate set per epoch by the schedule. What is cheap once per
+epoch is checked once per epoch: loss and weights must be finite
+(divergence), then convergence or early stopping.
 """
 import numbers
 import time
@@ -27,8 +28,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from threadpoolctl import threadpool_limits
 
 from .._config import elementwise_n_threads
-
-from .._dispatch import BACKENDS, get_kernel, resolve_backend
+from .._dispatch import BACKENDS, resolve_backend
 from .._validation import check_n_threads
 from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, scheduled_learning_rate
 
