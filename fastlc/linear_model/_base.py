@@ -13,7 +13,9 @@ with the learning rate set per epoch by the schedule. What is cheap once per
 epoch is checked once per epoch: loss and weights must be finite
 (divergence), then convergence or early stopping.
 """
+import contextlib
 import numbers
+from concurrent.futures import ThreadPoolExecutor
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -34,6 +36,12 @@ from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, scheduled_lea
 
 #: Batch size used by ``batch_size="auto"`` (capped at the number of samples).
 AUTO_BATCH_SIZE = 256
+
+#: Rows per chunk of a mini-batch. Chunks are the unit of parallel work (one
+#: thread each, up to ``n_threads``); their gradients are summed in a fixed
+#: order, so the chunking, and hence every bit of the result, depends on the
+#: batch size only, never on the number of threads.
+CHUNK_ROWS = 128
 
 
 class DivergenceError(FloatingPointError):
@@ -410,8 +418,6 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         weights_t = weights.reshape(n_features, n_classes)  # coef_.T, C-contiguous
         grad = np.zeros_like(params)
         grad_weights = grad[:n_weights]
-        grad_weights_t = grad_weights.reshape(n_features, n_classes)
-        grad_intercept = grad[n_weights:]
         ones = np.ones(batch_size, dtype=dtype)
         scores_buffer = np.empty((batch_size, n_classes), dtype=dtype)
         grad_scores_buffer = np.empty((batch_size, n_classes), dtype=dtype)
@@ -425,12 +431,40 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         snapshot = (params.copy(), {k: v.copy() for k, v in self._optimizer_state.buffers.items()},
                     self._optimizer_state.t, self.n_iter_, self._epochs_seen, len(self.loss_curve_))
 
+        n_chunks = -(-batch_size // CHUNK_ROWS)
+        chunk_grads = [np.zeros_like(grad) for _ in range(n_chunks - 1)]
+        fit_intercept = self.fit_intercept
+
+        def chunk_gradient(k, lo, hi, start, rows, grad_scale):
+            """Loss rows and gradient of batch rows [lo, hi) into chunk k's gradient buffer."""
+            if rows is not None:
+                # mode="clip" (the rows are valid) skips the buffered copy of mode="raise":
+                # measured 18 vs 43 us for 256 rows of 784 floats
+                X_chunk = np.take(X, rows[lo:hi], axis=0, out=X_buffer[lo:hi], mode="clip")
+                y_chunk = np.take(y, rows[lo:hi], out=y_buffer[lo:hi], mode="clip")
+                weight_chunk = np.take(weight, rows[lo:hi], out=weight_buffer[lo:hi], mode="clip")
+            else:
+                X_chunk, y_chunk, weight_chunk = X[start + lo:start + hi], y[start + lo:start + hi], \
+                    weight[start + lo:start + hi]
+            scores = np.matmul(X_chunk, weights_t, out=scores_buffer[lo:hi])
+            if fit_intercept:
+                scores += intercept
+            grad_scores = grad_scores_buffer[lo:hi]
+            loss_grad(scores, y_chunk, weight_chunk, grad_scale, row_loss_buffer[lo:hi], grad_scores)
+            target = grad if k == 0 else chunk_grads[k - 1]
+            np.matmul(X_chunk.T, grad_scores, out=target[:n_weights].reshape(n_features, n_classes))
+            if fit_intercept:
+                # a matrix-vector product sums the columns faster than np.sum(axis=0)
+                np.matmul(ones[lo:hi], grad_scores, out=target[n_weights:])
+
         n_epochs = 1 if incremental else self.max_epochs
         best_loss = min(self.loss_curve_) if (self.loss_curve_ and not incremental) else np.inf
         no_improvement = 0
         converged = False
         started = time.perf_counter()
-        with self._blas_threads():
+        n_workers = min(n_threads, n_chunks)
+        pool = ThreadPoolExecutor(max_workers=n_workers - 1) if n_workers > 1 else None
+        with self._blas_threads(), (pool or contextlib.nullcontext()):
             for epoch in range(n_epochs):
                 lr = scheduled_learning_rate(self.learning_rate, self.lr_schedule, self._epochs_seen,
                                              lr_decay=self.lr_decay, lr_step_size=self.lr_step_size,
@@ -442,27 +476,22 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                     for start in range(0, n_samples, batch_size):
                         stop = min(start + batch_size, n_samples)
                         n_batch = stop - start
-                        if order is not None:
-                            rows = order[start:stop]
-                            # mode="clip" (the rows are valid) skips the buffered copy of mode="raise":
-                            # measured 18 vs 43 us for 256 rows of 784 floats
-                            X_batch = np.take(X, rows, axis=0, out=X_buffer[:n_batch], mode="clip")
-                            y_batch = np.take(y, rows, out=y_buffer[:n_batch], mode="clip")
-                            weight_batch = np.take(weight, rows, out=weight_buffer[:n_batch], mode="clip")
+                        rows = order[start:stop] if order is not None else None
+                        grad_scale = dtype.type(1 / (n_batch * mean_weight))
+                        chunks = [(lo, min(lo + CHUNK_ROWS, n_batch)) for lo in range(0, n_batch, CHUNK_ROWS)]
+                        if pool is not None and len(chunks) > 1:
+                            pending = [pool.submit(chunk_gradient, k, lo, hi, start, rows, grad_scale)
+                                       for k, (lo, hi) in enumerate(chunks[1:], 1)]
+                            chunk_gradient(0, *chunks[0], start, rows, grad_scale)
+                            for future in pending:
+                                future.result()
                         else:
-                            X_batch, y_batch, weight_batch = X[start:stop], y[start:stop], weight[start:stop]
-                        scores = np.matmul(X_batch, weights_t, out=scores_buffer[:n_batch])
-                        if self.fit_intercept:
-                            scores += intercept
-                        grad_scores = grad_scores_buffer[:n_batch]
-                        row_loss = row_loss_buffer[:n_batch]
-                        loss_grad(scores, y_batch, weight_batch, dtype.type(1 / (n_batch * mean_weight)),
-                                  row_loss, grad_scores)
-                        data_loss += float(row_loss.sum())
-                        np.matmul(X_batch.T, grad_scores, out=grad_weights_t)
-                        if self.fit_intercept:
-                            # a matrix-vector product sums the columns faster than np.sum(axis=0)
-                            np.matmul(ones[:n_batch], grad_scores, out=grad_intercept)
+                            for k, (lo, hi) in enumerate(chunks):
+                                chunk_gradient(k, lo, hi, start, rows, grad_scale)
+                        # fixed-order sum of the chunks' gradients: the same bits whatever the thread count
+                        for k in range(1, len(chunks)):
+                            grad += chunk_grads[k - 1]
+                        data_loss += float(row_loss_buffer[:n_batch].sum())
                         if alpha_l2_grad > 0:
                             grad_weights += np.multiply(weights, alpha_l2_grad, out=penalty_buffer)
                         if alpha_l1_grad > 0:
