@@ -9,7 +9,9 @@ scores into a loss and a gradient. Per mini-batch the loop does:
 4. ``dW.T = X_b.T @ G`` (BLAS) ``+ penalty'(W)``, ``db = 1 @ G``,
 5. one fused optimizer kernel call on the flat ``[W.T, b]`` array,
 
-with the learning rate set per epoch by the schedule. What is cheap once per
+with the learning rate set per epoch by the schedule. Steps 1-4 run per
+128-row chunk of the batch, chunks in parallel on up to ``n_threads``
+threads, and the chunks' gradients are added in a fixed order. What is cheap once per
 epoch is checked once per epoch: loss and weights must be finite
 (divergence), then convergence or early stopping.
 """
@@ -568,7 +570,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         products (256 x 784 x 10) a second thread saves only ~20% on an idle
         machine while its spin-waiting made the same product 5-30x slower
         whenever another process or our own OpenMP kernels held a core.
-        ``n_threads`` drives the fastlc kernels (loss, optimizer) instead.
+        Parallelism comes from the batch chunks instead (see ``CHUNK_ROWS``).
         """
         return threadpool_limits(limits=1, user_api="blas")
 

@@ -80,11 +80,12 @@ SHARED_PARAMETERS = """\
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
         Kernel implementation for the loss and optimizer kernels.
     n_threads : int or None, default=None
-        Threads of the loss and optimizer kernels (None: all cores); they
-        parallelise only when a batch is large enough to pay for it. The result
-        does not depend on it, bit for bit. The two matrix products per batch
-        run on NumPy's BLAS with one thread during ``fit`` (multi-threaded
-        OpenBLAS products are not bit-reproducible across thread counts).
+        Threads used by ``fit`` (None: all cores). Each mini-batch is cut into
+        fixed chunks of 128 rows that run in parallel (gather, both matrix
+        products on one BLAS thread each, loss kernel); their gradients are
+        summed in a fixed order, so the model does not depend on ``n_threads``,
+        bit for bit. (Multi-threaded BLAS products are not bit-reproducible
+        across thread counts, so BLAS itself runs single-threaded during fit.)
 """
 
 SHARED_ATTRIBUTES = """\
