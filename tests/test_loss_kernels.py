@@ -432,3 +432,14 @@ def test_minus_infinity_logit_of_a_zero_target_adds_nothing(backend_name):
     loss, _ = kernels.softmax_cross_entropy(logits, [2], class_weight=[1.0, 0.0, 1.0], label_smoothing=0.1,
                                             backend=backend_name)
     assert np.isfinite(loss)
+
+
+@pytest.mark.parametrize("function", ["multiclass_hinge", "softmax_cross_entropy"])
+@pytest.mark.parametrize("shape", [(3, 4), (3, 100)], ids=["short-rows", "long-rows"])
+def test_rows_of_weight_zero_overwrite_garbage_in_out(backend, function, shape):
+    """out= may hold anything, NaN included: a row of weight 0 must still come out as zeros."""
+    scores, y, _ = make_problem(shape, np.float32)
+    out = np.full(shape, np.nan, dtype=np.float32)
+    _, grad = getattr(kernels, function)(scores, y, sample_weight=[0.0, 1.0, 0.0], backend=backend, out=out)
+    assert np.all(grad[[0, 2]] == 0)
+    assert np.all(np.isfinite(grad))
