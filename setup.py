@@ -2,7 +2,8 @@
 
 OpenMP is found by a compile probe: when the compiler has it the kernels run
 ``prange`` loops in parallel, otherwise the build still succeeds and they run
-single-threaded. ``FASTLC_NATIVE=1`` adds ``-march=native`` (off by default so
+single-threaded. ``-fno-math-errno`` lets GCC vectorize ``sqrt`` (the optimizer
+steps). ``FASTLC_NATIVE=1`` adds ``-march=native`` (off by default so
 that a built wheel runs on any x86-64 machine).
 """
 import glob
@@ -50,7 +51,10 @@ def openmp_flags():
 
 def extensions():
     omp_compile, omp_link = openmp_flags()
-    compile_args = ["-O3"] + omp_compile
+    # -fno-math-errno: a sqrt that must set errno for negative inputs cannot be
+    # vectorized. It is not fast-math: NaN, infinities and rounding are unchanged
+    # (the kernels never read errno).
+    compile_args = ["-O3", "-fno-math-errno"] + omp_compile
     if sys.platform != "win32":
         # OpenMP SIMD pragmas (vectorized max in _rowmath.h) work without the OpenMP
         # runtime. Not trapping on FP exceptions lets gcc turn the branch-free

@@ -21,3 +21,19 @@ def default_n_threads():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return os.cpu_count() or 1
+
+#: Elements per thread below which the element-wise kernels (optimizer steps)
+#: use fewer threads: starting a parallel region costs a few microseconds,
+#: more than updating a small parameter array takes.
+ELEMENTWISE_GRAIN = 1 << 16
+
+
+def elementwise_n_threads(n_elements, n_threads):
+    """Threads worth using for an element-wise kernel over ``n_elements``."""
+    return max(1, min(n_threads, -(-n_elements // ELEMENTWISE_GRAIN)))
+
+#: Options of the element-wise ``@njit`` kernels (optimizer steps): no fastmath
+#: at all. They vectorize without it (no reductions), and exact IEEE arithmetic
+#: keeps them within rounding of PyTorch and independent of how the array is
+#: split between threads (vector body and scalar remainder compute alike).
+NUMBA_ELEMENTWISE_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")

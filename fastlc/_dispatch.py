@@ -26,6 +26,10 @@ KERNEL_MODULES = {
     "cross_entropy_soft": "_losses",
     "log_softmax": "_losses",
     "softmax": "_losses",
+    "adam_step": "_optim",
+    "rmsprop_step": "_optim",
+    "sgd_step": "_optim",
+    "adagrad_step": "_optim",
 }
 
 #: What ``backend="auto"`` picks, first available wins. Cython first: it has

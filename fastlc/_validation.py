@@ -178,3 +178,64 @@ def check_out(out, shape, dtype, name="out", inputs=()):
         if np.may_share_memory(out, other):
             raise ValueError(f"{name} must not share memory with the inputs")
     return out
+
+
+def check_inplace_array(array, name, *, like=None, like_name="param"):
+    """Return ``array`` itself after checking that a kernel may update it in place.
+
+    An array updated in place must be a float32/float64 ndarray that is
+    C-contiguous and writeable: converting it would make the kernel update a
+    copy and silently leave the caller's array unchanged, so nothing is converted.
+
+    Parameters
+    ----------
+    array : ndarray
+        The array to be written.
+    name : str
+        Argument name used in error messages.
+    like : ndarray, optional
+        When given, ``array`` must have its shape and dtype.
+    like_name : str, default="param"
+        Name of ``like`` in error messages.
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(
+            f"{name} is updated in place and must be a NumPy array; got {type(array).__name__}"
+        )
+    if array.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64; got dtype {array.dtype}")
+    if like is not None:
+        if array.dtype != like.dtype:
+            raise TypeError(f"{name} must have dtype {like.dtype} like {like_name}; got {array.dtype}")
+        if array.shape != like.shape:
+            raise ValueError(f"{name} must have shape {like.shape} like {like_name}; got {array.shape}")
+    if not array.flags.c_contiguous:
+        raise ValueError(
+            f"{name} is updated in place and must be C-contiguous (updating a contiguous copy would leave "
+            f"the caller's array unchanged); pass np.ascontiguousarray({name}) and use that array"
+        )
+    if not array.flags.writeable:
+        raise ValueError(f"{name} is updated in place and must be writeable; got a read-only array")
+    return array
+
+
+def check_no_overlap(arrays):
+    """Raise if any two of ``arrays`` (a dict name -> ndarray) share memory."""
+    items = list(arrays.items())
+    for i, (name_a, a) in enumerate(items):
+        for name_b, b in items[i + 1:]:
+            if np.may_share_memory(a, b):
+                raise ValueError(f"{name_a} and {name_b} must not share memory")
+
+
+def check_step(step, name="step"):
+    """Return the optimizer step count ``step`` (>= 1) as a Python int."""
+    if isinstance(step, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int >= 1; got {step!r}")
+    try:
+        value = operator.index(step)
+    except TypeError:
+        raise TypeError(f"{name} must be an int >= 1; got {step!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1 (the first step is 1); got {value}")
+    return value

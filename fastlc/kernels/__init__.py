@@ -5,11 +5,16 @@ and, where it runs in parallel, ``n_threads=`` (None = all cores).
 """
 from .._dispatch import available_backends
 from ._losses import log_softmax, multiclass_hinge, softmax, softmax_cross_entropy
+from ._optim import adagrad_step, adam_step, rmsprop_step, sgd_step
 
 __all__ = [
+    "adagrad_step",
+    "adam_step",
     "available_backends",
     "log_softmax",
     "multiclass_hinge",
+    "rmsprop_step",
+    "sgd_step",
     "softmax",
     "softmax_cross_entropy",
 ]
