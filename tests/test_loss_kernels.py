@@ -358,13 +358,16 @@ def test_any_memory_layout_gives_the_same_answer(backend_name, layout):
         assert_allclose(got[1], expected[1], rtol=1e-14)
 
 
+@pytest.mark.parametrize("shape", [(3000, 37), (4000, 7), (300, 500)], ids=["C37", "C7", "C500"])
 @pytest.mark.parametrize("function", ["multiclass_hinge", "softmax_cross_entropy"])
-def test_thread_count_does_not_change_results(backend, function):
-    scores, y, _ = make_problem((3000, 37), np.float32)
+def test_thread_count_does_not_change_results(backend, function, shape):
+    """Bit-identical for 1 and 2 threads; repeated, since a data race shows up only sometimes."""
+    scores, y, _ = make_problem(shape, np.float32)
     one = getattr(kernels, function)(scores, y, backend=backend, n_threads=1, reduction="none")
-    two = getattr(kernels, function)(scores, y, backend=backend, n_threads=2, reduction="none")
-    assert_array_equal(one[0], two[0])
-    assert_array_equal(one[1], two[1])
+    for _ in range(5):
+        two = getattr(kernels, function)(scores, y, backend=backend, n_threads=2, reduction="none")
+        assert_array_equal(one[0], two[0])
+        assert_array_equal(one[1], two[1])
 
 
 def test_out_receives_the_gradient(backend):

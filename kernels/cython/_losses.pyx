@@ -125,6 +125,10 @@ def multiclass_hinge(const floating[:, ::1] scores, const Py_ssize_t[::1] y, con
                                                   row_weight[i] * grad_scale)
             loss_out[i] = row_weight[i] * loss
             continue
+        # assigned here so that Cython makes them thread-private: written only
+        # through a pointer, they would be shared between threads (a race)
+        loss = 0
+        slope_sum = 0
         if floating is float:
             fastlc_hinge_row_f32(&scores[i, 0], grad, n_classes, y[i], margin, squared, &loss, &slope_sum)
         else:
