@@ -41,7 +41,7 @@ def main():
             continue
         numpy_time = backends.get("numpy", (None,))[0]
         tutorial_time = backends.get("numpy-cs231n", (None,))[0]
-        for backend in ("naive", "numpy", "numpy-cs231n", "numba", "cython"):
+        for backend in ("naive", "numpy", "numpy-cs231n", "numba", "cython", "numba-1thread", "cython-1thread"):
             if backend not in backends:
                 continue
             median, nbytes = backends[backend]

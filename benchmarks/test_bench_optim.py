@@ -75,6 +75,24 @@ def test_bench_optim_step(benchmark, kernel, backend, size, dtype):
     benchmark.pedantic(call, args=(param, grad, state), rounds=rounds, iterations=1, warmup_rounds=1)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+@pytest.mark.parametrize("kernel", ["adam_step", "rmsprop_step"])
+def test_bench_optim_step_one_thread(benchmark, kernel, backend, dtype):
+    """The compiled kernels on one thread: how much of the bandwidth one core reaches."""
+    if backend not in available_backends():
+        pytest.skip(f"backend {backend} not available")
+    size = SIZES[-1]
+    call, n_state = KERNELS[kernel]
+    param, grad, state = _arrays(size, dtype, n_state)
+    state.options = {"backend": backend, "n_threads": 1}
+    call(param, grad, state)
+    benchmark.group = f"{kernel} {np.dtype(dtype).name} {size}"
+    benchmark.extra_info.update(kernel=kernel, backend=f"{backend}-1thread", dtype=np.dtype(dtype).name, size=size,
+                                scale=1.0, bytes=(3 + 2 * n_state) * np.dtype(dtype).itemsize * size)
+    benchmark.pedantic(call, args=(param, grad, state), rounds=15, iterations=1, warmup_rounds=1)
+
+
 def _adam_cs231n(param, grad, state, t=10, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     """Adam as the CS231n notes write it (bias-corrected arrays mt, vt), updating in place."""
     m, v = state

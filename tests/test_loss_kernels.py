@@ -358,13 +358,16 @@ def test_any_memory_layout_gives_the_same_answer(backend_name, layout):
         assert_allclose(got[1], expected[1], rtol=1e-14)
 
 
+@pytest.mark.parametrize("shape", [(3000, 37), (4000, 7), (300, 500)], ids=["C37", "C7", "C500"])
 @pytest.mark.parametrize("function", ["multiclass_hinge", "softmax_cross_entropy"])
-def test_thread_count_does_not_change_results(backend, function):
-    scores, y, _ = make_problem((3000, 37), np.float32)
+def test_thread_count_does_not_change_results(backend, function, shape):
+    """Bit-identical for 1 and 2 threads; repeated, since a data race shows up only sometimes."""
+    scores, y, _ = make_problem(shape, np.float32)
     one = getattr(kernels, function)(scores, y, backend=backend, n_threads=1, reduction="none")
-    two = getattr(kernels, function)(scores, y, backend=backend, n_threads=2, reduction="none")
-    assert_array_equal(one[0], two[0])
-    assert_array_equal(one[1], two[1])
+    for _ in range(5):
+        two = getattr(kernels, function)(scores, y, backend=backend, n_threads=2, reduction="none")
+        assert_array_equal(one[0], two[0])
+        assert_array_equal(one[1], two[1])
 
 
 def test_out_receives_the_gradient(backend):
@@ -432,3 +435,14 @@ def test_minus_infinity_logit_of_a_zero_target_adds_nothing(backend_name):
     loss, _ = kernels.softmax_cross_entropy(logits, [2], class_weight=[1.0, 0.0, 1.0], label_smoothing=0.1,
                                             backend=backend_name)
     assert np.isfinite(loss)
+
+
+@pytest.mark.parametrize("function", ["multiclass_hinge", "softmax_cross_entropy"])
+@pytest.mark.parametrize("shape", [(3, 4), (3, 100)], ids=["short-rows", "long-rows"])
+def test_rows_of_weight_zero_overwrite_garbage_in_out(backend, function, shape):
+    """out= may hold anything, NaN included: a row of weight 0 must still come out as zeros."""
+    scores, y, _ = make_problem(shape, np.float32)
+    out = np.full(shape, np.nan, dtype=np.float32)
+    _, grad = getattr(kernels, function)(scores, y, sample_weight=[0.0, 1.0, 0.0], backend=backend, out=out)
+    assert np.all(grad[[0, 2]] == 0)
+    assert np.all(np.isfinite(grad))

@@ -96,6 +96,13 @@ cdef inline Py_ssize_t _block_rows(Py_ssize_t n_classes) noexcept nogil:
     return max(1, BLOCK_ELEMENTS // n_classes)
 
 
+cdef inline void _zero_row(floating* loss, floating* grad, Py_ssize_t n_classes) noexcept nogil:
+    cdef Py_ssize_t j
+    loss[0] = 0
+    for j in range(n_classes):
+        grad[j] = 0
+
+
 def multiclass_hinge(const floating[:, ::1] scores, const Py_ssize_t[::1] y, const floating[::1] row_weight,
                      floating grad_scale, floating margin, bint squared,
                      floating[::1] loss_out, floating[:, ::1] grad_out, int n_threads):
@@ -106,8 +113,8 @@ def multiclass_hinge(const floating[:, ::1] scores, const Py_ssize_t[::1] y, con
     for i in prange(n_samples, nogil=True, schedule="static", num_threads=n_threads):
         grad = &grad_out[i, 0]
         if row_weight[i] == 0:
-            loss_out[i] = 0
-            _scale(grad, n_classes, 0)
+            # not a scaling by 0: the output may hold NaN garbage
+            _zero_row(&loss_out[i], grad, n_classes)
             continue
         if n_classes < SHORT_ROW:
             if floating is float:
@@ -118,6 +125,10 @@ def multiclass_hinge(const floating[:, ::1] scores, const Py_ssize_t[::1] y, con
                                                   row_weight[i] * grad_scale)
             loss_out[i] = row_weight[i] * loss
             continue
+        # assigned here so that Cython makes them thread-private: written only
+        # through a pointer, they would be shared between threads (a race)
+        loss = 0
+        slope_sum = 0
         if floating is float:
             fastlc_hinge_row_f32(&scores[i, 0], grad, n_classes, y[i], margin, squared, &loss, &slope_sum)
         else:
@@ -125,13 +136,6 @@ def multiclass_hinge(const floating[:, ::1] scores, const Py_ssize_t[::1] y, con
         grad[y[i]] = -slope_sum
         _scale(grad, n_classes, row_weight[i] * grad_scale)
         loss_out[i] = row_weight[i] * loss
-
-
-cdef inline void _zero_row(floating* loss, floating* grad, Py_ssize_t n_classes) noexcept nogil:
-    cdef Py_ssize_t j
-    loss[0] = 0
-    for j in range(n_classes):
-        grad[j] = 0
 
 
 def cross_entropy_hard(const floating[:, ::1] logits, const Py_ssize_t[::1] y, const floating[::1] class_weight,
