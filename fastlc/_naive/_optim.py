@@ -13,6 +13,9 @@ class (single-tensor path), in PyTorch's order of operations:
 - ``lerp(a, b, w) = a + w * (b - a)`` (``Tensor.lerp_``),
 - ``addcmul(s, a, b, value=v) = s + v * a * b``,
 - ``addcdiv(s, a, b, value=v) = s + v * (a / b)``.
+
+One deliberate difference: Adam multiplies sqrt(v) by 1 / sqrt(1 - beta2**t)
+where PyTorch divides by sqrt(1 - beta2**t) (one division fewer per element).
 """
 import math
 
@@ -22,7 +25,7 @@ def _sqrt(x):
     return math.sqrt(x) if x >= 0 else math.nan
 
 
-def adam_step(grad, step_size, bias_correction2_sqrt, beta1, one_minus_beta1, beta2, one_minus_beta2, eps,
+def adam_step(grad, step_size, inv_bias_correction2_sqrt, beta1, one_minus_beta1, beta2, one_minus_beta2, eps,
               weight_decay, param_scale, amsgrad, maximize,
               param, exp_avg, exp_avg_sq, max_exp_avg_sq, n_threads):
     """Adam / AdamW / AMSGrad; writes param, exp_avg, exp_avg_sq (and max_exp_avg_sq if amsgrad)."""
@@ -42,7 +45,7 @@ def adam_step(grad, step_size, bias_correction2_sqrt, beta1, one_minus_beta1, be
                 v_max = v
             max_exp_avg_sq[i] = v_max
             v = v_max
-        denom = _sqrt(v) / bias_correction2_sqrt + eps
+        denom = _sqrt(v) * inv_bias_correction2_sqrt + eps
         param[i] = p - step_size * (m / denom)
 
 

@@ -22,7 +22,7 @@ def _root(second, eps_inside, eps_outside):
         return np.sqrt(second) + eps_outside
 
 
-def adam_step(grad, step_size, bias_correction2_sqrt, beta1, one_minus_beta1, beta2, one_minus_beta2, eps,
+def adam_step(grad, step_size, inv_bias_correction2_sqrt, beta1, one_minus_beta1, beta2, one_minus_beta2, eps,
               weight_decay, param_scale, amsgrad, maximize,
               param, exp_avg, exp_avg_sq, max_exp_avg_sq, n_threads):
     g = _direction(grad, weight_decay, maximize, param)
@@ -35,7 +35,7 @@ def adam_step(grad, step_size, bias_correction2_sqrt, beta1, one_minus_beta1, be
         second = max_exp_avg_sq
     else:
         second = exp_avg_sq
-    denom = np.sqrt(second) / bias_correction2_sqrt + eps
+    denom = np.sqrt(second) * inv_bias_correction2_sqrt + eps
     param -= step_size * exp_avg / denom
 
 

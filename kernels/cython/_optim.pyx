@@ -57,7 +57,7 @@ cdef inline Py_ssize_t _block_stop(Py_ssize_t start, Py_ssize_t n) noexcept nogi
 # ---------------------------------------------------------------- Adam
 cdef void _adam_range(const floating* grad, floating* param, floating* exp_avg, floating* exp_avg_sq,
                       floating* max_exp_avg_sq, Py_ssize_t n,
-                      floating step_size, floating bias_correction2_sqrt, floating one_minus_beta1, floating beta2,
+                      floating step_size, floating inv_bias_correction2_sqrt, floating one_minus_beta1, floating beta2,
                       floating one_minus_beta2, floating eps, floating weight_decay, floating param_scale,
                       bint amsgrad, bint maximize) noexcept nogil:
     cdef Py_ssize_t i
@@ -76,7 +76,7 @@ cdef void _adam_range(const floating* grad, floating* param, floating* exp_avg, 
             exp_avg_sq[i] = v
             max_exp_avg_sq[i] = v_max
             # param_scale: decoupled decay 1 - lr * wd (AdamW), else exactly 1
-            param[i] = p * param_scale - step_size * (m / (_sqrt(v_max) / bias_correction2_sqrt + eps))
+            param[i] = p * param_scale - step_size * (m / (_sqrt(v_max) * inv_bias_correction2_sqrt + eps))
     else:
         for i in range(n):
             p = param[i]
@@ -86,10 +86,10 @@ cdef void _adam_range(const floating* grad, floating* param, floating* exp_avg, 
             v = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g
             exp_avg[i] = m
             exp_avg_sq[i] = v
-            param[i] = p * param_scale - step_size * (m / (_sqrt(v) / bias_correction2_sqrt + eps))
+            param[i] = p * param_scale - step_size * (m / (_sqrt(v) * inv_bias_correction2_sqrt + eps))
 
 
-def adam_step(const floating[::1] grad, floating step_size, floating bias_correction2_sqrt, floating beta1,
+def adam_step(const floating[::1] grad, floating step_size, floating inv_bias_correction2_sqrt, floating beta1,
               floating one_minus_beta1, floating beta2, floating one_minus_beta2, floating eps,
               floating weight_decay, floating param_scale, bint amsgrad, bint maximize,
               floating[::1] param, floating[::1] exp_avg, floating[::1] exp_avg_sq, floating[::1] max_exp_avg_sq,
@@ -105,7 +105,7 @@ def adam_step(const floating[::1] grad, floating step_size, floating bias_correc
         stop = _block_stop(start, n)
         _adam_range(&grad[start], &param[start], &exp_avg[start], &exp_avg_sq[start],
                     max_ptr + start if amsgrad else NULL, stop - start,
-                    step_size, bias_correction2_sqrt, one_minus_beta1, beta2, one_minus_beta2, eps,
+                    step_size, inv_bias_correction2_sqrt, one_minus_beta1, beta2, one_minus_beta2, eps,
                     weight_decay, param_scale, amsgrad, maximize)
 
 

@@ -56,7 +56,7 @@ def _running_max(v_max, v):
 
 
 @numba.njit(parallel=True, **NUMBA_ELEMENTWISE_OPTIONS)
-def _adam_step(grad, step_size, bias_correction2_sqrt, beta1, one_minus_beta1, beta2, one_minus_beta2, eps,
+def _adam_step(grad, step_size, inv_bias_correction2_sqrt, beta1, one_minus_beta1, beta2, one_minus_beta2, eps,
                weight_decay, param_scale, amsgrad, maximize,
                param, exp_avg, exp_avg_sq, max_exp_avg_sq, n_chunks):
     n = param.shape[0]
@@ -76,7 +76,7 @@ def _adam_step(grad, step_size, bias_correction2_sqrt, beta1, one_minus_beta1, b
                 exp_avg_sq_c[i] = v
                 max_c[i] = v_max
                 # param_scale: decoupled decay 1 - lr * wd (AdamW), else exactly 1
-                param_c[i] = p * param_scale - step_size * (m / (math.sqrt(v_max) / bias_correction2_sqrt + eps))
+                param_c[i] = p * param_scale - step_size * (m / (math.sqrt(v_max) * inv_bias_correction2_sqrt + eps))
         else:
             for i in range(param_c.shape[0]):
                 p = param_c[i]
@@ -84,7 +84,7 @@ def _adam_step(grad, step_size, bias_correction2_sqrt, beta1, one_minus_beta1, b
                 m, v = _adam_moments(g, exp_avg_c[i], exp_avg_sq_c[i], one_minus_beta1, beta2, one_minus_beta2)
                 exp_avg_c[i] = m
                 exp_avg_sq_c[i] = v
-                param_c[i] = p * param_scale - step_size * (m / (math.sqrt(v) / bias_correction2_sqrt + eps))
+                param_c[i] = p * param_scale - step_size * (m / (math.sqrt(v) * inv_bias_correction2_sqrt + eps))
 
 
 @numba.njit(**_INLINE)
