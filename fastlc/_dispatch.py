@@ -26,6 +26,10 @@ KERNEL_MODULES = {
     "cross_entropy_soft": "_losses",
     "log_softmax": "_losses",
     "softmax": "_losses",
+    "max_pool2d": "_pooling",
+    "max_pool2d_backward": "_pooling",
+    "avg_pool2d": "_pooling",
+    "avg_pool2d_backward": "_pooling",
 }
 
 #: What ``backend="auto"`` picks, first available wins. Cython first: it has

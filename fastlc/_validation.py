@@ -178,3 +178,28 @@ def check_out(out, shape, dtype, name="out", inputs=()):
         if np.may_share_memory(out, other):
             raise ValueError(f"{name} must not share memory with the inputs")
     return out
+
+
+def check_int_pair(value, name, *, low):
+    """Return ``value`` (an int or a pair of ints, e.g. a 2-D kernel size) as a tuple of two ints >= ``low``."""
+    items = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
+    if len(items) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints (height, width); got {value!r}")
+    pair = []
+    for item in items:
+        if isinstance(item, (bool, np.bool_)):
+            raise TypeError(f"{name} must be an int or a pair of ints; got {value!r}")
+        try:
+            pair.append(operator.index(item))
+        except TypeError:
+            raise TypeError(f"{name} must be an int or a pair of ints; got {value!r}") from None
+    if min(pair) < low:
+        raise ValueError(f"{name} must be >= {low}; got {value!r}")
+    return tuple(pair)
+
+
+def check_bool(value, name):
+    """Return ``value`` as a bool, rejecting anything that is not a (NumPy) bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
