@@ -4,14 +4,33 @@ Each plane's outputs and its input gradient are written by one thread only,
 so the backward scatter-add needs no atomics and its summation order is fixed
 (results do not depend on ``n_threads``). Arrays arrive ready from the public
 layer: C-contiguous, planes stacked on the first axis, indices in range.
+
+Speed: windows that lie wholly inside the input (the "interior" columns of an
+output row) are computed for every horizontal start position at once, in
+unit-stride loops over a row buffer that LLVM vectorizes; the strided outputs
+are then picked from that buffer. Border windows (padding, ceil_mode) take
+the plain per-window loop. Both visit a window's cells in row-major order, so
+they give the same results bit for bit. Buffers are indexed with unsigned ints
+so that Numba emits no negative-index wraparound, which would block vectorization.
 """
 import math
+from functools import wraps
 
 import numba
+import numpy as np
 
 from fastlc._config import NUMBA_OPTIONS
 
 from ._threads import with_n_threads
+
+
+@numba.njit(inline="always", **NUMBA_OPTIONS)
+def _interior(out_size, size, kernel, stride, pad):
+    """Outputs [lo, hi) along one axis whose windows need no padding."""
+    lo = min((pad + stride - 1) // stride, out_size)
+    span = size + pad - kernel
+    hi = span // stride + 1 if span >= 0 else 0
+    return lo, max(min(hi, out_size), lo)
 
 
 @numba.njit(inline="always", **NUMBA_OPTIONS)
@@ -22,32 +41,98 @@ def _divisor(start_h, start_w, kernel_h, kernel_w, pad_h, pad_w, h0, h1, w0, w1,
     return (h1 - h0) * (w1 - w0)
 
 
+@numba.njit(inline="always", **NUMBA_OPTIONS)
+def _max_window(plane, h0, h1, w0, w1):
+    """Maximum of plane[h0:h1, w0:w1] and its flat index, by PyTorch's scan."""
+    width = plane.shape[1]
+    # start from the first input cell: padded cells never win
+    best_value = plane[h0, w0]
+    best_index = h0 * width + w0
+    for h in range(h0, h1):
+        for w in range(w0, w1):
+            value = plane[h, w]
+            # first maximum wins ties; a NaN beats everything, a later NaN an earlier one
+            if value > best_value or math.isnan(value):
+                best_value = value
+                best_index = h * width + w
+    return best_value, best_index
+
+
+def _with_chunks(kernel):
+    """Wrap ``kernel(*args, n_chunks)`` into ``run(*args, n_threads)``: one chunk of planes per thread.
+
+    The chunk count is passed in rather than read with ``numba.get_num_threads()``
+    inside the kernel, which would keep Numba from caching it.
+    """
+    threaded = with_n_threads(kernel)
+
+    @wraps(kernel)
+    def run(*args):
+        *kernel_args, n_threads = args
+        n_chunks = max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS))
+        return threaded(*kernel_args, n_chunks, n_threads)
+
+    run.kernel = kernel
+    return run
+
+
+@numba.njit(inline="always", **NUMBA_OPTIONS)
+def _chunk(chunk, n_chunks, n_planes):
+    """Planes [start, stop) of one of ``n_chunks`` equal contiguous chunks."""
+    return chunk * n_planes // n_chunks, (chunk + 1) * n_planes // n_chunks
+
+
 @numba.njit(parallel=True, **NUMBA_OPTIONS)
-def _max_pool2d(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out, indices):
+def _max_pool2d(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out, indices, n_chunks):
     n_planes, height, width = x.shape
     out_h, out_w = out.shape[1], out.shape[2]
-    for p in numba.prange(n_planes):
-        plane = x[p]
-        for oh in range(out_h):
-            start_h = oh * stride_h - pad_h
-            h0 = max(start_h, 0)
-            h1 = min(start_h + kernel_h, height)
-            for ow in range(out_w):
-                start_w = ow * stride_w - pad_w
-                w0 = max(start_w, 0)
-                w1 = min(start_w + kernel_w, width)
-                # start from the first input cell: padded cells never win
-                best_value = plane[h0, w0]
-                best_index = h0 * width + w0
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        value = plane[h, w]
-                        # PyTorch's scan: first maximum wins ties, NaN beats everything
-                        if value > best_value or math.isnan(value):
-                            best_value = value
-                            best_index = h * width + w
-                out[p, oh, ow] = best_value
-                indices[p, oh, ow] = best_index
+    lo, hi = _interior(out_w, width, kernel_w, stride_w, pad_w)
+    first = lo * stride_w - pad_w  # first interior window start
+    n_run = (hi - 1) * stride_w - pad_w + 1 - first if hi > lo else 0
+    # one chunk of planes per thread, so each thread allocates its row buffers once
+    n_chunks = min(n_planes, n_chunks)
+    for chunk in numba.prange(n_chunks):
+        run_value = np.empty(max(n_run, 1), dtype=x.dtype)
+        run_index = np.empty(max(n_run, 1), dtype=np.int64)
+        start, stop = _chunk(chunk, n_chunks, n_planes)
+        for p in range(start, stop):
+            plane = x[p]
+            for oh in range(out_h):
+                start_h = oh * stride_h - pad_h
+                h0 = max(start_h, 0)
+                h1 = min(start_h + kernel_h, height)
+                if n_run > 0:
+                    # running max of the windows starting at columns first, first + 1, ...
+                    row = plane[h0, first:]
+                    base = h0 * width + first
+                    for c in range(n_run):
+                        u = np.uint64(c)
+                        run_value[u] = row[u]
+                        run_index[u] = base + c
+                    for h in range(h0, h1):
+                        for dw in range(kernel_w):
+                            row = plane[h, first + dw:]
+                            base = h * width + first + dw
+                            for c in range(n_run):
+                                u = np.uint64(c)
+                                value = row[u]
+                                best = run_value[u]
+                                best_index = run_index[u]
+                                # branch-free PyTorch scan, same order as _max_window
+                                take = (value > best) | (value != value)
+                                run_value[u] = value if take else best
+                                run_index[u] = base + c if take else best_index
+                    for ow in range(lo, hi):
+                        c = ow * stride_w - pad_w - first
+                        out[p, oh, ow] = run_value[c]
+                        indices[p, oh, ow] = run_index[c]
+                for ow in range(out_w):
+                    if lo <= ow < hi:
+                        continue
+                    start_w = ow * stride_w - pad_w
+                    value, index = _max_window(plane, h0, h1, max(start_w, 0), min(start_w + kernel_w, width))
+                    out[p, oh, ow] = value
+                    indices[p, oh, ow] = index
 
 
 @numba.njit(parallel=True, **NUMBA_OPTIONS)
@@ -64,56 +149,98 @@ def _max_pool2d_backward(grad_out, indices, grad_in):
 
 
 @numba.njit(parallel=True, **NUMBA_OPTIONS)
-def _avg_pool2d(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, count_include_pad, out):
+def _avg_pool2d(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, count_include_pad, out, n_chunks):
     n_planes, height, width = x.shape
     out_h, out_w = out.shape[1], out.shape[2]
     zero = x.dtype.type(0)
-    for p in numba.prange(n_planes):
-        plane = x[p]
-        for oh in range(out_h):
-            start_h = oh * stride_h - pad_h
-            h0 = max(start_h, 0)
-            h1 = min(start_h + kernel_h, height)
-            for ow in range(out_w):
-                start_w = ow * stride_w - pad_w
-                w0 = max(start_w, 0)
-                w1 = min(start_w + kernel_w, width)
-                total = zero
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        total += plane[h, w]
-                divisor = _divisor(start_h, start_w, kernel_h, kernel_w, pad_h, pad_w, h0, h1, w0, w1,
-                                   height, width, count_include_pad)
-                out[p, oh, ow] = total / x.dtype.type(divisor)
+    lo, hi = _interior(out_w, width, kernel_w, stride_w, pad_w)
+    first = lo * stride_w - pad_w
+    n_run = (hi - 1) * stride_w - pad_w + 1 - first if hi > lo else 0
+    n_chunks = min(n_planes, n_chunks)
+    for chunk in numba.prange(n_chunks):
+        run_sum = np.empty(max(n_run, 1), dtype=x.dtype)
+        start, stop = _chunk(chunk, n_chunks, n_planes)
+        for p in range(start, stop):
+            plane = x[p]
+            for oh in range(out_h):
+                start_h = oh * stride_h - pad_h
+                h0 = max(start_h, 0)
+                h1 = min(start_h + kernel_h, height)
+                if n_run > 0:
+                    # window sums for every start column, added in row-major window order
+                    for c in range(n_run):
+                        run_sum[np.uint64(c)] = zero
+                    for h in range(h0, h1):
+                        for dw in range(kernel_w):
+                            row = plane[h, first + dw:]
+                            for c in range(n_run):
+                                u = np.uint64(c)
+                                run_sum[u] += row[u]
+                for ow in range(out_w):
+                    start_w = ow * stride_w - pad_w
+                    w0 = max(start_w, 0)
+                    w1 = min(start_w + kernel_w, width)
+                    if lo <= ow < hi:
+                        total = run_sum[start_w - first]
+                    else:
+                        total = zero
+                        for h in range(h0, h1):
+                            for w in range(w0, w1):
+                                total += plane[h, w]
+                    divisor = _divisor(start_h, start_w, kernel_h, kernel_w, pad_h, pad_w, h0, h1, w0, w1,
+                                       height, width, count_include_pad)
+                    out[p, oh, ow] = total / x.dtype.type(divisor)
 
 
 @numba.njit(parallel=True, **NUMBA_OPTIONS)
-def _avg_pool2d_backward(grad_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, count_include_pad, grad_in):
+def _avg_pool2d_backward(grad_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, count_include_pad, grad_in,
+                         n_chunks):
     n_planes, height, width = grad_in.shape
     out_h, out_w = grad_out.shape[1], grad_out.shape[2]
     zero = grad_in.dtype.type(0)
-    for p in numba.prange(n_planes):
-        plane = grad_in[p]
-        for h in range(height):
-            for w in range(width):
-                plane[h, w] = zero
-        for oh in range(out_h):
-            start_h = oh * stride_h - pad_h
-            h0 = max(start_h, 0)
-            h1 = min(start_h + kernel_h, height)
-            for ow in range(out_w):
-                start_w = ow * stride_w - pad_w
-                w0 = max(start_w, 0)
-                w1 = min(start_w + kernel_w, width)
-                divisor = _divisor(start_h, start_w, kernel_h, kernel_w, pad_h, pad_w, h0, h1, w0, w1,
-                                   height, width, count_include_pad)
-                share = grad_out[p, oh, ow] / grad_in.dtype.type(divisor)
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        plane[h, w] += share
+    lo, hi = _interior(out_w, width, kernel_w, stride_w, pad_w)
+    first = lo * stride_w - pad_w
+    n_run = (hi - 1) * stride_w - pad_w + 1 - first if hi > lo else 0
+    n_chunks = min(n_planes, n_chunks)
+    for chunk in numba.prange(n_chunks):
+        spread = np.empty(max(n_run, 1), dtype=grad_in.dtype)
+        start, stop = _chunk(chunk, n_chunks, n_planes)
+        for p in range(start, stop):
+            plane = grad_in[p]
+            for h in range(height):
+                for w in range(width):
+                    plane[h, w] = zero
+            for oh in range(out_h):
+                start_h = oh * stride_h - pad_h
+                h0 = max(start_h, 0)
+                h1 = min(start_h + kernel_h, height)
+                # interior windows: their shares laid out by start column (zeros between
+                # strided starts), then added to the plane in unit-stride passes
+                for c in range(n_run):
+                    spread[np.uint64(c)] = zero
+                for ow in range(out_w):
+                    start_w = ow * stride_w - pad_w
+                    w0 = max(start_w, 0)
+                    w1 = min(start_w + kernel_w, width)
+                    divisor = _divisor(start_h, start_w, kernel_h, kernel_w, pad_h, pad_w, h0, h1, w0, w1,
+                                       height, width, count_include_pad)
+                    share = grad_out[p, oh, ow] / grad_in.dtype.type(divisor)
+                    if lo <= ow < hi:
+                        spread[start_w - first] = share
+                    else:
+                        for h in range(h0, h1):
+                            for w in range(w0, w1):
+                                plane[h, w] += share
+                if n_run > 0:
+                    for h in range(h0, h1):
+                        for dw in range(kernel_w):
+                            row = plane[h, first + dw:]
+                            for c in range(n_run):
+                                u = np.uint64(c)
+                                row[u] += spread[u]
 
 
-max_pool2d = with_n_threads(_max_pool2d)
+max_pool2d = _with_chunks(_max_pool2d)
 max_pool2d_backward = with_n_threads(_max_pool2d_backward)
-avg_pool2d = with_n_threads(_avg_pool2d)
-avg_pool2d_backward = with_n_threads(_avg_pool2d_backward)
+avg_pool2d = _with_chunks(_avg_pool2d)
+avg_pool2d_backward = _with_chunks(_avg_pool2d_backward)
