@@ -110,7 +110,8 @@ def _max_pool2d(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out, in
                         run_value[u] = row[u]
                         run_index[u] = base + c
                     for h in range(h0, h1):
-                        for dw in range(kernel_w):
+                        # the window's first cell is in place already: the first row starts at dw = 1
+                        for dw in range(1 if h == h0 else 0, kernel_w):
                             row = plane[h, first + dw:]
                             base = h * width + first + dw
                             for c in range(n_run):
