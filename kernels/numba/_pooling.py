@@ -86,54 +86,85 @@ def _chunk(chunk, n_chunks, n_planes):
 def _max_pool2d(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out, indices, n_chunks):
     n_planes, height, width = x.shape
     out_h, out_w = out.shape[1], out.shape[2]
-    lo, hi = _interior(out_w, width, kernel_w, stride_w, pad_w)
-    first = lo * stride_w - pad_w  # first interior window start
-    n_run = (hi - 1) * stride_w - pad_w + 1 - first if hi > lo else 0
-    # one chunk of planes per thread, so each thread allocates its row buffers once
+    plane_size = height * width
+    flat = x.reshape(n_planes, plane_size)
+    lo_h, hi_h = _interior(out_h, height, kernel_h, stride_h, pad_h)
+    lo_w, hi_w = _interior(out_w, width, kernel_w, stride_w, pad_w)
+    interior = lo_h < hi_h and lo_w < hi_w
+    # flat start positions of the row segments (kernel_w cells) and of the windows;
+    # starts near a row's end wrap into the next row and are never picked
+    n_row_starts = plane_size - kernel_w + 1 if interior else 0
+    n_window_starts = (height - kernel_h + 1) * width if interior else 0
+    # one chunk of planes per thread, so each thread allocates its plane buffers once
     n_chunks = min(n_planes, n_chunks)
     for chunk in numba.prange(n_chunks):
-        run_value = np.empty(max(n_run, 1), dtype=x.dtype)
-        run_index = np.empty(max(n_run, 1), dtype=np.int64)
+        row_value = np.empty(plane_size, dtype=x.dtype)
+        row_index = np.empty(plane_size, dtype=np.int64)
+        window_value = np.empty(plane_size, dtype=x.dtype)
+        window_index = np.empty(plane_size, dtype=np.int64)
         start, stop = _chunk(chunk, n_chunks, n_planes)
         for p in range(start, stop):
             plane = x[p]
+            cells = flat[p]
+            if interior:
+                # PyTorch's scan split in two: the first maximum (or last NaN) of every
+                # row segment, then of the window's rows taken top to bottom with the
+                # same rule; that is the first maximum in row-major order
+                for f in range(n_row_starts):
+                    u = np.uint64(f)
+                    row_value[u] = cells[u]
+                    row_index[u] = f
+                for dw in range(1, kernel_w):
+                    shifted = cells[dw:]
+                    for f in range(n_row_starts):
+                        u = np.uint64(f)
+                        value = shifted[u]
+                        best = row_value[u]
+                        best_index = row_index[u]
+                        take = (value > best) | (value != value)  # branch-free select
+                        row_value[u] = value if take else best
+                        row_index[u] = f + dw if take else best_index
+                for f in range(n_window_starts):
+                    u = np.uint64(f)
+                    window_value[u] = row_value[u]
+                    window_index[u] = row_index[u]
+                for dh in range(1, kernel_h):
+                    below_value = row_value[dh * width:]
+                    below_index = row_index[dh * width:]
+                    for f in range(n_window_starts):
+                        u = np.uint64(f)
+                        value = below_value[u]
+                        best = window_value[u]
+                        best_index = window_index[u]
+                        take = (value > best) | (value != value)
+                        window_value[u] = value if take else best
+                        window_index[u] = below_index[u] if take else best_index
+                for oh in range(lo_h, hi_h):
+                    first = (oh * stride_h - pad_h) * width + lo_w * stride_w - pad_w
+                    picked_value = window_value[first:]
+                    picked_index = window_index[first:]
+                    out_value = out[p, oh, lo_w:]
+                    out_index = indices[p, oh, lo_w:]
+                    for j in range(hi_w - lo_w):
+                        u = np.uint64(j)
+                        out_value[u] = picked_value[np.uint64(j * stride_w)]
+                        out_index[u] = picked_index[np.uint64(j * stride_w)]
+            # border windows (padding, ceil_mode): the plain scan
             for oh in range(out_h):
                 start_h = oh * stride_h - pad_h
                 h0 = max(start_h, 0)
                 h1 = min(start_h + kernel_h, height)
-                if n_run > 0:
-                    # running max of the windows starting at columns first, first + 1, ...
-                    row = plane[h0, first:]
-                    base = h0 * width + first
-                    for c in range(n_run):
-                        u = np.uint64(c)
-                        run_value[u] = row[u]
-                        run_index[u] = base + c
-                    for h in range(h0, h1):
-                        # the window's first cell is in place already: the first row starts at dw = 1
-                        for dw in range(1 if h == h0 else 0, kernel_w):
-                            row = plane[h, first + dw:]
-                            base = h * width + first + dw
-                            for c in range(n_run):
-                                u = np.uint64(c)
-                                value = row[u]
-                                best = run_value[u]
-                                best_index = run_index[u]
-                                # branch-free PyTorch scan, same order as _max_window
-                                take = (value > best) | (value != value)
-                                run_value[u] = value if take else best
-                                run_index[u] = base + c if take else best_index
-                    for ow in range(lo, hi):
-                        c = ow * stride_w - pad_w - first
-                        out[p, oh, ow] = run_value[c]
-                        indices[p, oh, ow] = run_index[c]
-                for ow in range(out_w):
-                    if lo <= ow < hi:
+                inner_row = interior and lo_h <= oh < hi_h
+                ow = 0
+                while ow < out_w:
+                    if inner_row and ow == lo_w:
+                        ow = hi_w  # done above
                         continue
                     start_w = ow * stride_w - pad_w
                     value, index = _max_window(plane, h0, h1, max(start_w, 0), min(start_w + kernel_w, width))
                     out[p, oh, ow] = value
                     indices[p, oh, ow] = index
+                    ow += 1
 
 
 @numba.njit(parallel=True, **NUMBA_OPTIONS)
