@@ -184,44 +184,70 @@ def _max_pool2d_backward(grad_out, indices, grad_in):
 def _avg_pool2d(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, count_include_pad, out, n_chunks):
     n_planes, height, width = x.shape
     out_h, out_w = out.shape[1], out.shape[2]
+    plane_size = height * width
+    flat = x.reshape(n_planes, plane_size)
     zero = x.dtype.type(0)
-    lo, hi = _interior(out_w, width, kernel_w, stride_w, pad_w)
-    first = lo * stride_w - pad_w
-    n_run = (hi - 1) * stride_w - pad_w + 1 - first if hi > lo else 0
+    lo_h, hi_h = _interior(out_h, height, kernel_h, stride_h, pad_h)
+    lo_w, hi_w = _interior(out_w, width, kernel_w, stride_w, pad_w)
+    interior = lo_h < hi_h and lo_w < hi_w
+    n_row_starts = plane_size - kernel_w + 1 if interior else 0
+    n_window_starts = (height - kernel_h + 1) * width if interior else 0
+    # interior windows hold kernel_h * kernel_w input cells, whatever count_include_pad says
+    inverse_area = x.dtype.type(1) / x.dtype.type(kernel_h * kernel_w)
     n_chunks = min(n_planes, n_chunks)
     for chunk in numba.prange(n_chunks):
-        run_sum = np.empty(max(n_run, 1), dtype=x.dtype)
+        row_sum = np.empty(plane_size, dtype=x.dtype)
+        window_sum = np.empty(plane_size, dtype=x.dtype)
         start, stop = _chunk(chunk, n_chunks, n_planes)
         for p in range(start, stop):
             plane = x[p]
+            cells = flat[p]
+            if interior:
+                # sums of every kernel_w row segment, then of kernel_h segments
+                for f in range(n_row_starts):
+                    u = np.uint64(f)
+                    row_sum[u] = cells[u]
+                for dw in range(1, kernel_w):
+                    shifted = cells[dw:]
+                    for f in range(n_row_starts):
+                        u = np.uint64(f)
+                        row_sum[u] += shifted[u]
+                for f in range(n_window_starts):
+                    u = np.uint64(f)
+                    window_sum[u] = row_sum[u]
+                for dh in range(1, kernel_h):
+                    below = row_sum[dh * width:]
+                    for f in range(n_window_starts):
+                        u = np.uint64(f)
+                        window_sum[u] += below[u]
+                for oh in range(lo_h, hi_h):
+                    first = (oh * stride_h - pad_h) * width + lo_w * stride_w - pad_w
+                    picked = window_sum[first:]
+                    out_row = out[p, oh, lo_w:]
+                    for j in range(hi_w - lo_w):
+                        out_row[np.uint64(j)] = picked[np.uint64(j * stride_w)] * inverse_area
+            # border windows (padding, ceil_mode): plain sums
             for oh in range(out_h):
                 start_h = oh * stride_h - pad_h
                 h0 = max(start_h, 0)
                 h1 = min(start_h + kernel_h, height)
-                if n_run > 0:
-                    # window sums for every start column, added in row-major window order
-                    for c in range(n_run):
-                        run_sum[np.uint64(c)] = zero
-                    for h in range(h0, h1):
-                        for dw in range(kernel_w):
-                            row = plane[h, first + dw:]
-                            for c in range(n_run):
-                                u = np.uint64(c)
-                                run_sum[u] += row[u]
-                for ow in range(out_w):
+                inner_row = interior and lo_h <= oh < hi_h
+                ow = 0
+                while ow < out_w:
+                    if inner_row and ow == lo_w:
+                        ow = hi_w  # done above
+                        continue
                     start_w = ow * stride_w - pad_w
                     w0 = max(start_w, 0)
                     w1 = min(start_w + kernel_w, width)
-                    if lo <= ow < hi:
-                        total = run_sum[start_w - first]
-                    else:
-                        total = zero
-                        for h in range(h0, h1):
-                            for w in range(w0, w1):
-                                total += plane[h, w]
+                    total = zero
+                    for h in range(h0, h1):
+                        for w in range(w0, w1):
+                            total += plane[h, w]
                     divisor = _divisor(start_h, start_w, kernel_h, kernel_w, pad_h, pad_w, h0, h1, w0, w1,
                                        height, width, count_include_pad)
                     out[p, oh, ow] = total / x.dtype.type(divisor)
+                    ow += 1
 
 
 @numba.njit(parallel=True, **NUMBA_OPTIONS)
@@ -229,47 +255,69 @@ def _avg_pool2d_backward(grad_out, kernel_h, kernel_w, stride_h, stride_w, pad_h
                          n_chunks):
     n_planes, height, width = grad_in.shape
     out_h, out_w = grad_out.shape[1], grad_out.shape[2]
+    plane_size = height * width
+    flat = grad_in.reshape(n_planes, plane_size)
     zero = grad_in.dtype.type(0)
-    lo, hi = _interior(out_w, width, kernel_w, stride_w, pad_w)
-    first = lo * stride_w - pad_w
-    n_run = (hi - 1) * stride_w - pad_w + 1 - first if hi > lo else 0
+    lo_h, hi_h = _interior(out_h, height, kernel_h, stride_h, pad_h)
+    lo_w, hi_w = _interior(out_w, width, kernel_w, stride_w, pad_w)
+    interior = lo_h < hi_h and lo_w < hi_w
+    n_row_starts = plane_size - kernel_w + 1 if interior else 0
+    n_window_starts = (height - kernel_h + 1) * width if interior else 0
+    inverse_area = grad_in.dtype.type(1) / grad_in.dtype.type(kernel_h * kernel_w)
     n_chunks = min(n_planes, n_chunks)
     for chunk in numba.prange(n_chunks):
-        spread = np.empty(max(n_run, 1), dtype=grad_in.dtype)
+        # the forward passes transposed: shares at their windows' start cells,
+        # spread down kernel_h rows, then along kernel_w columns into the plane
+        window_share = np.empty(plane_size, dtype=grad_in.dtype)
+        row_share = np.empty(plane_size, dtype=grad_in.dtype)
         start, stop = _chunk(chunk, n_chunks, n_planes)
         for p in range(start, stop):
             plane = grad_in[p]
-            for h in range(height):
-                for w in range(width):
-                    plane[h, w] = zero
+            cells = flat[p]
+            for f in range(plane_size):
+                cells[np.uint64(f)] = zero
+            if interior:
+                for f in range(n_window_starts):
+                    window_share[np.uint64(f)] = zero
+                for oh in range(lo_h, hi_h):
+                    first = (oh * stride_h - pad_h) * width + lo_w * stride_w - pad_w
+                    starts = window_share[first:]
+                    grad_row = grad_out[p, oh, lo_w:]
+                    for j in range(hi_w - lo_w):
+                        starts[np.uint64(j * stride_w)] = grad_row[np.uint64(j)] * inverse_area
+                for f in range(plane_size):
+                    row_share[np.uint64(f)] = zero
+                for dh in range(kernel_h):
+                    below = row_share[dh * width:]
+                    for f in range(n_window_starts):
+                        u = np.uint64(f)
+                        below[u] += window_share[u]
+                for dw in range(kernel_w):
+                    shifted = cells[dw:]
+                    for f in range(n_row_starts):
+                        u = np.uint64(f)
+                        shifted[u] += row_share[u]
+            # border windows (padding, ceil_mode): plain adds
             for oh in range(out_h):
                 start_h = oh * stride_h - pad_h
                 h0 = max(start_h, 0)
                 h1 = min(start_h + kernel_h, height)
-                # interior windows: their shares laid out by start column (zeros between
-                # strided starts), then added to the plane in unit-stride passes
-                for c in range(n_run):
-                    spread[np.uint64(c)] = zero
-                for ow in range(out_w):
+                inner_row = interior and lo_h <= oh < hi_h
+                ow = 0
+                while ow < out_w:
+                    if inner_row and ow == lo_w:
+                        ow = hi_w  # done above
+                        continue
                     start_w = ow * stride_w - pad_w
                     w0 = max(start_w, 0)
                     w1 = min(start_w + kernel_w, width)
                     divisor = _divisor(start_h, start_w, kernel_h, kernel_w, pad_h, pad_w, h0, h1, w0, w1,
                                        height, width, count_include_pad)
                     share = grad_out[p, oh, ow] / grad_in.dtype.type(divisor)
-                    if lo <= ow < hi:
-                        spread[start_w - first] = share
-                    else:
-                        for h in range(h0, h1):
-                            for w in range(w0, w1):
-                                plane[h, w] += share
-                if n_run > 0:
                     for h in range(h0, h1):
-                        for dw in range(kernel_w):
-                            row = plane[h, first + dw:]
-                            for c in range(n_run):
-                                u = np.uint64(c)
-                                row[u] += spread[u]
+                        for w in range(w0, w1):
+                            plane[h, w] += share
+                    ow += 1
 
 
 max_pool2d = _with_chunks(_max_pool2d)
