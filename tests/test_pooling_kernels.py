@@ -40,11 +40,15 @@ CASES = [
 CASE_IDS = [case[0] for case in CASES]
 
 
-def _random(shape, dtype, seed=0, ties=False):
+def _random(shape, dtype, seed=0, ties=False, nan=False):
     rng = np.random.default_rng(seed)
     if ties:  # few distinct values: many tied maxima
-        return rng.integers(-1, 2, size=shape).astype(dtype)
-    return rng.standard_normal(shape).astype(dtype)
+        x = rng.integers(-1, 2, size=shape).astype(dtype)
+    else:
+        x = rng.standard_normal(shape).astype(dtype)
+    if nan:  # some windows with one NaN, some with several
+        x[rng.random(shape) < 0.15] = np.nan
+    return x
 
 
 def _options(case):
@@ -56,13 +60,13 @@ def _options(case):
 
 
 @pytest.mark.parametrize("n_threads", [1, 2], ids=["1thread", "2threads"])
-@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
+@pytest.mark.parametrize("data", ["distinct", "ties", "nan", "ties-nan"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
-def test_max_pool2d_matches_naive(backend, case, dtype, ties, n_threads):
+def test_max_pool2d_matches_naive(backend, case, dtype, data, n_threads):
     shape, options = _options(case)
-    x = _random(shape, dtype, ties=ties)
+    x = _random(shape, dtype, ties="ties" in data, nan="nan" in data)
     out, indices = max_pool2d(x, **options, backend=backend, n_threads=n_threads)
     ref_out, ref_indices = max_pool2d(x, **options, backend="naive")
     assert out.dtype == dtype and indices.dtype == np.int64
@@ -339,7 +343,7 @@ def test_backends_agree_on_random_geometries(height, width, kernel, stride, pad,
     sizes = [pooled_size(n, k, s, p, ceil_mode) for n, k, s, p in zip((height, width), kernel, stride, pad)]
     if min(sizes) < 1:
         return
-    x = _random((2, 2, height, width), np.float64, seed=seed, ties=seed % 2 == 0)
+    x = _random((2, 2, height, width), np.float64, seed=seed, ties=seed % 2 == 0, nan=seed % 3 == 0)
     options = dict(kernel_size=kernel, stride=stride, padding=pad, ceil_mode=ceil_mode)
     ref_out, ref_indices = max_pool2d(x, **options, backend="naive")
     grad_out = _random(ref_out.shape, np.float64, seed=seed + 1)

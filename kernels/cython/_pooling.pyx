@@ -7,46 +7,67 @@ so the backward scatter-add needs no atomics and its summation order is fixed
 (fastlc.kernels) hands over C-contiguous arrays with the planes stacked on the
 first axis, output shapes that fit the input, and indices in [0, height * width).
 
-Speed: windows that lie wholly inside the input (the "interior" columns of an
-output row) are computed for every horizontal start position at once, in
-unit-stride loops over a per-thread row buffer that the compiler vectorizes;
-the strided outputs are then picked from that buffer. Border windows (padding,
-ceil_mode) take the plain per-window loop. Both visit a window's cells in
-row-major order, so they give the same results bit for bit.
+Speed: windows that lie wholly inside the input ("interior" windows) are
+computed in two passes over the flattened plane -- every kernel_w row segment,
+then kernel_h such segments top to bottom -- which are long unit-stride loops
+the compiler vectorizes; the strided outputs are then picked. Border windows
+(padding, ceil_mode) take the plain per-window loop. Segment starts near a
+row's end wrap into the next row; they are computed but never picked.
 """
 import numpy as np
 
 from cython.parallel cimport prange, threadid
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
 ctypedef fused floating:
     float
     double
 
+# flat positions within one plane in max_pool2d's row buffers: int32 lanes are as
+# narrow as float32 ones, so the vector selects do twice the work per instruction;
+# int64 only for planes of 2**31 cells or more
+ctypedef fused position_t:
+    int32_t
+    int64_t
+
+# per-thread buffers are this many elements apart beyond a plane, so that two
+# threads never write to the same cache line
+cdef Py_ssize_t BUFFER_GAP = 64
+
 
 ctypedef struct Geometry:
     Py_ssize_t height, width, out_h, out_w
     Py_ssize_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w
-    # outputs [lo, hi) of a row have windows wholly inside the input; the
-    # first of them starts at column ``first``; ``n_run`` start columns span them
-    Py_ssize_t lo, hi, first, n_run
     bint count_include_pad
+    # outputs [lo_h, hi_h) x [lo_w, hi_w) have windows wholly inside the input
+    Py_ssize_t lo_h, hi_h, lo_w, hi_w
+    bint interior
+    # flat start positions of row segments and of windows computed per plane
+    Py_ssize_t n_row_starts, n_window_starts
+
+
+cdef void _interior(Py_ssize_t out_size, Py_ssize_t size, Py_ssize_t kernel, Py_ssize_t stride, Py_ssize_t pad,
+                    Py_ssize_t* lo, Py_ssize_t* hi) noexcept:
+    """Outputs [lo, hi) along one axis whose windows need no padding."""
+    cdef Py_ssize_t span = size + pad - kernel
+    lo[0] = min((pad + stride - 1) // stride, out_size)
+    hi[0] = max(min(span // stride + 1 if span >= 0 else 0, out_size), lo[0])
 
 
 cdef Geometry _geometry(Py_ssize_t height, Py_ssize_t width, Py_ssize_t out_h, Py_ssize_t out_w,
                         Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h, Py_ssize_t stride_w,
-                        Py_ssize_t pad_h, Py_ssize_t pad_w, bint count_include_pad):
+                        Py_ssize_t pad_h, Py_ssize_t pad_w, bint count_include_pad) noexcept:
     cdef Geometry g
-    cdef Py_ssize_t span = width + pad_w - kernel_w
     g.height, g.width, g.out_h, g.out_w = height, width, out_h, out_w
-    g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.pad_h, g.pad_w = kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w
+    g.kernel_h, g.kernel_w, g.stride_h, g.stride_w = kernel_h, kernel_w, stride_h, stride_w
+    g.pad_h, g.pad_w = pad_h, pad_w
     g.count_include_pad = count_include_pad
-    g.lo = min((pad_w + stride_w - 1) // stride_w, out_w)
-    g.hi = span // stride_w + 1 if span >= 0 else 0
-    g.hi = max(min(g.hi, out_w), g.lo)
-    g.first = g.lo * stride_w - pad_w
-    g.n_run = (g.hi - 1) * stride_w - pad_w + 1 - g.first if g.hi > g.lo else 0
+    _interior(out_h, height, kernel_h, stride_h, pad_h, &g.lo_h, &g.hi_h)
+    _interior(out_w, width, kernel_w, stride_w, pad_w, &g.lo_w, &g.hi_w)
+    g.interior = g.lo_h < g.hi_h and g.lo_w < g.hi_w
+    g.n_row_starts = height * width - kernel_w + 1 if g.interior else 0
+    g.n_window_starts = (height - kernel_h + 1) * width if g.interior else 0
     return g
 
 
@@ -59,60 +80,100 @@ cdef inline Py_ssize_t _divisor(const Geometry* g, Py_ssize_t start_h, Py_ssize_
     return (h1 - h0) * (w1 - w0)
 
 
-cdef inline void _max_plane(const Geometry* g, const floating* plane, floating* out, int64_t* indices,
-                            floating* run_value, int64_t* run_index) noexcept nogil:
-    cdef Py_ssize_t width = g.width, n_run = g.n_run
-    cdef Py_ssize_t oh, ow, h, w, dw, c, h0, h1, w0, w1, start_h, start_w, base, best_index
+cdef inline Py_ssize_t _next_border(const Geometry* g, Py_ssize_t oh, Py_ssize_t ow) noexcept nogil:
+    """The output column after ``ow`` in row ``oh`` that is not an interior window."""
+    ow += 1
+    if g.interior and g.lo_h <= oh < g.hi_h and ow == g.lo_w:
+        return g.hi_w
+    return ow
+
+
+cdef inline Py_ssize_t _first_border(const Geometry* g, Py_ssize_t oh) noexcept nogil:
+    return _next_border(g, oh, -1)
+
+
+cdef inline void _max_plane(const Geometry* g, const floating* cells, floating* out, int64_t* indices,
+                            floating* row_value, position_t* row_index, floating* window_value,
+                            position_t* window_index) noexcept nogil:
+    cdef Py_ssize_t width = g.width
+    cdef Py_ssize_t oh, ow, h, w, dw, dh, f, j, h0, h1, w0, w1, start_h, start_w, best_index, first, step
+    cdef position_t best_position
     cdef floating value, best_value
-    cdef const floating* row
+    cdef const floating* shifted
+    cdef const floating* below_value
+    cdef const position_t* below_index
     cdef bint take
+    if g.interior:
+        # PyTorch's scan split in two: the first maximum (or last NaN) of every row
+        # segment, then of the window's segments top to bottom with the same rule;
+        # that is the first maximum in row-major order
+        # the first pass compares the first two cells straight from the plane
+        # (with kernel_w == 1 it only copies)
+        step = min(1, g.kernel_w - 1)
+        shifted = cells + step
+        for f in range(g.n_row_starts):
+            value = shifted[f]
+            best_value = cells[f]
+            take = (value > best_value) | (value != value)
+            row_value[f] = value if take else best_value
+            row_index[f] = <position_t> (f + step * take)
+        for dw in range(2, g.kernel_w):
+            shifted = cells + dw
+            for f in range(g.n_row_starts):
+                # candidates in registers, then branch-free selects the compiler
+                # vectorizes (a bit-select for positions: SSE2 has no 64-bit multiply)
+                value = shifted[f]
+                best_value = row_value[f]
+                best_position = row_index[f]
+                take = (value > best_value) | (value != value)
+                row_value[f] = value if take else best_value
+                row_index[f] = best_position ^ ((best_position ^ <position_t> (f + dw)) & -(<position_t> take))
+        below_value = row_value + min(1, g.kernel_h - 1) * width
+        below_index = row_index + min(1, g.kernel_h - 1) * width
+        for f in range(g.n_window_starts):
+            value = below_value[f]
+            best_value = row_value[f]
+            best_position = row_index[f]
+            take = (value > best_value) | (value != value)
+            window_value[f] = value if take else best_value
+            window_index[f] = best_position ^ ((best_position ^ below_index[f]) & -(<position_t> take))
+        for dh in range(2, g.kernel_h):
+            below_value = row_value + dh * width
+            below_index = row_index + dh * width
+            for f in range(g.n_window_starts):
+                value = below_value[f]
+                best_value = window_value[f]
+                best_position = window_index[f]
+                take = (value > best_value) | (value != value)
+                window_value[f] = value if take else best_value
+                window_index[f] = best_position ^ ((best_position ^ below_index[f]) & -(<position_t> take))
+        for oh in range(g.lo_h, g.hi_h):
+            first = (oh * g.stride_h - g.pad_h) * width + g.lo_w * g.stride_w - g.pad_w
+            for j in range(g.hi_w - g.lo_w):
+                out[oh * g.out_w + g.lo_w + j] = window_value[first + j * g.stride_w]
+                indices[oh * g.out_w + g.lo_w + j] = window_index[first + j * g.stride_w]
+    # border windows (padding, ceil_mode): the plain scan
     for oh in range(g.out_h):
         start_h = oh * g.stride_h - g.pad_h
         h0 = max(start_h, 0)
         h1 = min(start_h + g.kernel_h, g.height)
-        if n_run > 0:
-            # running max of the windows starting at columns first, first + 1, ...
-            base = h0 * width + g.first
-            row = plane + base
-            for c in range(n_run):
-                run_value[c] = row[c]
-                run_index[c] = base + c
-            for h in range(h0, h1):
-                for dw in range(g.kernel_w):
-                    base = h * width + g.first + dw
-                    row = plane + base
-                    for c in range(n_run):
-                        # both candidates in registers first, so that the compiler turns the
-                        # selects into branch-free vector blends
-                        value = row[c]
-                        best_value = run_value[c]
-                        best_index = run_index[c]
-                        # PyTorch's scan: first maximum wins ties, NaN beats everything
-                        take = (value > best_value) | (value != value)
-                        run_value[c] = value if take else best_value
-                        # bit-select: SSE2 has no 64-bit multiply, but has and/xor
-                        run_index[c] = best_index ^ ((best_index ^ (base + c)) & -(<int64_t> take))
-            for ow in range(g.lo, g.hi):
-                c = ow * g.stride_w - g.pad_w - g.first
-                out[oh * g.out_w + ow] = run_value[c]
-                indices[oh * g.out_w + ow] = run_index[c]
-        for ow in range(g.out_w):
-            if g.lo <= ow < g.hi:
-                continue
+        ow = _first_border(g, oh)
+        while ow < g.out_w:
             start_w = ow * g.stride_w - g.pad_w
             w0 = max(start_w, 0)
             w1 = min(start_w + g.kernel_w, width)
             # start from the first input cell: padded cells never win
             best_index = h0 * width + w0
-            best_value = plane[best_index]
+            best_value = cells[best_index]
             for h in range(h0, h1):
                 for w in range(w0, w1):
-                    value = plane[h * width + w]
+                    value = cells[h * width + w]
                     if value > best_value or value != value:
                         best_value = value
                         best_index = h * width + w
             out[oh * g.out_w + ow] = best_value
             indices[oh * g.out_w + ow] = best_index
+            ow = _next_border(g, oh, ow)
 
 
 def max_pool2d(const floating[:, :, ::1] x, Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h,
@@ -123,13 +184,23 @@ def max_pool2d(const floating[:, :, ::1] x, Py_ssize_t kernel_h, Py_ssize_t kern
                                 stride_h, stride_w, pad_h, pad_w, False)
     if n_planes == 0:
         return
-    # one row buffer per thread
     dtype = np.float32 if floating is float else np.float64
-    cdef floating[:, ::1] run_value = np.empty((n_threads, max(g.n_run, 1)), dtype=dtype)
-    cdef int64_t[:, ::1] run_index = np.empty((n_threads, max(g.n_run, 1)), dtype=np.int64)
-    for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
-        t = threadid()
-        _max_plane(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0], &run_value[t, 0], &run_index[t, 0])
+    cdef Py_ssize_t size = g.height * g.width + BUFFER_GAP
+    cdef floating[:, ::1] values = np.empty((n_threads, 2 * size), dtype=dtype)
+    cdef int32_t[:, ::1] positions32
+    cdef int64_t[:, ::1] positions64
+    if g.height * g.width < 2**31:
+        positions32 = np.empty((n_threads, 2 * size), dtype=np.int32)
+        for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
+            t = threadid()
+            _max_plane(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0],
+                       &values[t, 0], &positions32[t, 0], &values[t, size], &positions32[t, size])
+    else:
+        positions64 = np.empty((n_threads, 2 * size), dtype=np.int64)
+        for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
+            t = threadid()
+            _max_plane(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0],
+                       &values[t, 0], &positions64[t, 0], &values[t, size], &positions64[t, size])
 
 
 def max_pool2d_backward(const floating[:, ::1] grad_out, const int64_t[:, ::1] indices, floating[:, ::1] grad_in,
@@ -151,37 +222,49 @@ def max_pool2d_backward(const floating[:, ::1] grad_out, const int64_t[:, ::1] i
             grad[index[j]] = grad[index[j]] + g[j]
 
 
-cdef inline void _avg_plane(const Geometry* g, const floating* plane, floating* out,
-                            floating* run_sum) noexcept nogil:
-    cdef Py_ssize_t width = g.width, n_run = g.n_run
-    cdef Py_ssize_t oh, ow, h, w, dw, c, h0, h1, w0, w1, start_h, start_w
+cdef inline void _avg_plane(const Geometry* g, const floating* cells, floating* out, floating* row_sum,
+                            floating* window_sum) noexcept nogil:
+    cdef Py_ssize_t width = g.width
+    cdef Py_ssize_t oh, ow, h, w, dw, dh, f, j, h0, h1, w0, w1, start_h, start_w, first
     cdef floating total
-    cdef const floating* row
+    # interior windows hold kernel_h * kernel_w input cells, whatever count_include_pad says
+    cdef floating inverse_area = (<floating> 1) / (g.kernel_h * g.kernel_w)
+    cdef const floating* shifted
+    cdef const floating* below
+    if g.interior:
+        # sums of every kernel_w row segment, then of kernel_h segments
+        for f in range(g.n_row_starts):
+            row_sum[f] = cells[f]
+        for dw in range(1, g.kernel_w):
+            shifted = cells + dw
+            for f in range(g.n_row_starts):
+                row_sum[f] = row_sum[f] + shifted[f]
+        for f in range(g.n_window_starts):
+            window_sum[f] = row_sum[f]
+        for dh in range(1, g.kernel_h):
+            below = row_sum + dh * width
+            for f in range(g.n_window_starts):
+                window_sum[f] = window_sum[f] + below[f]
+        for oh in range(g.lo_h, g.hi_h):
+            first = (oh * g.stride_h - g.pad_h) * width + g.lo_w * g.stride_w - g.pad_w
+            for j in range(g.hi_w - g.lo_w):
+                out[oh * g.out_w + g.lo_w + j] = window_sum[first + j * g.stride_w] * inverse_area
+    # border windows (padding, ceil_mode): plain sums
     for oh in range(g.out_h):
         start_h = oh * g.stride_h - g.pad_h
         h0 = max(start_h, 0)
         h1 = min(start_h + g.kernel_h, g.height)
-        if n_run > 0:
-            # window sums for every start column, added in row-major window order
-            for c in range(n_run):
-                run_sum[c] = 0
-            for h in range(h0, h1):
-                for dw in range(g.kernel_w):
-                    row = plane + h * width + g.first + dw
-                    for c in range(n_run):
-                        run_sum[c] = run_sum[c] + row[c]
-        for ow in range(g.out_w):
+        ow = _first_border(g, oh)
+        while ow < g.out_w:
             start_w = ow * g.stride_w - g.pad_w
             w0 = max(start_w, 0)
             w1 = min(start_w + g.kernel_w, width)
-            if g.lo <= ow < g.hi:
-                total = run_sum[start_w - g.first]
-            else:
-                total = 0
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        total = total + plane[h * width + w]
+            total = 0
+            for h in range(h0, h1):
+                for w in range(w0, w1):
+                    total = total + cells[h * width + w]
             out[oh * g.out_w + ow] = total / <floating> _divisor(g, start_h, start_w, h0, h1, w0, w1)
+            ow = _next_border(g, oh, ow)
 
 
 def avg_pool2d(const floating[:, :, ::1] x, Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h,
@@ -193,44 +276,54 @@ def avg_pool2d(const floating[:, :, ::1] x, Py_ssize_t kernel_h, Py_ssize_t kern
     if n_planes == 0:
         return
     dtype = np.float32 if floating is float else np.float64
-    cdef floating[:, ::1] run_sum = np.empty((n_threads, max(g.n_run, 1)), dtype=dtype)
+    cdef Py_ssize_t size = g.height * g.width + BUFFER_GAP
+    cdef floating[:, ::1] sums = np.empty((n_threads, 2 * size), dtype=dtype)
     for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
         t = threadid()
-        _avg_plane(&g, &x[p, 0, 0], &out[p, 0, 0], &run_sum[t, 0])
+        _avg_plane(&g, &x[p, 0, 0], &out[p, 0, 0], &sums[t, 0], &sums[t, size])
 
 
 cdef inline void _avg_plane_backward(const Geometry* g, const floating* grad_out, floating* grad,
-                                     floating* spread) noexcept nogil:
-    cdef Py_ssize_t width = g.width, n_run = g.n_run
-    cdef Py_ssize_t oh, ow, h, w, dw, c, h0, h1, w0, w1, start_h, start_w
+                                     floating* window_share, floating* row_share) noexcept nogil:
+    cdef Py_ssize_t width = g.width
+    cdef Py_ssize_t oh, ow, h, w, dw, dh, f, j, h0, h1, w0, w1, start_h, start_w, first
     cdef floating share
-    cdef floating* row
+    cdef floating inverse_area = (<floating> 1) / (g.kernel_h * g.kernel_w)
+    cdef floating* shifted
+    cdef floating* below
     memset(grad, 0, g.height * width * sizeof(floating))
+    if g.interior:
+        # the forward passes transposed: shares at their windows' start cells,
+        # spread down kernel_h rows, then along kernel_w columns into the plane
+        memset(window_share, 0, g.n_window_starts * sizeof(floating))
+        for oh in range(g.lo_h, g.hi_h):
+            first = (oh * g.stride_h - g.pad_h) * width + g.lo_w * g.stride_w - g.pad_w
+            for j in range(g.hi_w - g.lo_w):
+                window_share[first + j * g.stride_w] = grad_out[oh * g.out_w + g.lo_w + j] * inverse_area
+        memset(row_share, 0, g.height * width * sizeof(floating))
+        for dh in range(g.kernel_h):
+            below = row_share + dh * width
+            for f in range(g.n_window_starts):
+                below[f] = below[f] + window_share[f]
+        for dw in range(g.kernel_w):
+            shifted = grad + dw
+            for f in range(g.n_row_starts):
+                shifted[f] = shifted[f] + row_share[f]
+    # border windows (padding, ceil_mode): plain adds
     for oh in range(g.out_h):
         start_h = oh * g.stride_h - g.pad_h
         h0 = max(start_h, 0)
         h1 = min(start_h + g.kernel_h, g.height)
-        # interior windows: their shares laid out by start column (zeros between
-        # strided starts), then added to the plane in unit-stride passes
-        for c in range(n_run):
-            spread[c] = 0
-        for ow in range(g.out_w):
+        ow = _first_border(g, oh)
+        while ow < g.out_w:
             start_w = ow * g.stride_w - g.pad_w
             w0 = max(start_w, 0)
             w1 = min(start_w + g.kernel_w, width)
             share = grad_out[oh * g.out_w + ow] / <floating> _divisor(g, start_h, start_w, h0, h1, w0, w1)
-            if g.lo <= ow < g.hi:
-                spread[start_w - g.first] = share
-            else:
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        grad[h * width + w] = grad[h * width + w] + share
-        if n_run > 0:
             for h in range(h0, h1):
-                for dw in range(g.kernel_w):
-                    row = grad + h * width + g.first + dw
-                    for c in range(n_run):
-                        row[c] = row[c] + spread[c]
+                for w in range(w0, w1):
+                    grad[h * width + w] = grad[h * width + w] + share
+            ow = _next_border(g, oh, ow)
 
 
 def avg_pool2d_backward(const floating[:, :, ::1] grad_out, Py_ssize_t kernel_h, Py_ssize_t kernel_w,
@@ -242,7 +335,8 @@ def avg_pool2d_backward(const floating[:, :, ::1] grad_out, Py_ssize_t kernel_h,
     if n_planes == 0:
         return
     dtype = np.float32 if floating is float else np.float64
-    cdef floating[:, ::1] spread = np.empty((n_threads, max(g.n_run, 1)), dtype=dtype)
+    cdef Py_ssize_t size = g.height * g.width + BUFFER_GAP
+    cdef floating[:, ::1] shares = np.empty((n_threads, 2 * size), dtype=dtype)
     for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
         t = threadid()
-        _avg_plane_backward(&g, &grad_out[p, 0, 0], &grad_in[p, 0, 0], &spread[t, 0])
+        _avg_plane_backward(&g, &grad_out[p, 0, 0], &grad_in[p, 0, 0], &shares[t, 0], &shares[t, size])

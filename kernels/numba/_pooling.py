@@ -110,25 +110,37 @@ def _max_pool2d(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out, in
                 # PyTorch's scan split in two: the first maximum (or last NaN) of every
                 # row segment, then of the window's rows taken top to bottom with the
                 # same rule; that is the first maximum in row-major order
+                # the first pass compares the first two cells straight from the plane
+                # (with kernel_w == 1 it only copies)
+                step = min(1, kernel_w - 1)
+                second = cells[step:]
                 for f in range(n_row_starts):
                     u = np.uint64(f)
-                    row_value[u] = cells[u]
-                    row_index[u] = f
-                for dw in range(1, kernel_w):
+                    best = cells[u]
+                    value = second[u]
+                    take = (value > best) | (value != value)  # branch-free select
+                    row_value[u] = value if take else best
+                    row_index[u] = f + step if take else f
+                for dw in range(2, kernel_w):
                     shifted = cells[dw:]
                     for f in range(n_row_starts):
                         u = np.uint64(f)
                         value = shifted[u]
                         best = row_value[u]
                         best_index = row_index[u]
-                        take = (value > best) | (value != value)  # branch-free select
+                        take = (value > best) | (value != value)
                         row_value[u] = value if take else best
                         row_index[u] = f + dw if take else best_index
+                below_value = row_value[min(1, kernel_h - 1) * width:]
+                below_index = row_index[min(1, kernel_h - 1) * width:]
                 for f in range(n_window_starts):
                     u = np.uint64(f)
-                    window_value[u] = row_value[u]
-                    window_index[u] = row_index[u]
-                for dh in range(1, kernel_h):
+                    best = row_value[u]
+                    value = below_value[u]
+                    take = (value > best) | (value != value)
+                    window_value[u] = value if take else best
+                    window_index[u] = below_index[u] if take else row_index[u]
+                for dh in range(2, kernel_h):
                     below_value = row_value[dh * width:]
                     below_index = row_index[dh * width:]
                     for f in range(n_window_starts):
