@@ -18,7 +18,7 @@ import numpy as np
 
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int32_t, int64_t
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 ctypedef fused floating:
     float
@@ -233,15 +233,24 @@ cdef inline void _avg_plane(const Geometry* g, const floating* cells, floating* 
     cdef const floating* below
     if g.interior:
         # sums of every kernel_w row segment, then of kernel_h segments
-        for f in range(g.n_row_starts):
-            row_sum[f] = cells[f]
-        for dw in range(1, g.kernel_w):
+        # the first pass of each kind adds two rows/cells straight away (copies when the kernel is 1 wide)
+        if g.kernel_w == 1:
+            memcpy(row_sum, cells, g.n_row_starts * sizeof(floating))
+        else:
+            shifted = cells + 1
+            for f in range(g.n_row_starts):
+                row_sum[f] = cells[f] + shifted[f]
+        for dw in range(2, g.kernel_w):
             shifted = cells + dw
             for f in range(g.n_row_starts):
                 row_sum[f] = row_sum[f] + shifted[f]
-        for f in range(g.n_window_starts):
-            window_sum[f] = row_sum[f]
-        for dh in range(1, g.kernel_h):
+        if g.kernel_h == 1:
+            memcpy(window_sum, row_sum, g.n_window_starts * sizeof(floating))
+        else:
+            below = row_sum + width
+            for f in range(g.n_window_starts):
+                window_sum[f] = row_sum[f] + below[f]
+        for dh in range(2, g.kernel_h):
             below = row_sum + dh * width
             for f in range(g.n_window_starts):
                 window_sum[f] = window_sum[f] + below[f]
@@ -291,24 +300,29 @@ cdef inline void _avg_plane_backward(const Geometry* g, const floating* grad_out
     cdef floating inverse_area = (<floating> 1) / (g.kernel_h * g.kernel_w)
     cdef floating* shifted
     cdef floating* below
-    memset(grad, 0, g.height * width * sizeof(floating))
     if g.interior:
         # the forward passes transposed: shares at their windows' start cells,
-        # spread down kernel_h rows, then along kernel_w columns into the plane
+        # spread down kernel_h rows, then along kernel_w columns into the plane;
+        # the first pass of each kind writes instead of zeroing and adding
         memset(window_share, 0, g.n_window_starts * sizeof(floating))
         for oh in range(g.lo_h, g.hi_h):
             first = (oh * g.stride_h - g.pad_h) * width + g.lo_w * g.stride_w - g.pad_w
             for j in range(g.hi_w - g.lo_w):
                 window_share[first + j * g.stride_w] = grad_out[oh * g.out_w + g.lo_w + j] * inverse_area
-        memset(row_share, 0, g.height * width * sizeof(floating))
-        for dh in range(g.kernel_h):
+        memcpy(row_share, window_share, g.n_window_starts * sizeof(floating))
+        memset(row_share + g.n_window_starts, 0, (g.height * width - g.n_window_starts) * sizeof(floating))
+        for dh in range(1, g.kernel_h):
             below = row_share + dh * width
             for f in range(g.n_window_starts):
                 below[f] = below[f] + window_share[f]
-        for dw in range(g.kernel_w):
+        memcpy(grad, row_share, g.n_row_starts * sizeof(floating))
+        memset(grad + g.n_row_starts, 0, (g.height * width - g.n_row_starts) * sizeof(floating))
+        for dw in range(1, g.kernel_w):
             shifted = grad + dw
             for f in range(g.n_row_starts):
                 shifted[f] = shifted[f] + row_share[f]
+    else:
+        memset(grad, 0, g.height * width * sizeof(floating))
     # border windows (padding, ceil_mode): plain adds
     for oh in range(g.out_h):
         start_h = oh * g.stride_h - g.pad_h

@@ -216,18 +216,31 @@ def _avg_pool2d(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, count_i
             cells = flat[p]
             if interior:
                 # sums of every kernel_w row segment, then of kernel_h segments
-                for f in range(n_row_starts):
-                    u = np.uint64(f)
-                    row_sum[u] = cells[u]
-                for dw in range(1, kernel_w):
+                # the first pass of each kind adds two rows/cells straight away
+                if kernel_w == 1:
+                    for f in range(n_row_starts):
+                        u = np.uint64(f)
+                        row_sum[u] = cells[u]
+                else:
+                    second = cells[1:]
+                    for f in range(n_row_starts):
+                        u = np.uint64(f)
+                        row_sum[u] = cells[u] + second[u]
+                for dw in range(2, kernel_w):
                     shifted = cells[dw:]
                     for f in range(n_row_starts):
                         u = np.uint64(f)
                         row_sum[u] += shifted[u]
-                for f in range(n_window_starts):
-                    u = np.uint64(f)
-                    window_sum[u] = row_sum[u]
-                for dh in range(1, kernel_h):
+                if kernel_h == 1:
+                    for f in range(n_window_starts):
+                        u = np.uint64(f)
+                        window_sum[u] = row_sum[u]
+                else:
+                    below = row_sum[width:]
+                    for f in range(n_window_starts):
+                        u = np.uint64(f)
+                        window_sum[u] = row_sum[u] + below[u]
+                for dh in range(2, kernel_h):
                     below = row_sum[dh * width:]
                     for f in range(n_window_starts):
                         u = np.uint64(f)
@@ -286,9 +299,8 @@ def _avg_pool2d_backward(grad_out, kernel_h, kernel_w, stride_h, stride_w, pad_h
         for p in range(start, stop):
             plane = grad_in[p]
             cells = flat[p]
-            for f in range(plane_size):
-                cells[np.uint64(f)] = zero
             if interior:
+                # the first pass of each kind writes instead of zeroing and adding
                 for f in range(n_window_starts):
                     window_share[np.uint64(f)] = zero
                 for oh in range(lo_h, hi_h):
@@ -297,18 +309,29 @@ def _avg_pool2d_backward(grad_out, kernel_h, kernel_w, stride_h, stride_w, pad_h
                     grad_row = grad_out[p, oh, lo_w:]
                     for j in range(hi_w - lo_w):
                         starts[np.uint64(j * stride_w)] = grad_row[np.uint64(j)] * inverse_area
-                for f in range(plane_size):
-                    row_share[np.uint64(f)] = zero
-                for dh in range(kernel_h):
+                for f in range(n_window_starts):
+                    u = np.uint64(f)
+                    row_share[u] = window_share[u]
+                for f in range(n_window_starts, plane_size):
+                    row_share[f] = zero
+                for dh in range(1, kernel_h):
                     below = row_share[dh * width:]
                     for f in range(n_window_starts):
                         u = np.uint64(f)
                         below[u] += window_share[u]
-                for dw in range(kernel_w):
+                for f in range(n_row_starts):
+                    u = np.uint64(f)
+                    cells[u] = row_share[u]
+                for f in range(n_row_starts, plane_size):
+                    cells[f] = zero
+                for dw in range(1, kernel_w):
                     shifted = cells[dw:]
                     for f in range(n_row_starts):
                         u = np.uint64(f)
                         shifted[u] += row_share[u]
+            else:
+                for f in range(plane_size):
+                    cells[np.uint64(f)] = zero
             # border windows (padding, ceil_mode): plain adds
             for oh in range(out_h):
                 start_h = oh * stride_h - pad_h
