@@ -452,3 +452,22 @@ def test_avg_pool2d_backward_validation(change, error, match):
     for backend in BACKENDS:
         with pytest.raises(error, match=match):
             avg_pool2d_backward(**arguments, backend=backend)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint32])
+@pytest.mark.parametrize("input_shape", [(1, 2, 4, 4), (1, 2, 16, 16)], ids=["plane16", "plane256"])
+def test_index_range_check_for_every_integer_dtype(dtype, input_shape):
+    # plane256 is larger than int8's positive range: the check must not rely on a wrapped view there
+    indices = np.zeros((1, 2, 2, 2), dtype=dtype)
+    grad_out = np.ones((1, 2, 2, 2))
+    plane_size = input_shape[2] * input_shape[3]
+    assert max_pool2d_backward(grad_out, indices, input_shape).sum() == 8
+    if np.dtype(dtype).kind == "i":
+        indices[0, 1, 1, 0] = -1
+        with pytest.raises(ValueError, match=r"indices\[0, 1, 1, 0\] = -1"):
+            max_pool2d_backward(grad_out, indices, input_shape)
+    if plane_size <= np.iinfo(dtype).max:
+        indices[...] = 0
+        indices[0, 0, 1, 1] = plane_size
+        with pytest.raises(ValueError, match=rf"indices\[0, 0, 1, 1\] = {plane_size} "):
+            max_pool2d_backward(grad_out, indices, input_shape)

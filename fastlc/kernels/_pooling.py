@@ -99,6 +99,17 @@ def _check_grad_out(grad_out, input_shape):
     return grad_out, shape, False
 
 
+def _out_of_range(indices, size):
+    """Whether any of the integer ``indices`` lies outside [0, size), in one pass over them.
+
+    Seen as unsigned, a negative index is at least 2**(bits - 1), so a single
+    max() catches both ends whenever ``size`` is below that.
+    """
+    if indices.dtype.kind == "i" and size <= 2 ** (8 * indices.dtype.itemsize - 1):
+        return indices.view(indices.dtype.str.replace("i", "u")).max() >= size
+    return indices.min() < 0 or indices.max() >= size
+
+
 def _planes(array):
     """View of a C-contiguous (N, C, H, W) array as (N * C, H, W)."""
     n, c, h, w = array.shape
@@ -188,8 +199,8 @@ def max_pool2d_backward(grad_out, indices, input_shape, *, backend="auto", n_thr
         raise ValueError(
             f"indices must have the shape of grad_out {grad_out.shape[unbatched:]}; got {indices.shape[unbatched:]}"
         )
-    # one pass each for min and max: the kernels skip bounds checks, so no index may leave its plane
-    if indices.size and (indices.min() < 0 or indices.max() >= plane_size):
+    # the kernels skip bounds checks, so no index may leave its plane
+    if indices.size and _out_of_range(indices, plane_size):
         bad = np.argwhere((indices < 0) | (indices >= plane_size))[0]
         position = tuple(int(i) for i in bad[unbatched:])
         raise ValueError(
