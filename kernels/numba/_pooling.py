@@ -5,13 +5,16 @@ so the backward scatter-add needs no atomics and its summation order is fixed
 (results do not depend on ``n_threads``). Arrays arrive ready from the public
 layer: C-contiguous, planes stacked on the first axis, indices in range.
 
-Speed: windows that lie wholly inside the input (the "interior" columns of an
-output row) are computed for every horizontal start position at once, in
-unit-stride loops over a row buffer that LLVM vectorizes; the strided outputs
-are then picked from that buffer. Border windows (padding, ceil_mode) take
-the plain per-window loop. Both visit a window's cells in row-major order, so
-they give the same results bit for bit. Buffers are indexed with unsigned ints
-so that Numba emits no negative-index wraparound, which would block vectorization.
+Speed: windows that lie wholly inside the input ("interior" windows) are
+computed in two passes over the flattened plane -- every kernel_w row segment,
+then kernel_h such segments top to bottom -- which are long unit-stride loops
+LLVM vectorizes; the strided outputs are then picked. (Segment starts near a
+row's end wrap into the next row: computed, never picked.) For max pooling
+the two passes together are PyTorch's row-major scan: first maximum of each
+segment, then first maximum over the segments, a NaN always taken. Border
+windows (padding, ceil_mode) take the plain per-window loop. Buffers are
+indexed with unsigned ints so that Numba emits no negative-index wraparound,
+which would block vectorization.
 """
 import math
 from functools import wraps
