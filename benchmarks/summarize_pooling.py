@@ -24,18 +24,18 @@ def main(path):
     data, groups = load(path)
     print(f"machine: {data['machine_info'].get('cpu', {}).get('brand_raw', '?')}, "
           f"{data['machine_info'].get('cpu', {}).get('count', '?')} cores; {data['datetime']}")
-    order = ["naive", "numpy", "numba", "cython", "baseline", "zero-fill"]
-    print(f"{'group':58s}" + "".join(f"{b:>11s}" for b in order) + "   ratios")
+    order = ["naive", "numpy", "numba", "cython", "numba-1thread", "cython-1thread", "baseline", "zero-fill"]
+    print(f"{'group':54s}" + "".join(f"{b.replace('-1thread', '-1t'):>10s}" for b in order) + "   ratios")
     for group in sorted(groups):
         times = groups[group]
-        row = f"{group:58s}" + "".join(f"{times[b]:11.3f}" if b in times else f"{'':11s}" for b in order)
+        row = f"{group:54s}" + "".join(f"{times[b]:10.3f}" if b in times else f"{'':10s}" for b in order)
         ratios = []
-        for fast in ("numba", "cython"):
+        for fast in ("numba", "cython", "numba-1thread", "cython-1thread"):
             for slow in ("numpy", "naive"):
                 if fast in times and slow in times:
-                    ratios.append(f"{slow}/{fast} {times[slow] / times[fast]:.1f}x")
+                    ratios.append(f"{slow}/{fast.replace('-1thread', '-1t')} {times[slow] / times[fast]:.1f}x")
             if fast in times and "baseline" in times:
-                ratios.append(f"{fast}/baseline {times[fast] / times['baseline']:.2f}")
+                ratios.append(f"{fast.replace('-1thread', '-1t')}/baseline {times[fast] / times['baseline']:.2f}")
         print(row + "   " + ", ".join(ratios))
 
 

@@ -30,7 +30,18 @@ FULL_SHAPE = (64, 32, 32, 32)
 NAIVE_SHAPE = (1, 2, 32, 32)
 CONFIGS = {"k2s2": (2, 2), "k3s2": (3, 2)}
 BACKENDS = [b for b in ("naive", "numpy", "numba", "cython") if b in available_backends()]
-ROUNDS = {"naive": 3, "numpy": 15, "numba": 60, "cython": 60, "baseline": 60, "zero-fill": 60}
+# the compiled backends run with all cores (n_threads=None) and with one thread: a
+# 2-thread parallel region on a shared machine waits whenever the OS preempts one
+# of its threads, and the single-thread figure is the one such noise cannot inflate
+VARIANTS = BACKENDS + [f"{b}-1thread" for b in ("numba", "cython") if b in BACKENDS]
+ROUNDS = {"naive": 3, "numpy": 15, "baseline": 60, "zero-fill": 60}
+
+
+def _backend_and_threads(variant):
+    """"numba-1thread" -> ("numba", 1); other names run with all cores (None)."""
+    if variant.endswith("-1thread"):
+        return variant[:-len("-1thread")], 1
+    return variant, None
 
 
 def _size_label(shape, config):
@@ -61,41 +72,44 @@ def _run(benchmark, function, backend, kernel_name, config, dtype, shape, scale)
     benchmark.group = f"{kernel_name} {np.dtype(dtype).name} {_size_label(FULL_SHAPE, config)}"
     benchmark.extra_info.update(kernel=kernel_name, backend=backend, dtype=np.dtype(dtype).name,
                                 size=_size_label(shape, config), scale=scale)
-    benchmark.pedantic(function, rounds=ROUNDS[backend], iterations=1, warmup_rounds=1)
+    benchmark.pedantic(function, rounds=ROUNDS.get(backend, 60), iterations=1, warmup_rounds=1)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("config", list(CONFIGS))
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_max_pool2d_forward_backward(benchmark, backend, config, dtype):
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_max_pool2d_forward_backward(benchmark, variant, config, dtype):
+    backend, n_threads = _backend_and_threads(variant)
     shape, scale, x, kernel, stride, _, grad_out = _setup(backend, config, dtype)
 
     def step():
-        out, indices = max_pool2d(x, kernel, stride, backend=backend)
-        return max_pool2d_backward(grad_out, indices, x.shape, backend=backend)
+        out, indices = max_pool2d(x, kernel, stride, backend=backend, n_threads=n_threads)
+        return max_pool2d_backward(grad_out, indices, x.shape, backend=backend, n_threads=n_threads)
 
-    _run(benchmark, step, backend, "max_pool2d fwd+bwd", config, dtype, shape, scale)
+    _run(benchmark, step, variant, "max_pool2d fwd+bwd", config, dtype, shape, scale)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("config", list(CONFIGS))
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_avg_pool2d_forward_backward(benchmark, backend, config, dtype):
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_avg_pool2d_forward_backward(benchmark, variant, config, dtype):
+    backend, n_threads = _backend_and_threads(variant)
     shape, scale, x, kernel, stride, _, grad_out = _setup(backend, config, dtype)
 
     def step():
-        avg_pool2d(x, kernel, stride, backend=backend)
-        return avg_pool2d_backward(grad_out, x.shape, kernel, stride, backend=backend)
+        avg_pool2d(x, kernel, stride, backend=backend, n_threads=n_threads)
+        return avg_pool2d_backward(grad_out, x.shape, kernel, stride, backend=backend, n_threads=n_threads)
 
-    _run(benchmark, step, backend, "avg_pool2d fwd+bwd", config, dtype, shape, scale)
+    _run(benchmark, step, variant, "avg_pool2d fwd+bwd", config, dtype, shape, scale)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("config", list(CONFIGS))
-@pytest.mark.parametrize("backend", BACKENDS + ["baseline", "zero-fill"])
-def test_max_pool2d_backward(benchmark, backend, config, dtype):
+@pytest.mark.parametrize("variant", VARIANTS + ["baseline", "zero-fill"])
+def test_max_pool2d_backward(benchmark, variant, config, dtype):
+    backend, n_threads = _backend_and_threads(variant)
     shape, scale, x, kernel, stride, indices, grad_out = _setup(
-        "numba" if backend in ("baseline", "zero-fill") else backend, config, dtype)
+        "numpy" if backend in ("baseline", "zero-fill") else backend, config, dtype)
     if backend == "baseline":
         n_planes = shape[0] * shape[1]
         flat_indices = indices.reshape(n_planes, -1)
@@ -112,18 +126,19 @@ def test_max_pool2d_backward(benchmark, backend, config, dtype):
             return grad_in
     else:
         def step():
-            return max_pool2d_backward(grad_out, indices, x.shape, backend=backend)
+            return max_pool2d_backward(grad_out, indices, x.shape, backend=backend, n_threads=n_threads)
 
-    _run(benchmark, step, backend, "max_pool2d_backward", config, dtype, shape, scale)
+    _run(benchmark, step, variant, "max_pool2d_backward", config, dtype, shape, scale)
 
 
 @pytest.mark.parametrize("dtype", [np.float32], ids=["float32"])
 @pytest.mark.parametrize("config", list(CONFIGS))
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_avg_pool2d_backward(benchmark, backend, config, dtype):
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_avg_pool2d_backward(benchmark, variant, config, dtype):
+    backend, n_threads = _backend_and_threads(variant)
     shape, scale, x, kernel, stride, _, grad_out = _setup(backend, config, dtype)
 
     def step():
-        return avg_pool2d_backward(grad_out, x.shape, kernel, stride, backend=backend)
+        return avg_pool2d_backward(grad_out, x.shape, kernel, stride, backend=backend, n_threads=n_threads)
 
-    _run(benchmark, step, backend, "avg_pool2d_backward", config, dtype, shape, scale)
+    _run(benchmark, step, variant, "avg_pool2d_backward", config, dtype, shape, scale)
