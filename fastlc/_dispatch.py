@@ -30,6 +30,10 @@ KERNEL_MODULES = {
     "rmsprop_step": "_optim",
     "sgd_step": "_optim",
     "adagrad_step": "_optim",
+    "max_pool2d": "_pooling",
+    "max_pool2d_backward": "_pooling",
+    "avg_pool2d": "_pooling",
+    "avg_pool2d_backward": "_pooling",
 }
 
 #: What ``backend="auto"`` picks, first available wins. Cython first: it has

@@ -239,3 +239,28 @@ def check_step(step, name="step"):
     if value < 1:
         raise ValueError(f"{name} must be >= 1 (the first step is 1); got {value}")
     return value
+
+
+def check_int_pair(value, name, *, low):
+    """Return ``value`` (an int or a pair of ints, e.g. a 2-D kernel size) as a tuple of two ints >= ``low``."""
+    items = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
+    if len(items) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints (height, width); got {value!r}")
+    pair = []
+    for item in items:
+        if isinstance(item, (bool, np.bool_)):
+            raise TypeError(f"{name} must be an int or a pair of ints; got {value!r}")
+        try:
+            pair.append(operator.index(item))
+        except TypeError:
+            raise TypeError(f"{name} must be an int or a pair of ints; got {value!r}") from None
+    if min(pair) < low:
+        raise ValueError(f"{name} must be >= {low}; got {value!r}")
+    return tuple(pair)
+
+
+def check_bool(value, name):
+    """Return ``value`` as a bool, rejecting anything that is not a (NumPy) bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)

@@ -6,13 +6,19 @@ and, where it runs in parallel, ``n_threads=`` (None = all cores).
 from .._dispatch import available_backends
 from ._losses import log_softmax, multiclass_hinge, softmax, softmax_cross_entropy
 from ._optim import adagrad_step, adam_step, rmsprop_step, sgd_step
+from ._pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward, pooled_size
 
 __all__ = [
     "adagrad_step",
     "adam_step",
     "available_backends",
+    "avg_pool2d",
+    "avg_pool2d_backward",
     "log_softmax",
+    "max_pool2d",
+    "max_pool2d_backward",
     "multiclass_hinge",
+    "pooled_size",
     "rmsprop_step",
     "sgd_step",
     "softmax",
