@@ -145,7 +145,7 @@ class OptimizerState:
                 beta_1, beta_2 = state.beta_1, state.beta_2
                 state.t += 1
                 t = state.t
-                kernel(grad, cast(lr / (1 - beta_1**t)), cast((1 - beta_2**t) ** 0.5), cast(beta_1),
+                kernel(grad, cast(lr / (1 - beta_1**t)), cast(1 / (1 - beta_2**t) ** 0.5), cast(beta_1),
                        cast(1 - beta_1), cast(beta_2), cast(1 - beta_2), cast(state.epsilon), cast(0.0), cast(1.0),
                        False, False, params, buffers["exp_avg"], buffers["exp_avg_sq"],
                        np.empty(0, dtype=params.dtype), threads(params))
