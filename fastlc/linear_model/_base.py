@@ -45,6 +45,11 @@ AUTO_BATCH_SIZE = 256
 #: batch size only, never on the number of threads.
 CHUNK_ROWS = 128
 
+#: Multiply-adds of one chunk's matrix product below which the chunks run one
+#: after the other in the calling thread: handing a chunk to another thread
+#: costs ~20 us, more than a small chunk's work (digits: 128 x 64 x 10).
+PARALLEL_CHUNK_WORK = 1 << 19
+
 
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss or non-finite weights.
@@ -468,7 +473,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         no_improvement = 0
         converged = False
         started = time.perf_counter()
-        n_workers = min(n_threads, n_chunks)
+        n_workers = min(n_threads, n_chunks) if CHUNK_ROWS * n_features * n_classes >= PARALLEL_CHUNK_WORK else 1
         pool = ThreadPoolExecutor(max_workers=n_workers - 1) if n_workers > 1 else None
         with self._blas_threads(), (pool or contextlib.nullcontext()):
             for epoch in range(n_epochs):
