@@ -39,8 +39,10 @@ def measure(benchmark):
         if backend not in available_backends():
             pytest.skip(f"backend {backend!r} is not available in this installation")
         benchmark.group = group
+        # the label convention of the whole suite: "numba" runs on all cores, "numba-1thread" on one
+        label = f"{backend}-1thread" if n_threads == 1 and backend in COMPILED and ALL_CORES > 1 else backend
         benchmark.extra_info.update(
-            kernel=kernel, backend=backend, dtype=np.dtype(dtype).name, size=str(size),
+            kernel=kernel, backend=label, dtype=np.dtype(dtype).name, size=str(size),
             n_threads=n_threads if n_threads is not None else 1, scale=float(scale),
         )
         function()  # warm-up: JIT compile, page in buffers

@@ -7,7 +7,12 @@ Usage::
 
 Times are medians. A naive backend that ran on a reduced problem is scaled up
 by its recorded ``scale`` (full work / reduced work). Speed-ups are taken
-within one group (one kernel, dtype and size), from the same run.
+within one group (one kernel, dtype and size), from the same run. Rows are
+labelled by the recorded backend: "numba"/"cython" ran on all cores,
+"numba-1thread"/"cython-1thread" on one; reference rows such as "copyto",
+"baseline" or "zero-fill" are shown as measured. Where a benchmark records the
+bytes it moves (``extra_info["bytes"]``), the table shows GB/s; where it
+records a test accuracy, the table shows it beside the time.
 """
 import argparse
 import json
@@ -21,12 +26,7 @@ def load(path):
 
 
 def label(bench):
-    info = bench.get("extra_info", {})
-    backend = info.get("backend", bench["name"])
-    threads = info.get("n_threads")
-    if backend in ("numba", "cython") and threads is not None:
-        return f"{backend} ({threads} thr)"
-    return backend
+    return bench.get("extra_info", {}).get("backend", bench["name"])
 
 
 def scaled_median(bench):
@@ -66,19 +66,19 @@ def markdown(data):
         f"Machine: {cpu}, {machine.get('cpu', {}).get('count', '?')} cores, "
         f"Python {machine.get('python_version', '?')}; run {data.get('datetime', '?')}.",
         "",
-        "| benchmark | backend | median | × vs naive | × vs numpy |",
-        "|---|---|---:|---:|---:|",
+        "| benchmark | backend | median | × vs naive | × vs numpy | GB/s |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     previous = None
     for group, name, median, vs_naive, vs_numpy, bench in speedup_rows(data):
         extra = bench.get("extra_info", {})
-        note = ""
-        if "accuracy" in extra:
-            note = f" (acc {extra['accuracy']:.3f})"
+        note = f" (accuracy {extra['accuracy']:.3f})" if "accuracy" in extra else ""
         scaled = " *" if float(extra.get("scale", 1.0)) != 1.0 else ""
+        bandwidth = f"{extra['bytes'] / median / 1e9:.1f}" if "bytes" in extra else ""
         lines.append(
             f"| {group if group != previous else ''} | {name}{note} | {format_time(median)}{scaled} | "
-            f"{'' if vs_naive is None else f'{vs_naive:,.1f}'} | {'' if vs_numpy is None else f'{vs_numpy:.1f}'} |"
+            f"{'' if vs_naive is None else f'{vs_naive:,.1f}'} | {'' if vs_numpy is None else f'{vs_numpy:.1f}'} | "
+            f"{bandwidth} |"
         )
         previous = group
     lines += ["", "\\* naive ran on a reduced problem; its time is scaled to the full size."]
