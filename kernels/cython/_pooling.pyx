@@ -14,6 +14,8 @@ the compiler vectorizes; the strided outputs are then picked. Border windows
 (padding, ceil_mode) take the plain per-window loop. Segment starts near a
 row's end wrap into the next row; they are computed but never picked.
 """
+import os
+
 import numpy as np
 
 from cython.parallel cimport prange, threadid
@@ -24,9 +26,10 @@ ctypedef fused floating:
     float
     double
 
-# flat positions within one plane in max_pool2d's row buffers: int32 lanes are as
-# narrow as float32 ones, so the vector selects do twice the work per instruction;
-# int64 only for planes of 2**31 cells or more
+# flat positions within one plane in max_pool2d's row buffers, as wide as the
+# values so that the compiler vectorizes the selects (mixed widths it leaves
+# scalar, with a branch per cell): int32 for float32 (unless a plane has 2**31
+# cells or more), int64 for float64
 ctypedef fused position_t:
     int32_t
     int64_t
@@ -92,67 +95,141 @@ cdef inline Py_ssize_t _first_border(const Geometry* g, Py_ssize_t oh) noexcept 
     return _next_border(g, oh, -1)
 
 
-cdef inline void _max_plane(const Geometry* g, const floating* cells, floating* out, int64_t* indices,
-                            floating* row_value, position_t* row_index, floating* window_value,
-                            position_t* window_index) noexcept nogil:
+cdef inline void _max_plane_float32(const Geometry* g, const floating* cells, floating* out, int64_t* indices,
+                                    floating* row_value, position_t* row_index, floating* window_value,
+                                    position_t* window_index) noexcept nogil:
+    """Interior windows by the row and column passes, for float32 (see _max_plane_float64).
+
+    PyTorch's rule "value > best or isnan(value)" as one or-ed comparison and
+    branch-free selects, which gcc vectorizes for float32 at the baseline ISA (SSE2).
+    """
     cdef Py_ssize_t width = g.width
-    cdef Py_ssize_t oh, ow, h, w, dw, dh, f, j, h0, h1, w0, w1, start_h, start_w, best_index, first, step
+    cdef Py_ssize_t oh, dw, dh, f, j, first, step
     cdef position_t best_position
     cdef floating value, best_value
     cdef const floating* shifted
     cdef const floating* below_value
     cdef const position_t* below_index
     cdef bint take
-    if g.interior:
-        # PyTorch's scan split in two: the first maximum (or last NaN) of every row
-        # segment, then of the window's segments top to bottom with the same rule;
-        # that is the first maximum in row-major order
-        # the first pass compares the first two cells straight from the plane
-        # (with kernel_w == 1 it only copies)
-        step = min(1, g.kernel_w - 1)
-        shifted = cells + step
+    # PyTorch's scan split in two: the first maximum (or last NaN) of every row
+    # segment, then of the window's segments top to bottom with the same rule;
+    # that is the first maximum in row-major order
+    # the first pass compares the first two cells straight from the plane
+    # (with kernel_w == 1 it only copies)
+    step = min(1, g.kernel_w - 1)
+    shifted = cells + step
+    for f in range(g.n_row_starts):
+        value = shifted[f]
+        best_value = cells[f]
+        take = (value > best_value) | (value != value)
+        row_value[f] = value if take else best_value
+        row_index[f] = <position_t> (f + step * take)
+    for dw in range(2, g.kernel_w):
+        shifted = cells + dw
         for f in range(g.n_row_starts):
+            # candidates in registers, then branch-free selects the compiler
+            # vectorizes (a bit-select for positions: SSE2 has no 64-bit multiply)
             value = shifted[f]
-            best_value = cells[f]
-            take = (value > best_value) | (value != value)
-            row_value[f] = value if take else best_value
-            row_index[f] = <position_t> (f + step * take)
-        for dw in range(2, g.kernel_w):
-            shifted = cells + dw
-            for f in range(g.n_row_starts):
-                # candidates in registers, then branch-free selects the compiler
-                # vectorizes (a bit-select for positions: SSE2 has no 64-bit multiply)
-                value = shifted[f]
-                best_value = row_value[f]
-                best_position = row_index[f]
-                take = (value > best_value) | (value != value)
-                row_value[f] = value if take else best_value
-                row_index[f] = best_position ^ ((best_position ^ <position_t> (f + dw)) & -(<position_t> take))
-        below_value = row_value + min(1, g.kernel_h - 1) * width
-        below_index = row_index + min(1, g.kernel_h - 1) * width
-        for f in range(g.n_window_starts):
-            value = below_value[f]
             best_value = row_value[f]
             best_position = row_index[f]
             take = (value > best_value) | (value != value)
+            row_value[f] = value if take else best_value
+            row_index[f] = best_position ^ ((best_position ^ <position_t> (f + dw)) & -(<position_t> take))
+    below_value = row_value + min(1, g.kernel_h - 1) * width
+    below_index = row_index + min(1, g.kernel_h - 1) * width
+    for f in range(g.n_window_starts):
+        value = below_value[f]
+        best_value = row_value[f]
+        best_position = row_index[f]
+        take = (value > best_value) | (value != value)
+        window_value[f] = value if take else best_value
+        window_index[f] = best_position ^ ((best_position ^ below_index[f]) & -(<position_t> take))
+    for dh in range(2, g.kernel_h):
+        below_value = row_value + dh * width
+        below_index = row_index + dh * width
+        for f in range(g.n_window_starts):
+            value = below_value[f]
+            best_value = window_value[f]
+            best_position = window_index[f]
+            take = (value > best_value) | (value != value)
             window_value[f] = value if take else best_value
             window_index[f] = best_position ^ ((best_position ^ below_index[f]) & -(<position_t> take))
-        for dh in range(2, g.kernel_h):
-            below_value = row_value + dh * width
-            below_index = row_index + dh * width
-            for f in range(g.n_window_starts):
-                value = below_value[f]
-                best_value = window_value[f]
-                best_position = window_index[f]
-                take = (value > best_value) | (value != value)
-                window_value[f] = value if take else best_value
-                window_index[f] = best_position ^ ((best_position ^ below_index[f]) & -(<position_t> take))
-        for oh in range(g.lo_h, g.hi_h):
-            first = (oh * g.stride_h - g.pad_h) * width + g.lo_w * g.stride_w - g.pad_w
-            for j in range(g.hi_w - g.lo_w):
-                out[oh * g.out_w + g.lo_w + j] = window_value[first + j * g.stride_w]
-                indices[oh * g.out_w + g.lo_w + j] = window_index[first + j * g.stride_w]
-    # border windows (padding, ceil_mode): the plain scan
+    for oh in range(g.lo_h, g.hi_h):
+        first = (oh * g.stride_h - g.pad_h) * width + g.lo_w * g.stride_w - g.pad_w
+        for j in range(g.hi_w - g.lo_w):
+            out[oh * g.out_w + g.lo_w + j] = window_value[first + j * g.stride_w]
+            indices[oh * g.out_w + g.lo_w + j] = window_index[first + j * g.stride_w]
+
+
+cdef inline void _max_plane_float64(const Geometry* g, const floating* cells, floating* out, int64_t* indices,
+                                    floating* row_value, position_t* row_index, floating* window_value,
+                                    position_t* window_offset) noexcept nogil:
+    """Interior windows by the row and column passes, for float64.
+
+    gcc at the baseline ISA (SSE2) vectorizes the float64 steps only when PyTorch's
+    rule is written as two selects with one comparison each and the candidate's
+    position is computed, never loaded. So the column pass records which row won
+    (as an offset) and the flat index is looked up when an output is picked.
+    For float32 that shape is slower than _max_plane_float32's, hence two versions.
+    """
+    cdef Py_ssize_t width = g.width
+    cdef Py_ssize_t dw, dh, f, j, oh, first, step
+    cdef position_t position, kept_position, greater_position
+    cdef floating value, best_value, greater_value
+    cdef const floating* shifted
+    cdef const floating* below
+    # row pass; its first step compares the first two cells straight from the plane
+    # (with kernel_w == 1 it only copies)
+    step = min(1, g.kernel_w - 1)
+    shifted = cells + step
+    for f in range(g.n_row_starts):
+        value = shifted[f]
+        best_value = cells[f]
+        position = <position_t> (f + step)
+        greater_value = value if value > best_value else best_value
+        greater_position = position if value > best_value else <position_t> f
+        row_value[f] = value if value != value else greater_value
+        row_index[f] = position if value != value else greater_position
+    for dw in range(2, g.kernel_w):
+        shifted = cells + dw
+        for f in range(g.n_row_starts):
+            value = shifted[f]
+            best_value = row_value[f]
+            kept_position = row_index[f]
+            position = <position_t> (f + dw)
+            greater_value = value if value > best_value else best_value
+            greater_position = position if value > best_value else kept_position
+            row_value[f] = value if value != value else greater_value
+            row_index[f] = position if value != value else greater_position
+    # column pass over the segments: window_offset = (winning row - first row) * width
+    for f in range(g.n_window_starts):
+        window_value[f] = row_value[f]
+        window_offset[f] = 0
+    for dh in range(1, g.kernel_h):
+        below = row_value + dh * width
+        position = <position_t> (dh * width)
+        for f in range(g.n_window_starts):
+            value = below[f]
+            best_value = window_value[f]
+            kept_position = window_offset[f]
+            greater_value = value if value > best_value else best_value
+            greater_position = position if value > best_value else kept_position
+            window_value[f] = value if value != value else greater_value
+            window_offset[f] = position if value != value else greater_position
+    for oh in range(g.lo_h, g.hi_h):
+        first = (oh * g.stride_h - g.pad_h) * width + g.lo_w * g.stride_w - g.pad_w
+        for j in range(g.hi_w - g.lo_w):
+            f = first + j * g.stride_w
+            out[oh * g.out_w + g.lo_w + j] = window_value[f]
+            indices[oh * g.out_w + g.lo_w + j] = row_index[f + window_offset[f]]
+
+
+cdef inline void _max_border(const Geometry* g, const floating* cells, floating* out,
+                             int64_t* indices) noexcept nogil:
+    """Border windows (padding, ceil_mode): the plain scan."""
+    cdef Py_ssize_t width = g.width
+    cdef Py_ssize_t oh, ow, h, w, h0, h1, w0, w1, start_h, start_w, best_index
+    cdef floating value, best_value
     for oh in range(g.out_h):
         start_h = oh * g.stride_h - g.pad_h
         h0 = max(start_h, 0)
@@ -184,23 +261,33 @@ def max_pool2d(const floating[:, :, ::1] x, Py_ssize_t kernel_h, Py_ssize_t kern
                                 stride_h, stride_w, pad_h, pad_w, False)
     if n_planes == 0:
         return
+    # one buffer row per thread: more threads than planes or cores would only cost memory
+    n_threads = max(1, min(n_threads, n_planes, os.cpu_count() or 1))
     dtype = np.float32 if floating is float else np.float64
     cdef Py_ssize_t size = g.height * g.width + BUFFER_GAP
     cdef floating[:, ::1] values = np.empty((n_threads, 2 * size), dtype=dtype)
     cdef int32_t[:, ::1] positions32
     cdef int64_t[:, ::1] positions64
-    if g.height * g.width < 2**31:
+    if floating is float and g.height * g.width < 2**31:
         positions32 = np.empty((n_threads, 2 * size), dtype=np.int32)
         for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
             t = threadid()
-            _max_plane(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0],
-                       &values[t, 0], &positions32[t, 0], &values[t, size], &positions32[t, size])
+            if g.interior:
+                _max_plane_float32(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0],
+                                   &values[t, 0], &positions32[t, 0], &values[t, size], &positions32[t, size])
+            _max_border(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0])
     else:
         positions64 = np.empty((n_threads, 2 * size), dtype=np.int64)
         for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
             t = threadid()
-            _max_plane(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0],
-                       &values[t, 0], &positions64[t, 0], &values[t, size], &positions64[t, size])
+            if g.interior:
+                if floating is float:
+                    _max_plane_float32(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0],
+                                       &values[t, 0], &positions64[t, 0], &values[t, size], &positions64[t, size])
+                else:
+                    _max_plane_float64(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0],
+                                       &values[t, 0], &positions64[t, 0], &values[t, size], &positions64[t, size])
+            _max_border(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0])
 
 
 def max_pool2d_backward(const floating[:, ::1] grad_out, const int64_t[:, ::1] indices, floating[:, ::1] grad_in,
@@ -284,6 +371,8 @@ def avg_pool2d(const floating[:, :, ::1] x, Py_ssize_t kernel_h, Py_ssize_t kern
                                 stride_h, stride_w, pad_h, pad_w, count_include_pad)
     if n_planes == 0:
         return
+    # one buffer row per thread: more threads than planes or cores would only cost memory
+    n_threads = max(1, min(n_threads, n_planes, os.cpu_count() or 1))
     dtype = np.float32 if floating is float else np.float64
     cdef Py_ssize_t size = g.height * g.width + BUFFER_GAP
     cdef floating[:, ::1] sums = np.empty((n_threads, 2 * size), dtype=dtype)
@@ -348,6 +437,8 @@ def avg_pool2d_backward(const floating[:, :, ::1] grad_out, Py_ssize_t kernel_h,
                                 kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, count_include_pad)
     if n_planes == 0:
         return
+    # one buffer row per thread: more threads than planes or cores would only cost memory
+    n_threads = max(1, min(n_threads, n_planes, os.cpu_count() or 1))
     dtype = np.float32 if floating is float else np.float64
     cdef Py_ssize_t size = g.height * g.width + BUFFER_GAP
     cdef floating[:, ::1] shares = np.empty((n_threads, 2 * size), dtype=dtype)
