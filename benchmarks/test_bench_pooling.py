@@ -12,7 +12,7 @@ is the memory floor alone: ``np.empty(...).fill(0)`` (``np.zeros`` by itself
 is lazily zeroed by the OS and would look free).
 
     pytest benchmarks/test_bench_pooling.py --benchmark-json=/tmp/pool.json
-    python benchmarks/summarize_pooling.py /tmp/pool.json
+    python benchmarks/report.py /tmp/pool.json   # baseline rows sit beside the kernels in each group
 """
 import numba
 import numpy as np
