@@ -10,25 +10,28 @@ import numpy as np
 
 from .._config import elementwise_n_threads
 from .._dispatch import get_kernel, resolve_backend
+from ..optim import SCHEDULES, make_schedule
 
 #: The optimizer names an estimator accepts.
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 
 #: The learning-rate schedules an estimator accepts.
-LR_SCHEDULES = ("constant", "step", "exponential", "invscaling")
+LR_SCHEDULES = SCHEDULES
 
 
 def scheduled_learning_rate(learning_rate, schedule, epoch, *, lr_decay, lr_step_size, power_t):
     """Learning rate used during ``epoch`` (0 for the first epoch ever trained).
+
+    The formulas are those of :mod:`fastlc.optim`'s schedules, counted in epochs:
+    ``"constant"``: ``learning_rate``; ``"step"``: multiplied by ``lr_decay``
+    every ``lr_step_size`` epochs; ``"exponential"``: multiplied by ``lr_decay``
+    every epoch; ``"invscaling"``: ``learning_rate / (epoch + 1) ** power_t``.
 
     Parameters
     ----------
     learning_rate : float
         The initial learning rate.
     schedule : {"constant", "step", "exponential", "invscaling"}
-        ``"constant"``: ``learning_rate``; ``"step"``: multiplied by ``lr_decay``
-        every ``lr_step_size`` epochs; ``"exponential"``: multiplied by
-        ``lr_decay`` every epoch; ``"invscaling"``: ``learning_rate / (epoch + 1) ** power_t``.
     epoch : int
         Epochs already trained before this one.
 
@@ -36,13 +39,7 @@ def scheduled_learning_rate(learning_rate, schedule, epoch, *, lr_decay, lr_step
     -------
     lr : float
     """
-    if schedule == "constant":
-        return learning_rate
-    if schedule == "step":
-        return learning_rate * lr_decay ** (epoch // lr_step_size)
-    if schedule == "exponential":
-        return learning_rate * lr_decay**epoch
-    return learning_rate / (epoch + 1) ** power_t
+    return make_schedule(schedule, learning_rate, gamma=lr_decay, step_size=lr_step_size, power_t=power_t)(epoch)
 
 
 class OptimizerState:
