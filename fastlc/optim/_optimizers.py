@@ -117,7 +117,9 @@ class Optimizer:
         if callable(self.lr):
             lr = self.lr(self.step_count)
             if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0:
-                raise ValueError(f"the learning-rate schedule returned {lr!r} at t={self.step_count}; need a float >= 0")
+                raise ValueError(
+                    f"the learning-rate schedule returned {lr!r} at t={self.step_count}; need a float >= 0"
+                )
             return float(lr)
         return self.lr
 
@@ -186,7 +188,8 @@ class Optimizer:
         hyper-parameters stay this optimizer's own (the saved ones are
         informational), so a run can resume with, say, a new learning rate.
         """
-        if not isinstance(state_dict, dict) or not {"optimizer", "step_count", "state", "hyperparams"} <= set(state_dict):
+        keys = {"optimizer", "step_count", "state", "hyperparams"}
+        if not isinstance(state_dict, dict) or not keys <= set(state_dict):
             raise ValueError("state_dict must be a dict made by Optimizer.state_dict()")
         if state_dict["optimizer"] != type(self).__name__:
             raise ValueError(f"state_dict is from {state_dict['optimizer']}, not {type(self).__name__}")
