@@ -77,7 +77,7 @@ def markdown(data):
         bandwidth = f"{extra['bytes'] / median / 1e9:.1f}" if "bytes" in extra else ""
         lines.append(
             f"| {group if group != previous else ''} | {name}{note} | {format_time(median)}{scaled} | "
-            f"{'' if vs_naive is None else f'{vs_naive:,.1f}'} | {'' if vs_numpy is None else f'{vs_numpy:.1f}'} | "
+            f"{'' if vs_naive is None else f'{vs_naive:,.1f}'} | {'' if vs_numpy is None else f'{vs_numpy:.3g}'} | "
             f"{bandwidth} |"
         )
         previous = group

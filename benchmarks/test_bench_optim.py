@@ -9,7 +9,7 @@ The naive backend runs on NAIVE_SIZE elements and ``scale`` says how many
 times more work the full size is.
 
     pytest benchmarks/test_bench_optim.py --benchmark-json=optim.json
-    python benchmarks/optim_report.py optim.json
+    python benchmarks/report.py optim.json   # GB/s column from extra_info["bytes"]; copyto is its own group
 """
 import numpy as np
 import pytest
