@@ -85,32 +85,33 @@ def markdown(data):
     return "\n".join(lines) + "\n"
 
 
+CHART_SERIES = ("numba", "numba-1thread", "cython", "cython-1thread")
+
+
 def chart(data, path):
+    """Horizontal bars: speed-up of each compiled backend over numpy, one block per group."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    table = groups(data)
-    names = sorted({name for rows in table.values() for name in rows if name not in ("naive",)})
-    group_names = list(table)
-    fig, ax = plt.subplots(figsize=(max(8, 0.5 * len(group_names) * len(names) / 2), 6))
-    width = 0.8 / max(1, len(names))
-    for k, name in enumerate(names):
-        values = []
-        for group in group_names:
-            rows = table[group]
-            numpy = rows.get("numpy", (None,))[0]
-            values.append(numpy / rows[name][0] if numpy and name in rows else 0.0)
-        ax.bar([g + k * width for g in range(len(group_names))], values, width, label=name)
-    ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_yscale("log")
-    ax.set_ylabel("speed-up over the numpy backend (log scale)")
-    ax.set_xticks([g + 0.4 - width / 2 for g in range(len(group_names))])
-    ax.set_xticklabels(group_names, rotation=60, ha="right", fontsize=7)
-    ax.legend(fontsize=8)
+    table = {group: rows for group, rows in groups(data).items()
+             if "numpy" in rows and any(series in rows for series in CHART_SERIES)}
+    names = list(table)
+    fig, ax = plt.subplots(figsize=(10, 1.0 + 0.45 * len(names)))
+    height = 0.8 / len(CHART_SERIES)
+    for k, series in enumerate(CHART_SERIES):
+        values = [table[g]["numpy"][0] / table[g][series][0] if series in table[g] else 0.0 for g in names]
+        ax.barh([i + k * height for i in range(len(names))], values, height, label=series)
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("speed-up over the numpy backend (log scale; > 1 is faster)")
+    ax.set_yticks([i + 0.4 - height / 2 for i in range(len(names))])
+    ax.set_yticklabels(names, fontsize=7)
+    ax.invert_yaxis()
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
 
 
 def compare(old, new, threshold):
