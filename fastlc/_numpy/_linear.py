@@ -14,9 +14,10 @@ def _forward(X, rows, coef, intercept):
     return X_batch, X_batch @ coef.T + intercept
 
 
-def _backward(X_batch, row_weight, grad_scores, grad_coef, grad_intercept):
-    # rows of weight 0 take no part, not even as 0 * NaN
+def _backward(X_batch, row_weight, loss_out, grad_scores, grad_coef, grad_intercept):
+    # rows of weight 0 take no part, not even as 0 * NaN (the loss kernel may leave 0 * NaN in their loss)
     active = row_weight != 0
+    loss_out[~active] = 0
     if not active.all():
         X_batch, grad_scores = X_batch[active], grad_scores[active]
     np.matmul(grad_scores.T, X_batch, out=grad_coef)
@@ -30,7 +31,7 @@ def linear_cross_entropy_gradient(X, rows, y, class_weight, row_weight, coef, in
     weights = row_weight[rows]
     cross_entropy_hard(scores, y[rows], class_weight, weights, grad_scale, label_smoothing, loss_out, grad_scores,
                        n_threads)
-    _backward(X_batch, weights, grad_scores, grad_coef, grad_intercept)
+    _backward(X_batch, weights, loss_out, grad_scores, grad_coef, grad_intercept)
 
 
 def linear_hinge_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, margin, squared, loss_out, grad_coef,
@@ -39,4 +40,4 @@ def linear_hinge_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, m
     grad_scores = np.empty_like(scores)
     weights = row_weight[rows]
     multiclass_hinge(scores, y[rows], weights, grad_scale, margin, squared, loss_out, grad_scores, n_threads)
-    _backward(X_batch, weights, grad_scores, grad_coef, grad_intercept)
+    _backward(X_batch, weights, loss_out, grad_scores, grad_coef, grad_intercept)

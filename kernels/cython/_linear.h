@@ -7,7 +7,7 @@
  * rows of weight 0) point to a row of zeros with coefficient 0, so one code
  * path serves every case and a skipped row adds exact zeros.
  *
- * Dot products keep 16 independent partial sums per row, combined in a fixed
+ * Dot products keep 32 independent partial sums per row, combined in a fixed
  * order: that vectorizes without re-association (no fast-math), and the
  * result depends only on D, never on the thread count. NaN propagates.
  * Built for AVX-512, AVX2 and baseline SSE2 (target_clones), like _rowmath.h.
@@ -20,11 +20,22 @@
 #include "_rowmath.h"
 
 #define FASTLC_LINEAR_FUNCTIONS(T, SUFFIX)                                            \
-/* out[r] = w . x_r for the 4 rows x0..x3 of length n */                               \
+/* out[r] = w . x_r for the 4 rows x0..x3 of length n. 32 partial sums per row   \
+   (two AVX-512 registers: 8 independent FMA chains, enough to hide the FMA        \
+   latency), then 16 for a remaining block of 16, a scalar tail, and a fixed      \
+   pairwise tree 32 -> 16 -> ... -> 1 that also vectorizes. */                      \
 FASTLC_CLONES static void fastlc_dot4_##SUFFIX(const T* w, const T* x0, const T* x1,  \
         const T* x2, const T* x3, ptrdiff_t n, T* out) {                              \
-    T p0[16] = {0}, p1[16] = {0}, p2[16] = {0}, p3[16] = {0};                         \
+    T p0[32] = {0}, p1[32] = {0}, p2[32] = {0}, p3[32] = {0};                         \
     ptrdiff_t j = 0;                                                                  \
+    for (; j + 32 <= n; j += 32)                                                      \
+        for (int k = 0; k < 32; k++) {                                                \
+            T wk = w[j + k];                                                          \
+            p0[k] += wk * x0[j + k];                                                  \
+            p1[k] += wk * x1[j + k];                                                  \
+            p2[k] += wk * x2[j + k];                                                  \
+            p3[k] += wk * x3[j + k];                                                  \
+        }                                                                             \
     for (; j + 16 <= n; j += 16)                                                      \
         for (int k = 0; k < 16; k++) {                                                \
             T wk = w[j + k];                                                          \
@@ -40,16 +51,17 @@ FASTLC_CLONES static void fastlc_dot4_##SUFFIX(const T* w, const T* x0, const T*
         s2 += w[j] * x2[j];                                                           \
         s3 += w[j] * x3[j];                                                           \
     }                                                                                 \
-    for (int k = 0; k < 16; k++) {                                                    \
-        s0 += p0[k];                                                                  \
-        s1 += p1[k];                                                                  \
-        s2 += p2[k];                                                                  \
-        s3 += p3[k];                                                                  \
-    }                                                                                 \
-    out[0] = s0;                                                                      \
-    out[1] = s1;                                                                      \
-    out[2] = s2;                                                                      \
-    out[3] = s3;                                                                      \
+    for (int width = 16; width >= 1; width /= 2)                                      \
+        for (int k = 0; k < width; k++) {                                             \
+            p0[k] += p0[k + width];                                                   \
+            p1[k] += p1[k + width];                                                   \
+            p2[k] += p2[k + width];                                                   \
+            p3[k] += p3[k + width];                                                   \
+        }                                                                             \
+    out[0] = p0[0] + s0;                                                              \
+    out[1] = p1[0] + s1;                                                              \
+    out[2] = p2[0] + s2;                                                              \
+    out[3] = p3[0] + s3;                                                              \
 }                                                                                     \
 /* y += a0 x0 + a1 x1 + a2 x2 + a3 x3, added one row after the other */               \
 FASTLC_CLONES static void fastlc_axpy4_##SUFFIX(T* y, const T* x0, const T* x1,       \

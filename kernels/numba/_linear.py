@@ -125,24 +125,24 @@ def _fused_gradient(kind, X, rows, y, class_weight, row_weight, coef, intercept,
         grad_coef[:] = 0
         grad_intercept[:] = 0
         return
-    # chunk 0 writes straight into the outputs, chunks 1.. into their own buffers
-    partial_coef = np.empty((n_chunks - 1, n_classes, n_features), dtype=coef.dtype)
-    partial_intercept = np.empty((n_chunks - 1, n_classes), dtype=coef.dtype)
+    # Every chunk into its own buffer through ONE call site: with two call sites
+    # (chunk 0 straight into the outputs) LLVM compiled the two inlined copies
+    # differently, and rows gave different last bits depending on which thread
+    # ran their chunk.
+    partial_coef = np.empty((n_chunks, n_classes, n_features), dtype=coef.dtype)
+    partial_intercept = np.empty((n_chunks, n_classes), dtype=coef.dtype)
     for k in numba.prange(n_chunks):
         lo = k * CHUNK_ROWS
         hi = min(lo + CHUNK_ROWS, n_batch)
         scores = np.empty(n_classes, dtype=coef.dtype)
         grad_scores = np.empty(n_classes, dtype=coef.dtype)
-        if k == 0:
-            _chunk_gradient(kind, X, rows, lo, hi, y, class_weight, weight_total, row_weight, coef, intercept,
-                            grad_scale, label_smoothing, margin, squared, scores, grad_scores, loss_out, grad_coef,
-                            grad_intercept)
-        else:
-            _chunk_gradient(kind, X, rows, lo, hi, y, class_weight, weight_total, row_weight, coef, intercept,
-                            grad_scale, label_smoothing, margin, squared, scores, grad_scores, loss_out,
-                            partial_coef[k - 1], partial_intercept[k - 1])
+        _chunk_gradient(kind, X, rows, lo, hi, y, class_weight, weight_total, row_weight, coef, intercept,
+                        grad_scale, label_smoothing, margin, squared, scores, grad_scores, loss_out, partial_coef[k],
+                        partial_intercept[k])
     # fixed-order sum of the chunks: the same bits whatever the thread count
-    for k in range(n_chunks - 1):
+    grad_coef[:] = partial_coef[0]
+    grad_intercept[:] = partial_intercept[0]
+    for k in range(1, n_chunks):
         for c in range(n_classes):
             target = grad_coef[c]
             source = partial_coef[k, c]
