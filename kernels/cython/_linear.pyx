@@ -167,6 +167,11 @@ cdef void _chunk_gradient(int kind, const floating* X, Py_ssize_t n_features, co
                 loss = _hinge_row(scores + a * n_classes, g + a * n_classes, n_classes, y[r], margin, squared, coef)
             loss_out[slot[a]] = row_weight[r] * loss
         for c in range(n_classes):
+            # the hinge gradient is sparse (margins met): skip classes no row of the group moves.
+            # A row with a NaN feature has NaN scores, hence NaN (nonzero) coefficients, so NaN still
+            # propagates. (An infinite feature whose class has coefficient 0 adds 0 here, not 0 * inf.)
+            if g[c] == 0 and g[n_classes + c] == 0 and g[2 * n_classes + c] == 0 and g[3 * n_classes + c] == 0:
+                continue
             if floating is float:
                 fastlc_axpy4_f32(dW + c * n_features, x[0], x[1], x[2], x[3], g[c], g[n_classes + c],
                                  g[2 * n_classes + c], g[3 * n_classes + c], n_features)
