@@ -85,14 +85,6 @@ def test_matches_naive(backend, dtype, shape, options, n_threads):
 @pytest.mark.parametrize("compiled", ["numba", "cython"])
 def test_bit_identical_for_any_thread_count(compiled, dtype, options):
     require_backend(compiled)
-    if compiled == "numba":
-        import numba
-
-        run(compiled, make_problem((70, 3, 2, 70), dtype, options), options, 2)  # starts the threading layer
-        if numba.threading_layer() == "omp":
-            # Measured: under Numba's OpenMP layer a few rows' scores differ in the last bit between
-            # 1 and 2+ threads (identical under workqueue); the cause is not found yet.
-            pytest.xfail("Numba omp threading layer: last-bit differences between 1 and 2+ threads")
     problem = make_problem((600, 70, 6, 500), dtype, options)  # 8 chunks of 64 rows
     results = [run(compiled, problem, options, n_threads) for n_threads in (1, 2, 1, 3)]
     for other in results[1:]:
@@ -190,3 +182,20 @@ def test_read_only_inputs(backend):
     expected = run("naive", problem, options, 1)
     for got, want in zip(run(backend, problem, options, 2), expected):
         assert_allclose(got, want, **tolerance(np.float32))
+
+
+@pytest.mark.parametrize("compiled", ["numba", "cython"])
+def test_estimators_bit_identical_across_threads_on_every_compiled_backend(compiled):
+    require_backend(compiled)
+    from sklearn.datasets import make_classification
+
+    from fastlc import LinearSVMClassifier, SoftmaxClassifier
+    from fastlc.linear_model._base import CHUNK_ROWS, PARALLEL_CHUNK_WORK
+
+    X, y = make_classification(n_samples=600, n_features=200, n_informative=10, n_classes=6, random_state=0)
+    X = X.astype(np.float32)
+    assert 2 * CHUNK_ROWS * 200 * 6 >= PARALLEL_CHUNK_WORK  # the kernel really runs on 2 threads
+    for Estimator in (SoftmaxClassifier, LinearSVMClassifier):
+        models = [Estimator(max_epochs=3, random_state=0, backend=compiled, n_threads=n).fit(X, y) for n in (1, 2)]
+        assert_array_equal(models[1].coef_, models[0].coef_)
+        assert_array_equal(models[1].intercept_, models[0].intercept_)

@@ -4,15 +4,23 @@ Each batch row is read once, straight from ``X`` by index: scores, loss row,
 and the rank-1 update of the weight gradient while the row is in L1. The
 batch is cut into fixed CHUNK_ROWS-row chunks (a function of the batch size
 only), each chunk sums into its own buffer, and the buffers are added in
-chunk order: the same bits for any thread count. The loops over features are
-reductions / axpys that vectorize under the ``reassoc`` fast-math flag of
-``NUMBA_OPTIONS`` (no nnan/ninf: NaN propagates). Scalars arrive cast to the
-arrays' dtype and every constant is made with ``dtype.type``.
+chunk order: the same bits for any thread count. Compiled WITHOUT the
+``reassoc`` fast-math flag except for the dot product over the features:
+with ``reassoc`` on the whole kernel, under Numba's OpenMP threading layer
+some rows came out different in the last bit on 1 and on 2+ threads
+(measured; not with ``contract`` alone, nor with ``reassoc`` on ``_dot``
+only). Explicit partial sums without ``reassoc`` did not vectorize (3x
+slower). The axpys vectorize anyway. No nnan/ninf: NaN propagates.
+Scalars arrive cast to the arrays' dtype and every constant is made with
+``dtype.type``.
 """
 import numba
 import numpy as np
 
 from fastlc._config import NUMBA_OPTIONS
+
+# See the module docstring: everything but re-association.
+_OPTIONS = dict(NUMBA_OPTIONS, fastmath=NUMBA_OPTIONS["fastmath"] - {"reassoc"})
 
 from ._rowmath import fast_exp
 from ._threads import with_n_threads
@@ -24,7 +32,7 @@ CROSS_ENTROPY = 0
 HINGE = 1
 
 
-@numba.njit(**NUMBA_OPTIONS)
+@numba.njit(**_OPTIONS)
 def _cross_entropy_row(s, g, correct, class_weight, weight_total, label_smoothing, coef):
     """Loss of one row (not yet times its weight); coef * dL/ds into g (as _losses.py)."""
     n_classes = s.shape[0]
@@ -55,7 +63,7 @@ def _cross_entropy_row(s, g, correct, class_weight, weight_total, label_smoothin
     return loss
 
 
-@numba.njit(**NUMBA_OPTIONS)
+@numba.njit(**_OPTIONS)
 def _hinge_row(s, g, correct, margin, squared, coef):
     """Weston-Watkins hinge of one row (not yet times its weight); coef * dL/ds into g."""
     zero = s.dtype.type(0)
@@ -82,6 +90,15 @@ def _hinge_row(s, g, correct, margin, squared, coef):
 
 
 @numba.njit(**NUMBA_OPTIONS)
+def _dot(w, x):
+    """w . x, vectorized by re-association (the one function compiled with ``reassoc``)."""
+    total = w.dtype.type(0)
+    for d in range(w.shape[0]):
+        total += w[d] * x[d]
+    return total
+
+
+@numba.njit(**_OPTIONS)
 def _chunk_gradient(kind, X, rows, lo, hi, y, class_weight, weight_total, row_weight, coef, intercept, grad_scale,
                     label_smoothing, margin, squared, scores, grad_scores, loss_out, grad_coef, grad_intercept):
     """Batch rows [lo, hi): losses into loss_out[lo:hi], their summed gradient into grad_coef / grad_intercept."""
@@ -95,11 +112,7 @@ def _chunk_gradient(kind, X, rows, lo, hi, y, class_weight, weight_total, row_we
             continue
         x = X[r]
         for c in range(n_classes):
-            w = coef[c]
-            total = X.dtype.type(0)
-            for d in range(n_features):
-                total += w[d] * x[d]
-            scores[c] = total + intercept[c]
+            scores[c] = _dot(coef[c], x) + intercept[c]
         row_coef = row_weight[r] * grad_scale
         if kind == CROSS_ENTROPY:
             loss = _cross_entropy_row(scores, grad_scores, y[r], class_weight, weight_total, label_smoothing, row_coef)
@@ -114,7 +127,7 @@ def _chunk_gradient(kind, X, rows, lo, hi, y, class_weight, weight_total, row_we
             grad_intercept[c] += g
 
 
-@numba.njit(parallel=True, **NUMBA_OPTIONS)
+@numba.njit(parallel=True, **_OPTIONS)
 def _fused_gradient(kind, X, rows, y, class_weight, row_weight, coef, intercept, grad_scale, label_smoothing, margin,
                     squared, loss_out, grad_coef, grad_intercept):
     n_classes, n_features = coef.shape
