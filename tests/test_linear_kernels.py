@@ -184,6 +184,7 @@ def test_read_only_inputs(backend):
         assert_allclose(got, want, **tolerance(np.float32))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("compiled", ["numba", "cython"])
 def test_estimators_bit_identical_across_threads_on_every_compiled_backend(compiled):
     require_backend(compiled)
