@@ -80,18 +80,6 @@ FASTLC_CLONES static void fastlc_add_##SUFFIX(T* y, const T* x, ptrdiff_t n) {  
     for (ptrdiff_t j = 0; j < n; j++) y[j] += x[j];                                   \
 }
 
-/* Ask for a sample row that the next group will read (into L2, hint T1): rows are
-   picked at random, so the hardware prefetcher only starts after each row's first
-   misses; fetching the next group's rows while this group computes hides that. */
-static inline void fastlc_prefetch_row(const void* row, ptrdiff_t n_bytes) {
-#if defined(__GNUC__)
-    const char* p = (const char*)row;
-    for (ptrdiff_t offset = 0; offset < n_bytes; offset += 64) __builtin_prefetch(p + offset, 0, 2);
-#else
-    (void)row; (void)n_bytes;
-#endif
-}
-
 FASTLC_LINEAR_FUNCTIONS(float, f32)
 FASTLC_LINEAR_FUNCTIONS(double, f64)
 

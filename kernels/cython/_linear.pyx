@@ -37,7 +37,6 @@ cdef extern from "_linear.h" nogil:
                           double a0, double a1, double a2, double a3, Py_ssize_t n)
     void fastlc_add_f32(float* y, const float* x, Py_ssize_t n)
     void fastlc_add_f64(double* y, const double* x, Py_ssize_t n)
-    void fastlc_prefetch_row(const void* row, Py_ssize_t n_bytes)
 
 cdef enum:
     # rows per chunk: the unit of parallel work and of the fixed-order reduction
@@ -145,9 +144,6 @@ cdef void _chunk_gradient(int kind, const floating* X, Py_ssize_t n_features, co
             i = i + 1
         if n_active == 0:
             break
-        # the next rows of the chunk (whatever their weight; a prefetch never faults)
-        for a in range(i, min(i + GROUP, hi)):
-            fastlc_prefetch_row(X + rows[a] * n_features, n_features * sizeof(floating))
         for a in range(n_active, GROUP):
             x[a] = zeros
         for c in range(n_classes):
