@@ -34,6 +34,8 @@ KERNEL_MODULES = {
     "max_pool2d_backward": "_pooling",
     "avg_pool2d": "_pooling",
     "avg_pool2d_backward": "_pooling",
+    "linear_cross_entropy_gradient": "_linear",
+    "linear_hinge_gradient": "_linear",
 }
 
 #: What ``backend="auto"`` picks, first available wins. Cython first: it has

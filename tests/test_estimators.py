@@ -256,7 +256,7 @@ def test_same_random_state_gives_bit_identical_model_across_runs_and_threads(Est
 
     X, y = make_classification(n_samples=1500, n_features=512, n_informative=10, n_classes=8, random_state=0)
     X = X.astype(dtype)
-    assert CHUNK_ROWS * 512 * 8 >= PARALLEL_CHUNK_WORK  # the batch chunks really run on 2 threads
+    assert 2 * CHUNK_ROWS * 512 * 8 >= PARALLEL_CHUNK_WORK  # the batch chunks really run on 2 threads
     models = [Estimator(max_epochs=4, random_state=7, n_threads=n).fit(X, y) for n in (1, 2, 1, None)]
     for other in models[1:]:
         np.testing.assert_array_equal(other.coef_, models[0].coef_)

@@ -1,23 +1,23 @@
 """Shared base class and training loop of the linear classifiers.
 
-One loop serves both estimators; a subclass only says which loss kernel turns
-scores into a loss and a gradient. Per mini-batch the loop does:
+One loop serves both estimators; a subclass only says which fused gradient
+kernel (softmax cross-entropy or multiclass hinge) it trains with. Per
+mini-batch the loop does:
 
-1. gather the batch rows (``np.take`` into a reused buffer when shuffling),
-2. ``scores = X_b @ W.T + b``                         (BLAS),
-3. ``loss, G = loss_kernel(scores, y_b, w_b)``        (fused kernel: dL/dscores),
-4. ``dW.T = X_b.T @ G`` (BLAS) ``+ penalty'(W)``, ``db = 1 @ G``,
-5. one fused optimizer kernel call on the flat ``[W.T, b]`` array,
+1. ``loss_i, dW, db = batch_gradient(X, rows, ...)``: one fused kernel
+   (``fastlc._<backend>._linear``) that reads each batch row once, straight
+   from ``X`` by index (no gathered copy), computes its scores ``W x_i + b``,
+   its loss row and ``g_i = dL_i/dscores``, and accumulates ``g_i x_i^T``;
+   parallel over fixed 64-row chunks summed in a fixed order, so the result
+   does not depend on the thread count;
+2. ``dW += penalty'(W)``;
+3. one fused optimizer kernel call on the flat ``[W, b]`` array,
 
-with the learning rate set per epoch by the schedule. Steps 1-4 run per
-128-row chunk of the batch, chunks in parallel on up to ``n_threads``
-threads, and the chunks' gradients are added in a fixed order. What is cheap once per
+with the learning rate set per epoch by the schedule. What is cheap once per
 epoch is checked once per epoch: loss and weights must be finite
 (divergence), then convergence or early stopping.
 """
-import contextlib
 import numbers
-from concurrent.futures import ThreadPoolExecutor
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -39,16 +39,17 @@ from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, scheduled_lea
 #: Batch size used by ``batch_size="auto"`` (capped at the number of samples).
 AUTO_BATCH_SIZE = 256
 
-#: Rows per chunk of a mini-batch. Chunks are the unit of parallel work (one
-#: thread each, up to ``n_threads``); their gradients are summed in a fixed
-#: order, so the chunking, and hence every bit of the result, depends on the
-#: batch size only, never on the number of threads.
-CHUNK_ROWS = 128
+#: Rows per chunk of a mini-batch inside the fused gradient kernels (the
+#: ``CHUNK_ROWS`` of kernels/*/_linear.*; stated here for the thread heuristic
+#: below). Chunks are the unit of parallel work; their gradients are summed in
+#: a fixed order, so the chunking, and hence every bit of the result, depends
+#: on the batch size only, never on the number of threads.
+CHUNK_ROWS = 64
 
-#: Multiply-adds of one chunk's matrix product below which the chunks run one
-#: after the other in the calling thread: handing a chunk to another thread
-#: costs ~20 us, more than a small chunk's work (digits: 128 x 64 x 10).
-PARALLEL_CHUNK_WORK = 1 << 19
+#: Multiply-adds of one chunk (rows x features x classes, twice) below which the
+#: kernel runs on one thread: waking a second thread costs a few microseconds,
+#: more than a small chunk's work (digits: 64 x 64 x 10).
+PARALLEL_CHUNK_WORK = 1 << 17
 
 
 class DivergenceError(FloatingPointError):
@@ -105,6 +106,17 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
         It writes ``row_weight[i] * L_i`` into ``loss_out`` and
         ``grad_scale * row_weight[i] * dL_i/dscores_i`` into ``grad_out``.
+        Used by :meth:`_objective` (the full-data objective), not by the training loop.
+        """
+
+    @abstractmethod
+    def _gradient_kernel(self, dtype, backend, n_threads):
+        """Return ``batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef,
+        grad_intercept)``, the fused kernel of the training loop.
+
+        For the batch rows ``rows`` of ``X`` it writes ``row_weight[r] * L_r`` into
+        ``loss_out`` and ``sum_r grad_scale * row_weight[r] * dL_r/dscores_r (x_r^T, 1)``
+        into ``grad_coef`` (n_classes, n_features) and ``grad_intercept`` (n_classes,).
         """
 
     # ------------------------------------------------------------ public API
@@ -298,20 +310,19 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _bind_views(self, n_classes, n_features):
         """Make ``coef_`` and ``intercept_`` views into the flat parameter vector.
 
-        The weights are stored transposed, as a C-contiguous (n_features,
-        n_classes) block, so ``coef_`` is its (n_classes, n_features) transpose
-        (Fortran-ordered). That layout makes the weight gradient the product
-        ``X_batch.T @ G``, which BLAS runs faster (measured 35 vs 50 us per
-        batch of 256 x 784 x 10) than ``G.T @ X_batch``.
+        ``coef_`` is a C-contiguous (n_classes, n_features) block: the fused
+        gradient kernel takes dot products of its rows with the sample rows
+        and adds ``g_c x`` to each row of the gradient, both contiguous over
+        the features (they vectorize).
         """
-        self.coef_ = self._params[: n_classes * n_features].reshape(n_features, n_classes).T
+        self.coef_ = self._params[: n_classes * n_features].reshape(n_classes, n_features)
         self.intercept_ = self._params[n_classes * n_features:]
 
     def _sync_params(self):
         """Rebuild the flat vector if a user assigned ``coef_`` / ``intercept_`` directly."""
         if not (np.shares_memory(self.coef_, self._params) and np.shares_memory(self.intercept_, self._params)):
             coef = np.asarray(self.coef_)
-            self._params = np.concatenate([coef.T.ravel(), np.broadcast_to(self.intercept_, coef.shape[:1])])
+            self._params = np.concatenate([coef.ravel(), np.broadcast_to(self.intercept_, coef.shape[:1])])
             self._bind_views(*coef.shape)
 
     def __setstate__(self, state):
@@ -392,7 +403,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         if self.coef_.shape[1] != X.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self.coef_.shape[1]}")
         n_threads = check_n_threads(self.n_threads)
-        backend = resolve_backend(self.backend, self._kernel_name)
+        backend = resolve_backend(self.backend, self._gradient_kernel_name)
         step = self._optimizer_state.stepper(self.backend, n_threads)
 
         early_stopping = self.early_stopping and not incremental
@@ -403,11 +414,9 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         n_samples, n_features = X.shape
         n_classes = self.classes_.shape[0]
         batch_size = self._batch_size(n_samples)
-        # The batch chunks are the unit of parallel work, so the loss kernel
-        # runs single-threaded inside each chunk: OpenMP threads inside our
-        # threads would oversubscribe the cores, and its spinning threads made
-        # the BLAS calls between them up to 100x slower (measured on 2 cores).
-        loss_grad = self._loss_kernel(dtype, backend, 1)
+        # The thread count changes the speed only, never the result (fixed chunks).
+        chunk_work = 2 * CHUNK_ROWS * n_features * n_classes
+        batch_gradient = self._gradient_kernel(dtype, backend, n_threads if chunk_work >= PARALLEL_CHUNK_WORK else 1)
         # Normalising every batch by the mean weight of the whole set (rather
         # than the batch's own weight sum) makes each batch gradient an unbiased
         # estimate of the gradient of sum(w L) / sum(w).
@@ -420,89 +429,44 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
         params = self._params
         n_weights = n_classes * n_features
-        intercept = self.intercept_
+        coef = self.coef_  # view of params, C-contiguous (n_classes, n_features)
+        # without an intercept the scores get + 0 (a user-set intercept_ is ignored, as before)
+        intercept = self.intercept_ if self.fit_intercept else np.zeros(n_classes, dtype=dtype)
         weights = params[:n_weights]  # flat, for the element-wise penalty terms
-        weights_t = weights.reshape(n_features, n_classes)  # coef_.T, C-contiguous
         grad = np.zeros_like(params)
         grad_weights = grad[:n_weights]
-        ones = np.ones(batch_size, dtype=dtype)
-        scores_buffer = np.empty((batch_size, n_classes), dtype=dtype)
-        grad_scores_buffer = np.empty((batch_size, n_classes), dtype=dtype)
+        grad_coef = grad_weights.reshape(n_classes, n_features)
+        # the kernel always writes an intercept gradient; without an intercept it goes to a scratch array
+        grad_intercept = grad[n_weights:] if self.fit_intercept else np.empty(n_classes, dtype=dtype)
         row_loss_buffer = np.empty(batch_size, dtype=dtype)
-        if self.shuffle:
-            X_buffer = np.empty((batch_size, n_features), dtype=dtype)
-            y_buffer = np.empty(batch_size, dtype=np.intp)
-            weight_buffer = np.empty(batch_size, dtype=dtype)
         penalty_buffer = np.empty_like(weights) if (alpha_l1 > 0 or alpha_l2_grad > 0) else None
         y = y.astype(np.intp, copy=False)
+        in_order = np.arange(n_samples, dtype=np.intp)
         snapshot = (params.copy(), {k: v.copy() for k, v in self._optimizer_state.buffers.items()},
                     self._optimizer_state.t, self.n_iter_, self._epochs_seen, len(self.loss_curve_))
-
-        n_chunks = -(-batch_size // CHUNK_ROWS)
-        chunk_grads = [np.zeros_like(grad) for _ in range(n_chunks - 1)]
-        fit_intercept = self.fit_intercept
-
-        def chunk_gradient(k, lo, hi, start, rows, grad_scale):
-            """Loss rows and gradient of batch rows [lo, hi) into chunk k's gradient buffer."""
-            with np.errstate(over="ignore", invalid="ignore"):  # thread-local: set in each worker
-                chunk_gradient_inner(k, lo, hi, start, rows, grad_scale)
-
-        def chunk_gradient_inner(k, lo, hi, start, rows, grad_scale):
-            if rows is not None:
-                # mode="clip" (the rows are valid) skips the buffered copy of mode="raise":
-                # measured 18 vs 43 us for 256 rows of 784 floats
-                X_chunk = np.take(X, rows[lo:hi], axis=0, out=X_buffer[lo:hi], mode="clip")
-                y_chunk = np.take(y, rows[lo:hi], out=y_buffer[lo:hi], mode="clip")
-                weight_chunk = np.take(weight, rows[lo:hi], out=weight_buffer[lo:hi], mode="clip")
-            else:
-                X_chunk, y_chunk, weight_chunk = X[start + lo:start + hi], y[start + lo:start + hi], \
-                    weight[start + lo:start + hi]
-            scores = np.matmul(X_chunk, weights_t, out=scores_buffer[lo:hi])
-            if fit_intercept:
-                scores += intercept
-            grad_scores = grad_scores_buffer[lo:hi]
-            loss_grad(scores, y_chunk, weight_chunk, grad_scale, row_loss_buffer[lo:hi], grad_scores)
-            target = grad if k == 0 else chunk_grads[k - 1]
-            np.matmul(X_chunk.T, grad_scores, out=target[:n_weights].reshape(n_features, n_classes))
-            if fit_intercept:
-                # a matrix-vector product sums the columns faster than np.sum(axis=0)
-                np.matmul(ones[lo:hi], grad_scores, out=target[n_weights:])
 
         n_epochs = 1 if incremental else self.max_epochs
         best_loss = min(self.loss_curve_) if (self.loss_curve_ and not incremental) else np.inf
         no_improvement = 0
         converged = False
         started = time.perf_counter()
-        n_workers = min(n_threads, n_chunks) if CHUNK_ROWS * n_features * n_classes >= PARALLEL_CHUNK_WORK else 1
-        pool = ThreadPoolExecutor(max_workers=n_workers - 1) if n_workers > 1 else None
-        with self._blas_threads(), (pool or contextlib.nullcontext()):
+        with self._blas_threads():
             for epoch in range(n_epochs):
                 lr = scheduled_learning_rate(self.learning_rate, self.lr_schedule, self._epochs_seen,
                                              lr_decay=self.lr_decay, lr_step_size=self.lr_step_size,
                                              power_t=self.power_t)
                 decay = dtype.type(1 - lr * alpha_l2) if (decoupled and alpha_l2 > 0) else None
-                order = generator.permutation(n_samples) if self.shuffle else None
+                order = generator.permutation(n_samples) if self.shuffle else in_order
                 data_loss = 0.0
                 with np.errstate(over="ignore", invalid="ignore"):
                     for start in range(0, n_samples, batch_size):
                         stop = min(start + batch_size, n_samples)
                         n_batch = stop - start
-                        rows = order[start:stop] if order is not None else None
                         grad_scale = dtype.type(1 / (n_batch * mean_weight))
-                        chunks = [(lo, min(lo + CHUNK_ROWS, n_batch)) for lo in range(0, n_batch, CHUNK_ROWS)]
-                        if pool is not None and len(chunks) > 1:
-                            pending = [pool.submit(chunk_gradient, k, lo, hi, start, rows, grad_scale)
-                                       for k, (lo, hi) in enumerate(chunks[1:], 1)]
-                            chunk_gradient(0, *chunks[0], start, rows, grad_scale)
-                            for future in pending:
-                                future.result()
-                        else:
-                            for k, (lo, hi) in enumerate(chunks):
-                                chunk_gradient(k, lo, hi, start, rows, grad_scale)
-                        # fixed-order sum of the chunks' gradients: the same bits whatever the thread count
-                        for k in range(1, len(chunks)):
-                            grad += chunk_grads[k - 1]
-                        data_loss += float(row_loss_buffer[:n_batch].sum())
+                        row_loss = row_loss_buffer[:n_batch]
+                        batch_gradient(X, order[start:stop], y, weight, coef, intercept, grad_scale, row_loss,
+                                       grad_coef, grad_intercept)
+                        data_loss += float(row_loss.sum())
                         if alpha_l2_grad > 0:
                             grad_weights += np.multiply(weights, alpha_l2_grad, out=penalty_buffer)
                         if alpha_l1_grad > 0:
@@ -572,14 +536,14 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _blas_threads():
         """Run NumPy's BLAS on one thread during training.
 
-        Two reasons, both measured here: OpenBLAS's multi-threaded products
-        are not bit-identical to its single-threaded ones (a 4096-row batch
-        gave different weights at 1 and 2 threads), which would break "same
-        random_state, same model, whatever n_threads"; and for mini-batch
-        products (256 x 784 x 10) a second thread saves only ~20% on an idle
-        machine while its spin-waiting made the same product 5-30x slower
-        whenever another process or our own OpenMP kernels held a core.
-        Parallelism comes from the batch chunks instead (see ``CHUNK_ROWS``).
+        The training loop's batch gradients no longer use BLAS (the fused
+        kernel), but the numpy backend's kernel does, and OpenBLAS's
+        multi-threaded products are not bit-identical to its single-threaded
+        ones (a 4096-row batch gave different weights at 1 and 2 threads),
+        which would break "same random_state, same model, whatever n_threads";
+        its spin-waiting threads also slowed our OpenMP kernels 5-30x when they
+        shared the cores. Parallelism comes from the kernel's batch chunks
+        instead (see ``CHUNK_ROWS``).
         """
         return threadpool_limits(limits=1, user_api="blas")
 

@@ -78,14 +78,15 @@ SHARED_PARAMETERS = """\
         If > 0, print one line per epoch: epoch, loss, validation score (with
         early stopping), learning rate and elapsed time.
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
-        Kernel implementation for the loss and optimizer kernels.
+        Kernel implementation for the fused batch-gradient and optimizer kernels.
     n_threads : int or None, default=None
         Threads used by ``fit`` (None: all cores). Each mini-batch is cut into
-        fixed chunks of 128 rows that run in parallel (gather, both matrix
-        products on one BLAS thread each, loss kernel); their gradients are
-        summed in a fixed order, so the model does not depend on ``n_threads``,
-        bit for bit. (Multi-threaded BLAS products are not bit-reproducible
-        across thread counts, so BLAS itself runs single-threaded during fit.)
+        fixed chunks of 64 rows that run in parallel inside the fused gradient
+        kernel (scores, loss and weight gradient in one pass over each sample
+        row); their gradients are summed in a fixed order, so the model does
+        not depend on ``n_threads``, bit for bit. (BLAS, used only by the
+        ``"numpy"`` backend, runs single-threaded during fit: its
+        multi-threaded products are not bit-reproducible across thread counts.)
 """
 
 SHARED_ATTRIBUTES = """\

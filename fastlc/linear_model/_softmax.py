@@ -47,6 +47,7 @@ class SoftmaxClassifier(BaseLinearClassifier):
         "label_smoothing": [Interval(numbers.Real, 0, 1, closed="both")],
     }
     _kernel_name = "cross_entropy_hard"
+    _gradient_kernel_name = "linear_cross_entropy_gradient"
 
     def __init__(self, *, optimizer="adam", learning_rate=1e-2, lr_schedule="constant", lr_decay=0.95,
                  lr_step_size=10, power_t=0.5, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
@@ -92,6 +93,17 @@ class SoftmaxClassifier(BaseLinearClassifier):
             kernel(scores, y, class_weight, row_weight, grad_scale, label_smoothing, loss_out, grad_out, n_threads)
 
         return loss_grad
+
+    def _gradient_kernel(self, dtype, backend, n_threads):
+        kernel = get_kernel(self._gradient_kernel_name, backend)
+        class_weight = np.ones(self.classes_.shape[0], dtype=dtype)
+        label_smoothing = dtype.type(self.label_smoothing)
+
+        def batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef, grad_intercept):
+            kernel(X, rows, y, class_weight, row_weight, coef, intercept, grad_scale, label_smoothing, loss_out,
+                   grad_coef, grad_intercept, n_threads)
+
+        return batch_gradient
 
     def predict_proba(self, X):
         """Class probabilities, the softmax of the scores.

@@ -51,6 +51,7 @@ class LinearSVMClassifier(BaseLinearClassifier):
         "squared_hinge": ["boolean"],
     }
     _kernel_name = "multiclass_hinge"
+    _gradient_kernel_name = "linear_hinge_gradient"
 
     def __init__(self, *, optimizer="adam", learning_rate=1e-2, lr_schedule="constant", lr_decay=0.95,
                  lr_step_size=10, power_t=0.5, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
@@ -97,3 +98,14 @@ class LinearSVMClassifier(BaseLinearClassifier):
             kernel(scores, y, row_weight, grad_scale, margin, squared, loss_out, grad_out, n_threads)
 
         return loss_grad
+
+    def _gradient_kernel(self, dtype, backend, n_threads):
+        kernel = get_kernel(self._gradient_kernel_name, backend)
+        margin = dtype.type(self.margin)
+        squared = bool(self.squared_hinge)
+
+        def batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef, grad_intercept):
+            kernel(X, rows, y, row_weight, coef, intercept, grad_scale, margin, squared, loss_out, grad_coef,
+                   grad_intercept, n_threads)
+
+        return batch_gradient

@@ -1,0 +1,56 @@
+"""Reference fused linear-model gradient, written as explicit loops.
+
+Private signature shared by every backend (see kernels/cython/_linear.pyx):
+for each batch row ``rows[k]`` of ``X``: scores s = coef @ x + intercept, the
+loss row (``row_weight * L``) into ``loss_out[k]`` and its gradient
+g = ``row_weight * grad_scale * dL/ds``; then ``grad_coef = sum_k g_k x_k^T`` and
+``grad_intercept = sum_k g_k`` (overwritten, not accumulated). Rows of weight
+0 take no part. The loss rows are those of ``fastlc._naive._losses``.
+"""
+import numpy as np
+
+from ._losses import cross_entropy_hard, multiclass_hinge
+
+
+def _scores(X, rows, coef, intercept):
+    n_classes, n_features = coef.shape
+    scores = np.zeros((rows.shape[0], n_classes), dtype=X.dtype)
+    for k in range(rows.shape[0]):
+        for c in range(n_classes):
+            total = 0.0
+            for d in range(n_features):
+                total += coef[c, d] * X[rows[k], d]
+            scores[k, c] = total + intercept[c]
+    return scores
+
+
+def _accumulate(X, rows, row_weight, grad_scores, grad_coef, grad_intercept):
+    n_classes, n_features = grad_coef.shape
+    grad_coef[...] = 0
+    grad_intercept[...] = 0
+    for k in range(rows.shape[0]):
+        if row_weight[rows[k]] == 0:
+            continue
+        for c in range(n_classes):
+            for d in range(n_features):
+                grad_coef[c, d] += grad_scores[k, c] * X[rows[k], d]
+            grad_intercept[c] += grad_scores[k, c]
+
+
+def linear_cross_entropy_gradient(X, rows, y, class_weight, row_weight, coef, intercept, grad_scale, label_smoothing,
+                                  loss_out, grad_coef, grad_intercept, n_threads):
+    """Softmax cross-entropy (class weights, label smoothing) of a linear model on the batch rows."""
+    scores = _scores(X, rows, coef, intercept)
+    grad_scores = np.empty_like(scores)
+    cross_entropy_hard(scores, y[rows], class_weight, row_weight[rows], grad_scale, label_smoothing, loss_out,
+                       grad_scores, n_threads)
+    _accumulate(X, rows, row_weight, grad_scores, grad_coef, grad_intercept)
+
+
+def linear_hinge_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, margin, squared, loss_out, grad_coef,
+                          grad_intercept, n_threads):
+    """Weston-Watkins multiclass hinge (optionally squared) of a linear model on the batch rows."""
+    scores = _scores(X, rows, coef, intercept)
+    grad_scores = np.empty_like(scores)
+    multiclass_hinge(scores, y[rows], row_weight[rows], grad_scale, margin, squared, loss_out, grad_scores, n_threads)
+    _accumulate(X, rows, row_weight, grad_scores, grad_coef, grad_intercept)
