@@ -19,11 +19,11 @@ import numpy as np
 
 from fastlc._config import NUMBA_OPTIONS
 
-# See the module docstring: everything but re-association.
-_OPTIONS = dict(NUMBA_OPTIONS, fastmath=NUMBA_OPTIONS["fastmath"] - {"reassoc"})
-
 from ._rowmath import fast_exp
 from ._threads import with_n_threads
+
+# See the module docstring: everything but re-association.
+_OPTIONS = dict(NUMBA_OPTIONS, fastmath=NUMBA_OPTIONS["fastmath"] - {"reassoc"})
 
 #: Rows per chunk: the unit of parallel work and of the fixed-order reduction.
 CHUNK_ROWS = 64
