@@ -30,15 +30,14 @@ def _reduce(row_losses, reduction, denominator):
     total = row_losses.sum(dtype=row_losses.dtype)
     if reduction == "sum":
         return total
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return row_losses.dtype.type(total / denominator)
+    # in Python floats (float64, as NumPy would): no errstate context on the hot path
+    return row_losses.dtype.type(float(total) / denominator if denominator != 0 else float("nan"))
 
 
 def _grad_scale(reduction, denominator, dtype):
     if reduction != "mean":
         return dtype.type(1)
-    with np.errstate(divide="ignore"):
-        return dtype.type(1 / denominator) if denominator != 0 else dtype.type(np.nan)
+    return dtype.type(1.0 / denominator) if denominator != 0 else dtype.type(np.nan)
 
 
 def multiclass_hinge(scores, y, *, margin=1.0, squared=False, sample_weight=None, reduction="mean",
@@ -89,7 +88,7 @@ def multiclass_hinge(scores, y, *, margin=1.0, squared=False, sample_weight=None
     kernel = get_kernel("multiclass_hinge", resolve_backend(backend, "multiclass_hinge"))
     grad = check_out(out, scores.shape, dtype, inputs=(scores,))
     row_losses = np.empty(n_samples, dtype=dtype)
-    denominator = row_weight.sum(dtype=np.float64)
+    denominator = float(n_samples) if sample_weight is None else float(row_weight.sum(dtype=np.float64))
     kernel(scores, y, row_weight, _grad_scale(reduction, denominator, dtype), dtype.type(margin), bool(squared),
            row_losses, grad, n_threads)
     return _reduce(row_losses, reduction, denominator), grad
