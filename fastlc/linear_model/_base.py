@@ -420,8 +420,8 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         # Normalising every batch by the mean weight of the whole set (rather
         # than the batch's own weight sum) makes each batch gradient an unbiased
         # estimate of the gradient of sum(w L) / sum(w).
-        mean_weight = weight.sum(dtype=np.float64) / n_samples
         total_weight = weight.sum(dtype=np.float64)
+        mean_weight = total_weight / n_samples
         alpha_l1, alpha_l2 = self._penalty_parts()
         decoupled = self.optimizer == "adamw"
         alpha_l2_grad = dtype.type(0 if decoupled else alpha_l2)
