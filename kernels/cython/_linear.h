@@ -1,84 +1,233 @@
 /* Feature-length primitives of the fused linear-model gradient (kernels/cython/_linear.pyx).
  *
  * The kernel works on groups of 4 sample rows: the 4 rows (4 x D values) stay
- * in L1 between the score pass and the gradient pass, and each row of W / dW
- * is loaded once per group instead of once per row, which quarters the
- * traffic to the (L2-resident) weights. Rows a group lacks (the end of a chunk,
+ * in L1 between the score pass and the gradient pass, and W / dW are read once
+ * per group instead of once per row. Rows a group lacks (the end of a chunk,
  * rows of weight 0) point to a row of zeros with coefficient 0, so one code
  * path serves every case and a skipped row adds exact zeros.
  *
- * Dot products keep 32 independent partial sums per row, combined in a fixed
- * order: that vectorizes without re-association (no fast-math), and the
- * result depends only on D, never on the thread count. NaN propagates.
- * Built for AVX-512, AVX2 and baseline SSE2 (target_clones), like _rowmath.h.
+ * Both passes work on tiles of 4 rows x 2 classes held in registers: per step
+ * of one vector (64 bytes) along the features they load 4 sample vectors and 2
+ * weight vectors for 8 fused multiply-adds, so the loop is bound by the FMA
+ * units, not by the loads (a 4 x 1 tile needs 5 loads for 4 FMAs). The
+ * vectors are GCC vector types (lane-wise semantics on every ISA); each
+ * function is built for AVX-512, AVX2 and baseline SSE2 (target_clones, as in
+ * _rowmath.h) and the loader picks the best.
+ *
+ * Determinism: every dot product is summed in a fixed order (one partial sum
+ * per vector lane, a scalar tail, then a fixed tree of lane pairs), which
+ * depends on D only, never on the thread count. No fast-math: NaN propagates.
  */
 #ifndef FASTLC_LINEAR_H
 #define FASTLC_LINEAR_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "_rowmath.h"
 
-#define FASTLC_LINEAR_FUNCTIONS(T, SUFFIX)                                            \
-/* out[r] = w . x_r for the 4 rows x0..x3 of length n. 32 partial sums per row   \
-   (two AVX-512 registers: 8 independent FMA chains, enough to hide the FMA        \
-   latency), then 16 for a remaining block of 16, a scalar tail, and a fixed      \
-   pairwise tree 32 -> 16 -> ... -> 1 that also vectorizes. */                      \
-FASTLC_CLONES static void fastlc_dot4_##SUFFIX(const T* w, const T* x0, const T* x1,  \
-        const T* x2, const T* x3, ptrdiff_t n, T* out) {                              \
-    T p0[32] = {0}, p1[32] = {0}, p2[32] = {0}, p3[32] = {0};                         \
-    ptrdiff_t j = 0;                                                                  \
-    for (; j + 32 <= n; j += 32)                                                      \
-        for (int k = 0; k < 32; k++) {                                                \
-            T wk = w[j + k];                                                          \
-            p0[k] += wk * x0[j + k];                                                  \
-            p1[k] += wk * x1[j + k];                                                  \
-            p2[k] += wk * x2[j + k];                                                  \
-            p3[k] += wk * x3[j + k];                                                  \
+/* The tiles want their sample vectors in registers: gcc otherwise folds each
+   load into both FMAs that use it, which makes the loop bound by loads again.
+   An empty asm pins a vector to a register; it needs the target's own vector
+   registers, so the AVX-512 build is a function of its own ("wide") and the
+   others are target_clones of the portable code (PIN does nothing there). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FASTLC_NO_CLONES)
+#define FASTLC_WIDE_TARGET __attribute__((target("arch=x86-64-v4")))
+#define FASTLC_PORTABLE_TARGET __attribute__((target_clones("avx2", "default")))
+#define FASTLC_PIN_WIDE(v) __asm__("" : "+v"(v))
+static int fastlc_linear_wide(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+#else
+#define FASTLC_WIDE_TARGET
+#define FASTLC_PORTABLE_TARGET
+#define FASTLC_PIN_WIDE(v) ((void)0)
+static int fastlc_linear_wide(void) { return 0; }
+#endif
+#define FASTLC_PIN_NONE(v) ((void)0)
+
+/* 64-byte vectors for the AVX-512 build, 32-byte ones for the portable build
+   (a 64-byte vector there takes two or four registers and the tile spills) */
+typedef float fastlc_vf32 __attribute__((vector_size(64)));
+typedef double fastlc_vf64 __attribute__((vector_size(64)));
+typedef float fastlc_vf32_half __attribute__((vector_size(32)));
+typedef double fastlc_vf64_half __attribute__((vector_size(32)));
+typedef int fastlc_mask_f32 __attribute__((vector_size(64)));
+typedef long long fastlc_mask_f64 __attribute__((vector_size(64)));
+
+/* The 8 dot products of a 4 x 2 tile, dots[k] = sum of the lanes of acc[k]: a fixed tree that halves the
+   lanes of pairs of accumulators at each level. */
+#define FASTLC_SHUF(a, b, ...) __builtin_shuffle((a), (b), (MASK){__VA_ARGS__})
+static inline __attribute__((always_inline)) void fastlc_reduce8_f32(const fastlc_vf32* acc, float* dots) {
+    typedef fastlc_mask_f32 MASK;
+    fastlc_vf32 u[4], v[2], z;
+    for (int i = 0; i < 4; i++)  /* lanes: 8 partials of acc[2i], 8 of acc[2i+1] */
+        u[i] = FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
+             + FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    for (int i = 0; i < 2; i++)  /* 4 partials of each of 4 accumulators */
+        v[i] = FASTLC_SHUF(u[2 * i], u[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27)
+             + FASTLC_SHUF(u[2 * i], u[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    /* 2 partials of each of the 8 accumulators */
+    z = FASTLC_SHUF(v[0], v[1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29)
+      + FASTLC_SHUF(v[0], v[1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+    z = FASTLC_SHUF(z, z, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)
+      + FASTLC_SHUF(z, z, 1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15);
+    memcpy(dots, &z, 8 * sizeof(float));
+}
+static inline __attribute__((always_inline)) void fastlc_reduce8_f64(const fastlc_vf64* acc, double* dots) {
+    typedef fastlc_mask_f64 MASK;
+    fastlc_vf64 u[4], v[2];
+    for (int i = 0; i < 4; i++)  /* lanes: 4 partials of acc[2i], 4 of acc[2i+1] */
+        u[i] = FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11)
+             + FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15);
+    for (int i = 0; i < 2; i++)  /* 2 partials of each of 4 accumulators */
+        v[i] = FASTLC_SHUF(u[2 * i], u[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13)
+             + FASTLC_SHUF(u[2 * i], u[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15);
+    v[0] = FASTLC_SHUF(v[0], v[1], 0, 2, 4, 6, 8, 10, 12, 14)
+         + FASTLC_SHUF(v[0], v[1], 1, 3, 5, 7, 9, 11, 13, 15);
+    memcpy(dots, &v[0], 8 * sizeof(double));
+}
+#undef FASTLC_SHUF
+/* The same for the portable build: a fixed tree over the lanes of each
+   accumulator, in memory (it runs once per tile, after the long loop). */
+#define FASTLC_REDUCE8_TREE(T, V, acc, dots)                                          \
+    do {                                                                              \
+        enum { L_ = sizeof(V) / sizeof(T) };                                          \
+        T lanes_[8][L_];                                                              \
+        memcpy(lanes_, (acc), sizeof(lanes_));                                        \
+        for (int k_ = 0; k_ < 8; k_++) {                                              \
+            for (int w_ = L_ / 2; w_ >= 1; w_ /= 2)                                   \
+                for (int i_ = 0; i_ < w_; i_++) lanes_[k_][i_] += lanes_[k_][i_ + w_]; \
+            (dots)[k_] = lanes_[k_][0];                                               \
         }                                                                             \
-    for (; j + 16 <= n; j += 16)                                                      \
-        for (int k = 0; k < 16; k++) {                                                \
-            T wk = w[j + k];                                                          \
-            p0[k] += wk * x0[j + k];                                                  \
-            p1[k] += wk * x1[j + k];                                                  \
-            p2[k] += wk * x2[j + k];                                                  \
-            p3[k] += wk * x3[j + k];                                                  \
+    } while (0)
+#define FASTLC_REDUCE8_WIDE_f32(T, V, acc, dots) fastlc_reduce8_f32((acc), (dots))
+#define FASTLC_REDUCE8_WIDE_f64(T, V, acc, dots) fastlc_reduce8_f64((acc), (dots))
+
+#define FASTLC_TILE_FUNCTIONS(T, SUFFIX, VARIANT, TARGET, VTYPE, PIN, REDUCE8)                                            \
+/* scores[r * n_classes + c] = W[c] . x_r + b[c] for the 4 rows x[0..3] of length   \
+   n and every class c (W row-major (n_classes, n)). Classes go in pairs; an odd    \
+   last class is paired with itself. */                                             \
+TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,            \
+        ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores) {             \
+    typedef VTYPE V;                                                       \
+    enum { L = sizeof(V) / sizeof(T) };                                               \
+    const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                           \
+    for (ptrdiff_t c = 0; c < n_classes; c += 2) {                                    \
+        ptrdiff_t c1 = c + 1 < n_classes ? c + 1 : c;                                 \
+        const T *w0 = W + c * n, *w1 = W + c1 * n;                                    \
+        /* acc[2 r + k]: lane partial sums of x_r . w_k */                            \
+        V acc[8] = {0};                                                               \
+        ptrdiff_t j = 0;                                                              \
+        for (; j + L <= n; j += L) {                                                  \
+            V a, b0, b1;                                                              \
+            memcpy(&b0, w0 + j, sizeof(V));                                           \
+            memcpy(&b1, w1 + j, sizeof(V));                                           \
+            memcpy(&a, x0 + j, sizeof(V)); PIN(a); acc[0] += a * b0; acc[1] += a * b1;        \
+            memcpy(&a, x1 + j, sizeof(V)); PIN(a); acc[2] += a * b0; acc[3] += a * b1;        \
+            memcpy(&a, x2 + j, sizeof(V)); PIN(a); acc[4] += a * b0; acc[5] += a * b1;        \
+            memcpy(&a, x3 + j, sizeof(V)); PIN(a); acc[6] += a * b0; acc[7] += a * b1;        \
         }                                                                             \
-    T s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                                 \
-    for (; j < n; j++) {                                                              \
-        s0 += w[j] * x0[j];                                                           \
-        s1 += w[j] * x1[j];                                                           \
-        s2 += w[j] * x2[j];                                                           \
-        s3 += w[j] * x3[j];                                                           \
+        T tail[8] = {0};                                                              \
+        for (; j < n; j++) {                                                          \
+            tail[0] += x0[j] * w0[j]; tail[1] += x0[j] * w1[j];                       \
+            tail[2] += x1[j] * w0[j]; tail[3] += x1[j] * w1[j];                       \
+            tail[4] += x2[j] * w0[j]; tail[5] += x2[j] * w1[j];                       \
+            tail[6] += x3[j] * w0[j]; tail[7] += x3[j] * w1[j];                       \
+        }                                                                             \
+        T dots[8];                                                                    \
+        REDUCE8(T, V, acc, dots);                                        \
+        for (int r = 0; r < 4; r++) {                                                 \
+            scores[r * n_classes + c] = (dots[2 * r] + tail[2 * r]) + b[c];           \
+            scores[r * n_classes + c1] = (dots[2 * r + 1] + tail[2 * r + 1]) + b[c1]; \
+        }                                                                             \
     }                                                                                 \
-    for (int width = 16; width >= 1; width /= 2)                                      \
-        for (int k = 0; k < width; k++) {                                             \
-            p0[k] += p0[k + width];                                                   \
-            p1[k] += p1[k + width];                                                   \
-            p2[k] += p2[k + width];                                                   \
-            p3[k] += p3[k + width];                                                   \
-        }                                                                             \
-    out[0] = p0[0] + s0;                                                              \
-    out[1] = p1[0] + s1;                                                              \
-    out[2] = p2[0] + s2;                                                              \
-    out[3] = p3[0] + s3;                                                              \
 }                                                                                     \
-/* y += a0 x0 + a1 x1 + a2 x2 + a3 x3, added one row after the other */               \
-FASTLC_CLONES static void fastlc_axpy4_##SUFFIX(T* y, const T* x0, const T* x1,       \
-        const T* x2, const T* x3, T a0, T a1, T a2, T a3, ptrdiff_t n) {              \
-    for (ptrdiff_t j = 0; j < n; j++) {                                               \
-        T acc = y[j];                                                                 \
-        acc += a0 * x0[j];                                                            \
-        acc += a1 * x1[j];                                                            \
-        acc += a2 * x2[j];                                                            \
-        acc += a3 * x3[j];                                                            \
-        y[j] = acc;                                                                   \
+/* dW[c] += g[0 * n_classes + c] x_0 + ... + g[3 * n_classes + c] x_3 (added in     \
+   that order) for the classes listed in active[0..n_active); an odd last class    \
+   runs alone. */                                                                     \
+TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,           \
+        const T** x, ptrdiff_t n, const T* g, const ptrdiff_t* active,          \
+        ptrdiff_t n_active) {                                                         \
+    typedef VTYPE V;                                                       \
+    enum { L = sizeof(V) / sizeof(T) };                                               \
+    const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                           \
+    for (ptrdiff_t i = 0; i < n_active; i += 2) {                                     \
+        ptrdiff_t c0 = active[i], c1 = active[i + 1 < n_active ? i + 1 : i];          \
+        int pair = i + 1 < n_active;                                                  \
+        T* d0 = dW + c0 * n;                                                          \
+        T* d1 = dW + c1 * n;                                                          \
+        T s00 = g[c0], s10 = g[n_classes + c0], s20 = g[2 * n_classes + c0],          \
+          s30 = g[3 * n_classes + c0];                                                \
+        T s01 = g[c1], s11 = g[n_classes + c1], s21 = g[2 * n_classes + c1],          \
+          s31 = g[3 * n_classes + c1];                                                \
+        ptrdiff_t j = 0;                                                              \
+        if (pair) {                                                                   \
+            for (; j + L <= n; j += L) {                                              \
+                V a0, a1, a2, a3, y0, y1;                                             \
+                memcpy(&a0, x0 + j, sizeof(V)); memcpy(&a1, x1 + j, sizeof(V));       \
+                memcpy(&a2, x2 + j, sizeof(V)); memcpy(&a3, x3 + j, sizeof(V));       \
+                PIN(a0); PIN(a1); PIN(a2); PIN(a3);                                   \
+                memcpy(&y0, d0 + j, sizeof(V)); memcpy(&y1, d1 + j, sizeof(V));       \
+                y0 += s00 * a0; y0 += s10 * a1; y0 += s20 * a2; y0 += s30 * a3;       \
+                y1 += s01 * a0; y1 += s11 * a1; y1 += s21 * a2; y1 += s31 * a3;       \
+                memcpy(d0 + j, &y0, sizeof(V)); memcpy(d1 + j, &y1, sizeof(V));       \
+            }                                                                         \
+        } else {                                                                      \
+            for (; j + L <= n; j += L) {                                              \
+                V a0, a1, a2, a3, y0;                                                 \
+                memcpy(&a0, x0 + j, sizeof(V)); memcpy(&a1, x1 + j, sizeof(V));       \
+                memcpy(&a2, x2 + j, sizeof(V)); memcpy(&a3, x3 + j, sizeof(V));       \
+                PIN(a0); PIN(a1); PIN(a2); PIN(a3);                                   \
+                memcpy(&y0, d0 + j, sizeof(V));                                       \
+                y0 += s00 * a0; y0 += s10 * a1; y0 += s20 * a2; y0 += s30 * a3;       \
+                memcpy(d0 + j, &y0, sizeof(V));                                       \
+            }                                                                         \
+        }                                                                             \
+        for (; j < n; j++) {                                                          \
+            T y = d0[j];                                                              \
+            y += s00 * x0[j]; y += s10 * x1[j]; y += s20 * x2[j]; y += s30 * x3[j];   \
+            d0[j] = y;                                                                \
+            if (pair) {                                                               \
+                y = d1[j];                                                            \
+                y += s01 * x0[j]; y += s11 * x1[j]; y += s21 * x2[j]; y += s31 * x3[j]; \
+                d1[j] = y;                                                            \
+            }                                                                         \
+        }                                                                             \
     }                                                                                 \
+}
+
+FASTLC_TILE_FUNCTIONS(float, f32, wide, FASTLC_WIDE_TARGET, fastlc_vf32, FASTLC_PIN_WIDE, FASTLC_REDUCE8_WIDE_f32)
+FASTLC_TILE_FUNCTIONS(double, f64, wide, FASTLC_WIDE_TARGET, fastlc_vf64, FASTLC_PIN_WIDE, FASTLC_REDUCE8_WIDE_f64)
+FASTLC_TILE_FUNCTIONS(float, f32, portable, FASTLC_PORTABLE_TARGET, fastlc_vf32_half, FASTLC_PIN_NONE,
+                      FASTLC_REDUCE8_TREE)
+FASTLC_TILE_FUNCTIONS(double, f64, portable, FASTLC_PORTABLE_TARGET, fastlc_vf64_half, FASTLC_PIN_NONE,
+                      FASTLC_REDUCE8_TREE)
+
+#define FASTLC_LINEAR_FUNCTIONS(T, SUFFIX)                                            \
+static inline void fastlc_scores4_##SUFFIX(int wide, const T* W, const T* b,          \
+        ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores) {             \
+    if (wide) fastlc_scores4_##SUFFIX##_wide(W, b, n_classes, x, n, scores);          \
+    else fastlc_scores4_##SUFFIX##_portable(W, b, n_classes, x, n, scores);           \
+}                                                                                     \
+static inline void fastlc_grad4_##SUFFIX(int wide, T* dW, ptrdiff_t n_classes,        \
+        const T** x, ptrdiff_t n, const T* g, const ptrdiff_t* active,          \
+        ptrdiff_t n_active) {                                                         \
+    if (wide) fastlc_grad4_##SUFFIX##_wide(dW, n_classes, x, n, g, active, n_active); \
+    else fastlc_grad4_##SUFFIX##_portable(dW, n_classes, x, n, g, active, n_active);  \
+}                                                                                     \
+/* Ask for the n values at x to be brought into the caches (the next rows of a   \
+   batch are scattered over X, so the hardware prefetcher cannot guess them). */     \
+static inline void fastlc_prefetch_##SUFFIX(const T* x, ptrdiff_t n) {                \
+    for (ptrdiff_t j = 0; j < n; j += 64 / sizeof(T)) __builtin_prefetch(x + j, 0, 3); \
 }                                                                                     \
 /* y += x */                                                                          \
 FASTLC_CLONES static void fastlc_add_##SUFFIX(T* y, const T* x, ptrdiff_t n) {        \
     for (ptrdiff_t j = 0; j < n; j++) y[j] += x[j];                                   \
 }
+
 
 FASTLC_LINEAR_FUNCTIONS(float, f32)
 FASTLC_LINEAR_FUNCTIONS(double, f64)

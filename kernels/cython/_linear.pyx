@@ -5,7 +5,8 @@ For the batch rows ``rows`` (indices into the full C-contiguous ``X``) one
 call computes scores = W x_i + b, the loss row and its gradient g_i, and
 accumulates dW += g_i x_i^T, db += g_i, reading each sample row once, straight
 from ``X`` (no gathered copy of the batch, no (n_batch, C) score matrix round
-trip through BLAS). See _linear.h for the grouping of rows by 4.
+trip through BLAS). See _linear.h for the grouping of rows by 4 and the
+register tiles of the two feature-length passes.
 
 Determinism: the batch is cut into fixed chunks of CHUNK_ROWS rows (a function
 of the batch size only); each chunk sums its rows into its own gradient
@@ -25,16 +26,17 @@ ctypedef fused floating:
     double
 
 cdef extern from "_linear.h" nogil:
-    float fastlc_expf(float x)
-    double fastlc_exp(double x)
-    void fastlc_dot4_f32(const float* w, const float* x0, const float* x1, const float* x2, const float* x3,
-                         Py_ssize_t n, float* out)
-    void fastlc_dot4_f64(const double* w, const double* x0, const double* x1, const double* x2, const double* x3,
-                         Py_ssize_t n, double* out)
-    void fastlc_axpy4_f32(float* y, const float* x0, const float* x1, const float* x2, const float* x3,
-                          float a0, float a1, float a2, float a3, Py_ssize_t n)
-    void fastlc_axpy4_f64(double* y, const double* x0, const double* x1, const double* x2, const double* x3,
-                          double a0, double a1, double a2, double a3, Py_ssize_t n)
+    int fastlc_linear_wide()
+    void fastlc_exp_inplace_f32(float* x, Py_ssize_t n)
+    void fastlc_exp_inplace_f64(double* x, Py_ssize_t n)
+    void fastlc_scores4_f32(int wide, const float* W, const float* b, Py_ssize_t n_classes, const float** x,
+                            Py_ssize_t n, float* scores)
+    void fastlc_scores4_f64(int wide, const double* W, const double* b, Py_ssize_t n_classes, const double** x,
+                            Py_ssize_t n, double* scores)
+    void fastlc_grad4_f32(int wide, float* dW, Py_ssize_t n_classes, const float** x, Py_ssize_t n, const float* g,
+                          const Py_ssize_t* active, Py_ssize_t n_active)
+    void fastlc_grad4_f64(int wide, double* dW, Py_ssize_t n_classes, const double** x, Py_ssize_t n,
+                          const double* g, const Py_ssize_t* active, Py_ssize_t n_active)
     void fastlc_add_f32(float* y, const float* x, Py_ssize_t n)
     void fastlc_add_f64(double* y, const double* x, Py_ssize_t n)
 
@@ -47,13 +49,6 @@ cdef enum:
     HINGE = 1
 
 
-cdef inline floating _exp(floating x) noexcept nogil:
-    if floating is float:
-        return fastlc_expf(x)
-    else:
-        return fastlc_exp(x)
-
-
 cdef inline floating _log(floating x) noexcept nogil:
     if floating is float:
         return logf(x)
@@ -61,16 +56,26 @@ cdef inline floating _log(floating x) noexcept nogil:
         return log(x)
 
 
-cdef inline floating _cross_entropy_row(const floating* s, floating* g, Py_ssize_t n_classes, Py_ssize_t correct,
-                                        const floating* class_weight, floating weight_total, floating keep,
-                                        floating smooth, floating label_smoothing, floating coef) noexcept nogil:
-    """Loss of one row (not yet times its weight); coef * dL/ds into g (same algebra as _losses.pyx)."""
+cdef inline void _shift_by_max(const floating* s, floating* g, Py_ssize_t n_classes, floating* row_max) noexcept nogil:
+    """g = s - max(s), the argument of the softmax's exp (taken for a whole group at once)."""
     cdef Py_ssize_t j
-    cdef floating row_max = s[0], total = 0, w_correct, q_sum, loss, scale, weighted_shift
+    cdef floating m = s[0]
     for j in range(1, n_classes):
-        row_max = s[j] if s[j] > row_max else row_max
+        m = s[j] if s[j] > m else m
     for j in range(n_classes):
-        g[j] = _exp(s[j] - row_max)
+        g[j] = s[j] - m
+    row_max[0] = m
+
+
+cdef inline floating _cross_entropy_row(const floating* s, floating* g, Py_ssize_t n_classes, Py_ssize_t correct,
+                                        floating row_max, const floating* class_weight, floating weight_total,
+                                        floating keep, floating smooth, floating label_smoothing,
+                                        floating coef) noexcept nogil:
+    """Loss of one row (not yet times its weight); coef * dL/ds into g, which holds exp(s - row_max) on entry
+    (same algebra as _losses.pyx)."""
+    cdef Py_ssize_t j
+    cdef floating total = 0, w_correct, q_sum, loss, scale, weighted_shift
+    for j in range(n_classes):
         total = total + g[j]
     w_correct = class_weight[correct]
     q_sum = keep * w_correct + smooth * weight_total
@@ -113,19 +118,22 @@ cdef inline floating _hinge_row(const floating* s, floating* g, Py_ssize_t n_cla
     return loss
 
 
-cdef void _chunk_gradient(int kind, const floating* X, Py_ssize_t n_features, const Py_ssize_t* rows,
+cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_features, const Py_ssize_t* rows,
                           Py_ssize_t lo, Py_ssize_t hi, const Py_ssize_t* y, const floating* row_weight,
                           const floating* W, const floating* b, Py_ssize_t n_classes, floating grad_scale,
                           const floating* class_weight, floating weight_total, floating label_smoothing,
                           floating margin, bint squared, const floating* zeros, floating* scratch,
-                          floating* loss_out, floating* dW, floating* db) noexcept nogil:
-    """Batch rows [lo, hi): losses into loss_out[lo:hi], the summed gradient into dW, db (overwritten)."""
+                          Py_ssize_t* active, floating* loss_out, floating* dW, floating* db) noexcept nogil:
+    """Batch rows [lo, hi): losses into loss_out[lo:hi], the summed gradient into dW, db (overwritten).
+
+    ``scratch`` holds 2 * GROUP * n_classes values, ``active`` n_classes indices.
+    """
     cdef floating* scores = scratch              # (GROUP, n_classes)
     cdef floating* g = scratch + GROUP * n_classes  # (GROUP, n_classes)
     cdef const floating* x[GROUP]
     cdef Py_ssize_t slot[GROUP]
-    cdef floating dots[GROUP]
-    cdef Py_ssize_t i = lo, a, c, r, n_active
+    cdef floating row_max[GROUP]
+    cdef Py_ssize_t i = lo, a, c, r, n_active, n_moved
     cdef floating coef, loss
     cdef floating smooth = label_smoothing / n_classes, keep = 1 - label_smoothing
     memset(dW, 0, n_classes * n_features * sizeof(floating))
@@ -146,13 +154,18 @@ cdef void _chunk_gradient(int kind, const floating* X, Py_ssize_t n_features, co
             break
         for a in range(n_active, GROUP):
             x[a] = zeros
-        for c in range(n_classes):
+        if floating is float:
+            fastlc_scores4_f32(wide, W, b, n_classes, x, n_features, scores)
+        else:
+            fastlc_scores4_f64(wide, W, b, n_classes, x, n_features, scores)
+        if kind == CROSS_ENTROPY:
+            # the exps of the whole group in one vectorized call (a 10-class row alone is too short)
+            for a in range(n_active):
+                _shift_by_max(scores + a * n_classes, g + a * n_classes, n_classes, &row_max[a])
             if floating is float:
-                fastlc_dot4_f32(W + c * n_features, x[0], x[1], x[2], x[3], n_features, dots)
+                fastlc_exp_inplace_f32(g, n_active * n_classes)
             else:
-                fastlc_dot4_f64(W + c * n_features, x[0], x[1], x[2], x[3], n_features, dots)
-            for a in range(GROUP):
-                scores[a * n_classes + c] = dots[a] + b[c]
+                fastlc_exp_inplace_f64(g, n_active * n_classes)
         for a in range(GROUP):
             if a >= n_active:
                 for c in range(n_classes):
@@ -161,25 +174,25 @@ cdef void _chunk_gradient(int kind, const floating* X, Py_ssize_t n_features, co
             r = rows[slot[a]]
             coef = row_weight[r] * grad_scale
             if kind == CROSS_ENTROPY:
-                loss = _cross_entropy_row(scores + a * n_classes, g + a * n_classes, n_classes, y[r], class_weight,
-                                          weight_total, keep, smooth, label_smoothing, coef)
+                loss = _cross_entropy_row(scores + a * n_classes, g + a * n_classes, n_classes, y[r], row_max[a],
+                                          class_weight, weight_total, keep, smooth, label_smoothing, coef)
             else:
                 loss = _hinge_row(scores + a * n_classes, g + a * n_classes, n_classes, y[r], margin, squared, coef)
             loss_out[slot[a]] = row_weight[r] * loss
+        # the hinge gradient is sparse (margins met): skip classes no row of the group moves.
+        # A row with a NaN feature has NaN scores, hence NaN (nonzero) coefficients, so NaN still
+        # propagates. (An infinite feature whose class has coefficient 0 in every row adds 0, not 0 * inf.)
+        n_moved = 0
         for c in range(n_classes):
-            # the hinge gradient is sparse (margins met): skip classes no row of the group moves.
-            # A row with a NaN feature has NaN scores, hence NaN (nonzero) coefficients, so NaN still
-            # propagates. (An infinite feature whose class has coefficient 0 adds 0 here, not 0 * inf.)
-            if g[c] == 0 and g[n_classes + c] == 0 and g[2 * n_classes + c] == 0 and g[3 * n_classes + c] == 0:
-                continue
-            if floating is float:
-                fastlc_axpy4_f32(dW + c * n_features, x[0], x[1], x[2], x[3], g[c], g[n_classes + c],
-                                 g[2 * n_classes + c], g[3 * n_classes + c], n_features)
-            else:
-                fastlc_axpy4_f64(dW + c * n_features, x[0], x[1], x[2], x[3], g[c], g[n_classes + c],
-                                 g[2 * n_classes + c], g[3 * n_classes + c], n_features)
-            for a in range(n_active):
-                db[c] = db[c] + g[a * n_classes + c]
+            if g[c] != 0 or g[n_classes + c] != 0 or g[2 * n_classes + c] != 0 or g[3 * n_classes + c] != 0:
+                active[n_moved] = c
+                n_moved = n_moved + 1
+                for a in range(n_active):
+                    db[c] = db[c] + g[a * n_classes + c]
+        if floating is float:
+            fastlc_grad4_f32(wide, dW, n_classes, x, n_features, g, active, n_moved)
+        else:
+            fastlc_grad4_f64(wide, dW, n_classes, x, n_features, g, active, n_moved)
 
 
 cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::1] rows, const Py_ssize_t[::1] y,
@@ -198,6 +211,8 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     cdef floating* partials
     cdef floating* zeros
     cdef floating* scratch
+    cdef Py_ssize_t* active
+    cdef int wide = fastlc_linear_wide()
     for j in range(class_weight.shape[0]):
         weight_total = weight_total + class_weight[j]
     if n_batch == 0:
@@ -207,9 +222,11 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     # chunk 0 writes straight into the outputs; chunks 1.. into partials
     partials = <floating*> malloc(((n_chunks - 1) * block + n_chunks * 2 * GROUP * n_classes + 1) * sizeof(floating))
     zeros = <floating*> calloc(n_features, sizeof(floating))
-    if partials == NULL or zeros == NULL:
+    active = <Py_ssize_t*> malloc(n_chunks * n_classes * sizeof(Py_ssize_t))
+    if partials == NULL or zeros == NULL or active == NULL:
         free(partials)
         free(zeros)
+        free(active)
         return -1
     scratch = partials + (n_chunks - 1) * block
     for k in prange(n_chunks, schedule="static", num_threads=n_threads):
@@ -221,9 +238,10 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
         else:
             dW = partials + (k - 1) * block
             db = dW + n_classes * n_features
-        _chunk_gradient(kind, &X[0, 0], n_features, &rows[0], lo, hi, &y[0], &row_weight[0], &coef[0, 0],
+        _chunk_gradient(kind, wide, &X[0, 0], n_features, &rows[0], lo, hi, &y[0], &row_weight[0], &coef[0, 0],
                         &intercept[0], n_classes, grad_scale, &class_weight[0], weight_total, label_smoothing,
-                        margin, squared, zeros, scratch + k * 2 * GROUP * n_classes, &loss_out[0], dW, db)
+                        margin, squared, zeros, scratch + k * 2 * GROUP * n_classes, active + k * n_classes,
+                        &loss_out[0], dW, db)
     # fixed-order sum of the chunks: the same bits whatever the thread count
     for k in range(1, n_chunks):
         dW = partials + (k - 1) * block
@@ -235,6 +253,7 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
             fastlc_add_f64(&grad_intercept[0], dW + n_classes * n_features, n_classes)
     free(partials)
     free(zeros)
+    free(active)
     return 0
 
 
