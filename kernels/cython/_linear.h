@@ -48,6 +48,37 @@ static int fastlc_linear_wide(void) { return 0; }
 #endif
 #define FASTLC_PIN_NONE(v) ((void)0)
 
+/* Prefetch of the next group's rows, spread evenly over this group's tile
+   loops. The rows of a batch are scattered over X, so the hardware prefetcher
+   cannot guess them, and fetching 4 rows at once stalls the first tile: asking
+   for one 64-byte line every few vector steps keeps the memory busy while the
+   FMA units work (about 10% faster per batch when X is far larger than the
+   caches). Each vector step of a tile loop adds 2 to credit and a line is
+   asked for per per_line of credit: with per_line = the number of class pairs,
+   the 4 rows are spread over the 2 * per_line tiles (scores and gradient) of
+   a group. */
+typedef struct {
+    const char* row[4];   /* the next group's rows */
+    ptrdiff_t r, off;     /* next line to ask for: row r, byte offset off */
+    ptrdiff_t row_bytes;  /* bytes per row */
+    ptrdiff_t credit, per_line;
+} fastlc_ahead;
+#define FASTLC_AHEAD_BEGIN(p)                                                         \
+    const char* const* ah_row = (p)->row;                                             \
+    ptrdiff_t ah_r = (p)->r, ah_off = (p)->off, ah_bytes = (p)->row_bytes;            \
+    ptrdiff_t ah_credit = (p)->credit, ah_per_line = (p)->per_line;
+#define FASTLC_AHEAD_TICK()                                                           \
+    do {                                                                              \
+        ah_credit += 2;                                                               \
+        while (ah_credit >= ah_per_line && ah_r < 4) {                                \
+            ah_credit -= ah_per_line;                                                 \
+            __builtin_prefetch(ah_row[ah_r] + ah_off, 0, 3);                          \
+            ah_off += 64;                                                             \
+            if (ah_off >= ah_bytes) { ah_off = 0; ah_r++; }                           \
+        }                                                                             \
+    } while (0)
+#define FASTLC_AHEAD_END(p) do { (p)->r = ah_r; (p)->off = ah_off; (p)->credit = ah_credit; } while (0)
+
 /* 64-byte vectors for the AVX-512 build, 32-byte ones for the portable build
    (a 64-byte vector there takes two or four registers and the tile spills) */
 typedef float fastlc_vf32 __attribute__((vector_size(64)));
@@ -111,10 +142,11 @@ static inline __attribute__((always_inline)) void fastlc_reduce8_f64(const fastl
    n and every class c (W row-major (n_classes, n)). Classes go in pairs; an odd    \
    last class is paired with itself. */                                             \
 TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,            \
-        ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores) {             \
+        ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores, fastlc_ahead* ahead) { \
     typedef VTYPE V;                                                       \
     enum { L = sizeof(V) / sizeof(T) };                                               \
     const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                           \
+    FASTLC_AHEAD_BEGIN(ahead)                                                         \
     for (ptrdiff_t c = 0; c < n_classes; c += 2) {                                    \
         ptrdiff_t c1 = c + 1 < n_classes ? c + 1 : c;                                 \
         const T *w0 = W + c * n, *w1 = W + c1 * n;                                    \
@@ -123,6 +155,7 @@ TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,  
         ptrdiff_t j = 0;                                                              \
         for (; j + L <= n; j += L) {                                                  \
             V a, b0, b1;                                                              \
+            FASTLC_AHEAD_TICK();                                                      \
             memcpy(&b0, w0 + j, sizeof(V));                                           \
             memcpy(&b1, w1 + j, sizeof(V));                                           \
             memcpy(&a, x0 + j, sizeof(V)); PIN(a); acc[0] += a * b0; acc[1] += a * b1;        \
@@ -144,16 +177,18 @@ TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,  
             scores[r * n_classes + c1] = (dots[2 * r + 1] + tail[2 * r + 1]) + b[c1]; \
         }                                                                             \
     }                                                                                 \
+    FASTLC_AHEAD_END(ahead);                                                          \
 }                                                                                     \
 /* dW[c] += g[0 * n_classes + c] x_0 + ... + g[3 * n_classes + c] x_3 (added in     \
    that order) for the classes listed in active[0..n_active); an odd last class    \
    runs alone. */                                                                     \
 TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,           \
         const T** x, ptrdiff_t n, const T* g, const ptrdiff_t* active,          \
-        ptrdiff_t n_active) {                                                         \
+        ptrdiff_t n_active, fastlc_ahead* ahead) {                                      \
     typedef VTYPE V;                                                       \
     enum { L = sizeof(V) / sizeof(T) };                                               \
     const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                           \
+    FASTLC_AHEAD_BEGIN(ahead)                                                         \
     for (ptrdiff_t i = 0; i < n_active; i += 2) {                                     \
         ptrdiff_t c0 = active[i], c1 = active[i + 1 < n_active ? i + 1 : i];          \
         int pair = i + 1 < n_active;                                                  \
@@ -167,6 +202,7 @@ TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,
         if (pair) {                                                                   \
             for (; j + L <= n; j += L) {                                              \
                 V a0, a1, a2, a3, y0, y1;                                             \
+                FASTLC_AHEAD_TICK();                                                  \
                 memcpy(&a0, x0 + j, sizeof(V)); memcpy(&a1, x1 + j, sizeof(V));       \
                 memcpy(&a2, x2 + j, sizeof(V)); memcpy(&a3, x3 + j, sizeof(V));       \
                 PIN(a0); PIN(a1); PIN(a2); PIN(a3);                                   \
@@ -178,6 +214,7 @@ TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,
         } else {                                                                      \
             for (; j + L <= n; j += L) {                                              \
                 V a0, a1, a2, a3, y0;                                                 \
+                FASTLC_AHEAD_TICK();                                                  \
                 memcpy(&a0, x0 + j, sizeof(V)); memcpy(&a1, x1 + j, sizeof(V));       \
                 memcpy(&a2, x2 + j, sizeof(V)); memcpy(&a3, x3 + j, sizeof(V));       \
                 PIN(a0); PIN(a1); PIN(a2); PIN(a3);                                   \
@@ -208,15 +245,15 @@ FASTLC_TILE_FUNCTIONS(double, f64, portable, FASTLC_PORTABLE_TARGET, fastlc_vf64
 
 #define FASTLC_LINEAR_FUNCTIONS(T, SUFFIX)                                            \
 static inline void fastlc_scores4_##SUFFIX(int wide, const T* W, const T* b,          \
-        ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores) {             \
-    if (wide) fastlc_scores4_##SUFFIX##_wide(W, b, n_classes, x, n, scores);          \
-    else fastlc_scores4_##SUFFIX##_portable(W, b, n_classes, x, n, scores);           \
+        ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores, fastlc_ahead* ahead) { \
+    if (wide) fastlc_scores4_##SUFFIX##_wide(W, b, n_classes, x, n, scores, ahead);          \
+    else fastlc_scores4_##SUFFIX##_portable(W, b, n_classes, x, n, scores, ahead);           \
 }                                                                                     \
 static inline void fastlc_grad4_##SUFFIX(int wide, T* dW, ptrdiff_t n_classes,        \
         const T** x, ptrdiff_t n, const T* g, const ptrdiff_t* active,          \
-        ptrdiff_t n_active) {                                                         \
-    if (wide) fastlc_grad4_##SUFFIX##_wide(dW, n_classes, x, n, g, active, n_active); \
-    else fastlc_grad4_##SUFFIX##_portable(dW, n_classes, x, n, g, active, n_active);  \
+        ptrdiff_t n_active, fastlc_ahead* ahead) {                                      \
+    if (wide) fastlc_grad4_##SUFFIX##_wide(dW, n_classes, x, n, g, active, n_active, ahead); \
+    else fastlc_grad4_##SUFFIX##_portable(dW, n_classes, x, n, g, active, n_active, ahead);  \
 }                                                                                     \
 /* Ask for the n values at x to be brought into the caches (the next rows of a   \
    batch are scattered over X, so the hardware prefetcher cannot guess them). */     \

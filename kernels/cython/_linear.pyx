@@ -26,17 +26,20 @@ ctypedef fused floating:
     double
 
 cdef extern from "_linear.h" nogil:
+    ctypedef struct fastlc_ahead:
+        const char* row[4]
+        Py_ssize_t r, off, row_bytes, credit, per_line
     int fastlc_linear_wide()
     void fastlc_exp_inplace_f32(float* x, Py_ssize_t n)
     void fastlc_exp_inplace_f64(double* x, Py_ssize_t n)
     void fastlc_scores4_f32(int wide, const float* W, const float* b, Py_ssize_t n_classes, const float** x,
-                            Py_ssize_t n, float* scores)
+                            Py_ssize_t n, float* scores, fastlc_ahead* ahead)
     void fastlc_scores4_f64(int wide, const double* W, const double* b, Py_ssize_t n_classes, const double** x,
-                            Py_ssize_t n, double* scores)
+                            Py_ssize_t n, double* scores, fastlc_ahead* ahead)
     void fastlc_grad4_f32(int wide, float* dW, Py_ssize_t n_classes, const float** x, Py_ssize_t n, const float* g,
-                          const Py_ssize_t* active, Py_ssize_t n_active)
+                          const Py_ssize_t* active, Py_ssize_t n_active, fastlc_ahead* ahead)
     void fastlc_grad4_f64(int wide, double* dW, Py_ssize_t n_classes, const double** x, Py_ssize_t n,
-                          const double* g, const Py_ssize_t* active, Py_ssize_t n_active)
+                          const double* g, const Py_ssize_t* active, Py_ssize_t n_active, fastlc_ahead* ahead)
     void fastlc_add_f32(float* y, const float* x, Py_ssize_t n)
     void fastlc_add_f64(double* y, const double* x, Py_ssize_t n)
 
@@ -136,6 +139,9 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
     cdef Py_ssize_t i = lo, a, c, r, n_active, n_moved
     cdef floating coef, loss
     cdef floating smooth = label_smoothing / n_classes, keep = 1 - label_smoothing
+    cdef fastlc_ahead ahead
+    ahead.row_bytes = n_features * sizeof(floating)
+    ahead.per_line = (n_classes + 1) // 2
     memset(dW, 0, n_classes * n_features * sizeof(floating))
     memset(db, 0, n_classes * sizeof(floating))
     while i < hi:
@@ -154,10 +160,16 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
             break
         for a in range(n_active, GROUP):
             x[a] = zeros
+        # the rows that follow, fetched while this group computes
+        ahead.r = 0
+        ahead.off = 0
+        ahead.credit = 0
+        for a in range(GROUP):
+            ahead.row[a] = <const char*> (X + rows[i + a] * n_features if i + a < hi else zeros)
         if floating is float:
-            fastlc_scores4_f32(wide, W, b, n_classes, x, n_features, scores)
+            fastlc_scores4_f32(wide, W, b, n_classes, x, n_features, scores, &ahead)
         else:
-            fastlc_scores4_f64(wide, W, b, n_classes, x, n_features, scores)
+            fastlc_scores4_f64(wide, W, b, n_classes, x, n_features, scores, &ahead)
         if kind == CROSS_ENTROPY:
             # the exps of the whole group in one vectorized call (a 10-class row alone is too short)
             for a in range(n_active):
@@ -190,9 +202,9 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
                 for a in range(n_active):
                     db[c] = db[c] + g[a * n_classes + c]
         if floating is float:
-            fastlc_grad4_f32(wide, dW, n_classes, x, n_features, g, active, n_moved)
+            fastlc_grad4_f32(wide, dW, n_classes, x, n_features, g, active, n_moved, &ahead)
         else:
-            fastlc_grad4_f64(wide, dW, n_classes, x, n_features, g, active, n_moved)
+            fastlc_grad4_f64(wide, dW, n_classes, x, n_features, g, active, n_moved, &ahead)
 
 
 cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::1] rows, const Py_ssize_t[::1] y,
