@@ -65,12 +65,8 @@ def run(backend, problem, options, n_threads, grad_scale=0.01):
     return loss, grad_coef, grad_intercept
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
-@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
-@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
-def test_matches_naive(backend, dtype, shape, options, n_threads):
-    problem = make_problem(shape, dtype, options)
-    result = run(backend, problem, options, n_threads)
+def assert_matches_naive(result, problem, options, dtype):
+    """``result`` of a fast backend against the float64 naive kernel on the same problem."""
     reference = run("naive", tuple(a.astype(np.float64) if a.dtype.kind == "f" else a for a in problem), options, 1)
     for got, want in zip(result, reference):
         assert got.dtype == dtype
@@ -78,6 +74,33 @@ def test_matches_naive(backend, dtype, shape, options, n_threads):
         # gradients are sums over up to 256 rows: float32 rounding grows with the largest entry (cancellation)
         tol["atol"] = max(tol["atol"], tol["atol"] * float(np.abs(want).max(initial=0)))
         assert_allclose(got, want, **tol)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_matches_naive(backend, dtype, shape, options, n_threads):
+    problem = make_problem(shape, dtype, options)
+    assert_matches_naive(run(backend, problem, options, n_threads), problem, options, dtype)
+
+
+@pytest.fixture
+def portable_tiles():
+    """Run the Cython kernel's portable tiles (the AVX-512 ones are chosen on an AVX-512 CPU)."""
+    require_backend("cython")
+    from fastlc._cython import _linear
+
+    previous = _linear._force_portable_tiles(True)
+    yield
+    _linear._force_portable_tiles(previous)
+
+
+@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_portable_tiles_match_naive(portable_tiles, dtype, shape, options):
+    """The non-AVX-512 build of the Cython tiles (what most other CPUs run) against naive."""
+    problem = make_problem(shape, dtype, options)
+    assert_matches_naive(run("cython", problem, options, 2), problem, options, dtype)
 
 
 @pytest.mark.parametrize("options", [OPTIONS["ce-weighted-smoothing"], OPTIONS["hinge-squared-weighted"]],

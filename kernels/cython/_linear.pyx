@@ -52,6 +52,22 @@ cdef enum:
     HINGE = 1
 
 
+# Testing hook: 1 runs the portable tiles even where the AVX-512 ones would be
+# chosen, so the test suite covers both builds on an AVX-512 machine.
+cdef int _portable_only = 0
+
+
+def _force_portable_tiles(bint portable):
+    """Use the portable (non-AVX-512) tiles from now on if ``portable``; returns the previous setting.
+
+    For the tests only: both builds must give the same results up to rounding.
+    """
+    global _portable_only
+    previous = bool(_portable_only)
+    _portable_only = portable
+    return previous
+
+
 cdef inline floating _log(floating x) noexcept nogil:
     if floating is float:
         return logf(x)
@@ -224,7 +240,7 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     cdef floating* zeros
     cdef floating* scratch
     cdef Py_ssize_t* active
-    cdef int wide = fastlc_linear_wide()
+    cdef int wide = fastlc_linear_wide() and not _portable_only
     for j in range(class_weight.shape[0]):
         weight_total = weight_total + class_weight[j]
     if n_batch == 0:
