@@ -148,29 +148,29 @@ def test_objective_gradient_matches_finite_differences(Estimator, extra, penalty
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_optimizer_stepper_matches_public_step_functions(name, dtype):
+def test_optimizer_stepper_matches_public_step_functions(name, dtype, backend):
     # The estimators call the private kernels directly; they must do exactly what the public functions do.
     rng = np.random.default_rng(0)
     params = rng.standard_normal(50).astype(dtype)
     reference = params.copy()
     state = OptimizerState(name, 50, dtype, momentum=0.8, beta_1=0.85, beta_2=0.99, epsilon=1e-7)
     mirror = {k: np.zeros(50, dtype) for k in ("buf", "m", "v", "s")}
-    step = state.stepper("numpy", 1)
+    step = state.stepper(params, backend, 1)
     for t in range(1, 4):
         grad = rng.standard_normal(50).astype(dtype)
-        step(params, grad, 0.05)
+        step(grad, 0.05)
         k = fastlc.kernels
         if name in ("sgd", "momentum", "nesterov"):
             momentum = 0.0 if name == "sgd" else 0.8
             k.sgd_step(reference, grad, lr=0.05, momentum=momentum, nesterov=name == "nesterov",
-                       momentum_buffer=mirror["buf"] if momentum else None, backend="numpy")
+                       momentum_buffer=mirror["buf"] if momentum else None, backend=backend)
         elif name == "adagrad":
-            k.adagrad_step(reference, grad, mirror["s"], step=t, lr=0.05, eps=1e-7, backend="numpy")
+            k.adagrad_step(reference, grad, mirror["s"], step=t, lr=0.05, eps=1e-7, backend=backend)
         elif name == "rmsprop":
-            k.rmsprop_step(reference, grad, mirror["s"], lr=0.05, alpha=0.99, eps=1e-7, backend="numpy")
+            k.rmsprop_step(reference, grad, mirror["s"], lr=0.05, alpha=0.99, eps=1e-7, backend=backend)
         else:
             k.adam_step(reference, grad, mirror["m"], mirror["v"], step=t, lr=0.05, beta1=0.85, beta2=0.99, eps=1e-7,
-                        backend="numpy")
+                        backend=backend)
         np.testing.assert_array_equal(params, reference)
     assert state.t == 3
 

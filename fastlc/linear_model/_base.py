@@ -404,7 +404,6 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self.coef_.shape[1]}")
         n_threads = check_n_threads(self.n_threads)
         backend = resolve_backend(self.backend, self._gradient_kernel_name)
-        step = self._optimizer_state.stepper(self.backend, n_threads)
 
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
@@ -428,6 +427,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         alpha_l1_grad = dtype.type(alpha_l1)
 
         params = self._params
+        step = self._optimizer_state.stepper(params, self.backend, n_threads)
         n_weights = n_classes * n_features
         coef = self.coef_  # view of params, C-contiguous (n_classes, n_features)
         # without an intercept the scores get + 0 (a user-set intercept_ is ignored, as before)
@@ -475,7 +475,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                             grad_weights += penalty_buffer
                         if decay is not None:
                             weights *= decay
-                        step(params, grad, lr)
+                        step(grad, lr)
                 self._epochs_seen += 1
                 self.n_iter_ += 1
                 with np.errstate(over="ignore", invalid="ignore"):

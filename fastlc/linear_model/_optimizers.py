@@ -86,8 +86,8 @@ class OptimizerState:
             self.buffers[key] = value.astype(dtype)
         return self
 
-    def stepper(self, backend, n_threads):
-        """Return ``step(params, grad, lr)`` that updates ``params`` in place.
+    def stepper(self, params, backend, n_threads):
+        """Return ``step(grad, lr)`` that updates ``params`` in place.
 
         The estimators' arrays are known good (flat, C-contiguous, one dtype,
         no overlap), so the closure calls the private kernel directly (layer 3
@@ -95,7 +95,9 @@ class OptimizerState:
         whose checks would cost more than the update of a small model. The
         scalar arguments are prepared exactly as the public functions do
         (step-dependent factors in float64, then cast); a test compares both.
-        The closure is built once per fit call and is not pickled.
+        Everything that does not change between steps is prepared here once:
+        the closure is built once per fit call, for that call's ``params``,
+        and is not pickled.
         """
         name = "sgd_step" if self.name in ("sgd", "momentum", "nesterov") else f"{self.name.rstrip('w')}_step"
         try:
@@ -105,45 +107,42 @@ class OptimizerState:
             kernel = get_kernel(name, resolve_backend("auto", name))
         buffers = self.buffers
         state = self
-
-        def threads(params):
-            return elementwise_n_threads(params.shape[0], n_threads)
+        cast = params.dtype.type
+        threads = elementwise_n_threads(params.shape[0], n_threads)
+        empty = np.empty(0, dtype=params.dtype)
+        zero, one, eps = cast(0.0), cast(1.0), cast(self.epsilon)
 
         if self.name in ("sgd", "momentum", "nesterov"):
-            nesterov = self.name == "nesterov"
+            momentum = 0.0 if self.name == "sgd" else self.momentum
+            nesterov = self.name == "nesterov" and momentum > 0
+            buffer = buffers.get("momentum_buffer", empty)
+            momentum = cast(momentum)
 
-            def step(params, grad, lr):
-                cast = params.dtype.type
-                momentum = 0.0 if state.name == "sgd" else state.momentum
-                buffer = buffers.get("momentum_buffer", np.empty(0, dtype=params.dtype))
+            def step(grad, lr):
                 state.t += 1
-                kernel(grad, cast(lr), cast(momentum), cast(1.0), cast(0.0), nesterov and momentum > 0, False, False,
-                       params, buffer, threads(params))
+                kernel(grad, cast(lr), momentum, one, zero, nesterov, False, False, params, buffer, threads)
         elif self.name == "adagrad":
+            sum_sq = buffers["sum_sq"]
 
-            def step(params, grad, lr):
-                cast = params.dtype.type
+            def step(grad, lr):
                 state.t += 1
-                kernel(grad, cast(lr), cast(0.0), cast(state.epsilon), cast(0.0), False, params, buffers["sum_sq"],
-                       threads(params))
+                kernel(grad, cast(lr), zero, eps, zero, False, params, sum_sq, threads)
         elif self.name == "rmsprop":
+            square_avg = buffers["square_avg"]
+            beta_2, one_minus_beta_2 = cast(self.beta_2), cast(1 - self.beta_2)
 
-            def step(params, grad, lr):
-                cast = params.dtype.type
-                empty = np.empty(0, dtype=params.dtype)
-                beta_2 = state.beta_2
+            def step(grad, lr):
                 state.t += 1
-                kernel(grad, cast(lr), cast(beta_2), cast(1 - beta_2), cast(0.0), cast(state.epsilon), cast(0.0),
-                       cast(0.0), False, False, params, buffers["square_avg"], empty, empty, threads(params))
+                kernel(grad, cast(lr), beta_2, one_minus_beta_2, zero, eps, zero, zero, False, False, params,
+                       square_avg, empty, empty, threads)
         else:
+            exp_avg, exp_avg_sq = buffers["exp_avg"], buffers["exp_avg_sq"]
+            beta_1, beta_2 = self.beta_1, self.beta_2
+            betas = (cast(beta_1), cast(1 - beta_1), cast(beta_2), cast(1 - beta_2))
 
-            def step(params, grad, lr):
-                cast = params.dtype.type
-                beta_1, beta_2 = state.beta_1, state.beta_2
+            def step(grad, lr):
                 state.t += 1
                 t = state.t
-                kernel(grad, cast(lr / (1 - beta_1**t)), cast(1 / (1 - beta_2**t) ** 0.5), cast(beta_1),
-                       cast(1 - beta_1), cast(beta_2), cast(1 - beta_2), cast(state.epsilon), cast(0.0), cast(1.0),
-                       False, False, params, buffers["exp_avg"], buffers["exp_avg_sq"],
-                       np.empty(0, dtype=params.dtype), threads(params))
+                kernel(grad, cast(lr / (1 - beta_1**t)), cast(1 / (1 - beta_2**t) ** 0.5), *betas, eps, zero, one,
+                       False, False, params, exp_avg, exp_avg_sq, empty, threads)
         return step
