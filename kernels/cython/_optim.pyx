@@ -10,35 +10,45 @@ read once. Formulas and order of operations are those of the naive backend
 (PyTorch's single-tensor path).
 
 The ``prange`` runs over blocks of BLOCK elements handed out dynamically, and
-each block is a plain counted loop over raw pointers in a small function, which
-GCC vectorizes. Dynamic hand-out matters on a shared machine: when one thread
+each block is a plain counted loop over raw pointers in a small C function of
+_optim.h, which GCC vectorizes for the CPU's widest vectors (see there). Dynamic hand-out matters on a shared machine: when one thread
 is descheduled, the others take its blocks instead of waiting for it (with two
 static halves a step took 2-4x longer whenever the second core was busy).
 Results do not depend on the split: every element is computed alike.
-Every optional buffer gets its own loop that touches only the arrays it uses:
-the runtime overlap checks GCC adds for vectorization then never involve an
-absent (zero-length) buffer.
+An absent (zero-length) optional buffer is passed to C as NULL.
 """
 from cython.parallel cimport prange
-from libc.math cimport sqrt, sqrtf
 
 ctypedef fused floating:
     float
     double
 
-
-cdef inline floating _sqrt(floating x) noexcept nogil:
-    if floating is float:
-        return sqrtf(x)
-    else:
-        return sqrt(x)
-
-
-cdef inline floating _direction(floating grad, floating param, floating weight_decay, bint maximize) noexcept nogil:
-    cdef floating g = -grad if maximize else grad
-    if weight_decay != 0:  # L2 penalty added to the gradient
-        g = g + weight_decay * param
-    return g
+cdef extern from "_optim.h" nogil:
+    void fastlc_adam_f32(const float* grad, float* param, float* exp_avg, float* exp_avg_sq, float* max_exp_avg_sq,
+                         Py_ssize_t n, float step_size, float inv_bias_correction2_sqrt, float one_minus_beta1,
+                         float beta2, float one_minus_beta2, float eps, float weight_decay, float param_scale,
+                         int maximize)
+    void fastlc_adam_f64(const double* grad, double* param, double* exp_avg, double* exp_avg_sq,
+                         double* max_exp_avg_sq, Py_ssize_t n, double step_size, double inv_bias_correction2_sqrt,
+                         double one_minus_beta1, double beta2, double one_minus_beta2, double eps,
+                         double weight_decay, double param_scale, int maximize)
+    void fastlc_rmsprop_f32(const float* grad, float* param, float* square_avg, float* momentum_buffer,
+                            float* grad_avg, Py_ssize_t n, float lr, float alpha, float one_minus_alpha,
+                            float eps_inside, float eps_outside, float weight_decay, float momentum, int maximize)
+    void fastlc_rmsprop_f64(const double* grad, double* param, double* square_avg, double* momentum_buffer,
+                            double* grad_avg, Py_ssize_t n, double lr, double alpha, double one_minus_alpha,
+                            double eps_inside, double eps_outside, double weight_decay, double momentum,
+                            int maximize)
+    void fastlc_sgd_f32(const float* grad, float* param, float* momentum_buffer, Py_ssize_t n, float lr,
+                        float momentum, float one_minus_dampening, float weight_decay, int nesterov, int first_step,
+                        int maximize)
+    void fastlc_sgd_f64(const double* grad, double* param, double* momentum_buffer, Py_ssize_t n, double lr,
+                        double momentum, double one_minus_dampening, double weight_decay, int nesterov,
+                        int first_step, int maximize)
+    void fastlc_adagrad_f32(const float* grad, float* param, float* sum_sq, Py_ssize_t n, float clr,
+                            float eps_inside, float eps_outside, float weight_decay, int maximize)
+    void fastlc_adagrad_f64(const double* grad, double* param, double* sum_sq, Py_ssize_t n, double clr,
+                            double eps_inside, double eps_outside, double weight_decay, int maximize)
 
 
 # Elements per dynamically scheduled block (as fastlc._config.ELEMENTWISE_GRAIN):
@@ -55,38 +65,18 @@ cdef inline Py_ssize_t _block_stop(Py_ssize_t start, Py_ssize_t n) noexcept nogi
 
 
 # ---------------------------------------------------------------- Adam
-cdef void _adam_range(const floating* grad, floating* param, floating* exp_avg, floating* exp_avg_sq,
-                      floating* max_exp_avg_sq, Py_ssize_t n,
-                      floating step_size, floating inv_bias_correction2_sqrt, floating one_minus_beta1, floating beta2,
-                      floating one_minus_beta2, floating eps, floating weight_decay, floating param_scale,
-                      bint amsgrad, bint maximize) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating g, p, m, v, v_max
-    if amsgrad:
-        for i in range(n):
-            p = param[i]
-            g = _direction(grad[i], p, weight_decay, maximize)
-            m = exp_avg[i]
-            m = m + one_minus_beta1 * (g - m)
-            v = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g
-            v_max = max_exp_avg_sq[i]
-            if v > v_max or v != v:  # NaN propagates, as torch.maximum
-                v_max = v
-            exp_avg[i] = m
-            exp_avg_sq[i] = v
-            max_exp_avg_sq[i] = v_max
-            # param_scale: decoupled decay 1 - lr * wd (AdamW), else exactly 1
-            param[i] = p * param_scale - step_size * (m / (_sqrt(v_max) * inv_bias_correction2_sqrt + eps))
+cdef inline void _adam_range(const floating* grad, floating* param, floating* exp_avg, floating* exp_avg_sq,
+                             floating* max_exp_avg_sq, Py_ssize_t n,
+                             floating step_size, floating inv_bias_correction2_sqrt, floating one_minus_beta1,
+                             floating beta2, floating one_minus_beta2, floating eps, floating weight_decay,
+                             floating param_scale, bint maximize) noexcept nogil:
+    """max_exp_avg_sq is NULL without AMSGrad."""
+    if floating is float:
+        fastlc_adam_f32(grad, param, exp_avg, exp_avg_sq, max_exp_avg_sq, n, step_size, inv_bias_correction2_sqrt,
+                        one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, param_scale, maximize)
     else:
-        for i in range(n):
-            p = param[i]
-            g = _direction(grad[i], p, weight_decay, maximize)
-            m = exp_avg[i]
-            m = m + one_minus_beta1 * (g - m)
-            v = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g
-            exp_avg[i] = m
-            exp_avg_sq[i] = v
-            param[i] = p * param_scale - step_size * (m / (_sqrt(v) * inv_bias_correction2_sqrt + eps))
+        fastlc_adam_f64(grad, param, exp_avg, exp_avg_sq, max_exp_avg_sq, n, step_size, inv_bias_correction2_sqrt,
+                        one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, param_scale, maximize)
 
 
 def adam_step(const floating[::1] grad, floating step_size, floating inv_bias_correction2_sqrt, floating beta1,
@@ -106,59 +96,22 @@ def adam_step(const floating[::1] grad, floating step_size, floating inv_bias_co
         _adam_range(&grad[start], &param[start], &exp_avg[start], &exp_avg_sq[start],
                     max_ptr + start if amsgrad else NULL, stop - start,
                     step_size, inv_bias_correction2_sqrt, one_minus_beta1, beta2, one_minus_beta2, eps,
-                    weight_decay, param_scale, amsgrad, maximize)
+                    weight_decay, param_scale, maximize)
 
 
 # ---------------------------------------------------------------- RMSprop
-cdef void _rmsprop_range(const floating* grad, floating* param, floating* square_avg, floating* momentum_buffer,
-                         floating* grad_avg, Py_ssize_t n,
-                         floating lr, floating alpha, floating one_minus_alpha, floating eps_inside,
-                         floating eps_outside, floating weight_decay, floating momentum,
-                         bint centered, bint maximize) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating g, p, s, a, b, avg
-    if centered and momentum > 0:
-        for i in range(n):
-            p = param[i]
-            g = _direction(grad[i], p, weight_decay, maximize)
-            s = alpha * square_avg[i] + one_minus_alpha * g * g
-            a = grad_avg[i]
-            a = a + one_minus_alpha * (g - a)
-            avg = _sqrt(s - a * a + eps_inside) + eps_outside
-            b = momentum * momentum_buffer[i] + g / avg
-            square_avg[i] = s
-            grad_avg[i] = a
-            momentum_buffer[i] = b
-            param[i] = p - lr * b
-    elif centered:
-        for i in range(n):
-            p = param[i]
-            g = _direction(grad[i], p, weight_decay, maximize)
-            s = alpha * square_avg[i] + one_minus_alpha * g * g
-            a = grad_avg[i]
-            a = a + one_minus_alpha * (g - a)
-            avg = _sqrt(s - a * a + eps_inside) + eps_outside
-            square_avg[i] = s
-            grad_avg[i] = a
-            param[i] = p - lr * (g / avg)
-    elif momentum > 0:
-        for i in range(n):
-            p = param[i]
-            g = _direction(grad[i], p, weight_decay, maximize)
-            s = alpha * square_avg[i] + one_minus_alpha * g * g
-            avg = _sqrt(s + eps_inside) + eps_outside
-            b = momentum * momentum_buffer[i] + g / avg
-            square_avg[i] = s
-            momentum_buffer[i] = b
-            param[i] = p - lr * b
+cdef inline void _rmsprop_range(const floating* grad, floating* param, floating* square_avg,
+                                floating* momentum_buffer, floating* grad_avg, Py_ssize_t n,
+                                floating lr, floating alpha, floating one_minus_alpha, floating eps_inside,
+                                floating eps_outside, floating weight_decay, floating momentum,
+                                bint maximize) noexcept nogil:
+    """momentum_buffer is NULL without momentum, grad_avg NULL unless centered."""
+    if floating is float:
+        fastlc_rmsprop_f32(grad, param, square_avg, momentum_buffer, grad_avg, n, lr, alpha, one_minus_alpha,
+                           eps_inside, eps_outside, weight_decay, momentum, maximize)
     else:
-        for i in range(n):
-            p = param[i]
-            g = _direction(grad[i], p, weight_decay, maximize)
-            s = alpha * square_avg[i] + one_minus_alpha * g * g
-            avg = _sqrt(s + eps_inside) + eps_outside
-            square_avg[i] = s
-            param[i] = p - lr * (g / avg)
+        fastlc_rmsprop_f64(grad, param, square_avg, momentum_buffer, grad_avg, n, lr, alpha, one_minus_alpha,
+                           eps_inside, eps_outside, weight_decay, momentum, maximize)
 
 
 def rmsprop_step(const floating[::1] grad, floating lr, floating alpha, floating one_minus_alpha,
@@ -181,34 +134,20 @@ def rmsprop_step(const floating[::1] grad, floating lr, floating alpha, floating
         _rmsprop_range(&grad[start], &param[start], &square_avg[start],
                        buffer_ptr + start if momentum > 0 else NULL,
                        grad_avg_ptr + start if centered else NULL, stop - start,
-                       lr, alpha, one_minus_alpha, eps_inside, eps_outside, weight_decay, momentum,
-                       centered, maximize)
+                       lr, alpha, one_minus_alpha, eps_inside, eps_outside, weight_decay, momentum, maximize)
 
 
 # ---------------------------------------------------------------- SGD
-cdef void _sgd_range(const floating* grad, floating* param, floating* momentum_buffer, Py_ssize_t n,
-                     floating lr, floating momentum, floating one_minus_dampening, floating weight_decay,
-                     bint nesterov, bint first_step, bint maximize) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating g, p, b
-    if momentum != 0:
-        for i in range(n):
-            p = param[i]
-            g = _direction(grad[i], p, weight_decay, maximize)
-            if first_step:  # PyTorch: buf = clone(grad) on the first step
-                b = g
-            else:
-                b = momentum * momentum_buffer[i] + one_minus_dampening * g
-            momentum_buffer[i] = b
-            if nesterov:
-                g = g + momentum * b
-            else:
-                g = b
-            param[i] = p - lr * g
+cdef inline void _sgd_range(const floating* grad, floating* param, floating* momentum_buffer, Py_ssize_t n,
+                            floating lr, floating momentum, floating one_minus_dampening, floating weight_decay,
+                            bint nesterov, bint first_step, bint maximize) noexcept nogil:
+    """momentum_buffer is NULL without momentum."""
+    if floating is float:
+        fastlc_sgd_f32(grad, param, momentum_buffer, n, lr, momentum, one_minus_dampening, weight_decay, nesterov,
+                       first_step, maximize)
     else:
-        for i in range(n):
-            p = param[i]
-            param[i] = p - lr * _direction(grad[i], p, weight_decay, maximize)
+        fastlc_sgd_f64(grad, param, momentum_buffer, n, lr, momentum, one_minus_dampening, weight_decay, nesterov,
+                       first_step, maximize)
 
 
 def sgd_step(const floating[::1] grad, floating lr, floating momentum, floating one_minus_dampening,
@@ -228,17 +167,13 @@ def sgd_step(const floating[::1] grad, floating lr, floating momentum, floating 
 
 
 # ---------------------------------------------------------------- Adagrad
-cdef void _adagrad_range(const floating* grad, floating* param, floating* sum_sq, Py_ssize_t n,
-                         floating clr, floating eps_inside, floating eps_outside, floating weight_decay,
-                         bint maximize) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating g, p, s
-    for i in range(n):
-        p = param[i]
-        g = _direction(grad[i], p, weight_decay, maximize)
-        s = sum_sq[i] + g * g
-        sum_sq[i] = s
-        param[i] = p - clr * (g / (_sqrt(s + eps_inside) + eps_outside))
+cdef inline void _adagrad_range(const floating* grad, floating* param, floating* sum_sq, Py_ssize_t n,
+                                floating clr, floating eps_inside, floating eps_outside, floating weight_decay,
+                                bint maximize) noexcept nogil:
+    if floating is float:
+        fastlc_adagrad_f32(grad, param, sum_sq, n, clr, eps_inside, eps_outside, weight_decay, maximize)
+    else:
+        fastlc_adagrad_f64(grad, param, sum_sq, n, clr, eps_inside, eps_outside, weight_decay, maximize)
 
 
 def adagrad_step(const floating[::1] grad, floating clr, floating eps_inside, floating eps_outside,
