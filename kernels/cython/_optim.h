@@ -10,8 +10,9 @@
  * single-tensor path): no fused multiply-add contraction (fp-contract=off),
  * so the results are those of the SSE2 build and of the numba kernels, and
  * an element computes alike in the vector body and in the scalar remainder.
- * Every optional buffer gets its own loop that touches only the arrays it
- * uses, so gcc's runtime overlap checks never involve an absent buffer.
+ * Every combination of optional buffers gets its own loop that touches only
+ * the arrays it uses, so gcc's runtime overlap checks never involve an absent
+ * buffer.
  * The callers pass non-overlapping arrays of length n.
  */
 #ifndef FASTLC_OPTIM_H
@@ -29,39 +30,63 @@
 #define FASTLC_DIRECTION(g_in, p) \
     (weight_decay != 0 ? (maximize ? -(g_in) : (g_in)) + weight_decay * (p) : (maximize ? -(g_in) : (g_in)))
 
+/* One loop per combination of the optional buffers: AMSGRAD, CENTERED and
+   MOMENTUM are literal 0/1 constants, so each expansion keeps only the code
+   (and the arrays) of its variant and vectorizes on its own. */
+#define FASTLC_ADAM_LOOP(T, SQRT, AMSGRAD)                                            \
+    for (ptrdiff_t i = 0; i < n; i++) {                                               \
+        T p = param[i];                                                               \
+        T g = FASTLC_DIRECTION(grad[i], p);                                           \
+        T m = exp_avg[i];                                                             \
+        m = m + one_minus_beta1 * (g - m);                                            \
+        T v = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g;                        \
+        T second = v;                                                                 \
+        if (AMSGRAD) {                                                                \
+            T v_max = max_exp_avg_sq[i];                                              \
+            /* NaN propagates, as torch.maximum */                                   \
+            second = (v > v_max || v != v) ? v : v_max;                               \
+            max_exp_avg_sq[i] = second;                                               \
+        }                                                                             \
+        exp_avg[i] = m;                                                               \
+        exp_avg_sq[i] = v;                                                            \
+        /* param_scale: decoupled decay 1 - lr * wd (AdamW), else exactly 1 */        \
+        param[i] = p * param_scale                                                    \
+            - step_size * (m / (SQRT(second) * inv_bias_correction2_sqrt + eps));     \
+    }
+
+#define FASTLC_RMSPROP_LOOP(T, SQRT, CENTERED, MOMENTUM)                              \
+    for (ptrdiff_t i = 0; i < n; i++) {                                               \
+        T p = param[i];                                                               \
+        T g = FASTLC_DIRECTION(grad[i], p);                                           \
+        T s = alpha * square_avg[i] + one_minus_alpha * g * g;                        \
+        T variance = s;                                                               \
+        if (CENTERED) {                                                               \
+            T a = grad_avg[i];                                                        \
+            a = a + one_minus_alpha * (g - a);                                        \
+            grad_avg[i] = a;                                                          \
+            variance = s - a * a;                                                     \
+        }                                                                             \
+        T avg = SQRT(variance + eps_inside) + eps_outside;                            \
+        square_avg[i] = s;                                                            \
+        if (MOMENTUM) {                                                               \
+            T b = momentum * momentum_buffer[i] + g / avg;                            \
+            momentum_buffer[i] = b;                                                   \
+            param[i] = p - lr * b;                                                    \
+        } else {                                                                      \
+            param[i] = p - lr * (g / avg);                                            \
+        }                                                                             \
+    }
+
 #define FASTLC_OPTIM_FUNCTIONS(T, SUFFIX, SQRT)                                       \
 FASTLC_CLONES static void fastlc_adam_##SUFFIX(const T* grad, T* param, T* exp_avg,    \
         T* exp_avg_sq, T* max_exp_avg_sq, ptrdiff_t n, T step_size,                   \
         T inv_bias_correction2_sqrt, T one_minus_beta1, T beta2, T one_minus_beta2,   \
         T eps, T weight_decay, T param_scale, int maximize) {                         \
-    /* param_scale: decoupled decay 1 - lr * wd (AdamW), else exactly 1 */            \
+    /* AMSGrad: max_exp_avg_sq given */                                               \
     if (max_exp_avg_sq) {                                                             \
-        for (ptrdiff_t i = 0; i < n; i++) {                                           \
-            T p = param[i];                                                           \
-            T g = FASTLC_DIRECTION(grad[i], p);                                       \
-            T m = exp_avg[i];                                                         \
-            m = m + one_minus_beta1 * (g - m);                                        \
-            T v = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g;                    \
-            T v_max = max_exp_avg_sq[i];                                              \
-            v_max = (v > v_max || v != v) ? v : v_max; /* NaN propagates (torch.maximum) */ \
-            exp_avg[i] = m;                                                           \
-            exp_avg_sq[i] = v;                                                        \
-            max_exp_avg_sq[i] = v_max;                                                \
-            param[i] = p * param_scale                                                \
-                - step_size * (m / (SQRT(v_max) * inv_bias_correction2_sqrt + eps));  \
-        }                                                                             \
+        FASTLC_ADAM_LOOP(T, SQRT, 1)                                                  \
     } else {                                                                          \
-        for (ptrdiff_t i = 0; i < n; i++) {                                           \
-            T p = param[i];                                                           \
-            T g = FASTLC_DIRECTION(grad[i], p);                                       \
-            T m = exp_avg[i];                                                         \
-            m = m + one_minus_beta1 * (g - m);                                        \
-            T v = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g;                    \
-            exp_avg[i] = m;                                                           \
-            exp_avg_sq[i] = v;                                                        \
-            param[i] = p * param_scale                                                \
-                - step_size * (m / (SQRT(v) * inv_bias_correction2_sqrt + eps));      \
-        }                                                                             \
+        FASTLC_ADAM_LOOP(T, SQRT, 0)                                                  \
     }                                                                                 \
 }                                                                                     \
 FASTLC_CLONES static void fastlc_rmsprop_##SUFFIX(const T* grad, T* param,            \
@@ -70,51 +95,13 @@ FASTLC_CLONES static void fastlc_rmsprop_##SUFFIX(const T* grad, T* param,      
         int maximize) {                                                               \
     /* centered: grad_avg given; momentum: momentum_buffer given */                   \
     if (grad_avg && momentum_buffer) {                                                \
-        for (ptrdiff_t i = 0; i < n; i++) {                                           \
-            T p = param[i];                                                           \
-            T g = FASTLC_DIRECTION(grad[i], p);                                       \
-            T s = alpha * square_avg[i] + one_minus_alpha * g * g;                    \
-            T a = grad_avg[i];                                                        \
-            a = a + one_minus_alpha * (g - a);                                        \
-            T avg = SQRT(s - a * a + eps_inside) + eps_outside;                       \
-            T b = momentum * momentum_buffer[i] + g / avg;                            \
-            square_avg[i] = s;                                                        \
-            grad_avg[i] = a;                                                          \
-            momentum_buffer[i] = b;                                                   \
-            param[i] = p - lr * b;                                                    \
-        }                                                                             \
+        FASTLC_RMSPROP_LOOP(T, SQRT, 1, 1)                                            \
     } else if (grad_avg) {                                                            \
-        for (ptrdiff_t i = 0; i < n; i++) {                                           \
-            T p = param[i];                                                           \
-            T g = FASTLC_DIRECTION(grad[i], p);                                       \
-            T s = alpha * square_avg[i] + one_minus_alpha * g * g;                    \
-            T a = grad_avg[i];                                                        \
-            a = a + one_minus_alpha * (g - a);                                        \
-            T avg = SQRT(s - a * a + eps_inside) + eps_outside;                       \
-            square_avg[i] = s;                                                        \
-            grad_avg[i] = a;                                                          \
-            param[i] = p - lr * (g / avg);                                            \
-        }                                                                             \
+        FASTLC_RMSPROP_LOOP(T, SQRT, 1, 0)                                            \
     } else if (momentum_buffer) {                                                     \
-        for (ptrdiff_t i = 0; i < n; i++) {                                           \
-            T p = param[i];                                                           \
-            T g = FASTLC_DIRECTION(grad[i], p);                                       \
-            T s = alpha * square_avg[i] + one_minus_alpha * g * g;                    \
-            T avg = SQRT(s + eps_inside) + eps_outside;                               \
-            T b = momentum * momentum_buffer[i] + g / avg;                            \
-            square_avg[i] = s;                                                        \
-            momentum_buffer[i] = b;                                                   \
-            param[i] = p - lr * b;                                                    \
-        }                                                                             \
+        FASTLC_RMSPROP_LOOP(T, SQRT, 0, 1)                                            \
     } else {                                                                          \
-        for (ptrdiff_t i = 0; i < n; i++) {                                           \
-            T p = param[i];                                                           \
-            T g = FASTLC_DIRECTION(grad[i], p);                                       \
-            T s = alpha * square_avg[i] + one_minus_alpha * g * g;                    \
-            T avg = SQRT(s + eps_inside) + eps_outside;                               \
-            square_avg[i] = s;                                                        \
-            param[i] = p - lr * (g / avg);                                            \
-        }                                                                             \
+        FASTLC_RMSPROP_LOOP(T, SQRT, 0, 0)                                            \
     }                                                                                 \
 }                                                                                     \
 FASTLC_CLONES static void fastlc_sgd_##SUFFIX(const T* grad, T* param,                \
@@ -154,6 +141,8 @@ FASTLC_OPTIM_FUNCTIONS(float, f32, sqrtf)
 FASTLC_OPTIM_FUNCTIONS(double, f64, sqrt)
 
 #undef FASTLC_DIRECTION
+#undef FASTLC_ADAM_LOOP
+#undef FASTLC_RMSPROP_LOOP
 #pragma GCC pop_options
 
 #endif
