@@ -10,6 +10,7 @@ by its recorded ``scale`` (full work / reduced work). Speed-ups are taken
 within one group (one kernel, dtype and size), from the same run. Rows are
 labelled by the recorded backend: "numba"/"cython" ran on all cores,
 "numba-1thread"/"cython-1thread" on one; reference rows such as "copyto",
+"memory floor" (the traffic of an optimizer step without its arithmetic),
 "baseline" or "zero-fill" are shown as measured. Where a benchmark records the
 bytes it moves (``extra_info["bytes"]``), the table shows GB/s; where it
 records a test accuracy, the table shows it beside the time.

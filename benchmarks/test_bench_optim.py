@@ -126,3 +126,49 @@ def test_bench_copyto(benchmark, size, dtype):
     benchmark.extra_info.update(kernel="copyto", backend="numpy", dtype=np.dtype(dtype).name, size=size, scale=1.0,
                                 bytes=2 * src.nbytes)
     benchmark.pedantic(np.copyto, args=(dst, src), rounds=15, iterations=1, warmup_rounds=1)
+
+
+def _traffic_floor_kernels():
+    """Numba kernels with the memory traffic of a fused step and next to no arithmetic.
+
+    ``param`` and the state arrays are read and written, ``grad`` read, as in the
+    fused steps, so their time is the floor that the memory of this machine sets
+    for one step at that moment: a fused step cannot be faster, and the speed-up
+    over numpy a step could reach at best is this floor's speed-up.
+    """
+    import numba
+
+    @numba.njit(parallel=True, cache=True)
+    def one_state(param, grad, state):
+        for i in numba.prange(param.shape[0]):
+            g = grad[i]
+            param[i] += g
+            state[i] += g
+
+    @numba.njit(parallel=True, cache=True)
+    def two_states(param, grad, state0, state1):
+        for i in numba.prange(param.shape[0]):
+            g = grad[i]
+            param[i] += g
+            state0[i] += g
+            state1[i] += g
+
+    return {1: one_state, 2: two_states}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("kernel", ["adam_step", "rmsprop_step"])
+def test_bench_traffic_floor(benchmark, kernel, dtype):
+    """The memory floor of a step at the largest size (see _traffic_floor_kernels), all cores."""
+    if "numba" not in available_backends():
+        pytest.skip("the floor kernels are written in numba, which is not available")
+    size = SIZES[-1]
+    _, n_state = KERNELS[kernel]
+    floor = _traffic_floor_kernels()[n_state]
+    param, grad, state = _arrays(size, dtype, n_state)
+    floor(param, grad, *state)  # compile (or load from the cache) and touch the pages
+    benchmark.group = f"{kernel} {np.dtype(dtype).name} {size}"
+    benchmark.extra_info.update(kernel=kernel, backend="memory floor (same traffic, no math)",
+                                dtype=np.dtype(dtype).name, size=size, scale=1.0,
+                                bytes=(3 + 2 * n_state) * np.dtype(dtype).itemsize * size)
+    benchmark.pedantic(floor, args=(param, grad, *state), rounds=15, iterations=1, warmup_rounds=1)
