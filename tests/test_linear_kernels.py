@@ -223,3 +223,27 @@ def test_estimators_bit_identical_across_threads_on_every_compiled_backend(compi
         models = [Estimator(max_epochs=3, random_state=0, backend=compiled, n_threads=n).fit(X, y) for n in (1, 2)]
         assert_array_equal(models[1].coef_, models[0].coef_)
         assert_array_equal(models[1].intercept_, models[0].intercept_)
+
+
+def _at_byte_offset(array, offset):
+    """A C-contiguous copy of ``array`` whose data starts ``offset`` bytes past a 64-byte boundary."""
+    buffer = np.empty(array.nbytes + 128, dtype=np.uint8)
+    start = -buffer.ctypes.data % 64 + offset
+    out = buffer[start:start + array.nbytes].view(array.dtype).reshape(array.shape)
+    out[...] = array
+    return out
+
+
+@pytest.mark.parametrize("loss", ["ce", "hinge"])
+@pytest.mark.parametrize("n_features", [64, 50])
+def test_result_does_not_depend_on_where_the_rows_start(backend, dtype, loss, n_features):
+    # The Cython kernel copies rows that do not start on a cache line to aligned scratch rows
+    # (and numba's vector loads may be split differently): the values, hence the bits, must not change.
+    options = OPTIONS[loss if loss == "hinge" else "ce-weighted-smoothing"]
+    problem = make_problem((300, n_features, 10, 256), dtype, options)
+    X, *rest = problem
+    results = [run(backend, (_at_byte_offset(X, offset), *rest), options, 2)
+               for offset in (0, dtype.itemsize, 16, 32 + dtype.itemsize)]
+    for other in results[1:]:
+        for got, want in zip(other, results[0]):
+            assert_array_equal(got, want)

@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from .._config import elementwise_n_threads
 from .._dispatch import BACKENDS, resolve_backend
+from .._memory import aligned_copy, aligned_zeros, is_aligned
 from .._validation import check_n_threads
 from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, scheduled_learning_rate
 
@@ -299,7 +300,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _initialize(self, n_features, dtype):
         """Allocate the flat parameter vector (zeros: both losses are convex)."""
         n_classes = self.classes_.shape[0]
-        self._params = np.zeros(n_classes * n_features + n_classes, dtype=dtype)
+        self._params = aligned_zeros(n_classes * n_features + n_classes, dtype)
         self._bind_views(n_classes, n_features)
         self._optimizer_state = OptimizerState(
             self.optimizer, self._params.shape[0], dtype, momentum=self.momentum, beta_1=self.beta_1,
@@ -400,6 +401,10 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             self._params = self._params.astype(dtype)
             self._bind_views(*self.coef_.shape)
             self._optimizer_state.astype(dtype)
+        if not is_aligned(self._params):
+            # after unpickling or a user-assigned coef_: the fused kernel reads W once per row group
+            self._params = aligned_copy(self._params)
+            self._bind_views(*self.coef_.shape)
         if self.coef_.shape[1] != X.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self.coef_.shape[1]}")
         n_threads = check_n_threads(self.n_threads)
@@ -433,7 +438,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         # without an intercept the scores get + 0 (a user-set intercept_ is ignored, as before)
         intercept = self.intercept_ if self.fit_intercept else np.zeros(n_classes, dtype=dtype)
         weights = params[:n_weights]  # flat, for the element-wise penalty terms
-        grad = np.zeros_like(params)
+        grad = aligned_zeros(params.shape, dtype)
         grad_weights = grad[:n_weights]
         grad_coef = grad_weights.reshape(n_classes, n_features)
         # the kernel always writes an intercept gradient; without an intercept it goes to a scratch array

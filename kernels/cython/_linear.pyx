@@ -18,12 +18,16 @@ dtype, ``rows`` in [0, n_samples), labels in [0, n_classes).
 """
 from cython.parallel cimport prange
 from libc.math cimport log, logf
-from libc.stdlib cimport calloc, free, malloc
-from libc.string cimport memset
+from libc.stdint cimport uintptr_t
+from libc.stdlib cimport free
+from libc.string cimport memcpy, memset
 
 ctypedef fused floating:
     float
     double
+
+cdef extern from "<stdlib.h>" nogil:
+    void* aligned_alloc(size_t alignment, size_t size)
 
 cdef extern from "_linear.h" nogil:
     ctypedef struct fastlc_ahead:
@@ -48,6 +52,8 @@ cdef enum:
     CHUNK_ROWS = 64
     # rows handled together (see _linear.h); fixed, the C helpers take 4 rows
     GROUP = 4
+    # bytes: the scratch rows and the gradient blocks start on cache lines (one vector on AVX-512)
+    ALIGN = 64
     CROSS_ENTROPY = 0
     HINGE = 1
 
@@ -73,6 +79,10 @@ cdef inline floating _log(floating x) noexcept nogil:
         return logf(x)
     else:
         return log(x)
+
+
+cdef inline Py_ssize_t _round_up(Py_ssize_t n, Py_ssize_t multiple) noexcept nogil:
+    return (n + multiple - 1) // multiple * multiple
 
 
 cdef inline void _shift_by_max(const floating* s, floating* g, Py_ssize_t n_classes, floating* row_max) noexcept nogil:
@@ -142,10 +152,12 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
                           const floating* W, const floating* b, Py_ssize_t n_classes, floating grad_scale,
                           const floating* class_weight, floating weight_total, floating label_smoothing,
                           floating margin, bint squared, const floating* zeros, floating* scratch,
-                          Py_ssize_t* active, floating* loss_out, floating* dW, floating* db) noexcept nogil:
+                          floating* rows_copy, Py_ssize_t copy_stride, Py_ssize_t* active, floating* loss_out,
+                          floating* dW, floating* db) noexcept nogil:
     """Batch rows [lo, hi): losses into loss_out[lo:hi], the summed gradient into dW, db (overwritten).
 
-    ``scratch`` holds 2 * GROUP * n_classes values, ``active`` n_classes indices.
+    ``scratch`` holds 2 * GROUP * n_classes values, ``active`` n_classes indices, ``rows_copy``
+    GROUP rows of ``copy_stride`` values starting on cache lines.
     """
     cdef floating* scores = scratch              # (GROUP, n_classes)
     cdef floating* g = scratch + GROUP * n_classes  # (GROUP, n_classes)
@@ -174,6 +186,13 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
             i = i + 1
         if n_active == 0:
             break
+        for a in range(n_active):
+            if <uintptr_t> x[a] % ALIGN != 0:
+                # A vector load that straddles two cache lines costs two: the tiles read each row
+                # 2 * ceil(C / 2) times, so a row not on a cache line boundary (numpy's large arrays
+                # start 16 bytes past one) is copied once to an aligned row (same values, same result).
+                memcpy(rows_copy + a * copy_stride, x[a], n_features * sizeof(floating))
+                x[a] = rows_copy + a * copy_stride
         for a in range(n_active, GROUP):
             x[a] = zeros
         # the rows that follow, fetched while this group computes
@@ -231,14 +250,20 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     """Returns 0, or -1 when the scratch memory could not be allocated."""
     cdef Py_ssize_t n_batch = rows.shape[0], n_features = X.shape[1], n_classes = coef.shape[0]
     cdef Py_ssize_t n_chunks = (n_batch + CHUNK_ROWS - 1) // CHUNK_ROWS
-    cdef Py_ssize_t block = n_classes * n_features + n_classes  # one chunk's (dW, db)
+    # one aligned allocation: the gradient blocks of chunks 1.. (chunk 0 writes straight into the
+    # outputs), then per chunk GROUP aligned row copies and the group's scores and gradients,
+    # then a row of zeros; every piece starts on a cache line
+    cdef Py_ssize_t line = ALIGN // sizeof(floating)
+    cdef Py_ssize_t block = _round_up(n_classes * n_features + n_classes, line)  # one chunk's (dW, db)
+    cdef Py_ssize_t copy_stride = _round_up(n_features, line)
+    cdef Py_ssize_t per_chunk = GROUP * copy_stride + _round_up(2 * GROUP * n_classes, line)
     cdef Py_ssize_t k, j, lo, hi
     cdef floating weight_total = 0
     cdef floating* dW
     cdef floating* db
-    cdef floating* partials
+    cdef floating* memory
+    cdef floating* chunk_memory
     cdef floating* zeros
-    cdef floating* scratch
     cdef Py_ssize_t* active
     cdef int wide = fastlc_linear_wide() and not _portable_only
     for j in range(class_weight.shape[0]):
@@ -247,16 +272,15 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
         memset(&grad_coef[0, 0], 0, n_classes * n_features * sizeof(floating))
         memset(&grad_intercept[0], 0, n_classes * sizeof(floating))
         return 0
-    # chunk 0 writes straight into the outputs; chunks 1.. into partials
-    partials = <floating*> malloc(((n_chunks - 1) * block + n_chunks * 2 * GROUP * n_classes + 1) * sizeof(floating))
-    zeros = <floating*> calloc(n_features, sizeof(floating))
-    active = <Py_ssize_t*> malloc(n_chunks * n_classes * sizeof(Py_ssize_t))
-    if partials == NULL or zeros == NULL or active == NULL:
-        free(partials)
-        free(zeros)
+    memory = <floating*> aligned_alloc(ALIGN, ((n_chunks - 1) * block + n_chunks * per_chunk + copy_stride)
+                                       * sizeof(floating))
+    active = <Py_ssize_t*> aligned_alloc(ALIGN, _round_up(n_chunks * n_classes * sizeof(Py_ssize_t), ALIGN))
+    if memory == NULL or active == NULL:
+        free(memory)
         free(active)
         return -1
-    scratch = partials + (n_chunks - 1) * block
+    zeros = memory + (n_chunks - 1) * block + n_chunks * per_chunk
+    memset(zeros, 0, n_features * sizeof(floating))
     for k in prange(n_chunks, schedule="static", num_threads=n_threads):
         lo = k * CHUNK_ROWS
         hi = min(lo + CHUNK_ROWS, n_batch)
@@ -264,23 +288,23 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
             dW = &grad_coef[0, 0]
             db = &grad_intercept[0]
         else:
-            dW = partials + (k - 1) * block
+            dW = memory + (k - 1) * block
             db = dW + n_classes * n_features
+        chunk_memory = memory + (n_chunks - 1) * block + k * per_chunk
         _chunk_gradient(kind, wide, &X[0, 0], n_features, &rows[0], lo, hi, &y[0], &row_weight[0], &coef[0, 0],
                         &intercept[0], n_classes, grad_scale, &class_weight[0], weight_total, label_smoothing,
-                        margin, squared, zeros, scratch + k * 2 * GROUP * n_classes, active + k * n_classes,
-                        &loss_out[0], dW, db)
+                        margin, squared, zeros, chunk_memory + GROUP * copy_stride, chunk_memory, copy_stride,
+                        active + k * n_classes, &loss_out[0], dW, db)
     # fixed-order sum of the chunks: the same bits whatever the thread count
     for k in range(1, n_chunks):
-        dW = partials + (k - 1) * block
+        dW = memory + (k - 1) * block
         if floating is float:
             fastlc_add_f32(&grad_coef[0, 0], dW, n_classes * n_features)
             fastlc_add_f32(&grad_intercept[0], dW + n_classes * n_features, n_classes)
         else:
             fastlc_add_f64(&grad_coef[0, 0], dW, n_classes * n_features)
             fastlc_add_f64(&grad_intercept[0], dW + n_classes * n_features, n_classes)
-    free(partials)
-    free(zeros)
+    free(memory)
     free(active)
     return 0
 
