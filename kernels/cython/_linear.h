@@ -137,10 +137,17 @@ static inline __attribute__((always_inline)) void fastlc_reduce8_f64(const fastl
 #define FASTLC_REDUCE8_WIDE_f32(T, V, acc, dots) fastlc_reduce8_f32((acc), (dots))
 #define FASTLC_REDUCE8_WIDE_f64(T, V, acc, dots) fastlc_reduce8_f64((acc), (dots))
 
-/* The scores of one 4 x 2 tile: classes c and c1 of the rows x0..x3 (a block of
-   scores4 below). STORE (literal 0/1): also copy the rows to y0..y3 as they go by. */
-#define FASTLC_SCORES_PAIR(T, V, L, PIN, REDUCE8, STORE)                              \
-    {                                                                                 \
+#define FASTLC_TILE_FUNCTIONS(T, SUFFIX, VARIANT, TARGET, VTYPE, PIN, REDUCE8)                                            \
+/* scores[r * n_classes + c] = W[c] . x_r + b[c] for the 4 rows x[0..3] of length   \
+   n and every class c (W row-major (n_classes, n)). Classes go in pairs; an odd    \
+   last class is paired with itself. */                                             \
+TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,            \
+        ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores, fastlc_ahead* ahead) { \
+    typedef VTYPE V;                                                       \
+    enum { L = sizeof(V) / sizeof(T) };                                               \
+    const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                           \
+    FASTLC_AHEAD_BEGIN(ahead)                                                         \
+    for (ptrdiff_t c = 0; c < n_classes; c += 2) {                                    \
         ptrdiff_t c1 = c + 1 < n_classes ? c + 1 : c;                                 \
         const T *w0 = W + c * n, *w1 = W + c1 * n;                                    \
         /* acc[2 r + k]: lane partial sums of x_r . w_k */                            \
@@ -151,14 +158,10 @@ static inline __attribute__((always_inline)) void fastlc_reduce8_f64(const fastl
             FASTLC_AHEAD_TICK();                                                      \
             memcpy(&b0, w0 + j, sizeof(V));                                           \
             memcpy(&b1, w1 + j, sizeof(V));                                           \
-            memcpy(&a, x0 + j, sizeof(V)); PIN(a); acc[0] += a * b0; acc[1] += a * b1; \
-            if (STORE) memcpy(y0 + j, &a, sizeof(V));                                 \
-            memcpy(&a, x1 + j, sizeof(V)); PIN(a); acc[2] += a * b0; acc[3] += a * b1; \
-            if (STORE) memcpy(y1 + j, &a, sizeof(V));                                 \
-            memcpy(&a, x2 + j, sizeof(V)); PIN(a); acc[4] += a * b0; acc[5] += a * b1; \
-            if (STORE) memcpy(y2 + j, &a, sizeof(V));                                 \
-            memcpy(&a, x3 + j, sizeof(V)); PIN(a); acc[6] += a * b0; acc[7] += a * b1; \
-            if (STORE) memcpy(y3 + j, &a, sizeof(V));                                 \
+            memcpy(&a, x0 + j, sizeof(V)); PIN(a); acc[0] += a * b0; acc[1] += a * b1;        \
+            memcpy(&a, x1 + j, sizeof(V)); PIN(a); acc[2] += a * b0; acc[3] += a * b1;        \
+            memcpy(&a, x2 + j, sizeof(V)); PIN(a); acc[4] += a * b0; acc[5] += a * b1;        \
+            memcpy(&a, x3 + j, sizeof(V)); PIN(a); acc[6] += a * b0; acc[7] += a * b1;        \
         }                                                                             \
         T tail[8] = {0};                                                              \
         for (; j < n; j++) {                                                          \
@@ -166,39 +169,13 @@ static inline __attribute__((always_inline)) void fastlc_reduce8_f64(const fastl
             tail[2] += x1[j] * w0[j]; tail[3] += x1[j] * w1[j];                       \
             tail[4] += x2[j] * w0[j]; tail[5] += x2[j] * w1[j];                       \
             tail[6] += x3[j] * w0[j]; tail[7] += x3[j] * w1[j];                       \
-            if (STORE) { y0[j] = x0[j]; y1[j] = x1[j]; y2[j] = x2[j]; y3[j] = x3[j]; } \
         }                                                                             \
         T dots[8];                                                                    \
-        REDUCE8(T, V, acc, dots);                                                     \
+        REDUCE8(T, V, acc, dots);                                        \
         for (int r = 0; r < 4; r++) {                                                 \
             scores[r * n_classes + c] = (dots[2 * r] + tail[2 * r]) + b[c];           \
             scores[r * n_classes + c1] = (dots[2 * r + 1] + tail[2 * r + 1]) + b[c1]; \
         }                                                                             \
-    }
-
-#define FASTLC_TILE_FUNCTIONS(T, SUFFIX, VARIANT, TARGET, VTYPE, PIN, REDUCE8)        \
-/* scores[r * n_classes + c] = W[c] . x_r + b[c] for the 4 rows x[0..3] of length   \
-   n and every class c (W row-major (n_classes, n)). Classes go in pairs; an odd    \
-   last class is paired with itself. With copy_to (4 rows, else NULL) the first    \
-   pair also copies the rows there, and x[0..3] then point to the copies. */         \
-TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,        \
-        ptrdiff_t n_classes, const T** x, T** copy_to, ptrdiff_t n, T* scores,        \
-        fastlc_ahead* ahead) {                                                        \
-    typedef VTYPE V;                                                                  \
-    enum { L = sizeof(V) / sizeof(T) };                                               \
-    const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                           \
-    ptrdiff_t c = 0;                                                                  \
-    FASTLC_AHEAD_BEGIN(ahead)                                                         \
-    if (copy_to) {                                                                    \
-        T *y0 = copy_to[0], *y1 = copy_to[1], *y2 = copy_to[2], *y3 = copy_to[3];     \
-        FASTLC_SCORES_PAIR(T, V, L, PIN, REDUCE8, 1)                                  \
-        x[0] = x0 = y0; x[1] = x1 = y1; x[2] = x2 = y2; x[3] = x3 = y3;               \
-        c += 2;                                                                       \
-    }                                                                                 \
-    for (; c < n_classes; c += 2) {                                                   \
-        T *y0 = NULL, *y1 = NULL, *y2 = NULL, *y3 = NULL;                             \
-        (void)y0; (void)y1; (void)y2; (void)y3;                                       \
-        FASTLC_SCORES_PAIR(T, V, L, PIN, REDUCE8, 0)                                  \
     }                                                                                 \
     FASTLC_AHEAD_END(ahead);                                                          \
 }                                                                                     \
@@ -268,10 +245,9 @@ FASTLC_TILE_FUNCTIONS(double, f64, portable, FASTLC_PORTABLE_TARGET, fastlc_vf64
 
 #define FASTLC_LINEAR_FUNCTIONS(T, SUFFIX)                                            \
 static inline void fastlc_scores4_##SUFFIX(int wide, const T* W, const T* b,          \
-        ptrdiff_t n_classes, const T** x, T** copy_to, ptrdiff_t n, T* scores,        \
-        fastlc_ahead* ahead) {                                                        \
-    if (wide) fastlc_scores4_##SUFFIX##_wide(W, b, n_classes, x, copy_to, n, scores, ahead); \
-    else fastlc_scores4_##SUFFIX##_portable(W, b, n_classes, x, copy_to, n, scores, ahead);  \
+        ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores, fastlc_ahead* ahead) { \
+    if (wide) fastlc_scores4_##SUFFIX##_wide(W, b, n_classes, x, n, scores, ahead);          \
+    else fastlc_scores4_##SUFFIX##_portable(W, b, n_classes, x, n, scores, ahead);           \
 }                                                                                     \
 static inline void fastlc_grad4_##SUFFIX(int wide, T* dW, ptrdiff_t n_classes,        \
         const T** x, ptrdiff_t n, const T* g, const ptrdiff_t* active,          \

@@ -20,7 +20,7 @@ from cython.parallel cimport prange
 from libc.math cimport log, logf
 from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 ctypedef fused floating:
     float
@@ -37,9 +37,9 @@ cdef extern from "_linear.h" nogil:
     void fastlc_exp_inplace_f32(float* x, Py_ssize_t n)
     void fastlc_exp_inplace_f64(double* x, Py_ssize_t n)
     void fastlc_scores4_f32(int wide, const float* W, const float* b, Py_ssize_t n_classes, const float** x,
-                            float** copy_to, Py_ssize_t n, float* scores, fastlc_ahead* ahead)
+                            Py_ssize_t n, float* scores, fastlc_ahead* ahead)
     void fastlc_scores4_f64(int wide, const double* W, const double* b, Py_ssize_t n_classes, const double** x,
-                            double** copy_to, Py_ssize_t n, double* scores, fastlc_ahead* ahead)
+                            Py_ssize_t n, double* scores, fastlc_ahead* ahead)
     void fastlc_grad4_f32(int wide, float* dW, Py_ssize_t n_classes, const float** x, Py_ssize_t n, const float* g,
                           const Py_ssize_t* active, Py_ssize_t n_active, fastlc_ahead* ahead)
     void fastlc_grad4_f64(int wide, double* dW, Py_ssize_t n_classes, const double** x, Py_ssize_t n,
@@ -168,10 +168,6 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
     cdef floating coef, loss
     cdef floating smooth = label_smoothing / n_classes, keep = 1 - label_smoothing
     cdef fastlc_ahead ahead
-    cdef floating* copy_to[GROUP]
-    cdef floating** copy
-    for a in range(GROUP):
-        copy_to[a] = rows_copy + a * copy_stride
     ahead.row_bytes = n_features * sizeof(floating)
     ahead.per_line = (n_classes + 1) // 2
     memset(dW, 0, n_classes * n_features * sizeof(floating))
@@ -190,15 +186,15 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
             i = i + 1
         if n_active == 0:
             break
-        for a in range(n_active, GROUP):
-            x[a] = zeros
-        # A vector load that straddles two cache lines costs two, and the tiles read each row
-        # 2 * ceil(C / 2) times: rows not on a cache line (numpy's large arrays start 16 bytes past
-        # one) are copied to aligned rows by the first tile as it reads them (same values, same bits).
-        copy = NULL
         for a in range(n_active):
             if <uintptr_t> x[a] % ALIGN != 0:
-                copy = copy_to
+                # A vector load that straddles two cache lines costs two: the tiles read each row
+                # 2 * ceil(C / 2) times, so a row not on a cache line boundary (numpy's large arrays
+                # start 16 bytes past one) is copied once to an aligned row (same values, same result).
+                memcpy(rows_copy + a * copy_stride, x[a], n_features * sizeof(floating))
+                x[a] = rows_copy + a * copy_stride
+        for a in range(n_active, GROUP):
+            x[a] = zeros
         # the rows that follow, fetched while this group computes
         ahead.r = 0
         ahead.off = 0
@@ -206,9 +202,9 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
         for a in range(GROUP):
             ahead.row[a] = <const char*> (X + rows[i + a] * n_features if i + a < hi else zeros)
         if floating is float:
-            fastlc_scores4_f32(wide, W, b, n_classes, x, copy, n_features, scores, &ahead)
+            fastlc_scores4_f32(wide, W, b, n_classes, x, n_features, scores, &ahead)
         else:
-            fastlc_scores4_f64(wide, W, b, n_classes, x, copy, n_features, scores, &ahead)
+            fastlc_scores4_f64(wide, W, b, n_classes, x, n_features, scores, &ahead)
         if kind == CROSS_ENTROPY:
             # the exps of the whole group in one vectorized call (a 10-class row alone is too short)
             for a in range(n_active):
