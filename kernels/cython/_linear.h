@@ -22,6 +22,7 @@
 #define FASTLC_LINEAR_H
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "_rowmath.h"
@@ -47,6 +48,24 @@ static int fastlc_linear_wide(void) {
 static int fastlc_linear_wide(void) { return 0; }
 #endif
 #define FASTLC_PIN_NONE(v) ((void)0)
+
+/* n bytes starting on a 64-byte boundary, released with fastlc_aligned_free
+   (C11's aligned_alloc is missing from some C runtimes, MSVC's among them).
+   The malloc'd block's own address is kept just below the aligned one. */
+static void* fastlc_aligned_malloc(size_t n) {
+    char* raw = (char*)malloc(n + 64 + sizeof(void*));
+    if (raw == NULL) return NULL;
+    char* aligned = raw + sizeof(void*);
+    aligned += (64 - (size_t)aligned % 64) % 64;
+    memcpy(aligned - sizeof(void*), &raw, sizeof(void*));
+    return aligned;
+}
+static void fastlc_aligned_free(void* p) {
+    if (p == NULL) return;
+    void* raw;
+    memcpy(&raw, (char*)p - sizeof(void*), sizeof(void*));
+    free(raw);
+}
 
 /* Prefetch of the next group's rows, spread evenly over this group's tile
    loops. The rows of a batch are scattered over X, so the hardware prefetcher

@@ -19,21 +19,19 @@ dtype, ``rows`` in [0, n_samples), labels in [0, n_classes).
 from cython.parallel cimport prange
 from libc.math cimport log, logf
 from libc.stdint cimport uintptr_t
-from libc.stdlib cimport free
 from libc.string cimport memcpy, memset
 
 ctypedef fused floating:
     float
     double
 
-cdef extern from "<stdlib.h>" nogil:
-    void* aligned_alloc(size_t alignment, size_t size)
-
 cdef extern from "_linear.h" nogil:
     ctypedef struct fastlc_ahead:
         const char* row[4]
         Py_ssize_t r, off, row_bytes, credit, per_line
     int fastlc_linear_wide()
+    void* fastlc_aligned_malloc(size_t n)
+    void fastlc_aligned_free(void* p)
     void fastlc_exp_inplace_f32(float* x, Py_ssize_t n)
     void fastlc_exp_inplace_f64(double* x, Py_ssize_t n)
     void fastlc_scores4_f32(int wide, const float* W, const float* b, Py_ssize_t n_classes, const float** x,
@@ -272,12 +270,12 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
         memset(&grad_coef[0, 0], 0, n_classes * n_features * sizeof(floating))
         memset(&grad_intercept[0], 0, n_classes * sizeof(floating))
         return 0
-    memory = <floating*> aligned_alloc(ALIGN, ((n_chunks - 1) * block + n_chunks * per_chunk + copy_stride)
-                                       * sizeof(floating))
-    active = <Py_ssize_t*> aligned_alloc(ALIGN, _round_up(n_chunks * n_classes * sizeof(Py_ssize_t), ALIGN))
+    memory = <floating*> fastlc_aligned_malloc(((n_chunks - 1) * block + n_chunks * per_chunk + copy_stride)
+                                               * sizeof(floating))
+    active = <Py_ssize_t*> fastlc_aligned_malloc(n_chunks * n_classes * sizeof(Py_ssize_t))
     if memory == NULL or active == NULL:
-        free(memory)
-        free(active)
+        fastlc_aligned_free(memory)
+        fastlc_aligned_free(active)
         return -1
     zeros = memory + (n_chunks - 1) * block + n_chunks * per_chunk
     memset(zeros, 0, n_features * sizeof(floating))
@@ -304,8 +302,8 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
         else:
             fastlc_add_f64(&grad_coef[0, 0], dW, n_classes * n_features)
             fastlc_add_f64(&grad_intercept[0], dW + n_classes * n_features, n_classes)
-    free(memory)
-    free(active)
+    fastlc_aligned_free(memory)
+    fastlc_aligned_free(active)
     return 0
 
 
