@@ -10,13 +10,15 @@
  * of one vector (64 bytes) along the features they load 4 sample vectors and 2
  * weight vectors for 8 fused multiply-adds, so the loop is bound by the FMA
  * units, not by the loads (a 4 x 1 tile needs 5 loads for 4 FMAs). The
- * vectors are GCC vector types (lane-wise semantics on every ISA); each
- * function is built for AVX-512, AVX2 and baseline SSE2 (target_clones, as in
- * _rowmath.h) and the loader picks the best.
+ * vectors are GCC vector types (lane-wise semantics on every ISA). The tiles
+ * are built once for AVX-512 (64-byte vectors, "wide") and once portably
+ * (32-byte vectors, target_clones for AVX2 and baseline SSE2); the kernel asks
+ * fastlc_linear_wide() which one the CPU runs.
  *
  * Determinism: every dot product is summed in a fixed order (one partial sum
  * per vector lane, a scalar tail, then a fixed tree of lane pairs), which
- * depends on D only, never on the thread count. No fast-math: NaN propagates.
+ * depends on D and on the build the CPU runs, never on the thread count or on
+ * where the arrays start. No fast-math: NaN propagates.
  */
 #ifndef FASTLC_LINEAR_H
 #define FASTLC_LINEAR_H
