@@ -159,16 +159,20 @@ FASTLC_CLONES static void fastlc_hinge_row_##SUFFIX(const T* row, T* grad,      
    scatters, which still beat scalar code). Each lane sums its row in class order, \
    exactly as a scalar loop would, so a row's result does not depend on its lane   \
    or on the ISA's vector width. Branch-free: "0 > z ? 0 : z" is the max          \
-   instruction (NaN z passes through) and "(h > 0) + (h - h)" is 1 or 0, or NaN    \
-   when h is NaN; the kink z == 0 gets slope 0. */                                  \
+   instruction (NaN z passes through) and the slope is 1 for h > 0 (also +inf),    \
+   NaN for a NaN h and 0 otherwise; the kink z == 0 gets slope 0. The correct      \
+   class is masked out, not taken back out afterwards: its z = s_y + (margin - s_y) \
+   is not the margin when |s_y| is large, nor a number when s_y is infinite. */     \
 FASTLC_CLONES static void fastlc_hinge_short_rows_##SUFFIX(                           \
         const T* scores, const ptrdiff_t* labels,                                     \
         const T* row_weight, T grad_scale, ptrdiff_t n_rows, ptrdiff_t n,             \
         T margin, int squared, T* loss_out, T* grad) {                                \
     T offset[FASTLC_HINGE_GROUP], coef[FASTLC_HINGE_GROUP];                           \
     T loss[FASTLC_HINGE_GROUP], slope_sum[FASTLC_HINGE_GROUP];                        \
+    ptrdiff_t correct[FASTLC_HINGE_GROUP];                                            \
     for (ptrdiff_t r = 0; r < n_rows; r++) {                                          \
-        offset[r] = margin - scores[r * n + labels[r]];                               \
+        correct[r] = labels[r];                                                       \
+        offset[r] = margin - scores[r * n + correct[r]];                              \
         coef[r] = row_weight[r] * grad_scale;                                         \
         loss[r] = 0;                                                                  \
         slope_sum[r] = 0;                                                             \
@@ -177,17 +181,13 @@ FASTLC_CLONES static void fastlc_hinge_short_rows_##SUFFIX(                     
         _Pragma("omp simd")                                                           \
         for (ptrdiff_t r = 0; r < n_rows; r++) {                                      \
             T z = scores[r * n + j] + offset[r];                                      \
-            T h = 0 > z ? (T)0 : z;                                                   \
-            T slope = squared ? 2 * h : (T)(h > 0) + (h - h);                         \
+            T h = (0 > z) | (j == correct[r]) ? (T)0 : z;                             \
+            T slope = squared ? 2 * h : h > 0 ? (T)1 : h == h ? (T)0 : h;             \
             loss[r] += squared ? h * h : h;                                           \
             slope_sum[r] += slope;                                                    \
             grad[r * n + j] = coef[r] * slope;                                        \
         }                                                                             \
     }                                                                                 \
-    /* the correct class entered with z = margin: take its terms back out exactly */ \
-    T h_correct = 0 > margin ? (T)0 : margin;                                         \
-    T slope_correct = squared ? 2 * h_correct : (T)(h_correct > 0);                   \
-    T loss_correct = squared ? h_correct * h_correct : h_correct;                     \
     for (ptrdiff_t r = 0; r < n_rows; r++) {                                          \
         T* row_grad = grad + r * n;                                                   \
         if (row_weight[r] == 0) {                                                     \
@@ -196,8 +196,8 @@ FASTLC_CLONES static void fastlc_hinge_short_rows_##SUFFIX(                     
             loss_out[r] = 0;                                                          \
             continue;                                                                 \
         }                                                                             \
-        row_grad[labels[r]] = -coef[r] * (slope_sum[r] - slope_correct);              \
-        loss_out[r] = row_weight[r] * (loss[r] - loss_correct);                       \
+        row_grad[correct[r]] = -coef[r] * slope_sum[r];                               \
+        loss_out[r] = row_weight[r] * loss[r];                                        \
     }                                                                                 \
 }
 
