@@ -5,6 +5,7 @@ that a user can find the mistake without reading our code. The private kernels
 do no checking at all (the Cython ones skip bounds checks), so everything that
 could make them read or write out of bounds is caught here.
 """
+import math
 import numbers
 import operator
 
@@ -93,14 +94,17 @@ def check_labels(y, n_samples, n_classes, name="y", *, ignore_index=None):
             labels = np.where(ignored, 0, labels)
         else:
             ignored = None
-    # two reductions without temporaries; locate the first bad label only on failure
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+    checked = np.ascontiguousarray(labels, dtype=np.intp)
+    # One reduction without temporaries: seen as unsigned, a negative label (also
+    # an unsigned one above the intp range, which wrapped around) is larger than
+    # any class index. Locate the first bad label only on failure.
+    if checked.size and checked.view(np.uintp).max() >= n_classes:
         index = int(np.flatnonzero((labels < 0) | (labels >= n_classes))[0])
         raise ValueError(
             f"{name}[{index}] = {labels[index]} is not a class index in [0, {n_classes})"
             + ("" if ignore_index is None else f" nor ignore_index={ignore_index}")
         )
-    return np.ascontiguousarray(labels, dtype=np.intp), ignored
+    return checked, ignored
 
 
 def check_weights(weights, length, name, dtype, what="samples"):
@@ -132,7 +136,7 @@ def check_scalar(value, name, *, low=None, high=None, low_inclusive=True, high_i
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {value!r}")
     value = float(value)
-    if np.isnan(value):
+    if math.isnan(value):  # math, not np: called on every kernel call, and np.isnan costs a ufunc dispatch
         raise ValueError(f"{name} must not be NaN")
     if low is not None and (value < low or (value == low and not low_inclusive)):
         bound = f">= {low}" if low_inclusive else f"> {low}"
