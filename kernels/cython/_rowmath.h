@@ -182,7 +182,7 @@ FASTLC_CLONES static void fastlc_hinge_short_rows_##SUFFIX(                     
         for (ptrdiff_t r = 0; r < n_rows; r++) {                                      \
             T z = scores[r * n + j] + offset[r];                                      \
             T h = (0 > z) | (j == correct[r]) ? (T)0 : z;                             \
-            T slope = squared ? 2 * h : h > 0 ? (T)1 : h == h ? (T)0 : h;             \
+            T slope = squared ? 2 * h : h > 0 ? (T)1 : h;  /* h is 0 or NaN there */ \
             loss[r] += squared ? h * h : h;                                           \
             slope_sum[r] += slope;                                                    \
             grad[r * n + j] = coef[r] * slope;                                        \

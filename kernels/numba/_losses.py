@@ -50,9 +50,9 @@ def _hinge(scores, y, row_weight, grad_scale, margin, loss_out, grad_out):
             for j in range(n_classes):
                 z = row[j] + offset
                 h = zero if (zero > z) | (j == correct) else z  # max(z, 0) that lets a NaN z through
-                # 1 for h > 0 (also +inf), 0 at and below the kink; NaN stays NaN so it reaches
-                # the gradient too. Selects, not "+ (h - h)": reassoc lets LLVM cancel h - h to 0.
-                slope = one if h > zero else (zero if h == h else h)
+                # 1 for h > 0 (also +inf); otherwise h is 0 (at and below the kink) or NaN, and a
+                # NaN reaches the gradient too. A select, not "+ (h - h)": reassoc lets LLVM cancel h - h.
+                slope = one if h > zero else h
                 loss += h
                 slope_sum += slope
                 grad[j] = coef * slope
