@@ -115,9 +115,12 @@ def multiclass_hinge(const floating[:, ::1] scores, const Py_ssize_t[::1] y, con
     cdef floating loss, slope_sum
     cdef floating* grad
     if n_classes < SHORT_ROW:
-        # groups start at fixed rows, so each row is computed in the same lane whatever the thread count
+        # Groups start at fixed rows, so each row is computed in the same lane whatever the thread
+        # count. "guided": as fast as "static" while the other threads spin, and when one starts
+        # late (woken from sleep) the others do most of its share meanwhile; they still wait for it
+        # to arrive at the end. 8192x10 with OMP_WAIT_POLICY=passive: ~65 us vs ~100 (1 thread ~60).
         for group in prange((n_samples + FASTLC_HINGE_GROUP - 1) // FASTLC_HINGE_GROUP, nogil=True,
-                            schedule="static", num_threads=n_threads):
+                            schedule="guided", num_threads=n_threads):
             first = group * FASTLC_HINGE_GROUP
             if floating is float:
                 fastlc_hinge_short_rows_f32(&scores[first, 0], &y[first], &row_weight[first], grad_scale,
