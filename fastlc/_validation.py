@@ -5,6 +5,8 @@ that a user can find the mistake without reading our code. The private kernels
 do no checking at all (the Cython ones skip bounds checks), so everything that
 could make them read or write out of bounds is caught here.
 """
+import functools
+import math
 import numbers
 import operator
 
@@ -93,20 +95,42 @@ def check_labels(y, n_samples, n_classes, name="y", *, ignore_index=None):
             labels = np.where(ignored, 0, labels)
         else:
             ignored = None
-    # two reductions without temporaries; locate the first bad label only on failure
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+    checked = np.ascontiguousarray(labels, dtype=np.intp)
+    # One reduction without temporaries: seen as unsigned, a negative label (also
+    # an unsigned one above the intp range, which wrapped around) is larger than
+    # any class index. Locate the first bad label only on failure.
+    if checked.size and checked.view(np.uintp).max() >= n_classes:
         index = int(np.flatnonzero((labels < 0) | (labels >= n_classes))[0])
         raise ValueError(
             f"{name}[{index}] = {labels[index]} is not a class index in [0, {n_classes})"
             + ("" if ignore_index is None else f" nor ignore_index={ignore_index}")
         )
-    return np.ascontiguousarray(labels, dtype=np.intp), ignored
+    return checked, ignored
+
+
+#: Longest array of unit weights kept for reuse (see ``_unit_weights``).
+UNIT_WEIGHTS_CACHED_LENGTH = 1 << 16
+
+
+@functools.lru_cache(maxsize=8)
+def _unit_weights_cached(length, dtype):
+    ones = np.ones(length, dtype=dtype)
+    ones.flags.writeable = False  # shared between calls: nothing may write into it
+    return ones
+
+
+def _unit_weights(length, dtype):
+    """Read-only ones of ``dtype``: for the batch sizes of a training loop filling a new
+    array costs more than a small kernel's validation, so short ones are reused."""
+    if length <= UNIT_WEIGHTS_CACHED_LENGTH:
+        return _unit_weights_cached(length, np.dtype(dtype))
+    return np.ones(length, dtype=dtype)
 
 
 def check_weights(weights, length, name, dtype, what="samples"):
-    """Return non-negative finite weights as a C-contiguous array of ``dtype``, or ones."""
+    """Return non-negative finite weights as a C-contiguous array of ``dtype``, or read-only ones."""
     if weights is None:
-        return np.ones(length, dtype=dtype)
+        return _unit_weights(length, dtype)
     w = np.asarray(weights)
     if w.dtype.kind not in "fiub":
         raise TypeError(f"{name} must hold numbers; got dtype {w.dtype}")
@@ -129,10 +153,11 @@ def check_choice(value, name, choices):
 
 def check_scalar(value, name, *, low=None, high=None, low_inclusive=True, high_inclusive=True):
     """Return ``value`` as a Python float after checking it is a real number in range."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}")
-    value = float(value)
-    if np.isnan(value):
+    if type(value) is not float:  # the usual case skips the slower abstract-class check
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number; got {value!r}")
+        value = float(value)
+    if math.isnan(value):  # math, not np: called on every kernel call, and np.isnan costs a ufunc dispatch
         raise ValueError(f"{name} must not be NaN")
     if low is not None and (value < low or (value == low and not low_inclusive)):
         bound = f">= {low}" if low_inclusive else f"> {low}"

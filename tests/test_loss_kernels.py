@@ -335,6 +335,39 @@ def test_one_class(backend_name):
     assert loss == 0.0 and np.all(grad == 0)
 
 
+@pytest.mark.parametrize("n_classes", [2, 10, 40], ids=lambda c: f"C{c}")
+@pytest.mark.parametrize("backend_name", ALL_BACKENDS)
+def test_hinge_correct_class_adds_nothing(backend_name, dtype, n_classes):
+    """The correct class is left out, not added and taken back out: s_y + (margin - s_y) is not
+    the margin when |s_y| is large (float32: 1e8 + (1 - 1e8) == 0), nor a number when s_y is inf."""
+    require_backend(backend_name)
+    scores = np.zeros((3, n_classes), dtype=dtype)
+    scores[0, 0] = 1e8 if dtype == np.float32 else 1e17
+    scores[1, 0] = np.inf
+    scores[2, 0] = 1e8 if dtype == np.float32 else 1e17
+    scores[2, 1] = scores[2, 0] - 0.5 * scores[2, 0]  # far below the margin
+    with np.errstate(invalid="ignore"):  # the numpy backend computes inf - inf, then masks it
+        losses, grad = kernels.multiclass_hinge(scores, [0, 0, 0], reduction="none", backend=backend_name)
+    assert_array_equal(losses, 0.0)
+    assert_array_equal(grad, 0.0)
+
+
+@pytest.mark.parametrize("n_classes", [3, 10, 40], ids=lambda c: f"C{c}")
+@pytest.mark.parametrize("backend_name", ALL_BACKENDS)
+def test_hinge_infinite_wrong_class_score(backend_name, dtype, n_classes):
+    """z = +inf: infinite loss, slope 1 (as the naive loop has it), not inf * 0 or inf - inf = NaN."""
+    require_backend(backend_name)
+    scores = np.full((2, n_classes), -5.0, dtype=dtype)
+    scores[:, 0] = 0.0  # the correct class: the other classes meet the margin
+    scores[0, 1] = np.inf
+    scores[1, 2] = np.inf
+    scores[1, 1] = np.nan
+    losses, grad = kernels.multiclass_hinge(scores, [0, 0], reduction="none", backend=backend_name)
+    assert losses[0] == np.inf and np.isnan(losses[1])
+    assert grad[0, 1] == 1 and grad[0, 0] == -1 and np.all(grad[0, 2:] == 0)
+    assert np.isnan(grad[1, 1]) and grad[1, 2] == 1 and np.isnan(grad[1, 0])
+
+
 @pytest.mark.parametrize("layout", ["fortran", "strided", "readonly"])
 @pytest.mark.parametrize("backend_name", ALL_BACKENDS)
 def test_any_memory_layout_gives_the_same_answer(backend_name, layout):

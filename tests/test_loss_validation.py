@@ -32,6 +32,19 @@ class TestCommonValidation:
         with pytest.raises(ValueError, match=r"y\[0\] = -1 is not a class index"):
             function(SCORES, [-1, 0, 0, 0])
 
+    @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8, np.uint64])
+    def test_label_out_of_range_in_any_integer_dtype(self, function, dtype):
+        info = np.iinfo(dtype)
+        for bad in (3, info.max) + ((-1, info.min) if info.min < 0 else ()):
+            labels = np.array([0, 1, 2, bad], dtype=dtype)
+            with pytest.raises(ValueError, match=rf"y\[3\] = {bad} is not a class index in \[0, 3\)"):
+                function(SCORES, labels)
+        # the largest uint64 values wrap around to negative numbers as intp
+        if dtype == np.uint64:
+            labels = np.array([0, 2**63, 2, 1], dtype=dtype)
+            with pytest.raises(ValueError, match=rf"y\[1\] = {2**63} is not a class index"):
+                function(SCORES, labels)
+
     def test_labels_must_be_integers(self, function):
         with pytest.raises(TypeError, match=r"y must hold integer class indices; got dtype float64"):
             function(SCORES, np.array([0.0, 1.0, 2.0, 1.0]))

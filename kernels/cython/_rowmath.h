@@ -29,6 +29,9 @@
 #define FASTLC_CLONES
 #endif
 
+/* Rows per call of the short-row hinge: one AVX-512 vector of float32. */
+#define FASTLC_HINGE_GROUP 16
+
 /* Round-to-nearest by the 1.5 * 2^23 (float) / 1.5 * 2^52 (double) shifter:
    plain IEEE arithmetic, so it vectorizes on every ISA (floor would not on SSE2),
    and the integer n is read from the low bits of the shifted value. */
@@ -148,27 +151,54 @@ FASTLC_CLONES static void fastlc_hinge_row_##SUFFIX(const T* row, T* grad,      
     *loss_out = loss;                                                                 \
     *slope_sum_out = fastlc_row_sum_##SUFFIX(grad, n);                                \
 } \
-/* The same for a short row, in one scalar pass including the correct class's     \
-   slope and the scaling by coef: for rows of a few classes the vector passes and   \
-   their calls cost more than the work. Written so gcc emits no branch per class:  \
-   "0 > z ? 0 : z" is the x86 max instruction (NaN z passes through), and           \
-   "(h > 0) + (h - h)" is 1 or 0, or NaN when h is NaN. Returns the loss. */        \
-static inline T fastlc_hinge_short_row_##SUFFIX(const T* row, T* grad, ptrdiff_t n,   \
-        ptrdiff_t correct, T margin, int squared, T coef) {                           \
-    T offset = margin - row[correct], loss = 0, slope_sum = 0;                        \
-    for (ptrdiff_t j = 0; j < n; j++) {                                               \
-        T z = row[j] + offset;                                                        \
-        T h = 0 > z ? (T)0 : z;                                                       \
-        T slope = squared ? 2 * h : (T)(h > 0) + (h - h);                             \
-        loss += squared ? h * h : h;                                                  \
-        slope_sum += slope;                                                           \
-        grad[j] = coef * slope;                                                       \
+/* The same for a group of up to FASTLC_HINGE_GROUP short rows (a few classes     \
+   each), including the correct class's slope, the scaling by the row weights and  \
+   zero-weight rows. One row per vector lane: for 10 classes a row-wise loop is     \
+   too short to vectorize and its sums are chains of dependent adds, while across  \
+   rows every operation is independent (loads and stores become gathers and        \
+   scatters, which still beat scalar code). Each lane sums its row in class order, \
+   exactly as a scalar loop would, so a row's result does not depend on its lane   \
+   or on the ISA's vector width. Branch-free: "0 > z ? 0 : z" is the max          \
+   instruction (NaN z passes through) and the slope is 1 for h > 0 (also +inf),    \
+   NaN for a NaN h and 0 otherwise; the kink z == 0 gets slope 0. The correct      \
+   class is masked out, not taken back out afterwards: its z = s_y + (margin - s_y) \
+   is not the margin when |s_y| is large, nor a number when s_y is infinite. */     \
+FASTLC_CLONES static void fastlc_hinge_short_rows_##SUFFIX(                           \
+        const T* scores, const ptrdiff_t* labels,                                     \
+        const T* row_weight, T grad_scale, ptrdiff_t n_rows, ptrdiff_t n,             \
+        T margin, int squared, T* loss_out, T* grad) {                                \
+    T offset[FASTLC_HINGE_GROUP], coef[FASTLC_HINGE_GROUP];                           \
+    T loss[FASTLC_HINGE_GROUP], slope_sum[FASTLC_HINGE_GROUP];                        \
+    ptrdiff_t correct[FASTLC_HINGE_GROUP];                                            \
+    for (ptrdiff_t r = 0; r < n_rows; r++) {                                          \
+        correct[r] = labels[r];                                                       \
+        offset[r] = margin - scores[r * n + correct[r]];                              \
+        coef[r] = row_weight[r] * grad_scale;                                         \
+        loss[r] = 0;                                                                  \
+        slope_sum[r] = 0;                                                             \
     }                                                                                 \
-    /* the correct class entered with z = margin: take its terms back out exactly */ \
-    T h_correct = 0 > margin ? (T)0 : margin;                                         \
-    T slope_correct = squared ? 2 * h_correct : (T)(h_correct > 0);                   \
-    grad[correct] = -coef * (slope_sum - slope_correct);                              \
-    return loss - (squared ? h_correct * h_correct : h_correct);                      \
+    for (ptrdiff_t j = 0; j < n; j++) {                                               \
+        _Pragma("omp simd")                                                           \
+        for (ptrdiff_t r = 0; r < n_rows; r++) {                                      \
+            T z = scores[r * n + j] + offset[r];                                      \
+            T h = (0 > z) | (j == correct[r]) ? (T)0 : z;                             \
+            T slope = squared ? 2 * h : h > 0 ? (T)1 : h;  /* h is 0 or NaN there */ \
+            loss[r] += squared ? h * h : h;                                           \
+            slope_sum[r] += slope;                                                    \
+            grad[r * n + j] = coef[r] * slope;                                        \
+        }                                                                             \
+    }                                                                                 \
+    for (ptrdiff_t r = 0; r < n_rows; r++) {                                          \
+        T* row_grad = grad + r * n;                                                   \
+        if (row_weight[r] == 0) {                                                     \
+            /* not a scaling by 0: the row may hold NaN */                            \
+            for (ptrdiff_t j = 0; j < n; j++) row_grad[j] = 0;                        \
+            loss_out[r] = 0;                                                          \
+            continue;                                                                 \
+        }                                                                             \
+        row_grad[correct[r]] = -coef[r] * slope_sum[r];                               \
+        loss_out[r] = row_weight[r] * loss[r];                                        \
+    }                                                                                 \
 }
 
 FASTLC_ROW_FUNCTIONS(float, f32, fastlc_expf)

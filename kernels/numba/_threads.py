@@ -15,7 +15,11 @@ def with_n_threads(kernel):
     def run(*args):
         *kernel_args, n_threads = args
         previous = numba.get_num_threads()
-        numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
+        wanted = max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS))
+        if wanted == previous:
+            # the usual case (all cores); each set_num_threads costs about a microsecond
+            return kernel(*kernel_args)
+        numba.set_num_threads(wanted)
         try:
             return kernel(*kernel_args)
         finally:
