@@ -11,6 +11,8 @@ times more work the full size is.
     pytest benchmarks/test_bench_optim.py --benchmark-json=optim.json
     python benchmarks/report.py optim.json   # GB/s column from extra_info["bytes"]; copyto is its own group
 """
+import functools
+
 import numpy as np
 import pytest
 
@@ -128,6 +130,7 @@ def test_bench_copyto(benchmark, size, dtype):
     benchmark.pedantic(np.copyto, args=(dst, src), rounds=15, iterations=1, warmup_rounds=1)
 
 
+@functools.lru_cache(maxsize=None)  # compiled once per session, not once per test
 def _traffic_floor_kernels():
     """Numba kernels with the memory traffic of a fused step and next to no arithmetic.
 
