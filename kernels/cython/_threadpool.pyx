@@ -1,0 +1,63 @@
+# cython: boundscheck=False, wraparound=False
+"""The process's one thread pool for the Cython kernels (see _threadpool_impl.h).
+
+The kernel modules take its function table from the ``API`` capsule when they
+are imported (_threadpool.pxi). Nothing here validates: callers pass a chunk
+count >= 0 and a thread count >= 1, already resolved from ``n_threads``.
+"""
+from cpython.pycapsule cimport PyCapsule_New
+from libc.stdint cimport int64_t
+from posix.types cimport pid_t
+
+cdef extern from "_threadpool.h" nogil:
+    ctypedef void (*fastlc_task)(void* ctx, Py_ssize_t chunk) noexcept nogil
+    ctypedef struct fastlc_pool_api:
+        void (*parallel_for)(fastlc_task task, void* ctx, Py_ssize_t n_chunks, int n_threads) noexcept nogil
+    const char* FASTLC_POOL_CAPSULE
+
+cdef extern from "_threadpool_impl.h" nogil:
+    int FASTLC_POOL_THREADED
+    int fastlc_pool_init()
+    void fastlc_parallel_for(fastlc_task task, void* ctx, Py_ssize_t n_chunks, int n_threads)
+    fastlc_pool_api fastlc_pool_table
+
+cdef extern from "<sys/syscall.h>" nogil:
+    long SYS_gettid
+cdef extern from "<unistd.h>" nogil:
+    long syscall(long number, ...)
+
+if fastlc_pool_init() != 0:
+    raise ImportError("fastlc._cython._threadpool: could not initialise the thread pool")
+
+#: Capsule holding the pool's function table, for the kernel modules.
+API = PyCapsule_New(<void*> &fastlc_pool_table, FASTLC_POOL_CAPSULE, NULL)
+
+#: False when the build has no threads (the portable serial fallback).
+THREADED = bool(FASTLC_POOL_THREADED)
+
+
+ctypedef struct _Probe:
+    int64_t* thread_of_chunk
+    long spin
+
+
+cdef void _probe_task(void* ctx, Py_ssize_t chunk) noexcept nogil:
+    cdef _Probe* probe = <_Probe*> ctx
+    cdef long i
+    cdef volatile long sink = 0
+    for i in range(probe.spin):
+        sink = sink + i
+    probe.thread_of_chunk[chunk] = syscall(SYS_gettid)
+
+
+def _probe(int64_t[::1] thread_of_chunk, int n_threads, long spin=0):
+    """Run one chunk per element of ``thread_of_chunk`` on the pool; each records its OS thread id.
+
+    For the tests: every chunk must run exactly once, on at most ``n_threads``
+    threads, the caller's among them. ``spin`` adds busy work per chunk.
+    """
+    cdef _Probe probe
+    probe.thread_of_chunk = &thread_of_chunk[0] if thread_of_chunk.shape[0] else NULL
+    probe.spin = spin
+    with nogil:
+        fastlc_parallel_for(_probe_task, &probe, thread_of_chunk.shape[0], n_threads)
