@@ -1,1 +1,1 @@
-"""The ``cython`` backend: compiled ``nogil`` kernels with OpenMP ``prange`` (installed as ``fastlc._cython``)."""
+"""The ``cython`` backend: compiled ``nogil`` kernels on fastlc's own thread pool (installed as ``fastlc._cython``)."""

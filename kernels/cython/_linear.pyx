@@ -16,7 +16,6 @@ therefore the same bits for any ``n_threads``.
 No validation here (layer 1): C-contiguous float32/float64 arrays of matching
 dtype, ``rows`` in [0, n_samples), labels in [0, n_classes).
 """
-from cython.parallel cimport prange
 from libc.math cimport log, logf
 from libc.stdint cimport uintptr_t
 from libc.string cimport memcpy, memset
@@ -24,6 +23,8 @@ from libc.string cimport memcpy, memset
 ctypedef fused floating:
     float
     double
+
+include "_threadpool.pxi"
 
 cdef extern from "_linear.h" nogil:
     ctypedef struct fastlc_ahead:
@@ -240,6 +241,65 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
             fastlc_grad4_f64(wide, dW, n_classes, x, n_features, g, active, n_moved, &ahead)
 
 
+ctypedef struct Gradient:
+    # One fused gradient call: what a chunk of it needs. Arrays are float* or
+    # double* (is_double); the scalars are held as double and cast back to the
+    # arrays' dtype, which is exact (they arrive in that dtype).
+    int kind
+    int wide
+    bint is_double
+    bint squared
+    const void* X
+    Py_ssize_t n_features, n_batch, n_classes
+    const Py_ssize_t* rows
+    const Py_ssize_t* y
+    const void* row_weight
+    const void* W
+    const void* b
+    const void* class_weight
+    double grad_scale, weight_total, label_smoothing, margin
+    void* loss_out
+    void* grad_coef
+    void* grad_intercept
+    # scratch: gradient blocks of chunks 1.. (chunk 0 writes straight into the outputs), then per chunk the
+    # aligned row copies and the group's scores/gradients, then a row of zeros
+    void* memory
+    const void* zeros
+    Py_ssize_t block, per_chunk, copy_stride, n_chunks_minus_one
+    Py_ssize_t* active
+
+
+cdef void _gradient_chunk(Gradient* job, Py_ssize_t k, floating* kind) noexcept nogil:
+    """Chunk k of the batch: rows [k * CHUNK_ROWS, (k + 1) * CHUNK_ROWS) into the chunk's own gradient block."""
+    cdef Py_ssize_t lo = k * CHUNK_ROWS
+    cdef Py_ssize_t hi = lo + CHUNK_ROWS if lo + CHUNK_ROWS < job.n_batch else job.n_batch
+    cdef Py_ssize_t n_weights = job.n_classes * job.n_features
+    cdef floating* memory = <floating*> job.memory
+    cdef floating* chunk_memory = memory + (job.n_chunks_minus_one) * job.block + k * job.per_chunk
+    cdef floating* dW
+    cdef floating* db
+    if k == 0:
+        dW = <floating*> job.grad_coef
+        db = <floating*> job.grad_intercept
+    else:
+        dW = memory + (k - 1) * job.block
+        db = dW + n_weights
+    _chunk_gradient(job.kind, job.wide, <const floating*> job.X, job.n_features, job.rows, lo, hi, job.y,
+                    <const floating*> job.row_weight, <const floating*> job.W, <const floating*> job.b,
+                    job.n_classes, <floating> job.grad_scale, <const floating*> job.class_weight,
+                    <floating> job.weight_total, <floating> job.label_smoothing, <floating> job.margin, job.squared,
+                    <const floating*> job.zeros, chunk_memory + GROUP * job.copy_stride, chunk_memory,
+                    job.copy_stride, job.active + k * job.n_classes, <floating*> job.loss_out, dW, db)
+
+
+cdef void _gradient_task(void* ctx, Py_ssize_t k) noexcept nogil:
+    cdef Gradient* job = <Gradient*> ctx
+    if job.is_double:
+        _gradient_chunk(job, k, <double*> NULL)
+    else:
+        _gradient_chunk(job, k, <float*> NULL)
+
+
 cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::1] rows, const Py_ssize_t[::1] y,
                          const floating[::1] class_weight, const floating[::1] row_weight,
                          const floating[:, ::1] coef, const floating[::1] intercept, floating grad_scale,
@@ -248,54 +308,60 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     """Returns 0, or -1 when the scratch memory could not be allocated."""
     cdef Py_ssize_t n_batch = rows.shape[0], n_features = X.shape[1], n_classes = coef.shape[0]
     cdef Py_ssize_t n_chunks = (n_batch + CHUNK_ROWS - 1) // CHUNK_ROWS
-    # one aligned allocation: the gradient blocks of chunks 1.. (chunk 0 writes straight into the
-    # outputs), then per chunk GROUP aligned row copies and the group's scores and gradients,
-    # then a row of zeros; every piece starts on a cache line
+    # one aligned allocation, every piece starting on a cache line (see Gradient)
     cdef Py_ssize_t line = ALIGN // sizeof(floating)
-    cdef Py_ssize_t block = _round_up(n_classes * n_features + n_classes, line)  # one chunk's (dW, db)
-    cdef Py_ssize_t copy_stride = _round_up(n_features, line)
-    cdef Py_ssize_t per_chunk = GROUP * copy_stride + _round_up(2 * GROUP * n_classes, line)
-    cdef Py_ssize_t k, j, lo, hi
+    cdef Py_ssize_t k, j
     cdef floating weight_total = 0
     cdef floating* dW
-    cdef floating* db
     cdef floating* memory
-    cdef floating* chunk_memory
     cdef floating* zeros
-    cdef Py_ssize_t* active
-    cdef int wide = fastlc_linear_wide() and not _portable_only
+    cdef Gradient job
     for j in range(class_weight.shape[0]):
         weight_total = weight_total + class_weight[j]
     if n_batch == 0:
         memset(&grad_coef[0, 0], 0, n_classes * n_features * sizeof(floating))
         memset(&grad_intercept[0], 0, n_classes * sizeof(floating))
         return 0
-    memory = <floating*> fastlc_aligned_malloc(((n_chunks - 1) * block + n_chunks * per_chunk + copy_stride)
-                                               * sizeof(floating))
-    active = <Py_ssize_t*> fastlc_aligned_malloc(n_chunks * n_classes * sizeof(Py_ssize_t))
-    if memory == NULL or active == NULL:
+    job.block = _round_up(n_classes * n_features + n_classes, line)  # one chunk's (dW, db)
+    job.copy_stride = _round_up(n_features, line)
+    job.per_chunk = GROUP * job.copy_stride + _round_up(2 * GROUP * n_classes, line)
+    memory = <floating*> fastlc_aligned_malloc(((n_chunks - 1) * job.block + n_chunks * job.per_chunk
+                                                + job.copy_stride) * sizeof(floating))
+    job.active = <Py_ssize_t*> fastlc_aligned_malloc(n_chunks * n_classes * sizeof(Py_ssize_t))
+    if memory == NULL or job.active == NULL:
         fastlc_aligned_free(memory)
-        fastlc_aligned_free(active)
+        fastlc_aligned_free(job.active)
         return -1
-    zeros = memory + (n_chunks - 1) * block + n_chunks * per_chunk
+    zeros = memory + (n_chunks - 1) * job.block + n_chunks * job.per_chunk
     memset(zeros, 0, n_features * sizeof(floating))
-    for k in prange(n_chunks, schedule="static", num_threads=n_threads):
-        lo = k * CHUNK_ROWS
-        hi = min(lo + CHUNK_ROWS, n_batch)
-        if k == 0:
-            dW = &grad_coef[0, 0]
-            db = &grad_intercept[0]
-        else:
-            dW = memory + (k - 1) * block
-            db = dW + n_classes * n_features
-        chunk_memory = memory + (n_chunks - 1) * block + k * per_chunk
-        _chunk_gradient(kind, wide, &X[0, 0], n_features, &rows[0], lo, hi, &y[0], &row_weight[0], &coef[0, 0],
-                        &intercept[0], n_classes, grad_scale, &class_weight[0], weight_total, label_smoothing,
-                        margin, squared, zeros, chunk_memory + GROUP * copy_stride, chunk_memory, copy_stride,
-                        active + k * n_classes, &loss_out[0], dW, db)
+    job.kind = kind
+    job.wide = fastlc_linear_wide() and not _portable_only
+    job.is_double = floating is double
+    job.squared = squared
+    job.X = &X[0, 0]
+    job.n_features = n_features
+    job.n_batch = n_batch
+    job.n_classes = n_classes
+    job.n_chunks_minus_one = n_chunks - 1
+    job.rows = &rows[0]
+    job.y = &y[0]
+    job.row_weight = &row_weight[0]
+    job.W = &coef[0, 0]
+    job.b = &intercept[0]
+    job.class_weight = &class_weight[0]
+    job.grad_scale = grad_scale
+    job.weight_total = weight_total
+    job.label_smoothing = label_smoothing
+    job.margin = margin
+    job.loss_out = &loss_out[0]
+    job.grad_coef = &grad_coef[0, 0]
+    job.grad_intercept = &grad_intercept[0]
+    job.memory = memory
+    job.zeros = zeros
+    parallel_for(_gradient_task, &job, n_chunks, n_threads)
     # fixed-order sum of the chunks: the same bits whatever the thread count
     for k in range(1, n_chunks):
-        dW = memory + (k - 1) * block
+        dW = memory + (k - 1) * job.block
         if floating is float:
             fastlc_add_f32(&grad_coef[0, 0], dW, n_classes * n_features)
             fastlc_add_f32(&grad_intercept[0], dW + n_classes * n_features, n_classes)
@@ -303,7 +369,7 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
             fastlc_add_f64(&grad_coef[0, 0], dW, n_classes * n_features)
             fastlc_add_f64(&grad_intercept[0], dW + n_classes * n_features, n_classes)
     fastlc_aligned_free(memory)
-    fastlc_aligned_free(active)
+    fastlc_aligned_free(job.active)
     return 0
 
 

@@ -1,5 +1,5 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Loss kernels in Cython: OpenMP over blocks of rows, row primitives in C.
+"""Loss kernels in Cython: blocks of rows on fastlc's thread pool, row primitives in C.
 
 No validation here: the public layer (fastlc.kernels) hands over C-contiguous
 float32/float64 arrays of matching shapes and labels already checked to lie
@@ -12,12 +12,13 @@ block stays in cache for the passes that follow. Every row is computed the
 same way whatever the block boundaries and thread count, so results are
 deterministic. See _rowmath.h for the vectorized exp and sums.
 """
-from cython.parallel cimport prange
 from libc.math cimport log, logf
 
 ctypedef fused floating:
     float
     double
+
+include "_threadpool.pxi"
 
 cdef extern from "_rowmath.h" nogil:
     float fastlc_row_max_f32(const float* x, Py_ssize_t n)
@@ -107,133 +108,118 @@ cdef inline void _zero_row(floating* loss, floating* grad, Py_ssize_t n_classes)
         grad[j] = 0
 
 
-def multiclass_hinge(const floating[:, ::1] scores, const Py_ssize_t[::1] y, const floating[::1] row_weight,
-                     floating grad_scale, floating margin, bint squared,
-                     floating[::1] loss_out, floating[:, ::1] grad_out, int n_threads):
-    cdef Py_ssize_t n_samples = scores.shape[0], n_classes = scores.shape[1]
-    cdef Py_ssize_t i, group, first
+cdef void _hinge_short_block(const floating* scores, const Py_ssize_t* y, const floating* row_weight,
+                             floating grad_scale, Py_ssize_t n_rows, Py_ssize_t n_classes, floating margin,
+                             bint squared, floating* loss_out, floating* grad_out) noexcept nogil:
+    """Rows of fewer than SHORT_ROW classes, FASTLC_HINGE_GROUP at a time, one row per vector lane."""
+    cdef Py_ssize_t first = 0, n
+    while first < n_rows:
+        n = n_rows - first if n_rows - first < FASTLC_HINGE_GROUP else FASTLC_HINGE_GROUP
+        if floating is float:
+            fastlc_hinge_short_rows_f32(scores + first * n_classes, y + first, row_weight + first, grad_scale, n,
+                                        n_classes, margin, squared, loss_out + first, grad_out + first * n_classes)
+        else:
+            fastlc_hinge_short_rows_f64(scores + first * n_classes, y + first, row_weight + first, grad_scale, n,
+                                        n_classes, margin, squared, loss_out + first, grad_out + first * n_classes)
+        first = first + n
+
+
+cdef void _hinge_block(const floating* scores, const Py_ssize_t* y, const floating* row_weight,
+                       floating grad_scale, Py_ssize_t n_rows, Py_ssize_t n_classes, floating margin,
+                       bint squared, floating* loss_out, floating* grad_out) noexcept nogil:
+    """Rows of SHORT_ROW classes or more, one at a time."""
+    cdef Py_ssize_t i
     cdef floating loss, slope_sum
     cdef floating* grad
-    if n_classes < SHORT_ROW:
-        # Groups start at fixed rows, so each row is computed in the same lane whatever the thread
-        # count. "guided": as fast as "static" while the other threads spin, and when one starts
-        # late (woken from sleep) the others do most of its share meanwhile; they still wait for it
-        # to arrive at the end. 8192x10 with OMP_WAIT_POLICY=passive: ~65 us vs ~100 (1 thread ~60).
-        for group in prange((n_samples + FASTLC_HINGE_GROUP - 1) // FASTLC_HINGE_GROUP, nogil=True,
-                            schedule="guided", num_threads=n_threads):
-            first = group * FASTLC_HINGE_GROUP
-            if floating is float:
-                fastlc_hinge_short_rows_f32(&scores[first, 0], &y[first], &row_weight[first], grad_scale,
-                                            min(FASTLC_HINGE_GROUP, n_samples - first), n_classes, margin, squared,
-                                            &loss_out[first], &grad_out[first, 0])
-            else:
-                fastlc_hinge_short_rows_f64(&scores[first, 0], &y[first], &row_weight[first], grad_scale,
-                                            min(FASTLC_HINGE_GROUP, n_samples - first), n_classes, margin, squared,
-                                            &loss_out[first], &grad_out[first, 0])
-        return
-    for i in prange(n_samples, nogil=True, schedule="static", num_threads=n_threads):
-        grad = &grad_out[i, 0]
+    for i in range(n_rows):
+        grad = grad_out + i * n_classes
         if row_weight[i] == 0:
             # not a scaling by 0: the output may hold NaN garbage
             _zero_row(&loss_out[i], grad, n_classes)
             continue
-        # assigned here so that Cython makes them thread-private: written only
-        # through a pointer, they would be shared between threads (a race)
         loss = 0
         slope_sum = 0
         if floating is float:
-            fastlc_hinge_row_f32(&scores[i, 0], grad, n_classes, y[i], margin, squared, &loss, &slope_sum)
+            fastlc_hinge_row_f32(scores + i * n_classes, grad, n_classes, y[i], margin, squared, &loss, &slope_sum)
         else:
-            fastlc_hinge_row_f64(&scores[i, 0], grad, n_classes, y[i], margin, squared, &loss, &slope_sum)
+            fastlc_hinge_row_f64(scores + i * n_classes, grad, n_classes, y[i], margin, squared, &loss, &slope_sum)
         grad[y[i]] = -slope_sum
         _scale(grad, n_classes, row_weight[i] * grad_scale)
         loss_out[i] = row_weight[i] * loss
 
 
-def cross_entropy_hard(const floating[:, ::1] logits, const Py_ssize_t[::1] y, const floating[::1] class_weight,
-                       const floating[::1] row_weight, floating grad_scale, floating label_smoothing,
-                       floating[::1] loss_out, floating[:, ::1] grad_out, int n_threads):
-    cdef Py_ssize_t n_samples = logits.shape[0], n_classes = logits.shape[1]
-    cdef Py_ssize_t block, n_blocks, first, n_rows, i, j, correct
-    cdef Py_ssize_t block_rows = _block_rows(n_classes)
+cdef void _cross_entropy_hard_block(const floating* logits, const Py_ssize_t* y, const floating* class_weight,
+                                    floating weight_total, const floating* row_weight, floating grad_scale,
+                                    floating label_smoothing, Py_ssize_t n_rows, Py_ssize_t n_classes,
+                                    floating* loss_out, floating* grad_out) noexcept nogil:
+    cdef Py_ssize_t i, j, correct
     cdef floating smooth = label_smoothing / n_classes, keep = 1 - label_smoothing
-    cdef floating weight_total = 0, row_max, total, w_correct, q_sum, loss, coef, scale, weighted_shift
+    cdef floating row_max, total, w_correct, q_sum, loss, coef, scale, weighted_shift
     cdef const floating* row
     cdef floating* grad
-    for j in range(n_classes):
-        weight_total += class_weight[j]
-    n_blocks = (n_samples + block_rows - 1) // block_rows
-    for block in prange(n_blocks, nogil=True, schedule="static", num_threads=n_threads):
-        first = block * block_rows
-        n_rows = min(block_rows, n_samples - first)
-        # row maxima are parked in loss_out until each row's loss replaces them
-        _exp_shifted_block(&logits[first, 0], &grad_out[first, 0], &loss_out[first], n_rows, n_classes)
-        for i in range(first, first + n_rows):
-            row = &logits[i, 0]
-            grad = &grad_out[i, 0]
-            if row_weight[i] == 0:
-                _zero_row(&loss_out[i], grad, n_classes)
-                continue
-            row_max = loss_out[i]
-            total = _row_sum(grad, n_classes)
-            correct = y[i]
-            # q_c = keep * w_y * [c == y] + smooth * w_c; L = q_sum * log(total) - sum_c q_c (s_c - max)
-            w_correct = class_weight[correct]
-            q_sum = keep * w_correct + smooth * weight_total
-            loss = q_sum * _log(total) - keep * w_correct * (row[correct] - row_max)
-            coef = row_weight[i] * grad_scale
-            scale = coef * q_sum / total
-            if label_smoothing != 0:
-                weighted_shift = 0
-                for j in range(n_classes):
-                    if class_weight[j] != 0:  # 0 * -inf must not turn the loss into NaN
-                        weighted_shift = weighted_shift + class_weight[j] * (row[j] - row_max)
-                    grad[j] = scale * grad[j] - coef * smooth * class_weight[j]
-                loss = loss - smooth * weighted_shift
-            else:
-                _scale(grad, n_classes, scale)
-            grad[correct] = grad[correct] - coef * keep * w_correct
-            loss_out[i] = row_weight[i] * loss
+    # row maxima are parked in loss_out until each row's loss replaces them
+    _exp_shifted_block(logits, grad_out, loss_out, n_rows, n_classes)
+    for i in range(n_rows):
+        row = logits + i * n_classes
+        grad = grad_out + i * n_classes
+        if row_weight[i] == 0:
+            _zero_row(&loss_out[i], grad, n_classes)
+            continue
+        row_max = loss_out[i]
+        total = _row_sum(grad, n_classes)
+        correct = y[i]
+        # q_c = keep * w_y * [c == y] + smooth * w_c; L = q_sum * log(total) - sum_c q_c (s_c - max)
+        w_correct = class_weight[correct]
+        q_sum = keep * w_correct + smooth * weight_total
+        loss = q_sum * _log(total) - keep * w_correct * (row[correct] - row_max)
+        coef = row_weight[i] * grad_scale
+        scale = coef * q_sum / total
+        if label_smoothing != 0:
+            weighted_shift = 0
+            for j in range(n_classes):
+                if class_weight[j] != 0:  # 0 * -inf must not turn the loss into NaN
+                    weighted_shift = weighted_shift + class_weight[j] * (row[j] - row_max)
+                grad[j] = scale * grad[j] - coef * smooth * class_weight[j]
+            loss = loss - smooth * weighted_shift
+        else:
+            _scale(grad, n_classes, scale)
+        grad[correct] = grad[correct] - coef * keep * w_correct
+        loss_out[i] = row_weight[i] * loss
 
 
-def cross_entropy_soft(const floating[:, ::1] logits, const floating[:, ::1] target, const floating[::1] class_weight,
-                       const floating[::1] row_weight, floating grad_scale, floating label_smoothing,
-                       floating[::1] loss_out, floating[:, ::1] grad_out, int n_threads):
-    cdef Py_ssize_t n_samples = logits.shape[0], n_classes = logits.shape[1]
-    cdef Py_ssize_t block, n_blocks, first, n_rows, i, j
-    cdef Py_ssize_t block_rows = _block_rows(n_classes)
+cdef void _cross_entropy_soft_block(const floating* logits, const floating* target, const floating* class_weight,
+                                    const floating* row_weight, floating grad_scale, floating label_smoothing,
+                                    Py_ssize_t n_rows, Py_ssize_t n_classes, floating* loss_out,
+                                    floating* grad_out) noexcept nogil:
+    cdef Py_ssize_t i, j
     cdef floating smooth = label_smoothing / n_classes, keep = 1 - label_smoothing
     cdef floating row_max, total, q, q_sum, coef, scale, weighted_shift
     cdef const floating* row
     cdef const floating* row_target
     cdef floating* grad
-    n_blocks = (n_samples + block_rows - 1) // block_rows
-    for block in prange(n_blocks, nogil=True, schedule="static", num_threads=n_threads):
-        first = block * block_rows
-        n_rows = min(block_rows, n_samples - first)
-        _exp_shifted_block(&logits[first, 0], &grad_out[first, 0], &loss_out[first], n_rows, n_classes)
-        for i in range(first, first + n_rows):
-            row = &logits[i, 0]
-            grad = &grad_out[i, 0]
-            if row_weight[i] == 0:
-                _zero_row(&loss_out[i], grad, n_classes)
-                continue
-            row_max = loss_out[i]
-            row_target = &target[i, 0]
-            total = _row_sum(grad, n_classes)
-            coef = row_weight[i] * grad_scale
-            q_sum = 0
-            weighted_shift = 0
-            for j in range(n_classes):
-                q = class_weight[j] * (keep * row_target[j] + smooth)
-                q_sum = q_sum + q
-                if q != 0:  # a class with no target weight adds nothing, even at logit -inf
-                    weighted_shift = weighted_shift + q * (row[j] - row_max)
-            scale = coef * q_sum / total
-            for j in range(n_classes):
-                q = class_weight[j] * (keep * row_target[j] + smooth)
-                grad[j] = scale * grad[j] - coef * q
-            loss_out[i] = row_weight[i] * (q_sum * _log(total) - weighted_shift)
+    _exp_shifted_block(logits, grad_out, loss_out, n_rows, n_classes)
+    for i in range(n_rows):
+        row = logits + i * n_classes
+        grad = grad_out + i * n_classes
+        if row_weight[i] == 0:
+            _zero_row(&loss_out[i], grad, n_classes)
+            continue
+        row_max = loss_out[i]
+        row_target = target + i * n_classes
+        total = _row_sum(grad, n_classes)
+        coef = row_weight[i] * grad_scale
+        q_sum = 0
+        weighted_shift = 0
+        for j in range(n_classes):
+            q = class_weight[j] * (keep * row_target[j] + smooth)
+            q_sum = q_sum + q
+            if q != 0:  # a class with no target weight adds nothing, even at logit -inf
+                weighted_shift = weighted_shift + q * (row[j] - row_max)
+        scale = coef * q_sum / total
+        for j in range(n_classes):
+            q = class_weight[j] * (keep * row_target[j] + smooth)
+            grad[j] = scale * grad[j] - coef * q
+        loss_out[i] = row_weight[i] * (q_sum * _log(total) - weighted_shift)
 
 
 cdef void _normalize_block(const floating* x, floating* out, Py_ssize_t n_rows, Py_ssize_t n_classes,
@@ -253,21 +239,155 @@ cdef void _normalize_block(const floating* x, floating* out, Py_ssize_t n_rows, 
             _scale(out + i * n_classes, n_classes, 1 / total)
 
 
-cdef void _normalize(const floating[:, ::1] logits, floating[:, ::1] out, bint log_space, int n_threads) noexcept nogil:
-    cdef Py_ssize_t n_samples = logits.shape[0], n_classes = logits.shape[1]
-    cdef Py_ssize_t block_rows = _block_rows(n_classes)
-    cdef Py_ssize_t n_blocks = (n_samples + block_rows - 1) // block_rows
-    cdef Py_ssize_t block, first
-    for block in prange(n_blocks, schedule="static", num_threads=n_threads):
-        first = block * block_rows
-        _normalize_block(&logits[first, 0], &out[first, 0], min(block_rows, n_samples - first), n_classes, log_space)
+# ---------------------------------------------------------------- one pool task for every row kernel
+cdef enum RowKernel:
+    HINGE_SHORT
+    HINGE
+    CROSS_ENTROPY_HARD
+    CROSS_ENTROPY_SOFT
+    SOFTMAX
+    LOG_SOFTMAX
+
+
+ctypedef struct Rows:
+    # One call of a row kernel: chunk k is rows [k * rows_per_chunk, (k + 1) * rows_per_chunk). Arrays are
+    # float* or double* (is_double); scalars are held as double and cast back exactly. Chunks start at
+    # fixed rows whatever the thread count, so every row is computed alike.
+    RowKernel kernel
+    bint is_double
+    bint squared
+    Py_ssize_t n_samples, n_classes, rows_per_chunk
+    const void* x
+    const void* target
+    const Py_ssize_t* y
+    const void* class_weight
+    const void* row_weight
+    double grad_scale, margin, label_smoothing, weight_total
+    void* loss_out
+    void* grad_out
+
+
+cdef void _rows_chunk(Rows* job, Py_ssize_t k, floating* kind) noexcept nogil:
+    cdef Py_ssize_t first = k * job.rows_per_chunk, C = job.n_classes
+    cdef Py_ssize_t n_rows = job.n_samples - first if job.n_samples - first < job.rows_per_chunk \
+        else job.rows_per_chunk
+    cdef const floating* x = <const floating*> job.x + first * C
+    cdef floating* loss = <floating*> job.loss_out + first
+    cdef floating* grad = <floating*> job.grad_out + first * C
+    cdef const floating* row_weight = <const floating*> job.row_weight + first
+    cdef const Py_ssize_t* y = job.y + first
+    if job.kernel == HINGE_SHORT:
+        _hinge_short_block(x, y, row_weight, <floating> job.grad_scale, n_rows, C, <floating> job.margin,
+                           job.squared, loss, grad)
+    elif job.kernel == HINGE:
+        _hinge_block(x, y, row_weight, <floating> job.grad_scale, n_rows, C, <floating> job.margin, job.squared,
+                     loss, grad)
+    elif job.kernel == CROSS_ENTROPY_HARD:
+        _cross_entropy_hard_block(x, y, <const floating*> job.class_weight, <floating> job.weight_total,
+                                  row_weight, <floating> job.grad_scale, <floating> job.label_smoothing, n_rows, C,
+                                  loss, grad)
+    elif job.kernel == CROSS_ENTROPY_SOFT:
+        _cross_entropy_soft_block(x, <const floating*> job.target + first * C, <const floating*> job.class_weight,
+                                  row_weight, <floating> job.grad_scale, <floating> job.label_smoothing, n_rows, C,
+                                  loss, grad)
+    else:
+        _normalize_block(x, grad, n_rows, C, job.kernel == LOG_SOFTMAX)
+
+
+cdef void _rows_task(void* ctx, Py_ssize_t k) noexcept nogil:
+    cdef Rows* job = <Rows*> ctx
+    if job.is_double:
+        _rows_chunk(job, k, <double*> NULL)
+    else:
+        _rows_chunk(job, k, <float*> NULL)
+
+
+cdef void _run_rows(Rows* job, RowKernel kernel, const floating[:, ::1] x, floating[:, ::1] out,
+                    int n_threads) noexcept nogil:
+    """Fill the fields every kernel has and run the chunks on the pool."""
+    job.kernel = kernel
+    job.is_double = floating is double
+    job.n_samples = x.shape[0]
+    job.n_classes = x.shape[1]
+    if job.n_samples == 0 or job.n_classes == 0:
+        return
+    job.x = &x[0, 0]
+    job.grad_out = &out[0, 0]
+    if kernel == HINGE_SHORT:
+        # whole groups, so each row lands in the same vector lane whatever the chunking
+        job.rows_per_chunk = FASTLC_HINGE_GROUP * max(1, BLOCK_ELEMENTS // (FASTLC_HINGE_GROUP * job.n_classes))
+    else:
+        job.rows_per_chunk = _block_rows(job.n_classes)
+    parallel_for(_rows_task, job, (job.n_samples + job.rows_per_chunk - 1) // job.rows_per_chunk, n_threads)
+
+
+def multiclass_hinge(const floating[:, ::1] scores, const Py_ssize_t[::1] y, const floating[::1] row_weight,
+                     floating grad_scale, floating margin, bint squared,
+                     floating[::1] loss_out, floating[:, ::1] grad_out, int n_threads):
+    cdef Rows job
+    if scores.shape[0] == 0:
+        return
+    job.y = &y[0]
+    job.row_weight = &row_weight[0]
+    job.grad_scale = grad_scale
+    job.margin = margin
+    job.squared = squared
+    job.loss_out = &loss_out[0]
+    with nogil:
+        _run_rows(&job, HINGE_SHORT if scores.shape[1] < SHORT_ROW else HINGE, scores, grad_out, n_threads)
+
+
+def cross_entropy_hard(const floating[:, ::1] logits, const Py_ssize_t[::1] y, const floating[::1] class_weight,
+                       const floating[::1] row_weight, floating grad_scale, floating label_smoothing,
+                       floating[::1] loss_out, floating[:, ::1] grad_out, int n_threads):
+    cdef Rows job
+    cdef floating weight_total = 0
+    cdef Py_ssize_t j
+    if logits.shape[0] == 0:
+        return
+    for j in range(class_weight.shape[0]):
+        weight_total += class_weight[j]
+    job.y = &y[0]
+    job.class_weight = &class_weight[0]
+    job.weight_total = weight_total
+    job.row_weight = &row_weight[0]
+    job.grad_scale = grad_scale
+    job.label_smoothing = label_smoothing
+    job.loss_out = &loss_out[0]
+    with nogil:
+        _run_rows(&job, CROSS_ENTROPY_HARD, logits, grad_out, n_threads)
+
+
+def cross_entropy_soft(const floating[:, ::1] logits, const floating[:, ::1] target, const floating[::1] class_weight,
+                       const floating[::1] row_weight, floating grad_scale, floating label_smoothing,
+                       floating[::1] loss_out, floating[:, ::1] grad_out, int n_threads):
+    cdef Rows job
+    if logits.shape[0] == 0:
+        return
+    job.target = &target[0, 0]
+    job.class_weight = &class_weight[0]
+    job.row_weight = &row_weight[0]
+    job.grad_scale = grad_scale
+    job.label_smoothing = label_smoothing
+    job.loss_out = &loss_out[0]
+    job.y = NULL
+    with nogil:
+        _run_rows(&job, CROSS_ENTROPY_SOFT, logits, grad_out, n_threads)
 
 
 def log_softmax(const floating[:, ::1] logits, floating[:, ::1] out, int n_threads):
+    cdef Rows job
+    job.y = NULL
+    job.row_weight = NULL
+    job.loss_out = NULL
     with nogil:
-        _normalize(logits, out, True, n_threads)
+        _run_rows(&job, LOG_SOFTMAX, logits, out, n_threads)
 
 
 def softmax(const floating[:, ::1] logits, floating[:, ::1] out, int n_threads):
+    cdef Rows job
+    job.y = NULL
+    job.row_weight = NULL
+    job.loss_out = NULL
     with nogil:
-        _normalize(logits, out, False, n_threads)
+        _run_rows(&job, SOFTMAX, logits, out, n_threads)

@@ -9,15 +9,16 @@ written once, the gradient (a ``const`` memoryview, so read-only arrays work)
 read once. Formulas and order of operations are those of the naive backend
 (PyTorch's single-tensor path).
 
-The ``prange`` runs over blocks of BLOCK elements handed out dynamically, and
-each block is a plain counted loop over raw pointers in a small C function of
-_optim.h, which GCC vectorizes for the CPU's widest vectors (see there). Dynamic hand-out matters on a shared machine: when one thread
-is descheduled, the others take its blocks instead of waiting for it (with two
-static halves a step took 2-4x longer whenever the second core was busy).
-Results do not depend on the split: every element is computed alike.
-An absent (zero-length) optional buffer is passed to C as NULL.
+The arrays are cut into blocks of BLOCK elements, the chunks of fastlc's
+thread pool (_threadpool.h), which hands them out one at a time: when one
+thread is descheduled, the others take its blocks instead of waiting for it
+(with two static halves a step took 2-4x longer whenever the second core was
+busy). Each block is a plain counted loop over raw pointers in a small C
+function of _optim.h, which the compiler vectorizes for the CPU's widest
+vectors (see there). Results do not depend on the split: every element is
+computed alike. An absent (zero-length) optional buffer is passed to C as NULL.
 """
-from cython.parallel cimport prange
+include "_threadpool.pxi"
 
 ctypedef fused floating:
     float
@@ -55,28 +56,86 @@ cdef extern from "_optim.h" nogil:
 # 256 KiB of float32 per array, large next to the cost of handing a block out.
 cdef Py_ssize_t BLOCK = 1 << 16
 
-
-cdef inline Py_ssize_t _n_blocks(Py_ssize_t n) noexcept nogil:
-    return (n + BLOCK - 1) // BLOCK
-
-
-cdef inline Py_ssize_t _block_stop(Py_ssize_t start, Py_ssize_t n) noexcept nogil:
-    return start + BLOCK if start + BLOCK < n else n
+cdef enum Optimizer:
+    ADAM
+    RMSPROP
+    SGD
+    ADAGRAD
 
 
-# ---------------------------------------------------------------- Adam
-cdef inline void _adam_range(const floating* grad, floating* param, floating* exp_avg, floating* exp_avg_sq,
-                             floating* max_exp_avg_sq, Py_ssize_t n,
-                             floating step_size, floating inv_bias_correction2_sqrt, floating one_minus_beta1,
-                             floating beta2, floating one_minus_beta2, floating eps, floating weight_decay,
-                             floating param_scale, bint maximize) noexcept nogil:
-    """max_exp_avg_sq is NULL without AMSGrad."""
-    if floating is float:
-        fastlc_adam_f32(grad, param, exp_avg, exp_avg_sq, max_exp_avg_sq, n, step_size, inv_bias_correction2_sqrt,
-                        one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, param_scale, maximize)
+ctypedef struct Step:
+    # One optimizer step over n elements: what a block of it needs. Arrays are
+    # float* or double* (is_double); an absent optional buffer is NULL. The
+    # scalars are held as double and cast back to the arrays' dtype, which is
+    # exact: the public layer cast them to that dtype first.
+    Optimizer optimizer
+    bint is_double
+    Py_ssize_t n
+    const void* grad
+    void* param
+    void* buffers[3]
+    double scalars[9]
+    int flags[3]
+
+
+cdef inline floating* _offset(void* array, Py_ssize_t start, floating* kind) noexcept nogil:
+    """``array + start`` as floating*, NULL for an absent buffer (``kind`` only selects the type)."""
+    if array == NULL:
+        return NULL
+    return <floating*> array + start
+
+
+cdef void _step_block(Step* s, Py_ssize_t block, floating* kind) noexcept nogil:
+    cdef Py_ssize_t start = block * BLOCK
+    cdef Py_ssize_t n = s.n - start if s.n - start < BLOCK else BLOCK
+    cdef const floating* grad = <const floating*> s.grad + start
+    cdef floating* param = <floating*> s.param + start
+    cdef floating* a = _offset(s.buffers[0], start, kind)
+    cdef floating* b = _offset(s.buffers[1], start, kind)
+    cdef floating* c = _offset(s.buffers[2], start, kind)
+    cdef double* x = s.scalars
+    if s.optimizer == ADAM:
+        if floating is float:
+            fastlc_adam_f32(grad, param, a, b, c, n, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], s.flags[0])
+        else:
+            fastlc_adam_f64(grad, param, a, b, c, n, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], s.flags[0])
+    elif s.optimizer == RMSPROP:
+        if floating is float:
+            fastlc_rmsprop_f32(grad, param, a, b, c, n, x[0], x[1], x[2], x[3], x[4], x[5], x[6], s.flags[0])
+        else:
+            fastlc_rmsprop_f64(grad, param, a, b, c, n, x[0], x[1], x[2], x[3], x[4], x[5], x[6], s.flags[0])
+    elif s.optimizer == SGD:
+        if floating is float:
+            fastlc_sgd_f32(grad, param, a, n, x[0], x[1], x[2], x[3], s.flags[0], s.flags[1], s.flags[2])
+        else:
+            fastlc_sgd_f64(grad, param, a, n, x[0], x[1], x[2], x[3], s.flags[0], s.flags[1], s.flags[2])
     else:
-        fastlc_adam_f64(grad, param, exp_avg, exp_avg_sq, max_exp_avg_sq, n, step_size, inv_bias_correction2_sqrt,
-                        one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, param_scale, maximize)
+        if floating is float:
+            fastlc_adagrad_f32(grad, param, a, n, x[0], x[1], x[2], x[3], s.flags[0])
+        else:
+            fastlc_adagrad_f64(grad, param, a, n, x[0], x[1], x[2], x[3], s.flags[0])
+
+
+cdef void _step_task(void* ctx, Py_ssize_t block) noexcept nogil:
+    cdef Step* s = <Step*> ctx
+    if s.is_double:
+        _step_block(s, block, <double*> NULL)
+    else:
+        _step_block(s, block, <float*> NULL)
+
+
+cdef inline void* _data(floating[::1] buffer, bint present) noexcept nogil:
+    return <void*> &buffer[0] if present and buffer.shape[0] > 0 else NULL
+
+
+cdef void _run(Step* s, const floating[::1] grad, floating[::1] param, int n_threads) noexcept nogil:
+    s.is_double = floating is double
+    s.n = param.shape[0]
+    if s.n == 0:
+        return
+    s.grad = &grad[0]
+    s.param = &param[0]
+    parallel_for(_step_task, s, (s.n + BLOCK - 1) // BLOCK, n_threads)
 
 
 def adam_step(const floating[::1] grad, floating step_size, floating inv_bias_correction2_sqrt, floating beta1,
@@ -84,34 +143,15 @@ def adam_step(const floating[::1] grad, floating step_size, floating inv_bias_co
               floating weight_decay, floating param_scale, bint amsgrad, bint maximize,
               floating[::1] param, floating[::1] exp_avg, floating[::1] exp_avg_sq, floating[::1] max_exp_avg_sq,
               int n_threads):
-    cdef Py_ssize_t n = param.shape[0], c, start, stop
-    cdef floating* max_ptr = NULL
-    if n == 0:
-        return
-    if amsgrad:
-        max_ptr = &max_exp_avg_sq[0]
-    for c in prange(_n_blocks(n), nogil=True, schedule="dynamic", num_threads=n_threads):
-        start = c * BLOCK
-        stop = _block_stop(start, n)
-        _adam_range(&grad[start], &param[start], &exp_avg[start], &exp_avg_sq[start],
-                    max_ptr + start if amsgrad else NULL, stop - start,
-                    step_size, inv_bias_correction2_sqrt, one_minus_beta1, beta2, one_minus_beta2, eps,
-                    weight_decay, param_scale, maximize)
-
-
-# ---------------------------------------------------------------- RMSprop
-cdef inline void _rmsprop_range(const floating* grad, floating* param, floating* square_avg,
-                                floating* momentum_buffer, floating* grad_avg, Py_ssize_t n,
-                                floating lr, floating alpha, floating one_minus_alpha, floating eps_inside,
-                                floating eps_outside, floating weight_decay, floating momentum,
-                                bint maximize) noexcept nogil:
-    """momentum_buffer is NULL without momentum, grad_avg NULL unless centered."""
-    if floating is float:
-        fastlc_rmsprop_f32(grad, param, square_avg, momentum_buffer, grad_avg, n, lr, alpha, one_minus_alpha,
-                           eps_inside, eps_outside, weight_decay, momentum, maximize)
-    else:
-        fastlc_rmsprop_f64(grad, param, square_avg, momentum_buffer, grad_avg, n, lr, alpha, one_minus_alpha,
-                           eps_inside, eps_outside, weight_decay, momentum, maximize)
+    """max_exp_avg_sq is unused (length 0) without AMSGrad."""
+    cdef Step s
+    s.optimizer = ADAM
+    s.buffers = [_data(exp_avg, True), _data(exp_avg_sq, True), _data(max_exp_avg_sq, amsgrad)]
+    s.scalars[:8] = [step_size, inv_bias_correction2_sqrt, one_minus_beta1, beta2, one_minus_beta2, eps,
+                     weight_decay, param_scale]
+    s.flags[0] = maximize
+    with nogil:
+        _run(&s, grad, param, n_threads)
 
 
 def rmsprop_step(const floating[::1] grad, floating lr, floating alpha, floating one_minus_alpha,
@@ -119,70 +159,35 @@ def rmsprop_step(const floating[::1] grad, floating lr, floating alpha, floating
                  bint centered, bint maximize,
                  floating[::1] param, floating[::1] square_avg, floating[::1] momentum_buffer,
                  floating[::1] grad_avg, int n_threads):
-    cdef Py_ssize_t n = param.shape[0], c, start, stop
-    cdef floating* buffer_ptr = NULL
-    cdef floating* grad_avg_ptr = NULL
-    if n == 0:
-        return
-    if momentum > 0:
-        buffer_ptr = &momentum_buffer[0]
-    if centered:
-        grad_avg_ptr = &grad_avg[0]
-    for c in prange(_n_blocks(n), nogil=True, schedule="dynamic", num_threads=n_threads):
-        start = c * BLOCK
-        stop = _block_stop(start, n)
-        _rmsprop_range(&grad[start], &param[start], &square_avg[start],
-                       buffer_ptr + start if momentum > 0 else NULL,
-                       grad_avg_ptr + start if centered else NULL, stop - start,
-                       lr, alpha, one_minus_alpha, eps_inside, eps_outside, weight_decay, momentum, maximize)
-
-
-# ---------------------------------------------------------------- SGD
-cdef inline void _sgd_range(const floating* grad, floating* param, floating* momentum_buffer, Py_ssize_t n,
-                            floating lr, floating momentum, floating one_minus_dampening, floating weight_decay,
-                            bint nesterov, bint first_step, bint maximize) noexcept nogil:
-    """momentum_buffer is NULL without momentum."""
-    if floating is float:
-        fastlc_sgd_f32(grad, param, momentum_buffer, n, lr, momentum, one_minus_dampening, weight_decay, nesterov,
-                       first_step, maximize)
-    else:
-        fastlc_sgd_f64(grad, param, momentum_buffer, n, lr, momentum, one_minus_dampening, weight_decay, nesterov,
-                       first_step, maximize)
+    """momentum_buffer is unused without momentum, grad_avg unless centered."""
+    cdef Step s
+    s.optimizer = RMSPROP
+    s.buffers = [_data(square_avg, True), _data(momentum_buffer, momentum > 0), _data(grad_avg, centered)]
+    s.scalars[:7] = [lr, alpha, one_minus_alpha, eps_inside, eps_outside, weight_decay, momentum]
+    s.flags[0] = maximize
+    with nogil:
+        _run(&s, grad, param, n_threads)
 
 
 def sgd_step(const floating[::1] grad, floating lr, floating momentum, floating one_minus_dampening,
              floating weight_decay, bint nesterov, bint first_step, bint maximize,
              floating[::1] param, floating[::1] momentum_buffer, int n_threads):
-    cdef Py_ssize_t n = param.shape[0], c, start, stop
-    cdef floating* buffer_ptr = NULL
-    if n == 0:
-        return
-    if momentum != 0:
-        buffer_ptr = &momentum_buffer[0]
-    for c in prange(_n_blocks(n), nogil=True, schedule="dynamic", num_threads=n_threads):
-        start = c * BLOCK
-        stop = _block_stop(start, n)
-        _sgd_range(&grad[start], &param[start], buffer_ptr + start if momentum != 0 else NULL, stop - start,
-                   lr, momentum, one_minus_dampening, weight_decay, nesterov, first_step, maximize)
-
-
-# ---------------------------------------------------------------- Adagrad
-cdef inline void _adagrad_range(const floating* grad, floating* param, floating* sum_sq, Py_ssize_t n,
-                                floating clr, floating eps_inside, floating eps_outside, floating weight_decay,
-                                bint maximize) noexcept nogil:
-    if floating is float:
-        fastlc_adagrad_f32(grad, param, sum_sq, n, clr, eps_inside, eps_outside, weight_decay, maximize)
-    else:
-        fastlc_adagrad_f64(grad, param, sum_sq, n, clr, eps_inside, eps_outside, weight_decay, maximize)
+    """momentum_buffer is unused without momentum."""
+    cdef Step s
+    s.optimizer = SGD
+    s.buffers = [_data(momentum_buffer, momentum != 0), NULL, NULL]
+    s.scalars[:4] = [lr, momentum, one_minus_dampening, weight_decay]
+    s.flags = [nesterov, first_step, maximize]
+    with nogil:
+        _run(&s, grad, param, n_threads)
 
 
 def adagrad_step(const floating[::1] grad, floating clr, floating eps_inside, floating eps_outside,
                  floating weight_decay, bint maximize, floating[::1] param, floating[::1] sum_sq, int n_threads):
-    cdef Py_ssize_t n = param.shape[0], c, start, stop
-    if n == 0:
-        return
-    for c in prange(_n_blocks(n), nogil=True, schedule="dynamic", num_threads=n_threads):
-        start = c * BLOCK
-        stop = _block_stop(start, n)
-        _adagrad_range(&grad[start], &param[start], &sum_sq[start], stop - start,
-                       clr, eps_inside, eps_outside, weight_decay, maximize)
+    cdef Step s
+    s.optimizer = ADAGRAD
+    s.buffers = [_data(sum_sq, True), NULL, NULL]
+    s.scalars[:4] = [clr, eps_inside, eps_outside, weight_decay]
+    s.flags[0] = maximize
+    with nogil:
+        _run(&s, grad, param, n_threads)

@@ -1,7 +1,7 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""2-D pooling kernels in Cython: OpenMP over the (n, c) planes.
+"""2-D pooling kernels in Cython: chunks of (n, c) planes on fastlc's thread pool.
 
-Each plane's outputs and its input gradient are written by one thread only,
+Each plane's outputs and its input gradient are written by one chunk only,
 so the backward scatter-add needs no atomics and its summation order is fixed
 (results do not depend on ``n_threads``). No validation here: the public layer
 (fastlc.kernels) hands over C-contiguous arrays with the planes stacked on the
@@ -14,17 +14,15 @@ the compiler vectorizes; the strided outputs are then picked. Border windows
 (padding, ceil_mode) take the plain per-window loop. Segment starts near a
 row's end wrap into the next row; they are computed but never picked.
 """
-import os
-
-import numpy as np
-
-from cython.parallel cimport prange, threadid
 from libc.stdint cimport int32_t, int64_t
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 ctypedef fused floating:
     float
     double
+
+include "_threadpool.pxi"
 
 # flat positions within one plane in max_pool2d's row buffers, as wide as the
 # values so that the compiler vectorizes the selects (mixed widths it leaves
@@ -34,9 +32,11 @@ ctypedef fused position_t:
     int32_t
     int64_t
 
-# per-thread buffers are this many elements apart beyond a plane, so that two
-# threads never write to the same cache line
+# spare elements after each scratch row of a plane, so that the two rows of a
+# chunk's scratch never share a cache line
 cdef Py_ssize_t BUFFER_GAP = 64
+# input cells per chunk of planes: the unit of parallel work
+cdef Py_ssize_t PLANE_CHUNK_CELLS = 1 << 14
 
 
 ctypedef struct Geometry:
@@ -253,62 +253,6 @@ cdef inline void _max_border(const Geometry* g, const floating* cells, floating*
             ow = _next_border(g, oh, ow)
 
 
-def max_pool2d(const floating[:, :, ::1] x, Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h,
-               Py_ssize_t stride_w, Py_ssize_t pad_h, Py_ssize_t pad_w, floating[:, :, ::1] out,
-               int64_t[:, :, ::1] indices, int n_threads):
-    cdef Py_ssize_t n_planes = x.shape[0], p, t
-    cdef Geometry g = _geometry(x.shape[1], x.shape[2], out.shape[1], out.shape[2], kernel_h, kernel_w,
-                                stride_h, stride_w, pad_h, pad_w, False)
-    if n_planes == 0:
-        return
-    # one buffer row per thread: more threads than planes or cores would only cost memory
-    n_threads = max(1, min(n_threads, n_planes, os.cpu_count() or 1))
-    dtype = np.float32 if floating is float else np.float64
-    cdef Py_ssize_t size = g.height * g.width + BUFFER_GAP
-    cdef floating[:, ::1] values = np.empty((n_threads, 2 * size), dtype=dtype)
-    cdef int32_t[:, ::1] positions32
-    cdef int64_t[:, ::1] positions64
-    if floating is float and g.height * g.width < 2**31:
-        positions32 = np.empty((n_threads, 2 * size), dtype=np.int32)
-        for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
-            t = threadid()
-            if g.interior:
-                _max_plane_float32(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0],
-                                   &values[t, 0], &positions32[t, 0], &values[t, size], &positions32[t, size])
-            _max_border(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0])
-    else:
-        positions64 = np.empty((n_threads, 2 * size), dtype=np.int64)
-        for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
-            t = threadid()
-            if g.interior:
-                if floating is float:
-                    _max_plane_float32(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0],
-                                       &values[t, 0], &positions64[t, 0], &values[t, size], &positions64[t, size])
-                else:
-                    _max_plane_float64(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0],
-                                       &values[t, 0], &positions64[t, 0], &values[t, size], &positions64[t, size])
-            _max_border(&g, &x[p, 0, 0], &out[p, 0, 0], &indices[p, 0, 0])
-
-
-def max_pool2d_backward(const floating[:, ::1] grad_out, const int64_t[:, ::1] indices, floating[:, ::1] grad_in,
-                        int n_threads):
-    cdef Py_ssize_t n_planes = grad_out.shape[0], n_outputs = grad_out.shape[1], plane_size = grad_in.shape[1]
-    cdef Py_ssize_t p, j
-    cdef floating* grad
-    cdef const floating* g
-    cdef const int64_t* index
-    if n_planes == 0 or n_outputs == 0 or plane_size == 0:
-        return
-    for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
-        # zero and scatter one plane at a time: it stays in L1 between the two
-        grad = &grad_in[p, 0]
-        g = &grad_out[p, 0]
-        index = &indices[p, 0]
-        memset(grad, 0, plane_size * sizeof(floating))
-        for j in range(n_outputs):
-            grad[index[j]] = grad[index[j]] + g[j]
-
-
 cdef inline void _avg_plane(const Geometry* g, const floating* cells, floating* out, floating* row_sum,
                             floating* window_sum) noexcept nogil:
     cdef Py_ssize_t width = g.width
@@ -363,24 +307,6 @@ cdef inline void _avg_plane(const Geometry* g, const floating* cells, floating* 
             ow = _next_border(g, oh, ow)
 
 
-def avg_pool2d(const floating[:, :, ::1] x, Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h,
-               Py_ssize_t stride_w, Py_ssize_t pad_h, Py_ssize_t pad_w, bint count_include_pad,
-               floating[:, :, ::1] out, int n_threads):
-    cdef Py_ssize_t n_planes = x.shape[0], p, t
-    cdef Geometry g = _geometry(x.shape[1], x.shape[2], out.shape[1], out.shape[2], kernel_h, kernel_w,
-                                stride_h, stride_w, pad_h, pad_w, count_include_pad)
-    if n_planes == 0:
-        return
-    # one buffer row per thread: more threads than planes or cores would only cost memory
-    n_threads = max(1, min(n_threads, n_planes, os.cpu_count() or 1))
-    dtype = np.float32 if floating is float else np.float64
-    cdef Py_ssize_t size = g.height * g.width + BUFFER_GAP
-    cdef floating[:, ::1] sums = np.empty((n_threads, 2 * size), dtype=dtype)
-    for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
-        t = threadid()
-        _avg_plane(&g, &x[p, 0, 0], &out[p, 0, 0], &sums[t, 0], &sums[t, size])
-
-
 cdef inline void _avg_plane_backward(const Geometry* g, const floating* grad_out, floating* grad,
                                      floating* window_share, floating* row_share) noexcept nogil:
     cdef Py_ssize_t width = g.width
@@ -429,19 +355,202 @@ cdef inline void _avg_plane_backward(const Geometry* g, const floating* grad_out
             ow = _next_border(g, oh, ow)
 
 
+# ---------------------------------------------------------------- one pool task for every pooling kernel
+cdef enum PoolKernel:
+    MAX_POSITIONS32
+    MAX_POSITIONS64
+    MAX_BACKWARD
+    AVERAGE
+    AVERAGE_BACKWARD
+
+
+ctypedef struct Planes:
+    # One pooling call: chunk k is planes [k * planes_per_chunk, (k + 1) * planes_per_chunk), each written by
+    # the chunk's thread alone. Arrays are float* or double* (is_double). `failed` is set when a chunk could
+    # not allocate its scratch rows.
+    PoolKernel kernel
+    bint is_double
+    const Geometry* g
+    Py_ssize_t n_planes, planes_per_chunk, in_size, out_size
+    const void* source
+    void* target
+    int64_t* indices
+    const int64_t* const_indices
+    int failed
+
+
+cdef void _max_planes(Planes* job, Py_ssize_t first, Py_ssize_t last, floating* kind) noexcept nogil:
+    cdef const Geometry* g = job.g
+    cdef Py_ssize_t size = g.height * g.width + BUFFER_GAP, p
+    cdef size_t position_bytes = sizeof(int32_t) if job.kernel == MAX_POSITIONS32 else sizeof(int64_t)
+    cdef floating* values = NULL
+    cdef void* positions = NULL
+    cdef const floating* x
+    cdef floating* out
+    cdef int64_t* indices
+    if g.interior:
+        values = <floating*> malloc(2 * size * sizeof(floating))
+        positions = malloc(2 * size * position_bytes)
+        if values == NULL or positions == NULL:
+            free(values)
+            free(positions)
+            job.failed = 1
+            return
+    for p in range(first, last):
+        x = <const floating*> job.source + p * job.in_size
+        out = <floating*> job.target + p * job.out_size
+        indices = job.indices + p * job.out_size
+        if g.interior:
+            if floating is float:
+                if job.kernel == MAX_POSITIONS32:
+                    _max_plane_float32(g, x, out, indices, values, <int32_t*> positions, values + size,
+                                       <int32_t*> positions + size)
+                else:
+                    _max_plane_float32(g, x, out, indices, values, <int64_t*> positions, values + size,
+                                       <int64_t*> positions + size)
+            else:
+                _max_plane_float64(g, x, out, indices, values, <int64_t*> positions, values + size,
+                                   <int64_t*> positions + size)
+        _max_border(g, x, out, indices)
+    free(values)
+    free(positions)
+
+
+cdef void _max_backward_planes(Planes* job, Py_ssize_t first, Py_ssize_t last, floating* kind) noexcept nogil:
+    cdef Py_ssize_t p, j
+    cdef floating* grad
+    cdef const floating* g
+    cdef const int64_t* index
+    for p in range(first, last):
+        # zero and scatter one plane at a time: it stays in L1 between the two
+        grad = <floating*> job.target + p * job.in_size
+        g = <const floating*> job.source + p * job.out_size
+        index = job.const_indices + p * job.out_size
+        memset(grad, 0, job.in_size * sizeof(floating))
+        for j in range(job.out_size):
+            grad[index[j]] = grad[index[j]] + g[j]
+
+
+cdef void _average_planes(Planes* job, Py_ssize_t first, Py_ssize_t last, floating* kind) noexcept nogil:
+    cdef Py_ssize_t size = job.g.height * job.g.width + BUFFER_GAP, p
+    cdef floating* scratch = <floating*> malloc(2 * size * sizeof(floating))
+    if scratch == NULL:
+        job.failed = 1
+        return
+    for p in range(first, last):
+        if job.kernel == AVERAGE:
+            _avg_plane(job.g, <const floating*> job.source + p * job.in_size,
+                       <floating*> job.target + p * job.out_size, scratch, scratch + size)
+        else:
+            _avg_plane_backward(job.g, <const floating*> job.source + p * job.out_size,
+                                <floating*> job.target + p * job.in_size, scratch, scratch + size)
+    free(scratch)
+
+
+cdef void _planes_chunk(Planes* job, Py_ssize_t k, floating* kind) noexcept nogil:
+    cdef Py_ssize_t first = k * job.planes_per_chunk
+    cdef Py_ssize_t last = first + job.planes_per_chunk if first + job.planes_per_chunk < job.n_planes \
+        else job.n_planes
+    if job.kernel == MAX_BACKWARD:
+        _max_backward_planes(job, first, last, kind)
+    elif job.kernel == AVERAGE or job.kernel == AVERAGE_BACKWARD:
+        _average_planes(job, first, last, kind)
+    else:
+        _max_planes(job, first, last, kind)
+
+
+cdef void _planes_task(void* ctx, Py_ssize_t k) noexcept nogil:
+    cdef Planes* job = <Planes*> ctx
+    if job.is_double:
+        _planes_chunk(job, k, <double*> NULL)
+    else:
+        _planes_chunk(job, k, <float*> NULL)
+
+
+cdef int _run_planes(Planes* job, PoolKernel kernel, bint is_double, Py_ssize_t n_planes, Py_ssize_t in_size,
+                     Py_ssize_t out_size, int n_threads) noexcept nogil:
+    """Run the chunks on the pool; returns -1 when scratch memory could not be allocated."""
+    job.kernel = kernel
+    job.is_double = is_double
+    job.n_planes = n_planes
+    job.in_size = in_size
+    job.out_size = out_size
+    job.failed = 0
+    # about PLANE_CHUNK_CELLS input cells per chunk (a function of the shape only)
+    job.planes_per_chunk = max(1, PLANE_CHUNK_CELLS // max(1, in_size))
+    parallel_for(_planes_task, job, (n_planes + job.planes_per_chunk - 1) // job.planes_per_chunk, n_threads)
+    return -1 if job.failed else 0
+
+
+def max_pool2d(const floating[:, :, ::1] x, Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h,
+               Py_ssize_t stride_w, Py_ssize_t pad_h, Py_ssize_t pad_w, floating[:, :, ::1] out,
+               int64_t[:, :, ::1] indices, int n_threads):
+    cdef Geometry g = _geometry(x.shape[1], x.shape[2], out.shape[1], out.shape[2], kernel_h, kernel_w,
+                                stride_h, stride_w, pad_h, pad_w, False)
+    cdef Planes job
+    cdef int status
+    # int32 positions let the float32 selects vectorize (unless a plane has 2**31 cells or more)
+    cdef PoolKernel kernel = MAX_POSITIONS32 if floating is float and g.height * g.width < 2**31 \
+        else MAX_POSITIONS64
+    if x.shape[0] == 0 or out.shape[1] * out.shape[2] == 0:
+        return
+    job.g = &g
+    job.source = &x[0, 0, 0]
+    job.target = &out[0, 0, 0]
+    job.indices = &indices[0, 0, 0]
+    with nogil:
+        status = _run_planes(&job, kernel, floating is double, x.shape[0], x.shape[1] * x.shape[2],
+                             out.shape[1] * out.shape[2], n_threads)
+    if status != 0:
+        raise MemoryError("max_pool2d: could not allocate the per-chunk scratch rows")
+
+
+def max_pool2d_backward(const floating[:, ::1] grad_out, const int64_t[:, ::1] indices, floating[:, ::1] grad_in,
+                        int n_threads):
+    cdef Planes job
+    if grad_out.shape[0] == 0 or grad_out.shape[1] == 0 or grad_in.shape[1] == 0:
+        return
+    job.source = &grad_out[0, 0]
+    job.target = &grad_in[0, 0]
+    job.const_indices = &indices[0, 0]
+    with nogil:
+        _run_planes(&job, MAX_BACKWARD, floating is double, grad_out.shape[0], grad_in.shape[1],
+                    grad_out.shape[1], n_threads)
+
+
+def avg_pool2d(const floating[:, :, ::1] x, Py_ssize_t kernel_h, Py_ssize_t kernel_w, Py_ssize_t stride_h,
+               Py_ssize_t stride_w, Py_ssize_t pad_h, Py_ssize_t pad_w, bint count_include_pad,
+               floating[:, :, ::1] out, int n_threads):
+    cdef Geometry g = _geometry(x.shape[1], x.shape[2], out.shape[1], out.shape[2], kernel_h, kernel_w,
+                                stride_h, stride_w, pad_h, pad_w, count_include_pad)
+    cdef Planes job
+    cdef int status
+    if x.shape[0] == 0 or out.shape[1] * out.shape[2] == 0:
+        return
+    job.g = &g
+    job.source = &x[0, 0, 0]
+    job.target = &out[0, 0, 0]
+    with nogil:
+        status = _run_planes(&job, AVERAGE, floating is double, x.shape[0], x.shape[1] * x.shape[2],
+                             out.shape[1] * out.shape[2], n_threads)
+    if status != 0:
+        raise MemoryError("avg_pool2d: could not allocate the per-chunk scratch rows")
+
+
 def avg_pool2d_backward(const floating[:, :, ::1] grad_out, Py_ssize_t kernel_h, Py_ssize_t kernel_w,
                         Py_ssize_t stride_h, Py_ssize_t stride_w, Py_ssize_t pad_h, Py_ssize_t pad_w,
                         bint count_include_pad, floating[:, :, ::1] grad_in, int n_threads):
-    cdef Py_ssize_t n_planes = grad_in.shape[0], p, t
     cdef Geometry g = _geometry(grad_in.shape[1], grad_in.shape[2], grad_out.shape[1], grad_out.shape[2],
                                 kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, count_include_pad)
-    if n_planes == 0:
+    cdef Planes job
+    cdef int status
+    if grad_in.shape[0] == 0 or grad_in.shape[1] * grad_in.shape[2] == 0:
         return
-    # one buffer row per thread: more threads than planes or cores would only cost memory
-    n_threads = max(1, min(n_threads, n_planes, os.cpu_count() or 1))
-    dtype = np.float32 if floating is float else np.float64
-    cdef Py_ssize_t size = g.height * g.width + BUFFER_GAP
-    cdef floating[:, ::1] shares = np.empty((n_threads, 2 * size), dtype=dtype)
-    for p in prange(n_planes, nogil=True, schedule="static", num_threads=n_threads):
-        t = threadid()
-        _avg_plane_backward(&g, &grad_out[p, 0, 0], &grad_in[p, 0, 0], &shares[t, 0], &shares[t, size])
+    job.g = &g
+    job.source = &grad_out[0, 0, 0]
+    job.target = &grad_in[0, 0, 0]
+    with nogil:
+        status = _run_planes(&job, AVERAGE_BACKWARD, floating is double, grad_in.shape[0],
+                             grad_in.shape[1] * grad_in.shape[2], grad_out.shape[1] * grad_out.shape[2], n_threads)
+    if status != 0:
+        raise MemoryError("avg_pool2d_backward: could not allocate the per-chunk scratch rows")
