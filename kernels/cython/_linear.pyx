@@ -8,8 +8,8 @@ from ``X`` (no gathered copy of the batch, no (n_batch, C) score matrix round
 trip through BLAS). See _linear.h for the grouping of rows by 4 and the
 register tiles of the two feature-length passes.
 
-Determinism: the batch is cut into fixed chunks of CHUNK_ROWS rows (a function
-of the batch size only); each chunk sums its rows into its own gradient
+Determinism: the batch is cut into fixed chunks of at most CHUNK_ROWS rows (a
+function of the batch size only); each chunk sums its rows into its own gradient
 buffer, and the buffers are added in chunk order at the end. The result is
 therefore the same bits for any ``n_threads``.
 
@@ -265,14 +265,15 @@ ctypedef struct Gradient:
     # aligned row copies and the group's scores/gradients, then a row of zeros
     void* memory
     const void* zeros
-    Py_ssize_t block, per_chunk, copy_stride, n_chunks_minus_one
+    Py_ssize_t block, per_chunk, copy_stride, n_chunks_minus_one, rows_per_chunk
     Py_ssize_t* active
 
 
 cdef void _gradient_chunk(Gradient* job, Py_ssize_t k, floating* kind) noexcept nogil:
-    """Chunk k of the batch: rows [k * CHUNK_ROWS, (k + 1) * CHUNK_ROWS) into the chunk's own gradient block."""
-    cdef Py_ssize_t lo = k * CHUNK_ROWS
-    cdef Py_ssize_t hi = lo + CHUNK_ROWS if lo + CHUNK_ROWS < job.n_batch else job.n_batch
+    """Chunk k of the batch: rows [k * rows_per_chunk, (k + 1) * rows_per_chunk) into the chunk's own gradient
+    block."""
+    cdef Py_ssize_t lo = k * job.rows_per_chunk
+    cdef Py_ssize_t hi = lo + job.rows_per_chunk if lo + job.rows_per_chunk < job.n_batch else job.n_batch
     cdef Py_ssize_t n_weights = job.n_classes * job.n_features
     cdef floating* memory = <floating*> job.memory
     cdef floating* chunk_memory = memory + (job.n_chunks_minus_one) * job.block + k * job.per_chunk
@@ -307,7 +308,11 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
                          floating[:, ::1] grad_coef, floating[::1] grad_intercept, int n_threads) noexcept nogil:
     """Returns 0, or -1 when the scratch memory could not be allocated."""
     cdef Py_ssize_t n_batch = rows.shape[0], n_features = X.shape[1], n_classes = coef.shape[0]
-    cdef Py_ssize_t n_chunks = (n_batch + CHUNK_ROWS - 1) // CHUNK_ROWS
+    # as many chunks as CHUNK_ROWS rows need, of near-equal size (whole groups): a batch of 200 is
+    # 52 + 52 + 52 + 44 rows, which two threads share evenly (64 + 64 + 64 + 8 would leave one idle
+    # a third of the time). A function of the batch size only, so results do not depend on threads.
+    cdef Py_ssize_t n_chunks = max(1, (n_batch + CHUNK_ROWS - 1) // CHUNK_ROWS)
+    cdef Py_ssize_t rows_per_chunk = _round_up((n_batch + n_chunks - 1) // n_chunks, GROUP)
     # one aligned allocation, every piece starting on a cache line (see Gradient)
     cdef Py_ssize_t line = ALIGN // sizeof(floating)
     cdef Py_ssize_t k, j
@@ -322,6 +327,7 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
         memset(&grad_coef[0, 0], 0, n_classes * n_features * sizeof(floating))
         memset(&grad_intercept[0], 0, n_classes * sizeof(floating))
         return 0
+    n_chunks = (n_batch + rows_per_chunk - 1) // rows_per_chunk  # whole groups per chunk may leave fewer
     job.block = _round_up(n_classes * n_features + n_classes, line)  # one chunk's (dW, db)
     job.copy_stride = _round_up(n_features, line)
     job.per_chunk = GROUP * job.copy_stride + _round_up(2 * GROUP * n_classes, line)
@@ -343,6 +349,7 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     job.n_batch = n_batch
     job.n_classes = n_classes
     job.n_chunks_minus_one = n_chunks - 1
+    job.rows_per_chunk = rows_per_chunk
     job.rows = &rows[0]
     job.y = &y[0]
     job.row_weight = &row_weight[0]
@@ -397,3 +404,10 @@ def linear_hinge_gradient(const floating[:, ::1] X, const Py_ssize_t[::1] rows, 
                                  0, margin, squared, loss_out, grad_coef, grad_intercept, n_threads)
     if status != 0:
         raise MemoryError("linear_hinge_gradient: could not allocate the per-chunk gradient buffers")
+
+
+def code_path():
+    """Which register tiles the fused gradient runs on this CPU: for benchmark reports."""
+    if fastlc_linear_wide() and not _portable_only:
+        return "AVX-512 (64-byte vectors)"
+    return "portable (32-byte vectors; AVX2 or SSE2 clone chosen at load time)"

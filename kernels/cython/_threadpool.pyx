@@ -20,6 +20,7 @@ cdef extern from "_threadpool_impl.h" nogil:
     int fastlc_pool_init()
     void fastlc_parallel_for(fastlc_task task, void* ctx, Py_ssize_t n_chunks, int n_threads)
     fastlc_pool_api fastlc_pool_table
+    void fastlc_pool_stats(int64_t* out)
 
 cdef extern from "<sys/syscall.h>" nogil:
     long SYS_gettid
@@ -61,3 +62,21 @@ def _probe(int64_t[::1] thread_of_chunk, int n_threads, long spin=0):
     probe.spin = spin
     with nogil:
         fastlc_parallel_for(_probe_task, &probe, thread_of_chunk.shape[0], n_threads)
+
+
+def stats():
+    """Counters since the process started: how the pool's calls went (for tests and benchmark reports).
+
+    Returns
+    -------
+    stats : dict
+        ``parallel_calls`` (calls run on the pool), ``backoff_calls`` (calls run
+        serially after a straggler), ``straggler_calls`` (parallel calls that waited
+        longer for a descheduled worker than they worked), ``waited_seconds`` (total
+        time callers waited for chunks in progress elsewhere) and ``workers``
+        (threads started). Calls with one thread or one chunk are not counted.
+    """
+    cdef int64_t out[5]
+    fastlc_pool_stats(out)
+    return {"parallel_calls": out[0], "backoff_calls": out[1], "straggler_calls": out[2],
+            "waited_seconds": out[3] * 1e-9, "workers": out[4]}

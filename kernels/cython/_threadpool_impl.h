@@ -90,6 +90,8 @@ static struct {
     int serial_calls;       /* calls left to run serially after a straggler */
     int backoff;
     uint32_t start_generation[FASTLC_POOL_MAX_WORKERS];
+    /* counters for tests and benchmark reports, written by the owning caller only */
+    int64_t parallel_calls, backoff_calls, straggler_calls, waited_ns;
 } fastlc_pool;
 
 static int64_t fastlc_now_ns(void)
@@ -129,10 +131,14 @@ static Py_ssize_t fastlc_work(uint32_t generation)
     return ran;
 }
 
-static uint32_t fastlc_wait_for_job(uint32_t seen)
+/* Wait for a job newer than `seen`. A worker spins first only if it took part in
+ * the last job: one that found nothing left to claim was late (its core is busy
+ * with another process, or the work is too small to share), and polling would
+ * only take CPU time from the threads doing the work. */
+static uint32_t fastlc_wait_for_job(uint32_t seen, int spin)
 {
     uint32_t generation;
-    int64_t deadline = fastlc_now_ns() + FASTLC_WORKER_SPIN_NS;
+    int64_t deadline = fastlc_now_ns() + (spin ? FASTLC_WORKER_SPIN_NS : 0);
     unsigned spins = 0;
     for (;;) {
         generation = FASTLC_LOAD(&fastlc_pool.generation);
@@ -155,10 +161,10 @@ static void *fastlc_worker_main(void *arg)
 {
     int index = (int)(intptr_t)arg;
     uint32_t seen = fastlc_pool.start_generation[index];
+    int useful = 1;
     for (;;) {
-        seen = fastlc_wait_for_job(seen);
-        if (index < FASTLC_LOAD(&fastlc_pool.helpers))
-            fastlc_work(seen);
+        seen = fastlc_wait_for_job(seen, useful);
+        useful = index < FASTLC_LOAD(&fastlc_pool.helpers) && fastlc_work(seen) > 0;
     }
     return NULL;
 }
@@ -208,7 +214,10 @@ static int fastlc_pool_init(void)
 
 static void fastlc_note_wait(int64_t worked_ns, int64_t waited_ns)
 {
+    fastlc_pool.parallel_calls++;
+    fastlc_pool.waited_ns += waited_ns;
     if (waited_ns > FASTLC_STRAGGLER_NS && waited_ns > worked_ns) {
+        fastlc_pool.straggler_calls++;
         fastlc_pool.serial_calls = fastlc_pool.backoff;
         if (fastlc_pool.backoff < FASTLC_MAX_SERIAL_CALLS)
             fastlc_pool.backoff *= 2;
@@ -234,6 +243,7 @@ static void fastlc_parallel_for(fastlc_task task, void *ctx, Py_ssize_t n_chunks
     }
     if (fastlc_pool.serial_calls > 0) {
         fastlc_pool.serial_calls--;
+        fastlc_pool.backoff_calls++;
         __atomic_store_n(&fastlc_pool.owned, 0, __ATOMIC_RELEASE);
         fastlc_run_serial(task, ctx, n_chunks);
         return;
@@ -269,7 +279,21 @@ static void fastlc_parallel_for(fastlc_task task, void *ctx, Py_ssize_t n_chunks
     __atomic_store_n(&fastlc_pool.owned, 0, __ATOMIC_RELEASE);
 }
 
+static void fastlc_pool_stats(int64_t *out)
+{
+    out[0] = fastlc_pool.parallel_calls;
+    out[1] = fastlc_pool.backoff_calls;
+    out[2] = fastlc_pool.straggler_calls;
+    out[3] = fastlc_pool.waited_ns;
+    out[4] = fastlc_pool.n_workers;
+}
+
 #else /* serial fallback */
+
+static void fastlc_pool_stats(int64_t *out)
+{
+    out[0] = out[1] = out[2] = out[3] = out[4] = 0;
+}
 
 static int fastlc_pool_init(void) { return 0; }
 
