@@ -28,9 +28,25 @@ def default_n_threads():
 ELEMENTWISE_GRAIN = 1 << 16
 
 
+#: Values per thread below which the row-wise kernels (losses, softmax,
+#: pooling) use fewer threads: about 10 us of work each, against the few
+#: microseconds it takes to wake a sleeping worker.
+ROWWISE_GRAIN = 1 << 14
+
+
+def work_n_threads(n_values, n_threads, grain):
+    """Threads worth using for ``n_values`` of work: at most ``n_threads``, at least ``grain`` values each."""
+    return max(1, min(n_threads, -(-n_values // grain)))
+
+
 def elementwise_n_threads(n_elements, n_threads):
     """Threads worth using for an element-wise kernel over ``n_elements``."""
-    return max(1, min(n_threads, -(-n_elements // ELEMENTWISE_GRAIN)))
+    return work_n_threads(n_elements, n_threads, ELEMENTWISE_GRAIN)
+
+
+def rowwise_n_threads(n_values, n_threads):
+    """Threads worth using for a row-wise kernel (loss, softmax, pooling) over ``n_values`` inputs."""
+    return work_n_threads(n_values, n_threads, ROWWISE_GRAIN)
 
 #: Options of the element-wise ``@njit`` kernels (optimizer steps): no fastmath
 #: at all. They vectorize without it (no reductions), and exact IEEE arithmetic

@@ -1,6 +1,7 @@
 """Public loss functions: validate once, allocate, dispatch to a backend kernel."""
 import numpy as np
 
+from .._config import rowwise_n_threads
 from .._dispatch import get_kernel, resolve_backend
 from .._validation import (
     check_choice,
@@ -84,7 +85,7 @@ def multiclass_hinge(scores, y, *, margin=1.0, squared=False, sample_weight=None
     margin = check_scalar(margin, "margin", low=0.0)
     reduction = check_choice(reduction, "reduction", REDUCTIONS)
     row_weight = check_weights(sample_weight, n_samples, "sample_weight", dtype)
-    n_threads = check_n_threads(n_threads)
+    n_threads = rowwise_n_threads(scores.size, check_n_threads(n_threads))
     kernel = get_kernel("multiclass_hinge", resolve_backend(backend, "multiclass_hinge"))
     grad = check_out(out, scores.shape, dtype, inputs=(scores,))
     row_losses = np.empty(n_samples, dtype=dtype)
@@ -144,7 +145,7 @@ def softmax_cross_entropy(logits, y, *, class_weight=None, sample_weight=None, l
     label_smoothing = check_scalar(label_smoothing, "label_smoothing", low=0.0, high=1.0)
     class_weight = check_weights(class_weight, n_classes, "class_weight", dtype, what="class")
     row_weight = check_weights(sample_weight, n_samples, "sample_weight", dtype)
-    n_threads = check_n_threads(n_threads)
+    n_threads = rowwise_n_threads(logits.size, check_n_threads(n_threads))
     y = np.asarray(y)
     soft = y.ndim == 2 and y.dtype.kind == "f"
     if soft:
@@ -173,7 +174,7 @@ def softmax_cross_entropy(logits, y, *, class_weight=None, sample_weight=None, l
 
 def _rowwise(name, logits, backend, n_threads, out):
     logits = _check_scores(logits, "logits")
-    n_threads = check_n_threads(n_threads)
+    n_threads = rowwise_n_threads(logits.size, check_n_threads(n_threads))
     kernel = get_kernel(name, resolve_backend(backend, name))
     result = check_out(out, logits.shape, logits.dtype, inputs=(logits,))
     kernel(logits, result, n_threads)

@@ -4,11 +4,13 @@ The kernels see the (n, c) planes stacked on one axis, shape (n_planes, H, W):
 pooling never mixes planes, so this is a free reshape of a C-contiguous array,
 and every compiled backend runs its parallel loop over these planes.
 """
+import math
 import operator
 from typing import NamedTuple
 
 import numpy as np
 
+from .._config import rowwise_n_threads
 from .._dispatch import get_kernel, resolve_backend
 from .._validation import check_bool, check_float_array, check_int_pair, check_n_threads
 
@@ -152,7 +154,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, backe
     x, unbatched = _check_input(x, "x")
     n, c, height, width = x.shape
     geometry = _geometry(height, width, kernel_size, stride, padding, ceil_mode)
-    n_threads = check_n_threads(n_threads)
+    n_threads = rowwise_n_threads(x.size, check_n_threads(n_threads))
     kernel = get_kernel("max_pool2d", resolve_backend(backend, "max_pool2d"))
     out = np.empty((n, c, *geometry.out_size), dtype=x.dtype)
     indices = np.empty(out.shape, dtype=INDEX_DTYPE)
@@ -207,7 +209,7 @@ def max_pool2d_backward(grad_out, indices, input_shape, *, backend="auto", n_thr
             f"indices{list(position)} = {indices[tuple(bad)]} is not a position in the input plane: "
             f"it must lie in [0, {plane_size}) for input height x width {shape[2]} x {shape[3]}"
         )
-    n_threads = check_n_threads(n_threads)
+    n_threads = rowwise_n_threads(math.prod(shape), check_n_threads(n_threads))
     kernel = get_kernel("max_pool2d_backward", resolve_backend(backend, "max_pool2d_backward"))
     grad_in = np.empty(shape, dtype=grad_out.dtype)
     if grad_out.size == 0:
@@ -256,7 +258,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, count
     n, c, height, width = x.shape
     geometry = _geometry(height, width, kernel_size, stride, padding, ceil_mode)
     count_include_pad = check_bool(count_include_pad, "count_include_pad")
-    n_threads = check_n_threads(n_threads)
+    n_threads = rowwise_n_threads(x.size, check_n_threads(n_threads))
     kernel = get_kernel("avg_pool2d", resolve_backend(backend, "avg_pool2d"))
     out = np.empty((n, c, *geometry.out_size), dtype=x.dtype)
     if out.size:
@@ -296,7 +298,7 @@ def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding
             f"grad_out has height x width {grad_out.shape[2]} x {grad_out.shape[3]} but pooling input_shape="
             f"{tuple(input_shape)!r} with these options gives {geometry.out_size[0]} x {geometry.out_size[1]}"
         )
-    n_threads = check_n_threads(n_threads)
+    n_threads = rowwise_n_threads(math.prod(shape), check_n_threads(n_threads))
     kernel = get_kernel("avg_pool2d_backward", resolve_backend(backend, "avg_pool2d_backward"))
     grad_in = np.empty(shape, dtype=grad_out.dtype)
     if grad_in.size:
