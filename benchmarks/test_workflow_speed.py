@@ -1,0 +1,11 @@
+"""Smoke run of benchmarks/workflow_speed.py so that it cannot rot (the timed run is the script itself)."""
+import workflow_speed
+
+
+def test_workflow_report_runs_and_names_the_machine(tmp_path, capsys):
+    out = tmp_path / "workflow.md"
+    workflow_speed.main(["--quick", "--repeats", "1", "--out", str(out)])
+    text = out.read_text()
+    assert "CPU:" in text and "Code path:" in text
+    # one row per target: grid search, busy core, 4 scikit-learn comparisons, 2 dtype ratios
+    assert text.count("x |") == 8
