@@ -1,81 +1,145 @@
 """Build the Cython kernels; everything else is declared in pyproject.toml.
 
-OpenMP is found by a compile probe: when the compiler has it the kernels run
-``prange`` loops in parallel, otherwise the build still succeeds and they run
-single-threaded. ``-fno-math-errno`` lets GCC vectorize ``sqrt`` (the optimizer
-steps). ``FASTLC_NATIVE=1`` adds ``-march=native`` (off by default so
-that a built wheel runs on any x86-64 machine).
+Compile flags are chosen per compiler: MSVC gets ``/O2``; gcc, clang and
+other Unix compilers get each flag of ``UNIX_FLAGS`` that a compile probe
+accepts. No OpenMP runtime is linked: the kernels run on fastlc's own thread
+pool (_threadpool_impl.h), and ``-fopenmp-simd`` only lets ``#pragma omp
+simd`` vectorize loops.
+
+A failed compile is not a failed install: fastlc then runs on its Numba and
+NumPy backends, the build prints a warning, and ``fastlc/_cython/_build.json``
+records what failed, so that ``backend="cython"`` can say why it is missing.
+
+Environment variables:
+
+``FASTLC_REQUIRE_CYTHON=1``
+    a failed Cython build fails the install (CI sets it).
+``FASTLC_NATIVE=1``
+    add ``-march=native`` (off by default so that a wheel runs on any machine
+    of its platform).
+``FASTLC_PLAIN=1``
+    plain C: no compiler extensions, SIMD hints or threads (the fallbacks an
+    unknown compiler gets, see kernels/cython/_portable.h); for testing those.
 """
 import glob
+import json
 import os
 import subprocess
 import sys
-import sysconfig
 import tempfile
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import BaseError, CCompilerError
 
-OPENMP_PROBE = r"""
-#include <omp.h>
-int main(void) { int n = 0;
-#pragma omp parallel reduction(+:n)
-  n += 1;
-  return n > 0 ? 0 : 1; }
-"""
+# -fno-math-errno: a sqrt that must set errno for negative inputs cannot be
+# vectorized. -fno-trapping-math lets the branch-free selects of our exp become
+# vector blends. Neither is fast-math: NaN, infinities and rounding are
+# unchanged (the kernels never read errno or trap).
+UNIX_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd"]
+MSVC_FLAGS = ["/O2"]
+# Modules whose results must be the same bits from every build: no fused
+# multiply-add contraction (_optim.h also says so in a pragma).
+NO_CONTRACTION = {"_optim": {"unix": ["-ffp-contract=off"], "msvc": ["/fp:precise"]}}
 
 
-def openmp_flags():
-    """Return (compile_args, link_args) for OpenMP, or empty lists without it."""
-    if os.environ.get("FASTLC_NO_OPENMP"):
-        return [], []
-    if sys.platform == "win32":
-        return ["/openmp"], []
-    compiler = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
-    compiler = compiler.split()
+def env_flag(name):
+    return os.environ.get(name, "") not in ("", "0")
+
+
+def accepted(compiler, flags):
+    """The flags (in order) that a Unix compiler accepts without a warning."""
     with tempfile.TemporaryDirectory() as tmp:
         source = os.path.join(tmp, "probe.c")
         with open(source, "w") as f:
-            f.write(OPENMP_PROBE)
-        cmd = compiler + ["-fopenmp", source, "-o", os.path.join(tmp, "probe")]
+            f.write("int main(void) { return 0; }\n")
+        command = compiler.compiler_so + ["-Werror", "-c", source, "-o", os.path.join(tmp, "probe.o")]
+        return [flag for flag in flags if subprocess.run(command + [flag], capture_output=True).returncode == 0]
+
+
+def compiler_version(compiler):
+    if compiler.compiler_type == "msvc":
+        return "msvc"
+    try:
+        run = subprocess.run(compiler.compiler_so[:1] + ["--version"], capture_output=True, text=True)
+        return run.stdout.splitlines()[0]
+    except (OSError, IndexError):
+        return compiler.compiler_so[0]
+
+
+class BuildExt(build_ext):
+    """build_ext with flags chosen per compiler, where a failed build warns instead of failing the install."""
+
+    def compile_args(self):
+        """Return (flags, macros) for this compiler and the environment variables."""
+        if self.compiler.compiler_type == "msvc":
+            return list(MSVC_FLAGS), []
+        flags = UNIX_FLAGS + ["-march=native"] if env_flag("FASTLC_NATIVE") else list(UNIX_FLAGS)
+        if env_flag("FASTLC_PLAIN"):
+            flags.remove("-fopenmp-simd")
+            return accepted(self.compiler, flags), [("FASTLC_PLAIN", None), ("FASTLC_POOL_SERIAL", None)]
+        return accepted(self.compiler, flags), []
+
+    def build_extensions(self):
+        kind = self.compiler.compiler_type
+        info = {"built": False, "plain": env_flag("FASTLC_PLAIN")}
+        failed = "compiler"
         try:
-            ok = subprocess.run(cmd, capture_output=True).returncode == 0
-        except OSError:
-            ok = False
-    if not ok:
-        print("fastlc: compiler has no OpenMP; building single-threaded kernels")
-        return [], []
-    return ["-fopenmp"], ["-fopenmp"]
+            flags, macros = self.compile_args()
+            info.update(compiler=compiler_version(self.compiler), flags=flags, macros=[m for m, _ in macros])
+            self.check_extensions_list(self.extensions)
+            for ext in self.extensions:
+                failed = ext.name
+                strict = NO_CONTRACTION.get(ext.name.rsplit(".", 1)[1], {}).get(kind, [])
+                ext.extra_compile_args = flags + (strict if kind == "msvc" else accepted(self.compiler, strict))
+                ext.define_macros = ext.define_macros + macros
+                self.build_extension(ext)
+            info["built"] = True
+        except (CCompilerError, BaseError, OSError) as error:
+            if env_flag("FASTLC_REQUIRE_CYTHON"):
+                raise
+            info["error"] = f"{failed}: {type(error).__name__}: {error}"
+            self.remove_modules()  # no half-built backend
+            print(f"\n{'=' * 78}\nWARNING: fastlc's Cython kernels failed to build ({info['error']}).\n"
+                  "fastlc is installed without its 'cython' backend; the 'numba' and 'numpy' backends work.\n"
+                  "Install a C compiler and reinstall fastlc for the Cython kernels; FASTLC_REQUIRE_CYTHON=1\n"
+                  f"makes this failure an error.\n{'=' * 78}", file=sys.stderr)
+        self.built = info["built"]
+        # what was built and how, or why not: read by fastlc._cython.build_info()
+        os.makedirs(os.path.dirname(self.marker()), exist_ok=True)
+        with open(self.marker(), "w") as f:
+            json.dump(info, f, indent=1)
+
+    def marker(self):
+        return os.path.join(self.build_lib, "fastlc", "_cython", "_build.json")
+
+    def remove_modules(self):
+        for ext in self.extensions:
+            if os.path.exists(self.get_ext_fullpath(ext.name)):
+                os.remove(self.get_ext_fullpath(ext.name))
+
+    def copy_extensions_to_source(self):
+        """--inplace and editable installs: the marker too, and no stale modules after a failure."""
+        if self.built:
+            super().copy_extensions_to_source()
+        else:
+            self.remove_modules()
+        self.copy_file(self.marker(), os.path.dirname(self.get_ext_fullpath(self.extensions[0].name)))
 
 
 def extensions():
-    omp_compile, omp_link = openmp_flags()
-    # -fno-math-errno: a sqrt that must set errno for negative inputs cannot be
-    # vectorized. It is not fast-math: NaN, infinities and rounding are unchanged
-    # (the kernels never read errno).
-    compile_args = ["-O3", "-fno-math-errno"] + omp_compile
-    if sys.platform != "win32":
-        # OpenMP SIMD pragmas (vectorized max in _rowmath.h) work without the OpenMP
-        # runtime. Not trapping on FP exceptions lets gcc turn the branch-free
-        # selects of our exp into vector blends; NaN and inf semantics are unchanged.
-        compile_args += ["-fopenmp-simd", "-fno-trapping-math"]
-    if os.environ.get("FASTLC_NATIVE"):
-        compile_args.append("-march=native")
-    exts = []
-    for source in sorted(glob.glob(os.path.join("kernels", "cython", "*.pyx"))):
-        name = os.path.splitext(os.path.basename(source))[0]
-        exts.append(
-            Extension(
-                f"fastlc._cython.{name}",
-                [source],
-                include_dirs=[np.get_include(), os.path.join("kernels", "cython")],
-                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-                extra_compile_args=compile_args,
-                extra_link_args=omp_link,
-            )
+    exts = [
+        Extension(
+            f"fastlc._cython.{os.path.splitext(os.path.basename(source))[0]}",
+            [source],
+            include_dirs=[np.get_include(), os.path.join("kernels", "cython")],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
         )
+        for source in sorted(glob.glob(os.path.join("kernels", "cython", "*.pyx")))
+    ]
     return cythonize(exts, language_level=3, compiler_directives={"embedsignature": True})
 
 
-setup(ext_modules=extensions())
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

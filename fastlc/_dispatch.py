@@ -6,6 +6,7 @@ time a kernel of theirs is called, so ``import fastlc`` does not pay for Numba.
 """
 import importlib
 import importlib.util
+import warnings
 from functools import lru_cache
 
 #: The backends, in the order tables and reports list them.
@@ -55,9 +56,36 @@ def _backend_present(backend):
         try:
             importlib.import_module("fastlc._cython._losses")
         except ImportError:
+            # pip shows the build's own warning only with -v: say it here, once
+            if "error" in _cython_build_info():
+                warnings.warn(_why_missing("cython"), stacklevel=4)
             return False
         return True
     return False
+
+
+def _cython_build_info():
+    from fastlc._cython import build_info
+
+    return build_info()
+
+
+def _why_missing(backend):
+    """Say why ``backend`` is not available, for messages."""
+    if backend == "numba":
+        return "Numba is not installed (pip install numba)"
+    info = _cython_build_info()
+    if "error" in info:
+        return (
+            f"fastlc's Cython kernels failed to build when fastlc was installed ({info['error']}); "
+            "the 'numba' and 'numpy' backends work. For the 'cython' backend, reinstall with a "
+            "working C compiler (pip install -v shows its messages)"
+        )
+    try:
+        importlib.import_module("fastlc._cython._losses")
+    except ImportError as error:
+        return f"fastlc's Cython kernels cannot be imported ({error})"
+    return "it is not installed"
 
 
 def available_backends():
@@ -87,8 +115,8 @@ def resolve_backend(backend, kernel):
         return "numpy"
     if not _backend_present(backend):
         raise ValueError(
-            f"backend={backend!r} is not available in this installation; "
-            f"available: {', '.join(available_backends())}"
+            f"backend={backend!r} is not available in this installation: {_why_missing(backend)}. "
+            f"Available: {', '.join(available_backends())}"
         )
     return backend
 

@@ -10,10 +10,13 @@
  * of one vector (64 bytes) along the features they load 4 sample vectors and 2
  * weight vectors for 8 fused multiply-adds, so the loop is bound by the FMA
  * units, not by the loads (a 4 x 1 tile needs 5 loads for 4 FMAs). The
- * vectors are GCC vector types (lane-wise semantics on every ISA). The tiles
- * are built once for AVX-512 (64-byte vectors, "wide") and once portably
- * (32-byte vectors, target_clones for AVX2 and baseline SSE2); the kernel asks
- * fastlc_linear_wide() which one the CPU runs.
+ * tiles are written once (FASTLC_TILE_FUNCTIONS) and built
+ *   - portably, for every compiler: 32-byte vectors, GNU vector types where
+ *     the compiler has them (lane-wise semantics on every ISA; target_clones
+ *     for AVX2 and baseline SSE2 on x86-64 Linux), plain lane loops elsewhere;
+ *   - for AVX-512 with gcc and clang on x86-64 ("wide", set apart at the end):
+ *     64-byte vectors and a shuffle tree for the lane sums.
+ * The kernel asks fastlc_linear_wide() which one the CPU runs.
  *
  * Determinism: every dot product is summed in a fixed order (one partial sum
  * per vector lane, a scalar tail, then a fixed tree of lane pairs), which
@@ -27,29 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_portable.h"
 #include "_rowmath.h"
-
-/* The tiles want their sample vectors in registers: gcc otherwise folds each
-   load into both FMAs that use it, which makes the loop bound by loads again.
-   An empty asm pins a vector to a register; it needs the target's own vector
-   registers, so the AVX-512 build is a function of its own ("wide") and the
-   others are target_clones of the portable code (PIN does nothing there). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FASTLC_NO_CLONES)
-#define FASTLC_WIDE_TARGET __attribute__((target("arch=x86-64-v4")))
-#define FASTLC_PORTABLE_TARGET __attribute__((target_clones("avx2", "default")))
-#define FASTLC_PIN_WIDE(v) __asm__("" : "+v"(v))
-static int fastlc_linear_wide(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-}
-#else
-#define FASTLC_WIDE_TARGET
-#define FASTLC_PORTABLE_TARGET
-#define FASTLC_PIN_WIDE(v) ((void)0)
-static int fastlc_linear_wide(void) { return 0; }
-#endif
-#define FASTLC_PIN_NONE(v) ((void)0)
 
 /* n bytes starting on a 64-byte boundary, released with fastlc_aligned_free
    (C11's aligned_alloc is missing from some C runtimes, MSVC's among them).
@@ -93,57 +75,43 @@ typedef struct {
         ah_credit += 2;                                                               \
         while (ah_credit >= ah_per_line && ah_r < 4) {                                \
             ah_credit -= ah_per_line;                                                 \
-            __builtin_prefetch(ah_row[ah_r] + ah_off, 0, 3);                          \
+            FASTLC_PREFETCH(ah_row[ah_r] + ah_off);                                   \
             ah_off += 64;                                                             \
             if (ah_off >= ah_bytes) { ah_off = 0; ah_r++; }                           \
         }                                                                             \
     } while (0)
 #define FASTLC_AHEAD_END(p) do { (p)->r = ah_r; (p)->off = ah_off; (p)->credit = ah_credit; } while (0)
 
-/* 64-byte vectors for the AVX-512 build, 32-byte ones for the portable build
-   (a 64-byte vector there takes two or four registers and the tile spills) */
-typedef float fastlc_vf32 __attribute__((vector_size(64)));
-typedef double fastlc_vf64 __attribute__((vector_size(64)));
-typedef float fastlc_vf32_half __attribute__((vector_size(32)));
-typedef double fastlc_vf64_half __attribute__((vector_size(32)));
-typedef int fastlc_mask_f32 __attribute__((vector_size(64)));
-typedef long long fastlc_mask_f64 __attribute__((vector_size(64)));
+/* ==== Portable tiles: every compiler ====================================== */
 
-/* The 8 dot products of a 4 x 2 tile, dots[k] = sum of the lanes of acc[k]: a fixed tree that halves the
-   lanes of pairs of accumulators at each level. */
-#define FASTLC_SHUF(a, b, ...) __builtin_shuffle((a), (b), (MASK){__VA_ARGS__})
-static inline __attribute__((always_inline)) void fastlc_reduce8_f32(const fastlc_vf32* acc, float* dots) {
-    typedef fastlc_mask_f32 MASK;
-    fastlc_vf32 u[4], v[2], z;
-    for (int i = 0; i < 4; i++)  /* lanes: 8 partials of acc[2i], 8 of acc[2i+1] */
-        u[i] = FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
-             + FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-    for (int i = 0; i < 2; i++)  /* 4 partials of each of 4 accumulators */
-        v[i] = FASTLC_SHUF(u[2 * i], u[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27)
-             + FASTLC_SHUF(u[2 * i], u[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
-    /* 2 partials of each of the 8 accumulators */
-    z = FASTLC_SHUF(v[0], v[1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29)
-      + FASTLC_SHUF(v[0], v[1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
-    z = FASTLC_SHUF(z, z, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)
-      + FASTLC_SHUF(z, z, 1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15);
-    memcpy(dots, &z, 8 * sizeof(float));
-}
-static inline __attribute__((always_inline)) void fastlc_reduce8_f64(const fastlc_vf64* acc, double* dots) {
-    typedef fastlc_mask_f64 MASK;
-    fastlc_vf64 u[4], v[2];
-    for (int i = 0; i < 4; i++)  /* lanes: 4 partials of acc[2i], 4 of acc[2i+1] */
-        u[i] = FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11)
-             + FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15);
-    for (int i = 0; i < 2; i++)  /* 2 partials of each of 4 accumulators */
-        v[i] = FASTLC_SHUF(u[2 * i], u[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13)
-             + FASTLC_SHUF(u[2 * i], u[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15);
-    v[0] = FASTLC_SHUF(v[0], v[1], 0, 2, 4, 6, 8, 10, 12, 14)
-         + FASTLC_SHUF(v[0], v[1], 1, 3, 5, 7, 9, 11, 13, 15);
-    memcpy(dots, &v[0], 8 * sizeof(double));
-}
-#undef FASTLC_SHUF
-/* The same for the portable build: a fixed tree over the lanes of each
-   accumulator, in memory (it runs once per tile, after the long loop). */
+/* 32-byte tile vectors: GNU vector types where the compiler has them, else a
+   struct of lanes that the lane loops below fill one by one (the compiler may
+   vectorize those). The lanes and their order of additions are the same
+   either way, so the plain-C build gives the bits of the baseline (SSE2)
+   vector build. */
+#if FASTLC_HAVE_VECTOR_EXT
+FASTLC_VECTOR_TYPE(float, 32, fastlc_f32x8);
+FASTLC_VECTOR_TYPE(double, 32, fastlc_f64x4);
+/* acc += a * b and y += s * a, lane by lane (s a scalar) */
+#define FASTLC_VMADD(acc, a, b) ((acc) += (a) * (b))
+#define FASTLC_VSMADD(y, s, a) ((y) += (s) * (a))
+#else
+typedef struct { float lane[8]; } fastlc_f32x8;
+typedef struct { double lane[4]; } fastlc_f64x4;
+#define FASTLC_VMADD(acc, a, b)                                                       \
+    do {                                                                              \
+        for (int l_ = 0; l_ < L; l_++) (acc).lane[l_] += (a).lane[l_] * (b).lane[l_]; \
+    } while (0)
+#define FASTLC_VSMADD(y, s, a)                                                        \
+    do {                                                                              \
+        for (int l_ = 0; l_ < L; l_++) (y).lane[l_] += (s) * (a).lane[l_];            \
+    } while (0)
+#endif
+#define FASTLC_PIN_NONE(v) ((void)0)
+
+/* The 8 dot products of a 4 x 2 tile, dots[k] = sum of the lanes of acc[k]: a
+   fixed tree over the lanes of each accumulator, in memory (it runs once per
+   tile, after the long loop). */
 #define FASTLC_REDUCE8_TREE(T, V, acc, dots)                                          \
     do {                                                                              \
         enum { L_ = sizeof(V) / sizeof(T) };                                          \
@@ -155,16 +123,17 @@ static inline __attribute__((always_inline)) void fastlc_reduce8_f64(const fastl
             (dots)[k_] = lanes_[k_][0];                                               \
         }                                                                             \
     } while (0)
-#define FASTLC_REDUCE8_WIDE_f32(T, V, acc, dots) fastlc_reduce8_f32((acc), (dots))
-#define FASTLC_REDUCE8_WIDE_f64(T, V, acc, dots) fastlc_reduce8_f64((acc), (dots))
 
-#define FASTLC_TILE_FUNCTIONS(T, SUFFIX, VARIANT, TARGET, VTYPE, PIN, REDUCE8)                                            \
+/* The two tile passes, written once for any vector type V of L lanes of T
+   (L = sizeof(V) / sizeof(T)); VARIANT names the build, TARGET its function
+   attributes, PIN(v) keeps v in a register, REDUCE8 sums the lanes. */
+#define FASTLC_TILE_FUNCTIONS(T, SUFFIX, VARIANT, TARGET, VTYPE, PIN, REDUCE8)         \
 /* scores[r * n_classes + c] = W[c] . x_r + b[c] for the 4 rows x[0..3] of length   \
    n and every class c (W row-major (n_classes, n)). Classes go in pairs; an odd    \
    last class is paired with itself. */                                             \
 TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,            \
         ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores, fastlc_ahead* ahead) { \
-    typedef VTYPE V;                                                       \
+    typedef VTYPE V;                                                                  \
     enum { L = sizeof(V) / sizeof(T) };                                               \
     const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                           \
     FASTLC_AHEAD_BEGIN(ahead)                                                         \
@@ -179,10 +148,10 @@ TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,  
             FASTLC_AHEAD_TICK();                                                      \
             memcpy(&b0, w0 + j, sizeof(V));                                           \
             memcpy(&b1, w1 + j, sizeof(V));                                           \
-            memcpy(&a, x0 + j, sizeof(V)); PIN(a); acc[0] += a * b0; acc[1] += a * b1;        \
-            memcpy(&a, x1 + j, sizeof(V)); PIN(a); acc[2] += a * b0; acc[3] += a * b1;        \
-            memcpy(&a, x2 + j, sizeof(V)); PIN(a); acc[4] += a * b0; acc[5] += a * b1;        \
-            memcpy(&a, x3 + j, sizeof(V)); PIN(a); acc[6] += a * b0; acc[7] += a * b1;        \
+            memcpy(&a, x0 + j, sizeof(V)); PIN(a); FASTLC_VMADD(acc[0], a, b0); FASTLC_VMADD(acc[1], a, b1); \
+            memcpy(&a, x1 + j, sizeof(V)); PIN(a); FASTLC_VMADD(acc[2], a, b0); FASTLC_VMADD(acc[3], a, b1); \
+            memcpy(&a, x2 + j, sizeof(V)); PIN(a); FASTLC_VMADD(acc[4], a, b0); FASTLC_VMADD(acc[5], a, b1); \
+            memcpy(&a, x3 + j, sizeof(V)); PIN(a); FASTLC_VMADD(acc[6], a, b0); FASTLC_VMADD(acc[7], a, b1); \
         }                                                                             \
         T tail[8] = {0};                                                              \
         for (; j < n; j++) {                                                          \
@@ -192,7 +161,7 @@ TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,  
             tail[6] += x3[j] * w0[j]; tail[7] += x3[j] * w1[j];                       \
         }                                                                             \
         T dots[8];                                                                    \
-        REDUCE8(T, V, acc, dots);                                        \
+        REDUCE8(T, V, acc, dots);                                                     \
         for (int r = 0; r < 4; r++) {                                                 \
             scores[r * n_classes + c] = (dots[2 * r] + tail[2 * r]) + b[c];           \
             scores[r * n_classes + c1] = (dots[2 * r + 1] + tail[2 * r + 1]) + b[c1]; \
@@ -206,7 +175,7 @@ TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,  
 TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,           \
         const T** x, ptrdiff_t n, const T* g, const ptrdiff_t* active,          \
         ptrdiff_t n_active, fastlc_ahead* ahead) {                                      \
-    typedef VTYPE V;                                                       \
+    typedef VTYPE V;                                                                  \
     enum { L = sizeof(V) / sizeof(T) };                                               \
     const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                           \
     FASTLC_AHEAD_BEGIN(ahead)                                                         \
@@ -228,8 +197,10 @@ TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,
                 memcpy(&a2, x2 + j, sizeof(V)); memcpy(&a3, x3 + j, sizeof(V));       \
                 PIN(a0); PIN(a1); PIN(a2); PIN(a3);                                   \
                 memcpy(&y0, d0 + j, sizeof(V)); memcpy(&y1, d1 + j, sizeof(V));       \
-                y0 += s00 * a0; y0 += s10 * a1; y0 += s20 * a2; y0 += s30 * a3;       \
-                y1 += s01 * a0; y1 += s11 * a1; y1 += s21 * a2; y1 += s31 * a3;       \
+                FASTLC_VSMADD(y0, s00, a0); FASTLC_VSMADD(y0, s10, a1);               \
+                FASTLC_VSMADD(y0, s20, a2); FASTLC_VSMADD(y0, s30, a3);               \
+                FASTLC_VSMADD(y1, s01, a0); FASTLC_VSMADD(y1, s11, a1);               \
+                FASTLC_VSMADD(y1, s21, a2); FASTLC_VSMADD(y1, s31, a3);               \
                 memcpy(d0 + j, &y0, sizeof(V)); memcpy(d1 + j, &y1, sizeof(V));       \
             }                                                                         \
         } else {                                                                      \
@@ -240,7 +211,8 @@ TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,
                 memcpy(&a2, x2 + j, sizeof(V)); memcpy(&a3, x3 + j, sizeof(V));       \
                 PIN(a0); PIN(a1); PIN(a2); PIN(a3);                                   \
                 memcpy(&y0, d0 + j, sizeof(V));                                       \
-                y0 += s00 * a0; y0 += s10 * a1; y0 += s20 * a2; y0 += s30 * a3;       \
+                FASTLC_VSMADD(y0, s00, a0); FASTLC_VSMADD(y0, s10, a1);               \
+                FASTLC_VSMADD(y0, s20, a2); FASTLC_VSMADD(y0, s30, a3);               \
                 memcpy(d0 + j, &y0, sizeof(V));                                       \
             }                                                                         \
         }                                                                             \
@@ -257,29 +229,108 @@ TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,
     }                                                                                 \
 }
 
-FASTLC_TILE_FUNCTIONS(float, f32, wide, FASTLC_WIDE_TARGET, fastlc_vf32, FASTLC_PIN_WIDE, FASTLC_REDUCE8_WIDE_f32)
-FASTLC_TILE_FUNCTIONS(double, f64, wide, FASTLC_WIDE_TARGET, fastlc_vf64, FASTLC_PIN_WIDE, FASTLC_REDUCE8_WIDE_f64)
-FASTLC_TILE_FUNCTIONS(float, f32, portable, FASTLC_PORTABLE_TARGET, fastlc_vf32_half, FASTLC_PIN_NONE,
+/* Built for AVX2 and baseline x86-64 where the compiler can (_portable.h). */
+#define FASTLC_PORTABLE_TARGET FASTLC_TARGET_CLONES("avx2", "default")
+FASTLC_TILE_FUNCTIONS(float, f32, portable, FASTLC_PORTABLE_TARGET, fastlc_f32x8, FASTLC_PIN_NONE,
                       FASTLC_REDUCE8_TREE)
-FASTLC_TILE_FUNCTIONS(double, f64, portable, FASTLC_PORTABLE_TARGET, fastlc_vf64_half, FASTLC_PIN_NONE,
+FASTLC_TILE_FUNCTIONS(double, f64, portable, FASTLC_PORTABLE_TARGET, fastlc_f64x4, FASTLC_PIN_NONE,
                       FASTLC_REDUCE8_TREE)
 
+/* ==== x86-64 AVX-512 tiles ("wide"): gcc and clang ========================= */
+
+/* 64-byte vectors, a function of their own built for x86-64-v4 (in the
+   portable build a 64-byte vector would take two or four registers and the
+   tile would spill), run only when the CPU has AVX-512 (fastlc_linear_wide). */
+#if FASTLC_X86_DISPATCH && FASTLC_HAVE_VECTOR_EXT && FASTLC_HAVE_SHUFFLE
+#define FASTLC_LINEAR_HAVE_WIDE 1
+#define FASTLC_WIDE_TARGET __attribute__((target("arch=x86-64-v4")))
+FASTLC_VECTOR_TYPE(float, 64, fastlc_f32x16);
+FASTLC_VECTOR_TYPE(double, 64, fastlc_f64x8);
+FASTLC_VECTOR_TYPE(int, 64, fastlc_i32x16);
+FASTLC_VECTOR_TYPE(long long, 64, fastlc_i64x8);
+
+/* The tiles want their sample vectors in registers: gcc otherwise folds each
+   load into both FMAs that use it, which makes the loop bound by loads again.
+   An empty asm pins a vector to a register (any of the 32 AVX-512 ones). */
+#define FASTLC_PIN_WIDE(v) __asm__("" : "+v"(v))
+
+static int fastlc_linear_wide(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+
+/* The 8 dot products of a 4 x 2 tile, dots[k] = sum of the lanes of acc[k]: a
+   fixed tree that halves the lanes of pairs of accumulators at each level,
+   in registers. */
+#define FASTLC_SHUF(a, b, ...) FASTLC_SHUFFLE(fastlc_i32x16, a, b, __VA_ARGS__)
+FASTLC_ALWAYS_INLINE void fastlc_reduce8_f32(const fastlc_f32x16* acc, float* dots) {
+    fastlc_f32x16 u[4], v[2], z;
+    for (int i = 0; i < 4; i++)  /* lanes: 8 partials of acc[2i], 8 of acc[2i+1] */
+        u[i] = FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
+             + FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    for (int i = 0; i < 2; i++)  /* 4 partials of each of 4 accumulators */
+        v[i] = FASTLC_SHUF(u[2 * i], u[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27)
+             + FASTLC_SHUF(u[2 * i], u[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    /* 2 partials of each of the 8 accumulators */
+    z = FASTLC_SHUF(v[0], v[1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29)
+      + FASTLC_SHUF(v[0], v[1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+    z = FASTLC_SHUF(z, z, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)
+      + FASTLC_SHUF(z, z, 1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15);
+    memcpy(dots, &z, 8 * sizeof(float));
+}
+#undef FASTLC_SHUF
+#define FASTLC_SHUF(a, b, ...) FASTLC_SHUFFLE(fastlc_i64x8, a, b, __VA_ARGS__)
+FASTLC_ALWAYS_INLINE void fastlc_reduce8_f64(const fastlc_f64x8* acc, double* dots) {
+    fastlc_f64x8 u[4], v[2];
+    for (int i = 0; i < 4; i++)  /* lanes: 4 partials of acc[2i], 4 of acc[2i+1] */
+        u[i] = FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11)
+             + FASTLC_SHUF(acc[2 * i], acc[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15);
+    for (int i = 0; i < 2; i++)  /* 2 partials of each of 4 accumulators */
+        v[i] = FASTLC_SHUF(u[2 * i], u[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13)
+             + FASTLC_SHUF(u[2 * i], u[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15);
+    v[0] = FASTLC_SHUF(v[0], v[1], 0, 2, 4, 6, 8, 10, 12, 14)
+         + FASTLC_SHUF(v[0], v[1], 1, 3, 5, 7, 9, 11, 13, 15);
+    memcpy(dots, &v[0], 8 * sizeof(double));
+}
+#undef FASTLC_SHUF
+#define FASTLC_REDUCE8_WIDE_f32(T, V, acc, dots) fastlc_reduce8_f32((acc), (dots))
+#define FASTLC_REDUCE8_WIDE_f64(T, V, acc, dots) fastlc_reduce8_f64((acc), (dots))
+
+FASTLC_TILE_FUNCTIONS(float, f32, wide, FASTLC_WIDE_TARGET, fastlc_f32x16, FASTLC_PIN_WIDE, FASTLC_REDUCE8_WIDE_f32)
+FASTLC_TILE_FUNCTIONS(double, f64, wide, FASTLC_WIDE_TARGET, fastlc_f64x8, FASTLC_PIN_WIDE, FASTLC_REDUCE8_WIDE_f64)
+
+#else
+#define FASTLC_LINEAR_HAVE_WIDE 0
+static int fastlc_linear_wide(void) { return 0; }
+#endif
+
+/* ==== The entry points: the wide tiles when the CPU has them ================ */
+
+/* fastlc_NAME_wide(...) where the wide tiles exist; elsewhere never reached */
+#if FASTLC_LINEAR_HAVE_WIDE
+#define FASTLC_LINEAR_WIDE_CALL(name, ...) name##_wide(__VA_ARGS__)
+#else
+#define FASTLC_LINEAR_WIDE_CALL(name, ...) ((void)0)
+#endif
 #define FASTLC_LINEAR_FUNCTIONS(T, SUFFIX)                                            \
 static inline void fastlc_scores4_##SUFFIX(int wide, const T* W, const T* b,          \
         ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores, fastlc_ahead* ahead) { \
-    if (wide) fastlc_scores4_##SUFFIX##_wide(W, b, n_classes, x, n, scores, ahead);          \
-    else fastlc_scores4_##SUFFIX##_portable(W, b, n_classes, x, n, scores, ahead);           \
+    if (FASTLC_LINEAR_HAVE_WIDE && wide)                                              \
+        FASTLC_LINEAR_WIDE_CALL(fastlc_scores4_##SUFFIX, W, b, n_classes, x, n, scores, ahead); \
+    else fastlc_scores4_##SUFFIX##_portable(W, b, n_classes, x, n, scores, ahead);    \
 }                                                                                     \
 static inline void fastlc_grad4_##SUFFIX(int wide, T* dW, ptrdiff_t n_classes,        \
         const T** x, ptrdiff_t n, const T* g, const ptrdiff_t* active,          \
         ptrdiff_t n_active, fastlc_ahead* ahead) {                                      \
-    if (wide) fastlc_grad4_##SUFFIX##_wide(dW, n_classes, x, n, g, active, n_active, ahead); \
-    else fastlc_grad4_##SUFFIX##_portable(dW, n_classes, x, n, g, active, n_active, ahead);  \
+    if (FASTLC_LINEAR_HAVE_WIDE && wide)                                              \
+        FASTLC_LINEAR_WIDE_CALL(fastlc_grad4_##SUFFIX, dW, n_classes, x, n, g, active, n_active, ahead); \
+    else fastlc_grad4_##SUFFIX##_portable(dW, n_classes, x, n, g, active, n_active, ahead); \
 }                                                                                     \
 /* Ask for the n values at x to be brought into the caches (the next rows of a   \
    batch are scattered over X, so the hardware prefetcher cannot guess them). */     \
 static inline void fastlc_prefetch_##SUFFIX(const T* x, ptrdiff_t n) {                \
-    for (ptrdiff_t j = 0; j < n; j += 64 / sizeof(T)) __builtin_prefetch(x + j, 0, 3); \
+    for (ptrdiff_t j = 0; j < n; j += 64 / sizeof(T)) FASTLC_PREFETCH(x + j);         \
 }                                                                                     \
 /* y += x */                                                                          \
 FASTLC_CLONES static void fastlc_add_##SUFFIX(T* y, const T* x, ptrdiff_t n) {        \

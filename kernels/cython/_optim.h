@@ -2,14 +2,16 @@
  *
  * Why C: the loops are bound by sqrt, division and memory traffic, and a
  * Cython function is built for baseline x86-64 only (SSE2, 4 float lanes).
- * Here each loop is built for AVX-512, AVX2 and SSE2 (target_clones, as in
- * _rowmath.h) and the loader picks the best one for the CPU: 16 float lanes on
- * an AVX-512 machine.
+ * Here each loop is built for AVX-512, AVX2 and SSE2 where the compiler can
+ * (target_clones, as in _rowmath.h) and the loader picks the best one for the
+ * CPU: 16 float lanes on an AVX-512 machine.
  *
  * Exact IEEE arithmetic in the order of the naive backend (PyTorch's
- * single-tensor path): no fused multiply-add contraction (fp-contract=off),
- * so the results are those of the SSE2 build and of the numba kernels, and
- * an element computes alike in the vector body and in the scalar remainder.
+ * single-tensor path): no fused multiply-add contraction, in any compiler
+ * (FASTLC_NO_FP_CONTRACT_BEGIN), so the results are bitwise those of the SSE2
+ * build, of every other build (gcc, clang, plain C; .ci/optim_digest.py checks
+ * it) and of the numba kernels, and an element computes alike in the vector
+ * body and in the scalar remainder.
  * Every combination of optional buffers gets its own loop that touches only
  * the arrays it uses, so gcc's runtime overlap checks never involve an absent
  * buffer.
@@ -21,10 +23,12 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "_portable.h"
 #include "_rowmath.h"
 
-#pragma GCC push_options
-#pragma GCC optimize("fp-contract=off")
+/* every build rounds a * b + c twice, as written (see _portable.h; setup.py
+   also compiles this module with -ffp-contract=off where accepted) */
+FASTLC_NO_FP_CONTRACT_BEGIN
 
 /* the gradient as the step uses it: sign flipped to maximize, plus the L2 term */
 #define FASTLC_DIRECTION(g_in, p) \
@@ -143,6 +147,6 @@ FASTLC_OPTIM_FUNCTIONS(double, f64, sqrt)
 #undef FASTLC_DIRECTION
 #undef FASTLC_ADAM_LOOP
 #undef FASTLC_RMSPROP_LOOP
-#pragma GCC pop_options
+FASTLC_NO_FP_CONTRACT_END
 
 #endif

@@ -3,9 +3,10 @@
  * Why C: the softmax kernels spend their time in exp. libm's exp is a scalar
  * call the compiler cannot vectorize, so we use Cephes' polynomial (float) and
  * rational (double) approximations, accurate to about 1 ulp, written without
- * branches so that gcc vectorizes the loops. On x86-64 each function is built
- * for AVX-512, AVX2 and baseline SSE2 (target_clones) and the loader picks the
- * best one for the CPU, so a wheel built anywhere runs at full width here.
+ * branches so that gcc and clang vectorize the loops. On x86-64 Linux each
+ * function is built for AVX-512, AVX2 and baseline SSE2 (target_clones, see
+ * _portable.h) and the loader picks the best one for the CPU, so a wheel built
+ * anywhere runs at full width here.
  *
  * Domain: the kernels only exponentiate max-shifted values x <= 0 (or NaN);
  * there the error is below 1.4 ulp (float) and 3 ulp (double), measured
@@ -23,11 +24,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FASTLC_NO_CLONES)
-#define FASTLC_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define FASTLC_CLONES
-#endif
+#include "_portable.h"
+
+/* Row functions are built for AVX-512, AVX2 and baseline x86-64 where the
+   compiler can (see _portable.h); elsewhere once, for the target. */
+#define FASTLC_CLONES FASTLC_TARGET_CLONES("arch=x86-64-v4", "avx2", "default")
 
 /* Rows per call of the short-row hinge: one AVX-512 vector of float32. */
 #define FASTLC_HINGE_GROUP 16
@@ -93,7 +94,7 @@ static inline double fastlc_exp(double x_in) {
 #define FASTLC_ROW_FUNCTIONS(T, SUFFIX, EXP)                                          \
 FASTLC_CLONES static T fastlc_row_max_##SUFFIX(const T* x, ptrdiff_t n) {             \
     T m = x[0];                                                                       \
-    _Pragma("omp simd reduction(max:m)")                                              \
+    FASTLC_OMP_SIMD(reduction(max:m))                                                 \
     for (ptrdiff_t j = 1; j < n; j++) m = x[j] > m ? x[j] : m;                        \
     return m;                                                                         \
 }                                                                                     \
@@ -178,10 +179,10 @@ FASTLC_CLONES static void fastlc_hinge_short_rows_##SUFFIX(                     
         slope_sum[r] = 0;                                                             \
     }                                                                                 \
     for (ptrdiff_t j = 0; j < n; j++) {                                               \
-        _Pragma("omp simd")                                                           \
+        FASTLC_OMP_SIMD()                                                             \
         for (ptrdiff_t r = 0; r < n_rows; r++) {                                      \
             T z = scores[r * n + j] + offset[r];                                      \
-            T h = (0 > z) | (j == correct[r]) ? (T)0 : z;                             \
+            T h = ((0 > z) | (j == correct[r])) ? (T)0 : z;                           \
             T slope = squared ? 2 * h : h > 0 ? (T)1 : h;  /* h is 0 or NaN there */ \
             loss[r] += squared ? h * h : h;                                           \
             slope_sum[r] += slope;                                                    \
