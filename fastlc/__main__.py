@@ -12,7 +12,7 @@ import numpy as np
 
 from . import __version__, kernels
 from ._compare import compare_on_digits, format_comparison
-from ._config import default_n_threads
+from ._threads import allowed_n_threads
 from ._speed_table import BACKENDS, default_cases, format_table, speed_table
 
 
@@ -51,7 +51,7 @@ def demo():
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    print(f"fastlc {__version__} on {platform.machine()} ({default_n_threads()} cores), "
+    print(f"fastlc {__version__} on {platform.machine()} ({allowed_n_threads()} threads allowed), "
           f"Python {platform.python_version()}, NumPy {np.__version__}")
     print(f"backends available: {', '.join(kernels.available_backends())}\n")
     print("Digits (8x8 images, 10 classes), 75/25 split: test accuracy and fit time")

@@ -28,7 +28,7 @@ cdef extern from "<unistd.h>" nogil:
     long syscall(long number, ...)
 
 if fastlc_pool_init() != 0:
-    raise ImportError("fastlc._cython._threadpool: could not initialise the thread pool")
+    raise ImportError("fastlc._cython._fastlc_threadpool: could not initialise the thread pool")
 
 #: Capsule holding the pool's function table, for the kernel modules.
 API = PyCapsule_New(<void*> &fastlc_pool_table, FASTLC_POOL_CAPSULE, NULL)
