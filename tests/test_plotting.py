@@ -263,3 +263,13 @@ def test_missing_matplotlib_names_the_extra(fitted, monkeypatch):
         LossCurveDisplay.from_estimator(fitted)
     with pytest.raises(ImportError, match=r'fastlc\[plot\]'):
         OptimizerPathDisplay.from_optimizers({"GD": SGD})
+
+
+def test_cli_writes_the_three_pictures(tmp_path, capsys):
+    from fastlc.__main__ import main
+
+    assert main(["--n-samples", "200", "--epochs", "3", "--no-speed-table", "--plots", str(tmp_path / "pics")]) == 0
+    out = capsys.readouterr().out
+    for name in ("loss_curve.png", "optimizer_paths.png", "loss_landscape.png"):
+        assert (tmp_path / "pics" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"wrote {tmp_path / 'pics' / name}" in out

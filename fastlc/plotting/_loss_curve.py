@@ -90,7 +90,7 @@ class LossCurveDisplay:
                 self.epochs, self.validation_scores, color="C1", linestyle="--", label="validation score")
             self.validation_ax_.set_ylabel("validation score (accuracy)")
             handles.append(self.validation_line_)
-        ax.legend(handles=handles, loc="center right")
+        ax.legend(handles=handles, loc="upper center")
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

@@ -233,12 +233,17 @@ class OptimizerPathDisplay:
         xlim, ylim = self._window(xlim, ylim)
         X1, X2 = np.meshgrid(np.linspace(*xlim, grid_points), np.linspace(*ylim, grid_points))
         Z = _contour_values(self.function.f, X1, X2)
+        norm = None
         if self.function.log_levels:
+            from matplotlib.colors import LogNorm
+
             positive = Z[Z > 0]
             contour_levels = np.geomspace(max(positive.min(), 1e-3), positive.max(), levels)
+            norm = LogNorm(contour_levels[0], contour_levels[-1])
         else:
             contour_levels = levels
-        self.contour_ = ax.contour(X1, X2, Z, levels=contour_levels, cmap="Greys", linewidths=0.7, alpha=0.8)
+        self.contour_ = ax.contour(X1, X2, Z, levels=contour_levels, norm=norm, cmap="viridis", linewidths=0.7,
+                                   alpha=0.5)
         self.lines_ = {}
         for k, (label, path) in enumerate(self.paths.items()):
             (self.lines_[label],) = ax.plot(path[:, 0], path[:, 1], "-o", color=f"C{k}", markersize=3,
