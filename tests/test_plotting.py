@@ -178,6 +178,8 @@ def test_optimizer_path_errors():
         OptimizerPathDisplay.from_optimizers({"GD": lambda params: None})
     with pytest.raises(ValueError, match="optimizers is empty"):
         OptimizerPathDisplay.from_optimizers({})
+    with pytest.raises(ValueError, match="paths must be a non-empty dict"):
+        OptimizerPathDisplay({"GD": np.zeros((3, 3))}, "ellipse")
     with pytest.raises(ValueError, match="start must be a point"):
         OptimizerPathDisplay.from_optimizers({"GD": SGD}, start=(1.0, 2.0, 3.0))
     with pytest.raises(ValueError, match="n_steps must be an int >= 0; got -1"):
@@ -201,14 +203,18 @@ def test_landscape_is_the_training_objective(make, dtype, digits):
     directions = random_directions(est.coef_, 2, random_state=0)
     alphas, betas = np.array([-0.5, 0.0, 0.3]), np.array([0.0, 0.7])
     losses = loss_landscape(est, X, y, directions, alphas, betas, sample_weight=sample_weight)
+    line = loss_landscape(est, X, y, directions[:1], alphas, sample_weight=sample_weight)
     # reference: move the weights and ask training's own objective (its fused kernel)
     rtol = 1e-4 if dtype == np.float32 else 1e-10
+    moved = clone(est).fit(X[:60], y[:60])
+    moved.intercept_[:] = est.intercept_
     for i, a in enumerate(alphas):
         for j, b in enumerate(betas):
-            moved = clone(est).fit(X[:60], y[:60])
             moved.coef_[:] = est.coef_ + dtype(a) * directions[0] + dtype(b) * directions[1]
-            moved.intercept_[:] = est.intercept_
-            assert losses[i, j] == pytest.approx(moved._objective(X, y, sample_weight)[0], rel=rtol)
+            expected = moved._objective(X, y, sample_weight)[0]
+            assert losses[i, j] == pytest.approx(expected, rel=rtol)
+            if b == 0:
+                assert line[i] == pytest.approx(expected, rel=rtol)
 
 
 def test_landscape_display_one_and_two_directions(fitted, digits, tmp_path):
@@ -250,6 +256,16 @@ def test_landscape_errors(fitted, digits):
         LossLandscapeDisplay.from_estimator(fitted, X, y, normalize="batch")
     with pytest.raises(ValueError, match="label 99"):
         LossLandscapeDisplay.from_estimator(fitted, X, np.full(X.shape[0], 99))
+    with pytest.raises(ValueError, match=r"y must have shape \(600,\)"):
+        LossLandscapeDisplay.from_estimator(fitted, X, y[:10])
+    with pytest.raises(ValueError, match="features"):
+        LossLandscapeDisplay.from_estimator(fitted, X[:, :10], y)
+    from sklearn.neural_network import MLPClassifier
+
+    with pytest.warns(Warning):  # ConvergenceWarning after 5 iterations
+        mlp = MLPClassifier(hidden_layer_sizes=(), max_iter=5, random_state=0).fit(X, y)
+    with pytest.raises(TypeError, match="SoftmaxClassifier or LinearSVMClassifier; got MLPClassifier"):
+        LossLandscapeDisplay.from_estimator(mlp, X, y)
     with pytest.raises(ValueError, match="kind must be"):
         LossLandscapeDisplay.from_estimator(fitted, X, y, n_directions=2, n_points=3, kind="surface")
 

@@ -10,9 +10,13 @@ from ._loss_landscape import LossLandscapeDisplay
 from ._matplotlib import require_pyplot
 from ._optimizer_path import OptimizerPathDisplay
 
-#: The tutorials' optimizers with the SPEC's worked hyper-parameters (eps inside the
-#: square root as in the d2l tutorials), plus Adam.
+
 def _tutorial_optimizers():
+    """The tutorials' optimizers with the SPEC's worked hyper-parameters, plus Adam.
+
+    AdaGrad and RMSProp put eps inside the square root, as the d2l tutorials
+    whose worked values shared/SPEC.md pins.
+    """
     from ..optim import SGD, Adagrad, Adam, RMSprop
 
     return {

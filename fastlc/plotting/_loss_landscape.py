@@ -22,18 +22,18 @@ def _data_loss_function(estimator):
     """``loss(scores, y, sample_weight, grad_out)`` with the estimator's loss options, as training uses them."""
     from ..linear_model import LinearSVMClassifier, SoftmaxClassifier
 
+    if not isinstance(estimator, (SoftmaxClassifier, LinearSVMClassifier)):
+        raise TypeError(f"LossLandscapeDisplay needs a fastlc SoftmaxClassifier or LinearSVMClassifier; "
+                        f"got {type(estimator).__name__}")
     options = {"backend": estimator.backend, "n_threads": estimator.n_threads}
     if isinstance(estimator, SoftmaxClassifier):
         def loss(scores, y, sample_weight, out):
             return kernels.softmax_cross_entropy(scores, y, sample_weight=sample_weight, ignore_index=None,
                                                  label_smoothing=estimator.label_smoothing, out=out, **options)[0]
-    elif isinstance(estimator, LinearSVMClassifier):
+    else:
         def loss(scores, y, sample_weight, out):
             return kernels.multiclass_hinge(scores, y, sample_weight=sample_weight, margin=estimator.margin,
                                             squared=estimator.squared_hinge, out=out, **options)[0]
-    else:
-        raise TypeError(f"LossLandscapeDisplay needs a fastlc SoftmaxClassifier or LinearSVMClassifier; "
-                        f"got {type(estimator).__name__}")
     return loss
 
 
@@ -122,10 +122,13 @@ def loss_landscape(estimator, X, y, directions, alphas, betas=None, *, sample_we
     if (len(directions) == 2) != (betas is not None):
         raise ValueError("betas must be given with two directions, and only then")
 
-    base = X @ coef.T
+    # Single-threaded BLAS, as in fit: multi-threaded products are not bit-identical across
+    # thread counts, and these three are a small share of the time.
+    with estimator._blas_threads():
+        base = X @ coef.T
+        along = [X @ d.T for d in directions]
     if estimator.fit_intercept:
         base += estimator.intercept_
-    along = [X @ d.T for d in directions]
     scores = np.empty_like(base)
     grad = np.empty_like(base)  # written by the loss kernels, not used
     alphas = np.asarray(alphas, dtype=np.float64)
@@ -302,6 +305,7 @@ class LossLandscapeDisplay:
         if isinstance(span, bool) or not isinstance(span, numbers.Real) or not (0 < span < np.inf):
             raise ValueError(f"span must be a finite number > 0; got {span!r}")
         check_is_fitted(estimator)
+        _data_loss_function(estimator)  # a TypeError for other estimators before any work
         directions = random_directions(estimator.coef_, n_directions, normalize=normalize,
                                        random_state=random_state)
         steps = np.linspace(-span, span, n_points)

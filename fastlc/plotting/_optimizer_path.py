@@ -194,7 +194,9 @@ class OptimizerPathDisplay:
     """
 
     def __init__(self, paths, function):
-        self.paths = {label: np.asarray(path, dtype=np.float64) for label, path in paths.items()}
+        self.paths = {str(label): np.asarray(path, dtype=np.float64) for label, path in dict(paths).items()}
+        if not self.paths or any(path.ndim != 2 or path.shape[1] != 2 for path in self.paths.values()):
+            raise ValueError("paths must be a non-empty dict {label: array of shape (n_steps + 1, 2)}")
         self.function = _check_function(function)
 
     def _window(self, xlim, ylim):
