@@ -98,3 +98,10 @@ def get_kernel(kernel, backend):
     """Return the private implementation of ``kernel`` in a concrete ``backend``."""
     module = importlib.import_module(f"{BACKEND_PACKAGES[backend]}.{KERNEL_MODULES[kernel]}")
     return getattr(module, kernel)
+
+# Neural-network building blocks (issue 13).
+KERNEL_MODULES.update({
+    name: "_nn_losses"
+    for name in ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+                 "binary_cross_entropy_with_logits", "nll_loss")
+})

@@ -24,3 +24,23 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
 ]
+
+from ._nn_losses import (  # noqa: E402  (neural-network building blocks, issue 13)
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+
+__all__ += [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "huber_loss",
+    "l1_loss",
+    "mse_loss",
+    "nll_loss",
+    "smooth_l1_loss",
+]

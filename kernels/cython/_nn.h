@@ -1,0 +1,118 @@
+/* Point functions of the neural-network building blocks, and the chunk loops made from them.
+ *
+ * Each loss and activation is written once, as a static inline function of one
+ * element, for float and double from one macro (FASTLC_NN_POINTS). The chunk
+ * loops that the Cython modules hand to the thread pool are generated from the
+ * point functions by macros too, one loop per function (so that each vectorizes
+ * on its own), and a switch on an op code picks the loop once per chunk.
+ *
+ * Semantics are PyTorch's (aten/src/ATen/native/Loss.cpp, Activation.cpp);
+ * comparisons are written so that a NaN falls through to the branch that
+ * propagates it. Loss sums are float64 per chunk: "omp simd reduction" lets the
+ * compiler keep several partial sums (it is a pragma, not fast-math: the order is
+ * fixed by the code and the chunk, not by the thread that runs the chunk).
+ */
+#ifndef FASTLC_NN_H
+#define FASTLC_NN_H
+
+#include <math.h>
+#include <stddef.h>
+#include "_rowmath.h"
+
+enum { FASTLC_MSE, FASTLC_L1, FASTLC_HUBER, FASTLC_SMOOTH_L1, FASTLC_BCE, FASTLC_BCE_LOGITS };
+
+#define FASTLC_PRAGMA(x) _Pragma(#x)
+
+#define FASTLC_NN_POINTS(T, S, LOG, LOG1P, EXP, FABS)                                        \
+static inline T fastlc_sign_##S(T d) { return d > 0 ? (T)1 : (d < 0 ? (T)-1 : d * (T)0); }  \
+static inline T fastlc_clamp_below_##S(T v, T low) { return v < low ? low : v; }             \
+                                                                                             \
+static inline T fastlc_mse_##S(T x, T t, T pw, T param, T* slope) {                          \
+    T d = x - t;                                                                             \
+    *slope = d + d;                                                                          \
+    return d * d;                                                                            \
+}                                                                                            \
+static inline T fastlc_l1_##S(T x, T t, T pw, T param, T* slope) {                           \
+    T d = x - t;                                                                             \
+    *slope = fastlc_sign_##S(d);                                                             \
+    return FABS(d);                                                                          \
+}                                                                                            \
+static inline T fastlc_huber_##S(T x, T t, T pw, T delta, T* slope) {                        \
+    T d = x - t, a = FABS(d);                                                                \
+    *slope = d <= -delta ? -delta : (d >= delta ? delta : d);                                \
+    return a < delta ? (T)0.5 * d * d : delta * (a - (T)0.5 * delta);                        \
+}                                                                                            \
+static inline T fastlc_smooth_l1_##S(T x, T t, T pw, T beta, T* slope) {                     \
+    T d = x - t, a = FABS(d);                                                                \
+    *slope = d <= -beta ? (T)-1 : (d >= beta ? (T)1 : d / beta);                             \
+    return a < beta ? (T)0.5 * d * d / beta : a - (T)0.5 * beta;                             \
+}                                                                                            \
+static inline T fastlc_bce_##S(T p, T t, T pw, T param, T* slope) {                          \
+    T log_p = fastlc_clamp_below_##S(LOG(p), (T)-100);                                       \
+    T log_q = fastlc_clamp_below_##S(LOG1P(-p), (T)-100);                                    \
+    *slope = (p - t) / fastlc_clamp_below_##S(((T)1 - p) * p, (T)1e-12f); /* float, as PyTorch */                     \
+    return (t - (T)1) * log_q - t * log_p;                                                   \
+}                                                                                            \
+static inline T fastlc_bce_logits_##S(T x, T t, T pw, T param, T* slope) {                   \
+    T log_weight = (T)1 + (pw - (T)1) * t;                                                   \
+    T softplus_neg = (-x > 0 ? -x : (T)0) + LOG1P(EXP(-FABS(x)));                            \
+    *slope = log_weight / ((T)1 + EXP(-x)) - pw * t;                                         \
+    return ((T)1 - t) * x + log_weight * softplus_neg;                                       \
+}
+
+FASTLC_NN_POINTS(float, f32, logf, log1pf, fastlc_expf, fabsf)
+FASTLC_NN_POINTS(double, f64, log, log1p, fastlc_exp, fabs)
+
+/* One chunk of an element-wise loss: returns the float64 sum of the weighted losses.
+   w, pw and loss_out are NULL when absent; the common case gets a loop without them. */
+#define FASTLC_LOSS_CHUNK(NAME, T, S)                                                        \
+static double fastlc_##NAME##_chunk_##S(const T* x, const T* t, const T* w, const T* pw,     \
+                                        T param, T scale, T* loss_out, T* grad, ptrdiff_t n) \
+{                                                                                            \
+    double total = 0;                                                                        \
+    ptrdiff_t i;                                                                             \
+    if (!w && !pw && !loss_out) {                                                            \
+        FASTLC_PRAGMA(omp simd reduction(+:total))                                           \
+        for (i = 0; i < n; i++) {                                                            \
+            T slope;                                                                         \
+            T loss = fastlc_##NAME##_##S(x[i], t[i], (T)1, param, &slope);                   \
+            total += loss;                                                                   \
+            grad[i] = scale * slope;                                                         \
+        }                                                                                    \
+        return total;                                                                        \
+    }                                                                                        \
+    for (i = 0; i < n; i++) {                                                                \
+        T slope, wi = w ? w[i] : (T)1;                                                       \
+        T loss = wi * fastlc_##NAME##_##S(x[i], t[i], pw ? pw[i] : (T)1, param, &slope);     \
+        total += loss;                                                                       \
+        grad[i] = scale * wi * slope;                                                        \
+        if (loss_out) loss_out[i] = loss;                                                    \
+    }                                                                                        \
+    return total;                                                                            \
+}
+
+#define FASTLC_LOSS_CHUNKS(T, S)                                                             \
+FASTLC_LOSS_CHUNK(mse, T, S)                                                                 \
+FASTLC_LOSS_CHUNK(l1, T, S)                                                                  \
+FASTLC_LOSS_CHUNK(huber, T, S)                                                               \
+FASTLC_LOSS_CHUNK(smooth_l1, T, S)                                                           \
+FASTLC_LOSS_CHUNK(bce, T, S)                                                                 \
+FASTLC_LOSS_CHUNK(bce_logits, T, S)                                                          \
+static double fastlc_loss_chunk_##S(int op, const T* x, const T* t, const T* w, const T* pw, \
+                                    T param, T scale, T* loss_out, T* grad, ptrdiff_t n)     \
+{                                                                                            \
+    switch (op) {                                                                            \
+    case FASTLC_MSE: return fastlc_mse_chunk_##S(x, t, w, pw, param, scale, loss_out, grad, n); \
+    case FASTLC_L1: return fastlc_l1_chunk_##S(x, t, w, pw, param, scale, loss_out, grad, n); \
+    case FASTLC_HUBER: return fastlc_huber_chunk_##S(x, t, w, pw, param, scale, loss_out, grad, n); \
+    case FASTLC_SMOOTH_L1:                                                                   \
+        return fastlc_smooth_l1_chunk_##S(x, t, w, pw, param, scale, loss_out, grad, n);     \
+    case FASTLC_BCE: return fastlc_bce_chunk_##S(x, t, w, pw, param, scale, loss_out, grad, n); \
+    default: return fastlc_bce_logits_chunk_##S(x, t, w, pw, param, scale, loss_out, grad, n); \
+    }                                                                                        \
+}
+
+FASTLC_LOSS_CHUNKS(float, f32)
+FASTLC_LOSS_CHUNKS(double, f64)
+
+#endif
