@@ -105,3 +105,8 @@ KERNEL_MODULES.update({
     for name in ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
                  "binary_cross_entropy_with_logits", "nll_loss")
 })
+KERNEL_MODULES.update({
+    f"{name}{suffix}": "_activations"
+    for name in ("relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "sigmoid", "tanh", "softplus", "silu")
+    for suffix in ("", "_backward")
+})

@@ -35,3 +35,10 @@ def sign(d):
     if d < 0:
         return -1.0
     return d * 0.0
+
+
+def sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + exp(-x))
+    z = exp(x)
+    return z / (1.0 + z)

@@ -98,7 +98,7 @@ FASTLC_LOSS_CHUNK(huber, T, S)                                                  
 FASTLC_LOSS_CHUNK(smooth_l1, T, S)                                                           \
 FASTLC_LOSS_CHUNK(bce, T, S)                                                                 \
 FASTLC_LOSS_CHUNK(bce_logits, T, S)                                                          \
-static double fastlc_loss_chunk_##S(int op, const T* x, const T* t, const T* w, const T* pw, \
+static inline double fastlc_loss_chunk_##S(int op, const T* x, const T* t, const T* w, const T* pw, \
                                     T param, T scale, T* loss_out, T* grad, ptrdiff_t n)     \
 {                                                                                            \
     switch (op) {                                                                            \
@@ -114,5 +114,111 @@ static double fastlc_loss_chunk_##S(int op, const T* x, const T* t, const T* w, 
 
 FASTLC_LOSS_CHUNKS(float, f32)
 FASTLC_LOSS_CHUNKS(double, f64)
+
+/* ------------------------------------------------------------------ activations */
+
+enum { FASTLC_RELU, FASTLC_LEAKY_RELU, FASTLC_ELU, FASTLC_GELU, FASTLC_GELU_TANH, FASTLC_SIGMOID, FASTLC_TANH,
+       FASTLC_SOFTPLUS, FASTLC_SILU };
+
+#define FASTLC_SQRT_HALF 0.70710678118654752440
+#define FASTLC_INV_SQRT_2PI 0.39894228040143267794
+#define FASTLC_GELU_TANH_BETA 0.79788456080286535588
+#define FASTLC_GELU_TANH_KAPPA 0.044715
+
+/* forward f(x, a, b) and backward g * f'(x) of each activation; a, b: its parameters */
+#define FASTLC_ACTIVATION_POINTS(T, S, EXP, EXPM1, ERF, TANH, LOG1P)                         \
+static inline T fastlc_sigmoid1_##S(T x) { return (T)1 / ((T)1 + EXP(-x)); }                \
+static inline T fastlc_relu_##S(T x, T a, T b) { return x <= 0 ? (T)0 : x; }                \
+static inline T fastlc_relu_backward_##S(T g, T x, T a, T b) { return x <= 0 ? (T)0 : g; }  \
+static inline T fastlc_leaky_relu_##S(T x, T a, T b) { return x > 0 ? x : x * a; }          \
+static inline T fastlc_leaky_relu_backward_##S(T g, T x, T a, T b) { return x > 0 ? g : g * a; } \
+static inline T fastlc_elu_##S(T x, T a, T b) { return x <= 0 ? a * EXPM1(x) : x; }          \
+static inline T fastlc_elu_backward_##S(T g, T x, T a, T b) { return x <= 0 ? g * a * EXP(x) : g; } \
+static inline T fastlc_gelu_##S(T x, T a, T b) {                                             \
+    return (T)0.5 * x * ((T)1 + ERF(x * (T)FASTLC_SQRT_HALF));                               \
+}                                                                                            \
+static inline T fastlc_gelu_backward_##S(T g, T x, T a, T b) {                               \
+    T cdf = (T)0.5 * ((T)1 + ERF(x * (T)FASTLC_SQRT_HALF));                                  \
+    T pdf = (T)FASTLC_INV_SQRT_2PI * EXP((T)-0.5 * x * x);                                   \
+    return g * (cdf + x * pdf);                                                              \
+}                                                                                            \
+static inline T fastlc_gelu_tanh_##S(T x, T a, T b) {                                        \
+    T inner = (T)FASTLC_GELU_TANH_BETA * (x + (T)FASTLC_GELU_TANH_KAPPA * x * x * x);        \
+    return (T)0.5 * x * ((T)1 + TANH(inner));                                                \
+}                                                                                            \
+static inline T fastlc_gelu_tanh_backward_##S(T g, T x, T a, T b) {                          \
+    const T beta = (T)FASTLC_GELU_TANH_BETA, kappa = (T)FASTLC_GELU_TANH_KAPPA;              \
+    T t = TANH(beta * (x + kappa * x * x * x));                                              \
+    T right = (T)0.5 * x * ((T)1 - t * t) * beta * ((T)1 + (T)3 * kappa * x * x);           \
+    return g * ((T)0.5 * ((T)1 + t) + right);                                                \
+}                                                                                            \
+static inline T fastlc_sigmoid_##S(T x, T a, T b) { return fastlc_sigmoid1_##S(x); }        \
+static inline T fastlc_sigmoid_backward_##S(T g, T x, T a, T b) {                            \
+    T s = fastlc_sigmoid1_##S(x);                                                            \
+    return g * s * ((T)1 - s);                                                               \
+}                                                                                            \
+static inline T fastlc_tanh_##S(T x, T a, T b) { return TANH(x); }                          \
+static inline T fastlc_tanh_backward_##S(T g, T x, T a, T b) {                               \
+    T t = TANH(x);                                                                           \
+    return g * ((T)1 - t * t);                                                               \
+}                                                                                            \
+static inline T fastlc_softplus_##S(T x, T beta, T threshold) {                              \
+    T z = x * beta;                                                                          \
+    return z > threshold ? x : LOG1P(EXP(z)) / beta;                                         \
+}                                                                                            \
+static inline T fastlc_softplus_backward_##S(T g, T x, T beta, T threshold) {                \
+    T z = x * beta;                                                                          \
+    return z > threshold ? g : g * fastlc_sigmoid1_##S(z);                                   \
+}                                                                                            \
+static inline T fastlc_silu_##S(T x, T a, T b) { return x * fastlc_sigmoid1_##S(x); }       \
+static inline T fastlc_silu_backward_##S(T g, T x, T a, T b) {                               \
+    T s = fastlc_sigmoid1_##S(x);                                                            \
+    return g * s * ((T)1 + x * ((T)1 - s));                                                  \
+}
+
+FASTLC_ACTIVATION_POINTS(float, f32, fastlc_expf, expm1f, erff, tanhf, log1pf)
+FASTLC_ACTIVATION_POINTS(double, f64, fastlc_exp, expm1, erf, tanh, log1p)
+
+#define FASTLC_ACTIVATION_LOOPS(NAME, T, S)                                                  \
+static void fastlc_##NAME##_loop_##S(const T* x, T a, T b, T* out, ptrdiff_t n) {            \
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = fastlc_##NAME##_##S(x[i], a, b);              \
+}                                                                                            \
+static void fastlc_##NAME##_backward_loop_##S(const T* g, const T* x, T a, T b, T* out, ptrdiff_t n) { \
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = fastlc_##NAME##_backward_##S(g[i], x[i], a, b); \
+}
+
+#define FASTLC_ACTIVATION_CASE(OP, NAME, S)                                                  \
+    case OP:                                                                                 \
+        if (g) fastlc_##NAME##_backward_loop_##S(g, x, a, b, out, n);                         \
+        else fastlc_##NAME##_loop_##S(x, a, b, out, n);                                      \
+        break;
+
+/* One chunk of an activation: forward when g is NULL, else the backward. */
+#define FASTLC_ACTIVATION_CHUNK(T, S)                                                        \
+FASTLC_ACTIVATION_LOOPS(relu, T, S)                                                          \
+FASTLC_ACTIVATION_LOOPS(leaky_relu, T, S)                                                    \
+FASTLC_ACTIVATION_LOOPS(elu, T, S)                                                           \
+FASTLC_ACTIVATION_LOOPS(gelu, T, S)                                                          \
+FASTLC_ACTIVATION_LOOPS(gelu_tanh, T, S)                                                     \
+FASTLC_ACTIVATION_LOOPS(sigmoid, T, S)                                                       \
+FASTLC_ACTIVATION_LOOPS(tanh, T, S)                                                          \
+FASTLC_ACTIVATION_LOOPS(softplus, T, S)                                                      \
+FASTLC_ACTIVATION_LOOPS(silu, T, S)                                                          \
+static inline void fastlc_activation_chunk_##S(int op, const T* g, const T* x, T a, T b, T* out, ptrdiff_t n) { \
+    switch (op) {                                                                            \
+    FASTLC_ACTIVATION_CASE(FASTLC_RELU, relu, S)                                             \
+    FASTLC_ACTIVATION_CASE(FASTLC_LEAKY_RELU, leaky_relu, S)                                 \
+    FASTLC_ACTIVATION_CASE(FASTLC_ELU, elu, S)                                               \
+    FASTLC_ACTIVATION_CASE(FASTLC_GELU, gelu, S)                                             \
+    FASTLC_ACTIVATION_CASE(FASTLC_GELU_TANH, gelu_tanh, S)                                   \
+    FASTLC_ACTIVATION_CASE(FASTLC_SIGMOID, sigmoid, S)                                       \
+    FASTLC_ACTIVATION_CASE(FASTLC_TANH, tanh, S)                                              \
+    FASTLC_ACTIVATION_CASE(FASTLC_SOFTPLUS, softplus, S)                                     \
+    default: FASTLC_ACTIVATION_CASE(FASTLC_SILU, silu, S)                                    \
+    }                                                                                        \
+}
+
+FASTLC_ACTIVATION_CHUNK(float, f32)
+FASTLC_ACTIVATION_CHUNK(double, f64)
 
 #endif
