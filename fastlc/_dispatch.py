@@ -110,3 +110,4 @@ KERNEL_MODULES.update({
     for name in ("relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "sigmoid", "tanh", "softplus", "silu")
     for suffix in ("", "_backward")
 })
+KERNEL_MODULES.update({"dropout": "_dropout", "dropout_backward": "_dropout"})

@@ -68,3 +68,7 @@ __all__ += [
     "elu", "elu_backward", "gelu", "gelu_backward", "leaky_relu", "leaky_relu_backward", "relu", "relu_backward",
     "sigmoid", "sigmoid_backward", "silu", "silu_backward", "softplus", "softplus_backward", "tanh", "tanh_backward",
 ]
+
+from ._dropout import dropout, dropout_backward  # noqa: E402
+
+__all__ += ["dropout", "dropout_backward"]

@@ -221,4 +221,45 @@ static inline void fastlc_activation_chunk_##S(int op, const T* g, const T* x, T
 FASTLC_ACTIVATION_CHUNK(float, f32)
 FASTLC_ACTIVATION_CHUNK(double, f64)
 
+/* ------------------------------------------------------------------ dropout */
+
+#include <stdint.h>
+
+/* Philox4x32-10 (Random123's philox4x32, 10 rounds): one 128-bit block for a counter and key. */
+static inline void fastlc_philox4x32_10(uint32_t c[4], uint32_t k0, uint32_t k1) {
+    for (int round = 0; round < 10; round++) {
+        if (round) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
+        uint64_t p0 = (uint64_t)0xD2511F53u * c[0], p1 = (uint64_t)0xCD9E8D57u * c[2];
+        uint32_t c1 = c[1], c3 = c[3];
+        c[0] = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
+        c[1] = (uint32_t)p1;
+        c[2] = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+        c[3] = (uint32_t)p0;
+    }
+}
+
+/* Groups [first, stop) of 4 elements (n elements in all): element i keeps when word i % 4 of
+   block i / 4 is >= threshold. Kept elements are scaled, dropped ones multiplied by 0. */
+#define FASTLC_DROPOUT(T, S)                                                                 \
+static inline void fastlc_dropout_groups_##S(const T* x, uint64_t threshold, T scale, uint32_t k0, \
+                                             uint32_t k1, T* out, uint8_t* mask, ptrdiff_t first, \
+                                             ptrdiff_t stop, ptrdiff_t n) {                  \
+    for (ptrdiff_t g = first; g < stop; g++) {                                               \
+        uint32_t w[4] = {(uint32_t)g, (uint32_t)((uint64_t)g >> 32), 0, 0};                  \
+        fastlc_philox4x32_10(w, k0, k1);                                                     \
+        ptrdiff_t base = 4 * g, m = n - base < 4 ? n - base : 4;                             \
+        for (ptrdiff_t k = 0; k < m; k++) {                                                  \
+            int keep = w[k] >= threshold;                                                    \
+            mask[base + k] = (uint8_t)keep;                                                  \
+            out[base + k] = x[base + k] * (keep ? scale : (T)0);                             \
+        }                                                                                    \
+    }                                                                                        \
+}                                                                                            \
+static inline void fastlc_dropout_backward_##S(const T* g, const uint8_t* mask, T scale, T* out, ptrdiff_t n) { \
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = g[i] * (mask[i] ? scale : (T)0);              \
+}
+
+FASTLC_DROPOUT(float, f32)
+FASTLC_DROPOUT(double, f64)
+
 #endif
