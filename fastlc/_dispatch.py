@@ -111,3 +111,6 @@ KERNEL_MODULES.update({
     for suffix in ("", "_backward")
 })
 KERNEL_MODULES.update({"dropout": "_dropout", "dropout_backward": "_dropout"})
+KERNEL_MODULES.update({
+    name: "_normalization" for name in ("batch_norm", "batch_norm_backward", "layer_norm", "layer_norm_backward")
+})

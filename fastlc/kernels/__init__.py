@@ -72,3 +72,7 @@ __all__ += [
 from ._dropout import dropout, dropout_backward  # noqa: E402
 
 __all__ += ["dropout", "dropout_backward"]
+
+from ._normalization import batch_norm, batch_norm_backward, layer_norm, layer_norm_backward  # noqa: E402
+
+__all__ += ["batch_norm", "batch_norm_backward", "layer_norm", "layer_norm_backward"]

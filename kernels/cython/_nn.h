@@ -262,4 +262,56 @@ static inline void fastlc_dropout_backward_##S(const T* g, const uint8_t* mask, 
 FASTLC_DROPOUT(float, f32)
 FASTLC_DROPOUT(double, f64)
 
+/* ------------------------------------------------------------------ normalization */
+
+/* Row helpers of batch and layer norm. Sums are float64; "omp simd reduction" keeps
+   several partial sums in a fixed order (the same for every thread count). */
+#define FASTLC_NORM_HELPERS(T, S)                                                            \
+static inline double fastlc_sum_##S(const T* x, ptrdiff_t n) {                               \
+    double t = 0;                                                                            \
+    FASTLC_PRAGMA(omp simd reduction(+:t))                                                   \
+    for (ptrdiff_t i = 0; i < n; i++) t += x[i];                                             \
+    return t;                                                                                \
+}                                                                                            \
+static inline double fastlc_squares_##S(const T* x, ptrdiff_t n, double m) {                 \
+    double t = 0;                                                                            \
+    FASTLC_PRAGMA(omp simd reduction(+:t))                                                   \
+    for (ptrdiff_t i = 0; i < n; i++) { double d = x[i] - m; t += d * d; }                   \
+    return t;                                                                                \
+}                                                                                            \
+static inline void fastlc_sum_dot_##S(const T* g, const T* x, ptrdiff_t n, double m,         \
+                                      double* total, double* dot) {                          \
+    double t = 0, p = 0;                                                                     \
+    FASTLC_PRAGMA(omp simd reduction(+:t, p))                                                \
+    for (ptrdiff_t i = 0; i < n; i++) { t += g[i]; p += g[i] * (x[i] - m); }                 \
+    *total += t;                                                                             \
+    *dot += p;                                                                               \
+}                                                                                            \
+/* across the channels of one (N, C) row: partial[c] += row[c] or (row[c] - mean[c])^2 */     \
+static inline void fastlc_add_row_##S(const T* row, const T* mean, ptrdiff_t n, double* partial) { \
+    if (mean) { for (ptrdiff_t c = 0; c < n; c++) { double d = row[c] - (double)mean[c]; partial[c] += d * d; } } \
+    else { for (ptrdiff_t c = 0; c < n; c++) partial[c] += row[c]; }                         \
+}                                                                                            \
+static inline void fastlc_add_row_dot_##S(const T* g, const T* x, const T* mean, ptrdiff_t n, \
+                                          double* total, double* dot) {                      \
+    for (ptrdiff_t c = 0; c < n; c++) { total[c] += g[c]; dot[c] += g[c] * (x[c] - (double)mean[c]); } \
+}                                                                                            \
+static inline void fastlc_affine_##S(const T* x, T a, T b, T* out, ptrdiff_t n) {            \
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = x[i] * a + b;                                 \
+}                                                                                            \
+static inline void fastlc_affine_row_##S(const T* x, const T* a, const T* b, T* out, ptrdiff_t n) { \
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = x[i] * a[i] + b[i];                           \
+}                                                                                            \
+/* batch-norm backward: out = (g - shift - (x - mean) k) scale */                            \
+static inline void fastlc_bn_grad_##S(const T* g, const T* x, T mean, T k, T shift, T scale, T* out, ptrdiff_t n) { \
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = (g[i] - shift - (x[i] - mean) * k) * scale;  \
+}                                                                                            \
+static inline void fastlc_bn_grad_row_##S(const T* g, const T* x, const T* mean, const T* k, const T* shift, \
+                                          const T* scale, T* out, ptrdiff_t n) {             \
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = (g[i] - shift[i] - (x[i] - mean[i]) * k[i]) * scale[i]; \
+}
+
+FASTLC_NORM_HELPERS(float, f32)
+FASTLC_NORM_HELPERS(double, f64)
+
 #endif
