@@ -66,7 +66,7 @@ FASTLC_NN_POINTS(double, f64, log, log1p, fastlc_exp, fabs)
 /* One chunk of an element-wise loss: returns the float64 sum of the weighted losses.
    w, pw and loss_out are NULL when absent; the common case gets a loop without them. */
 #define FASTLC_LOSS_CHUNK(NAME, T, S)                                                        \
-static double fastlc_##NAME##_chunk_##S(const T* x, const T* t, const T* w, const T* pw,     \
+FASTLC_CLONES static double fastlc_##NAME##_chunk_##S(const T* x, const T* t, const T* w, const T* pw,     \
                                         T param, T scale, T* loss_out, T* grad, ptrdiff_t n) \
 {                                                                                            \
     double total = 0;                                                                        \
@@ -120,13 +120,63 @@ FASTLC_LOSS_CHUNKS(double, f64)
 enum { FASTLC_RELU, FASTLC_LEAKY_RELU, FASTLC_ELU, FASTLC_GELU, FASTLC_GELU_TANH, FASTLC_SIGMOID, FASTLC_TANH,
        FASTLC_SOFTPLUS, FASTLC_SILU };
 
+/* Branch-free tanh, expm1 and log1p for the activations, so that their loops vectorize
+   (libm's are scalar calls, 10-40x slower). Computed in double; the float versions
+   are float versions of the same forms (expm1 by its Taylor series). A few ulp.
+   - tanh: Cephes' rational approximation for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1);
+   - expm1: the Pade form of fastlc_exp for |x| <= 0.5 (Cephes' expm1), else exp(x) - 1;
+   - log1p(u) for 0 <= u <= 1 (softplus): 2 atanh(s), s = u / (2 + u) <= 1/3, by its series. */
+static inline double fastlc_tanh64(double x) {
+    double z = x * x;
+    double p = (-9.64399179425052238628E-1 * z - 9.92877231001918586564E1) * z - 1.61468768441708447952E3;
+    double q = ((z + 1.12811678491632931402E2) * z + 2.23548839060100448583E3) * z + 4.84406305325125486048E3;
+    double small = x + x * z * p / q;
+    double large = copysign(1.0 - 2.0 / (fastlc_exp(2.0 * fabs(x)) + 1.0), x);  /* NaN stays NaN */
+    return fabs(x) < 0.625 ? small : large;
+}
+static inline double fastlc_expm1_64(double x) {
+    double xx = x * x;
+    double px = x * ((1.26177193074810590878e-4 * xx + 3.02994407707441961300e-2) * xx + 9.99999999999999999910e-1);
+    double qx = ((3.00198505138664455042e-6 * xx + 2.52448340349684104192e-3) * xx + 2.27265548208155028766e-1) * xx
+                + 2.0;
+    double small = 2.0 * px / (qx - px);
+    return fabs(x) <= 0.5 ? small : fastlc_exp(x) - 1.0;
+}
+static inline double fastlc_log1p_unit64(double u) {
+    double s = u / (2.0 + u), s2 = s * s, sum = 1.0 / 35.0;
+    for (int k = 16; k >= 0; k--) sum = sum * s2 + 1.0 / (2 * k + 1);
+    return 2.0 * s * sum;
+}
+/* float: Cephes' tanhf polynomial below 0.625; expm1's Taylor series; log1p's series to (1/9)^8 < 2^-24 */
+static inline float fastlc_tanh32(float x) {
+    float z = x * x;
+    float small = ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z
+                    + 1.33314422036E-1f) * z - 3.33332819422E-1f) * z * x + x;
+    float large = copysignf(1.0f - 2.0f / (fastlc_expf(2.0f * fabsf(x)) + 1.0f), x);
+    return fabsf(x) < 0.625f ? small : large;
+}
+static inline float fastlc_expm1_32(float x) {  /* Taylor to x^9 / 9! below |x| = 0.5 */
+    float p = ((((((((2.75573192e-6f * x + 2.48015873e-5f) * x + 1.98412698e-4f) * x + 1.38888889e-3f) * x
+                   + 8.33333333e-3f) * x + 4.16666667e-2f) * x + 1.66666667e-1f) * x + 0.5f) * x + 1.0f);
+    return fabsf(x) <= 0.5f ? p * x : fastlc_expf(x) - 1.0f;
+}
+static inline float fastlc_log1p_unit32(float u) {
+    float s = u / (2.0f + u), s2 = s * s, sum = 1.0f / 19.0f;
+    for (int k = 8; k >= 0; k--) sum = sum * s2 + 1.0f / (float)(2 * k + 1);
+    return 2.0f * s * sum;
+}
+/* log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), without overflow */
+#define FASTLC_SOFTPLUS_BODY(T, S, EXP) ((z > 0 ? z : (T)0) + fastlc_log1p_unit##S(EXP(-FABS_##S(z))))
+#define FABS_32 fabsf
+#define FABS_64 fabs
+
 #define FASTLC_SQRT_HALF 0.70710678118654752440
 #define FASTLC_INV_SQRT_2PI 0.39894228040143267794
 #define FASTLC_GELU_TANH_BETA 0.79788456080286535588
 #define FASTLC_GELU_TANH_KAPPA 0.044715
 
 /* forward f(x, a, b) and backward g * f'(x) of each activation; a, b: its parameters */
-#define FASTLC_ACTIVATION_POINTS(T, S, EXP, EXPM1, ERF, TANH, LOG1P)                         \
+#define FASTLC_ACTIVATION_POINTS(T, S, EXP, EXPM1, ERF, TANH, BITS)                         \
 static inline T fastlc_sigmoid1_##S(T x) { return (T)1 / ((T)1 + EXP(-x)); }                \
 static inline T fastlc_relu_##S(T x, T a, T b) { return x <= 0 ? (T)0 : x; }                \
 static inline T fastlc_relu_backward_##S(T g, T x, T a, T b) { return x <= 0 ? (T)0 : g; }  \
@@ -164,7 +214,7 @@ static inline T fastlc_tanh_backward_##S(T g, T x, T a, T b) {                  
 }                                                                                            \
 static inline T fastlc_softplus_##S(T x, T beta, T threshold) {                              \
     T z = x * beta;                                                                          \
-    return z > threshold ? x : LOG1P(EXP(z)) / beta;                                         \
+    return z > threshold ? x : FASTLC_SOFTPLUS_BODY(T, BITS, EXP) / beta;                    \
 }                                                                                            \
 static inline T fastlc_softplus_backward_##S(T g, T x, T beta, T threshold) {                \
     T z = x * beta;                                                                          \
@@ -176,14 +226,16 @@ static inline T fastlc_silu_backward_##S(T g, T x, T a, T b) {                  
     return g * s * ((T)1 + x * ((T)1 - s));                                                  \
 }
 
-FASTLC_ACTIVATION_POINTS(float, f32, fastlc_expf, expm1f, erff, tanhf, log1pf)
-FASTLC_ACTIVATION_POINTS(double, f64, fastlc_exp, expm1, erf, tanh, log1p)
+FASTLC_ACTIVATION_POINTS(float, f32, fastlc_expf, fastlc_expm1_32, erff, fastlc_tanh32, 32)
+FASTLC_ACTIVATION_POINTS(double, f64, fastlc_exp, fastlc_expm1_64, erf, fastlc_tanh64, 64)
 
 #define FASTLC_ACTIVATION_LOOPS(NAME, T, S)                                                  \
-static void fastlc_##NAME##_loop_##S(const T* x, T a, T b, T* out, ptrdiff_t n) {            \
+FASTLC_CLONES static void fastlc_##NAME##_loop_##S(const T* x, T a, T b, T* out, ptrdiff_t n) {            \
+    FASTLC_PRAGMA(omp simd)                                                                  \
     for (ptrdiff_t i = 0; i < n; i++) out[i] = fastlc_##NAME##_##S(x[i], a, b);              \
 }                                                                                            \
-static void fastlc_##NAME##_backward_loop_##S(const T* g, const T* x, T a, T b, T* out, ptrdiff_t n) { \
+FASTLC_CLONES static void fastlc_##NAME##_backward_loop_##S(const T* g, const T* x, T a, T b, T* out, ptrdiff_t n) { \
+    FASTLC_PRAGMA(omp simd)                                                                  \
     for (ptrdiff_t i = 0; i < n; i++) out[i] = fastlc_##NAME##_backward_##S(g[i], x[i], a, b); \
 }
 
@@ -225,37 +277,53 @@ FASTLC_ACTIVATION_CHUNK(double, f64)
 
 #include <stdint.h>
 
-/* Philox4x32-10 (Random123's philox4x32, 10 rounds): one 128-bit block for a counter and key. */
-static inline void fastlc_philox4x32_10(uint32_t c[4], uint32_t k0, uint32_t k1) {
+/* Philox4x32-10 (Random123's philox4x32, 10 rounds): one 128-bit block for a counter and key.
+   Scalars in and out, so that a loop over counters vectorizes (one counter per lane). */
+static inline void fastlc_philox4x32_10_words(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
+                                              uint32_t k1, uint32_t* o0, uint32_t* o1, uint32_t* o2, uint32_t* o3) {
     for (int round = 0; round < 10; round++) {
         if (round) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
-        uint64_t p0 = (uint64_t)0xD2511F53u * c[0], p1 = (uint64_t)0xCD9E8D57u * c[2];
-        uint32_t c1 = c[1], c3 = c[3];
-        c[0] = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
-        c[1] = (uint32_t)p1;
-        c[2] = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-        c[3] = (uint32_t)p0;
+        uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
+        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+        c1 = (uint32_t)p1;
+        c3 = (uint32_t)p0;
+        c0 = n0;
+        c2 = n2;
     }
+    *o0 = c0; *o1 = c1; *o2 = c2; *o3 = c3;
+}
+static inline void fastlc_philox4x32_10(uint32_t c[4], uint32_t k0, uint32_t k1) {
+    fastlc_philox4x32_10_words(c[0], c[1], c[2], c[3], k0, k1, &c[0], &c[1], &c[2], &c[3]);
 }
 
 /* Groups [first, stop) of 4 elements (n elements in all): element i keeps when word i % 4 of
-   block i / 4 is >= threshold. Kept elements are scaled, dropped ones multiplied by 0. */
+   block i / 4 is >= threshold. Kept elements are scaled, dropped ones multiplied by 0. The
+   blocks of a run of groups are computed first into a small buffer (one group per vector
+   lane), then the elements read it in order: both loops vectorize. */
+#define FASTLC_DROPOUT_RUN 256
 #define FASTLC_DROPOUT(T, S)                                                                 \
-static inline void fastlc_dropout_groups_##S(const T* x, uint64_t threshold, T scale, uint32_t k0, \
-                                             uint32_t k1, T* out, uint8_t* mask, ptrdiff_t first, \
-                                             ptrdiff_t stop, ptrdiff_t n) {                  \
-    for (ptrdiff_t g = first; g < stop; g++) {                                               \
-        uint32_t w[4] = {(uint32_t)g, (uint32_t)((uint64_t)g >> 32), 0, 0};                  \
-        fastlc_philox4x32_10(w, k0, k1);                                                     \
-        ptrdiff_t base = 4 * g, m = n - base < 4 ? n - base : 4;                             \
-        for (ptrdiff_t k = 0; k < m; k++) {                                                  \
-            int keep = w[k] >= threshold;                                                    \
-            mask[base + k] = (uint8_t)keep;                                                  \
-            out[base + k] = x[base + k] * (keep ? scale : (T)0);                             \
+FASTLC_CLONES static void fastlc_dropout_groups_##S(const T* x, uint64_t threshold, T scale, uint32_t k0, \
+                                                    uint32_t k1, T* out, uint8_t* mask, ptrdiff_t first, \
+                                                    ptrdiff_t stop, ptrdiff_t n) {           \
+    uint32_t words[4 * FASTLC_DROPOUT_RUN];                                                  \
+    for (ptrdiff_t run = first; run < stop; run += FASTLC_DROPOUT_RUN) {                     \
+        ptrdiff_t end = stop - run < FASTLC_DROPOUT_RUN ? stop : run + FASTLC_DROPOUT_RUN;   \
+        FASTLC_PRAGMA(omp simd)                                                              \
+        for (ptrdiff_t g = run; g < end; g++) {                                              \
+            uint32_t* w = words + 4 * (g - run);                                             \
+            fastlc_philox4x32_10_words((uint32_t)g, (uint32_t)((uint64_t)g >> 32), 0, 0, k0, k1, \
+                                       &w[0], &w[1], &w[2], &w[3]);                          \
+        }                                                                                    \
+        ptrdiff_t lo = 4 * run, hi = 4 * end < n ? 4 * end : n;                              \
+        FASTLC_PRAGMA(omp simd)                                                              \
+        for (ptrdiff_t i = lo; i < hi; i++) {                                                \
+            int keep = (uint64_t)words[i - lo] >= threshold;                                 \
+            mask[i] = (uint8_t)keep;                                                         \
+            out[i] = x[i] * (keep ? scale : (T)0);                                           \
         }                                                                                    \
     }                                                                                        \
 }                                                                                            \
-static inline void fastlc_dropout_backward_##S(const T* g, const uint8_t* mask, T scale, T* out, ptrdiff_t n) { \
+FASTLC_CLONES static void fastlc_dropout_backward_##S(const T* g, const uint8_t* mask, T scale, T* out, ptrdiff_t n) { \
     for (ptrdiff_t i = 0; i < n; i++) out[i] = g[i] * (mask[i] ? scale : (T)0);              \
 }
 
@@ -267,19 +335,19 @@ FASTLC_DROPOUT(double, f64)
 /* Row helpers of batch and layer norm. Sums are float64; "omp simd reduction" keeps
    several partial sums in a fixed order (the same for every thread count). */
 #define FASTLC_NORM_HELPERS(T, S)                                                            \
-static inline double fastlc_sum_##S(const T* x, ptrdiff_t n) {                               \
+FASTLC_CLONES static double fastlc_sum_##S(const T* x, ptrdiff_t n) {                               \
     double t = 0;                                                                            \
     FASTLC_PRAGMA(omp simd reduction(+:t))                                                   \
     for (ptrdiff_t i = 0; i < n; i++) t += x[i];                                             \
     return t;                                                                                \
 }                                                                                            \
-static inline double fastlc_squares_##S(const T* x, ptrdiff_t n, double m) {                 \
+FASTLC_CLONES static double fastlc_squares_##S(const T* x, ptrdiff_t n, double m) {                 \
     double t = 0;                                                                            \
     FASTLC_PRAGMA(omp simd reduction(+:t))                                                   \
     for (ptrdiff_t i = 0; i < n; i++) { double d = x[i] - m; t += d * d; }                   \
     return t;                                                                                \
 }                                                                                            \
-static inline void fastlc_sum_dot_##S(const T* g, const T* x, ptrdiff_t n, double m,         \
+FASTLC_CLONES static void fastlc_sum_dot_##S(const T* g, const T* x, ptrdiff_t n, double m,         \
                                       double* total, double* dot) {                          \
     double t = 0, p = 0;                                                                     \
     FASTLC_PRAGMA(omp simd reduction(+:t, p))                                                \
@@ -288,25 +356,25 @@ static inline void fastlc_sum_dot_##S(const T* g, const T* x, ptrdiff_t n, doubl
     *dot += p;                                                                               \
 }                                                                                            \
 /* across the channels of one (N, C) row: partial[c] += row[c] or (row[c] - mean[c])^2 */     \
-static inline void fastlc_add_row_##S(const T* row, const T* mean, ptrdiff_t n, double* partial) { \
+FASTLC_CLONES static void fastlc_add_row_##S(const T* row, const T* mean, ptrdiff_t n, double* partial) { \
     if (mean) { for (ptrdiff_t c = 0; c < n; c++) { double d = row[c] - (double)mean[c]; partial[c] += d * d; } } \
     else { for (ptrdiff_t c = 0; c < n; c++) partial[c] += row[c]; }                         \
 }                                                                                            \
-static inline void fastlc_add_row_dot_##S(const T* g, const T* x, const T* mean, ptrdiff_t n, \
+FASTLC_CLONES static void fastlc_add_row_dot_##S(const T* g, const T* x, const T* mean, ptrdiff_t n, \
                                           double* total, double* dot) {                      \
     for (ptrdiff_t c = 0; c < n; c++) { total[c] += g[c]; dot[c] += g[c] * (x[c] - (double)mean[c]); } \
 }                                                                                            \
-static inline void fastlc_affine_##S(const T* x, T a, T b, T* out, ptrdiff_t n) {            \
+FASTLC_CLONES static void fastlc_affine_##S(const T* x, T a, T b, T* out, ptrdiff_t n) {            \
     for (ptrdiff_t i = 0; i < n; i++) out[i] = x[i] * a + b;                                 \
 }                                                                                            \
-static inline void fastlc_affine_row_##S(const T* x, const T* a, const T* b, T* out, ptrdiff_t n) { \
+FASTLC_CLONES static void fastlc_affine_row_##S(const T* x, const T* a, const T* b, T* out, ptrdiff_t n) { \
     for (ptrdiff_t i = 0; i < n; i++) out[i] = x[i] * a[i] + b[i];                           \
 }                                                                                            \
 /* batch-norm backward: out = (g - shift - (x - mean) k) scale */                            \
-static inline void fastlc_bn_grad_##S(const T* g, const T* x, T mean, T k, T shift, T scale, T* out, ptrdiff_t n) { \
+FASTLC_CLONES static void fastlc_bn_grad_##S(const T* g, const T* x, T mean, T k, T shift, T scale, T* out, ptrdiff_t n) { \
     for (ptrdiff_t i = 0; i < n; i++) out[i] = (g[i] - shift - (x[i] - mean) * k) * scale;  \
 }                                                                                            \
-static inline void fastlc_bn_grad_row_##S(const T* g, const T* x, const T* mean, const T* k, const T* shift, \
+FASTLC_CLONES static void fastlc_bn_grad_row_##S(const T* g, const T* x, const T* mean, const T* k, const T* shift, \
                                           const T* scale, T* out, ptrdiff_t n) {             \
     for (ptrdiff_t i = 0; i < n; i++) out[i] = (g[i] - shift[i] - (x[i] - mean[i]) * k[i]) * scale[i]; \
 }

@@ -4,7 +4,7 @@ One inlined point function per activation and direction; one parallel kernel for
 all of them, which picks the point function by op code once per chunk, so each gets
 its own vectorizable loop (one cached compile per dtype instead of eighteen).
 Compiled without fast-math: exact IEEE arithmetic, NaN propagates as in PyTorch.
-exp is the vectorizable fast_exp (_rowmath.py); erf, tanh and expm1 are libm's.
+exp, tanh, expm1 and log1p are branch-free (vectorizable) forms (_rowmath.py, _nn_math.py); erf is libm's.
 """
 import math
 
@@ -13,7 +13,7 @@ import numba
 from fastlc._chunking import n_chunks as _n_chunks
 from fastlc._config import NUMBA_ELEMENTWISE_OPTIONS
 
-from ._nn_math import chunk_bounds, nn_kernel, typed
+from ._nn_math import chunk_bounds, fast_expm1, fast_tanh, log1p_unit, nn_kernel, typed
 from ._rowmath import fast_exp
 
 _INLINE = dict(NUMBA_ELEMENTWISE_OPTIONS, inline="always")
@@ -56,7 +56,7 @@ def _leaky_relu_backward(g, x, slope, b):
 
 @numba.njit(**_INLINE)
 def _elu(x, alpha, b):
-    return alpha * math.expm1(x) if x <= 0 else x
+    return alpha * fast_expm1(x) if x <= 0 else x
 
 
 @numba.njit(**_INLINE)
@@ -81,7 +81,7 @@ def _gelu_backward(g, x, a, b):
 @numba.njit(**_INLINE)
 def _gelu_tanh(x, a, b):
     inner = typed(GELU_TANH_BETA, x) * (x + typed(GELU_TANH_KAPPA, x) * x * x * x)
-    return typed(0.5, x) * x * (typed(1, x) + math.tanh(inner))
+    return typed(0.5, x) * x * (typed(1, x) + fast_tanh(inner))
 
 
 @numba.njit(**_INLINE)
@@ -90,7 +90,7 @@ def _gelu_tanh_backward(g, x, a, b):
     half = typed(0.5, x)
     beta = typed(GELU_TANH_BETA, x)
     kappa = typed(GELU_TANH_KAPPA, x)
-    t = math.tanh(beta * (x + kappa * x * x * x))
+    t = fast_tanh(beta * (x + kappa * x * x * x))
     right = half * x * (one - t * t) * beta * (one + typed(3, x) * kappa * x * x)
     return g * (half * (one + t) + right)
 
@@ -108,19 +108,21 @@ def _sigmoid_backward(g, x, a, b):
 
 @numba.njit(**_INLINE)
 def _tanh(x, a, b):
-    return math.tanh(x)
+    return fast_tanh(x)
 
 
 @numba.njit(**_INLINE)
 def _tanh_backward(g, x, a, b):
-    t = math.tanh(x)
+    t = fast_tanh(x)
     return g * (typed(1, x) - t * t)
 
 
 @numba.njit(**_INLINE)
 def _softplus(x, beta, threshold):
     z = x * beta
-    return x if z > threshold else math.log1p(fast_exp(z)) / beta
+    zero = typed(0, x)
+    # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), without overflow
+    return x if z > threshold else ((z if z > zero else zero) + log1p_unit(fast_exp(-abs(z)))) / beta
 
 
 @numba.njit(**_INLINE)

@@ -33,6 +33,10 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
+#: Groups whose words are computed together (one group per vector lane) before the elements read them.
+RUN = 256
+
+
 @numba.njit(parallel=True, **NUMBA_ELEMENTWISE_OPTIONS)
 def _dropout(x, threshold, scale, key0, key1, out, mask, n_chunks):
     n = x.shape[0]
@@ -43,26 +47,23 @@ def _dropout(x, threshold, scale, key0, key1, out, mask, n_chunks):
     z = np.uint64(0)
     for c in numba.prange(n_chunks):
         first, stop = chunk_bounds(c, n_groups, n_chunks)
-        for g in range(first, stop):
-            group = np.uint64(g)
-            w0, w1, w2, w3 = philox4x32_10(group & _M32, group >> _SHIFT, z, z, k0, k1)
-            base = 4 * g
-            if base + 4 <= n:
-                keep0, keep1, keep2, keep3 = w0 >= t, w1 >= t, w2 >= t, w3 >= t
-                mask[base] = keep0
-                mask[base + 1] = keep1
-                mask[base + 2] = keep2
-                mask[base + 3] = keep3
-                out[base] = x[base] * (scale if keep0 else zero)
-                out[base + 1] = x[base + 1] * (scale if keep1 else zero)
-                out[base + 2] = x[base + 2] * (scale if keep2 else zero)
-                out[base + 3] = x[base + 3] * (scale if keep3 else zero)
-            else:  # the last, partial group
-                words = (w0, w1, w2, w3)
-                for k in range(n - base):
-                    keep = words[k] >= t
-                    mask[base + k] = keep
-                    out[base + k] = x[base + k] * (scale if keep else zero)
+        words = np.empty(4 * RUN, dtype=np.uint64)
+        for run in range(first, stop, RUN):
+            end = min(run + RUN, stop)
+            for j in range(end - run):
+                group = np.uint64(run + j)
+                w0, w1, w2, w3 = philox4x32_10(group & _M32, group >> _SHIFT, z, z, k0, k1)
+                words[4 * j] = w0
+                words[4 * j + 1] = w1
+                words[4 * j + 2] = w2
+                words[4 * j + 3] = w3
+            lo = 4 * run
+            hi = min(4 * end, n)
+            xs, outs, masks = x[lo:hi], out[lo:hi], mask[lo:hi]
+            for i in range(hi - lo):
+                keep = words[i] >= t
+                masks[i] = keep
+                outs[i] = xs[i] * (scale if keep else zero)
 
 
 @numba.njit(parallel=True, **NUMBA_ELEMENTWISE_OPTIONS)

@@ -14,6 +14,7 @@ from numba.extending import overload
 
 from fastlc._config import NUMBA_OPTIONS
 
+from ._rowmath import exp32, exp64
 from ._threads import with_n_threads
 
 _INLINE = dict(NUMBA_OPTIONS, inline="always")
@@ -74,3 +75,93 @@ def nn_kernel(kernel):
 
     run.kernel = kernel
     return run
+
+
+# Branch-free tanh, expm1 and log1p(u) for 0 <= u <= 1, the same forms as kernels/cython/_nn.h
+# (see there): math.tanh / expm1 / log1p are scalar libm calls that keep a loop from vectorizing.
+_EXACT = dict(NUMBA_OPTIONS, fastmath={"nsz", "contract"})
+
+
+@numba.njit(**_EXACT)
+def _tanh64(x):
+    z = x * x
+    p = (-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z - 1.61468768441708447952e3
+    q = ((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z + 4.84406305325125486048e3
+    small = x + x * z * p / q
+    large = np.copysign(1.0 - 2.0 / (exp64(2.0 * abs(x)) + 1.0), x)
+    return small if abs(x) < 0.625 else large
+
+
+@numba.njit(**_EXACT)
+def _tanh32(x):
+    z = x * x
+    small = ((((np.float32(-5.70498872745e-3) * z + np.float32(2.06390887954e-2)) * z
+               - np.float32(5.37397155531e-2)) * z + np.float32(1.33314422036e-1)) * z
+             - np.float32(3.33332819422e-1)) * z * x + x
+    one = np.float32(1)
+    large = np.copysign(one - np.float32(2) / (exp32(np.float32(2) * abs(x)) + one), x)
+    return small if abs(x) < np.float32(0.625) else large
+
+
+@numba.njit(**_EXACT)
+def _expm1_64(x):
+    xx = x * x
+    px = x * ((1.26177193074810590878e-4 * xx + 3.02994407707441961300e-2) * xx + 9.99999999999999999910e-1)
+    qx = ((3.00198505138664455042e-6 * xx + 2.52448340349684104192e-3) * xx + 2.27265548208155028766e-1) * xx + 2.0
+    small = 2.0 * px / (qx - px)
+    return small if abs(x) <= 0.5 else exp64(x) - 1.0
+
+
+@numba.njit(**_EXACT)
+def _expm1_32(x):
+    p = ((((((((np.float32(2.75573192e-6) * x + np.float32(2.48015873e-5)) * x + np.float32(1.98412698e-4)) * x
+               + np.float32(1.38888889e-3)) * x + np.float32(8.33333333e-3)) * x + np.float32(4.16666667e-2)) * x
+            + np.float32(1.66666667e-1)) * x + np.float32(0.5)) * x + np.float32(1))
+    return p * x if abs(x) <= np.float32(0.5) else exp32(x) - np.float32(1)
+
+
+@numba.njit(**_EXACT)
+def _log1p_unit64(u):
+    s = u / (2.0 + u)
+    s2 = s * s
+    total = 1.0 / 35.0
+    for k in range(16, -1, -1):
+        total = total * s2 + 1.0 / (2 * k + 1)
+    return 2.0 * s * total
+
+
+@numba.njit(**_EXACT)
+def _log1p_unit32(u):
+    s = u / (np.float32(2) + u)
+    s2 = s * s
+    total = np.float32(1.0 / 19.0)
+    for k in range(8, -1, -1):
+        total = total * s2 + np.float32(1) / np.float32(2 * k + 1)
+    return np.float32(2) * s * total
+
+
+def fast_tanh(x):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+def fast_expm1(x):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+def log1p_unit(u):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+def _by_dtype(function, for32, for64):
+    @overload(function, jit_options=_EXACT, inline="always")
+    def _overload(x):
+        if x == types.float32:
+            return lambda x: for32(x)
+        if x == types.float64:
+            return lambda x: for64(x)
+        return None
+
+
+_by_dtype(fast_tanh, _tanh32, _tanh64)
+_by_dtype(fast_expm1, _expm1_32, _expm1_64)
+_by_dtype(log1p_unit, _log1p_unit32, _log1p_unit64)
