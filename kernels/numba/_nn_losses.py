@@ -8,7 +8,6 @@ be cached by Numba, and would cost a compile per loss and dtype.) Chunks are fix
 by the size (``partials`` has one entry per chunk) and each chunk's float64 sum goes
 to its own entry, so the loss does not depend on the thread count.
 """
-import math
 from functools import partial
 
 import numba
@@ -16,7 +15,7 @@ import numpy as np
 
 from fastlc._config import NUMBA_OPTIONS
 
-from ._nn_math import chunk_bounds, clamp_below, nn_kernel, sign, typed
+from ._nn_math import chunk_bounds, clamp_below, fast_log, log1p_small, log1p_unit, nn_kernel, sign, typed
 from ._rowmath import fast_exp
 
 _INLINE = dict(NUMBA_OPTIONS, inline="always")
@@ -61,8 +60,8 @@ def _smooth_l1(x, t, pos_weight, beta):
 def _bce(p, t, pos_weight, param):
     one = typed(1, p)
     clamp = typed(-100, p)
-    log_p = clamp_below(math.log(p), clamp)
-    log_q = clamp_below(math.log1p(-p), clamp)
+    log_p = clamp_below(fast_log(p), clamp)
+    log_q = clamp_below(log1p_small(-p), clamp)
     loss = (t - one) * log_q - t * log_p
     # PyTorch's EPSILON is the float 1e-12f, also for float64
     slope = (p - t) / clamp_below((one - p) * p, typed(9.999999960041972e-13, p))
@@ -75,7 +74,7 @@ def _bce_logits(x, t, pos_weight, param):
     zero = typed(0, x)
     log_weight = one + (pos_weight - one) * t
     neg = -x
-    softplus_neg = (neg if neg > zero else zero) + math.log1p(fast_exp(-abs(x)))
+    softplus_neg = (neg if neg > zero else zero) + log1p_unit(fast_exp(-abs(x)))
     loss = (one - t) * x + log_weight * softplus_neg
     sigmoid = one / (one + fast_exp(neg))
     return loss, log_weight * sigmoid - pos_weight * t

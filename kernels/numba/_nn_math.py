@@ -14,7 +14,7 @@ from numba.extending import overload
 
 from fastlc._config import NUMBA_OPTIONS
 
-from ._rowmath import exp32, exp64
+from ._rowmath import _float64_bits, _float64_from_bits, exp32, exp64
 from ._threads import with_n_threads
 
 _INLINE = dict(NUMBA_OPTIONS, inline="always")
@@ -165,3 +165,52 @@ def _by_dtype(function, for32, for64):
 _by_dtype(fast_tanh, _tanh32, _tanh64)
 _by_dtype(fast_expm1, _expm1_32, _expm1_64)
 _by_dtype(log1p_unit, _log1p_unit32, _log1p_unit64)
+
+
+@numba.njit(**_EXACT)
+def _log64(x):
+    """Branch-free log, the form of fastlc_log64 in kernels/cython/_nn.h (see there)."""
+    sub = x < 2.2250738585072014e-308
+    xs = x * 18014398509481984.0 if sub else x
+    bits = _float64_bits(xs)
+    e = np.float64(((bits >> np.int64(52)) & np.int64(0x7FF)) - np.int64(1023)) - (54.0 if sub else 0.0)
+    m = _float64_from_bits((bits & np.int64(0x000FFFFFFFFFFFFF)) | np.int64(0x3FF0000000000000))
+    big = m > 1.4142135623730951
+    m = 0.5 * m if big else m
+    e = e + 1.0 if big else e
+    s = (m - 1.0) / (m + 1.0)
+    s2 = s * s
+    total = 1.0 / 23.0
+    for k in range(10, -1, -1):
+        total = total * s2 + 1.0 / (2 * k + 1)
+    r = e * 6.93147180369123816490e-01 + (2.0 * s * total + e * 1.90821492927058770002e-10)
+    special = x if x != x else (-np.inf if x == 0 else (np.nan if x < 0 else x))
+    return r if (x > 0) & (x < np.inf) else special
+
+
+@numba.njit(**_EXACT)
+def _log1p_small64(u):
+    """log1p(u) for -1 <= u <= 1."""
+    return _log1p_unit64(u) if u > -0.5 else _log64(1.0 + u)
+
+
+@numba.njit(**_EXACT)
+def _log32(x):
+    return np.float32(_log64(np.float64(x)))
+
+
+@numba.njit(**_EXACT)
+def _log1p_small32(u):
+    return np.float32(_log1p_small64(np.float64(u)))
+
+
+def fast_log(x):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+def log1p_small(u):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+_by_dtype(fast_log, _log32, _log64)
+_by_dtype(log1p_small, _log1p_small32, _log1p_small64)
