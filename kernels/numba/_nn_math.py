@@ -80,9 +80,11 @@ def nn_kernel(kernel):
 # Branch-free tanh, expm1 and log1p(u) for 0 <= u <= 1, the same forms as kernels/cython/_nn.h
 # (see there): math.tanh / expm1 / log1p are scalar libm calls that keep a loop from vectorizing.
 _EXACT = dict(NUMBA_OPTIONS, fastmath={"nsz", "contract"})
+# inlined into the callers (Numba IR): left to LLVM, the larger ones stay calls and the loop stays scalar
+_EXACT_INLINE = dict(_EXACT, inline="always")
 
 
-@numba.njit(**_EXACT)
+@numba.njit(**_EXACT_INLINE)
 def _tanh64(x):
     z = x * x
     p = (-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z - 1.61468768441708447952e3
@@ -92,7 +94,7 @@ def _tanh64(x):
     return small if abs(x) < 0.625 else large
 
 
-@numba.njit(**_EXACT)
+@numba.njit(**_EXACT_INLINE)
 def _tanh32(x):
     z = x * x
     small = ((((np.float32(-5.70498872745e-3) * z + np.float32(2.06390887954e-2)) * z
@@ -103,7 +105,7 @@ def _tanh32(x):
     return small if abs(x) < np.float32(0.625) else large
 
 
-@numba.njit(**_EXACT)
+@numba.njit(**_EXACT_INLINE)
 def _expm1_64(x):
     xx = x * x
     px = x * ((1.26177193074810590878e-4 * xx + 3.02994407707441961300e-2) * xx + 9.99999999999999999910e-1)
@@ -112,7 +114,7 @@ def _expm1_64(x):
     return small if abs(x) <= 0.5 else exp64(x) - 1.0
 
 
-@numba.njit(**_EXACT)
+@numba.njit(**_EXACT_INLINE)
 def _expm1_32(x):
     p = ((((((((np.float32(2.75573192e-6) * x + np.float32(2.48015873e-5)) * x + np.float32(1.98412698e-4)) * x
                + np.float32(1.38888889e-3)) * x + np.float32(8.33333333e-3)) * x + np.float32(4.16666667e-2)) * x
@@ -120,24 +122,19 @@ def _expm1_32(x):
     return p * x if abs(x) <= np.float32(0.5) else exp32(x) - np.float32(1)
 
 
-@numba.njit(**_EXACT)
+@numba.njit(**_EXACT_INLINE)
 def _log1p_unit64(u):
     s = u / (2.0 + u)
     s2 = s * s
-    total = 1.0 / 35.0
-    for k in range(16, -1, -1):
-        total = total * s2 + 1.0 / (2 * k + 1)
-    return 2.0 * s * total
+    # written out: a loop here can keep the caller's element loop from vectorizing
+    return 2.0 * s * (((((((((((((((((1.0 / 35 * s2 + 1.0 / 33) * s2 + 1.0 / 31) * s2 + 1.0 / 29) * s2 + 1.0 / 27) * s2 + 1.0 / 25) * s2 + 1.0 / 23) * s2 + 1.0 / 21) * s2 + 1.0 / 19) * s2 + 1.0 / 17) * s2 + 1.0 / 15) * s2 + 1.0 / 13) * s2 + 1.0 / 11) * s2 + 1.0 / 9) * s2 + 1.0 / 7) * s2 + 1.0 / 5) * s2 + 1.0 / 3) * s2 + 1.0 / 1)
 
 
-@numba.njit(**_EXACT)
+@numba.njit(**_EXACT_INLINE)
 def _log1p_unit32(u):
     s = u / (np.float32(2) + u)
     s2 = s * s
-    total = np.float32(1.0 / 19.0)
-    for k in range(8, -1, -1):
-        total = total * s2 + np.float32(1) / np.float32(2 * k + 1)
-    return np.float32(2) * s * total
+    return np.float32(2) * s * (((((((((np.float32(1.0 / 19) * s2 + np.float32(1.0 / 17)) * s2 + np.float32(1.0 / 15)) * s2 + np.float32(1.0 / 13)) * s2 + np.float32(1.0 / 11)) * s2 + np.float32(1.0 / 9)) * s2 + np.float32(1.0 / 7)) * s2 + np.float32(1.0 / 5)) * s2 + np.float32(1.0 / 3)) * s2 + np.float32(1.0 / 1))
 
 
 def fast_tanh(x):
@@ -167,7 +164,7 @@ _by_dtype(fast_expm1, _expm1_32, _expm1_64)
 _by_dtype(log1p_unit, _log1p_unit32, _log1p_unit64)
 
 
-@numba.njit(**_EXACT)
+@numba.njit(**_EXACT_INLINE)
 def _log64(x):
     """Branch-free log, the form of fastlc_log64 in kernels/cython/_nn.h (see there)."""
     sub = x < 2.2250738585072014e-308
@@ -180,26 +177,27 @@ def _log64(x):
     e = e + 1.0 if big else e
     s = (m - 1.0) / (m + 1.0)
     s2 = s * s
-    total = 1.0 / 23.0
-    for k in range(10, -1, -1):
-        total = total * s2 + 1.0 / (2 * k + 1)
+    # the series written out (see _log1p_unit64)
+    total = (((((((((((1.0 / 23 * s2 + 1.0 / 21) * s2 + 1.0 / 19) * s2 + 1.0 / 17) * s2 + 1.0 / 15) * s2 + 1.0 / 13) * s2 + 1.0 / 11) * s2 + 1.0 / 9) * s2 + 1.0 / 7) * s2 + 1.0 / 5) * s2 + 1.0 / 3) * s2 + 1.0 / 1)
     r = e * 6.93147180369123816490e-01 + (2.0 * s * total + e * 1.90821492927058770002e-10)
     special = x if x != x else (-np.inf if x == 0 else (np.nan if x < 0 else x))
     return r if (x > 0) & (x < np.inf) else special
 
 
-@numba.njit(**_EXACT)
+@numba.njit(**_EXACT_INLINE)
 def _log1p_small64(u):
     """log1p(u) for -1 <= u <= 1."""
-    return _log1p_unit64(u) if u > -0.5 else _log64(1.0 + u)
+    series = _log1p_unit64(u)
+    direct = _log64(1.0 + u)  # both computed: a select vectorizes, a branch does not
+    return series if u > -0.5 else direct
 
 
-@numba.njit(**_EXACT)
+@numba.njit(**_EXACT_INLINE)
 def _log32(x):
     return np.float32(_log64(np.float64(x)))
 
 
-@numba.njit(**_EXACT)
+@numba.njit(**_EXACT_INLINE)
 def _log1p_small32(u):
     return np.float32(_log1p_small64(np.float64(u)))
 
