@@ -84,6 +84,13 @@ _EXACT = dict(NUMBA_OPTIONS, fastmath={"nsz", "contract"})
 _EXACT_INLINE = dict(_EXACT, inline="always")
 
 
+@numba.njit(**_EXACT)
+def _select(condition, if_true, if_false):
+    """``if_true if condition else if_false``; a conditional expression inside a function inlined at
+    the IR level trips Numba's SSA check (NumbaIRAssumptionWarning), and LLVM inlines this one."""
+    return if_true if condition else if_false
+
+
 @numba.njit(**_EXACT_INLINE)
 def _tanh64(x):
     z = x * x
@@ -91,7 +98,7 @@ def _tanh64(x):
     q = ((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z + 4.84406305325125486048e3
     small = x + x * z * p / q
     large = np.copysign(1.0 - 2.0 / (exp64(2.0 * abs(x)) + 1.0), x)
-    return small if abs(x) < 0.625 else large
+    return _select(abs(x) < 0.625, small, large)
 
 
 @numba.njit(**_EXACT_INLINE)
@@ -102,7 +109,7 @@ def _tanh32(x):
              - np.float32(3.33332819422e-1)) * z * x + x
     one = np.float32(1)
     large = np.copysign(one - np.float32(2) / (exp32(np.float32(2) * abs(x)) + one), x)
-    return small if abs(x) < np.float32(0.625) else large
+    return _select(abs(x) < np.float32(0.625), small, large)
 
 
 @numba.njit(**_EXACT_INLINE)
@@ -111,7 +118,7 @@ def _expm1_64(x):
     px = x * ((1.26177193074810590878e-4 * xx + 3.02994407707441961300e-2) * xx + 9.99999999999999999910e-1)
     qx = ((3.00198505138664455042e-6 * xx + 2.52448340349684104192e-3) * xx + 2.27265548208155028766e-1) * xx + 2.0
     small = 2.0 * px / (qx - px)
-    return small if abs(x) <= 0.5 else exp64(x) - 1.0
+    return _select(abs(x) <= 0.5, small, exp64(x) - 1.0)
 
 
 @numba.njit(**_EXACT_INLINE)
@@ -119,7 +126,7 @@ def _expm1_32(x):
     p = ((((((((np.float32(2.75573192e-6) * x + np.float32(2.48015873e-5)) * x + np.float32(1.98412698e-4)) * x
                + np.float32(1.38888889e-3)) * x + np.float32(8.33333333e-3)) * x + np.float32(4.16666667e-2)) * x
             + np.float32(1.66666667e-1)) * x + np.float32(0.5)) * x + np.float32(1))
-    return p * x if abs(x) <= np.float32(0.5) else exp32(x) - np.float32(1)
+    return _select(abs(x) <= np.float32(0.5), p * x, exp32(x) - np.float32(1))
 
 
 @numba.njit(**_EXACT_INLINE)
@@ -166,22 +173,23 @@ _by_dtype(log1p_unit, _log1p_unit32, _log1p_unit64)
 
 @numba.njit(**_EXACT_INLINE)
 def _log64(x):
-    """Branch-free log, the form of fastlc_log64 in kernels/cython/_nn.h (see there)."""
+    """Branch-free log, the form of fastlc_log64 in kernels/cython/_nn.h (see there).
+    """
     sub = x < 2.2250738585072014e-308
-    xs = x * 18014398509481984.0 if sub else x
+    xs = _select(sub, x * 18014398509481984.0, x)
     bits = _float64_bits(xs)
-    e = np.float64(((bits >> np.int64(52)) & np.int64(0x7FF)) - np.int64(1023)) - (54.0 if sub else 0.0)
+    e = np.float64(((bits >> np.int64(52)) & np.int64(0x7FF)) - np.int64(1023)) - _select(sub, 54.0, 0.0)
     m = _float64_from_bits((bits & np.int64(0x000FFFFFFFFFFFFF)) | np.int64(0x3FF0000000000000))
     big = m > 1.4142135623730951
-    m = 0.5 * m if big else m
-    e = e + 1.0 if big else e
+    m = _select(big, 0.5 * m, m)
+    e = _select(big, e + 1.0, e)
     s = (m - 1.0) / (m + 1.0)
     s2 = s * s
     # the series written out (see _log1p_unit64)
     total = (((((((((((1.0 / 23 * s2 + 1.0 / 21) * s2 + 1.0 / 19) * s2 + 1.0 / 17) * s2 + 1.0 / 15) * s2 + 1.0 / 13) * s2 + 1.0 / 11) * s2 + 1.0 / 9) * s2 + 1.0 / 7) * s2 + 1.0 / 5) * s2 + 1.0 / 3) * s2 + 1.0 / 1)
     r = e * 6.93147180369123816490e-01 + (2.0 * s * total + e * 1.90821492927058770002e-10)
-    special = x if x != x else (-np.inf if x == 0 else (np.nan if x < 0 else x))
-    return r if (x > 0) & (x < np.inf) else special
+    special = _select(x == 0, -np.inf, _select(x < 0, np.nan, x))  # x itself for inf and NaN
+    return _select((x > 0) & (x < np.inf), r, special)
 
 
 @numba.njit(**_EXACT_INLINE)
@@ -189,7 +197,7 @@ def _log1p_small64(u):
     """log1p(u) for -1 <= u <= 1."""
     series = _log1p_unit64(u)
     direct = _log64(1.0 + u)  # both computed: a select vectorizes, a branch does not
-    return series if u > -0.5 else direct
+    return _select(u > -0.5, series, direct)
 
 
 @numba.njit(**_EXACT_INLINE)
