@@ -9,7 +9,15 @@ import numpy as np
 
 from .._chunking import n_chunks
 from .._dispatch import get_kernel, resolve_backend
-from .._validation import check_choice, check_float_array, check_labels, check_n_threads, check_out, check_scalar
+from .._validation import (
+    check_choice,
+    check_float_array,
+    check_labels,
+    check_n_threads,
+    check_out,
+    check_scalar,
+    check_weights,
+)
 from ._losses import REDUCTIONS, _check_scores, _grad_scale, _reduce
 
 
@@ -214,8 +222,6 @@ def nll_loss(log_prob, y, *, class_weight=None, ignore_index=-100, reduction="me
     loss : scalar of log_prob's dtype, or ndarray of shape (n_samples,) for "none"
     grad : ndarray of shape (n_samples, n_classes)
     """
-    from .._validation import check_weights
-
     log_prob = _check_scores(log_prob, "log_prob")
     n_samples, n_classes = log_prob.shape
     dtype = log_prob.dtype

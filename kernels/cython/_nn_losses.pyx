@@ -10,6 +10,8 @@ memoryviews, so read-only arrays work.
 """
 from functools import partial
 
+from libc.string cimport memset
+
 include "_threadpool.pxi"
 
 ctypedef fused floating:
@@ -107,12 +109,12 @@ binary_cross_entropy_with_logits = partial(_pointwise_loss, FASTLC_BCE_LOGITS)
 
 def nll_loss(const floating[:, ::1] log_prob, const Py_ssize_t[::1] y, const floating[::1] row_weight,
              floating grad_scale, floating[::1] loss_out, floating[:, ::1] grad_out, int n_threads):
-    # one read per row and a zero-fill: memory-bound and short, so one thread (no chunk is worth a hand-off)
-    cdef Py_ssize_t n_samples = log_prob.shape[0], n_classes = log_prob.shape[1], i, j
+    # one read per row and a zero-fill (one memset): memory-bound and short, so one thread
+    cdef Py_ssize_t n_samples = log_prob.shape[0], n_classes = log_prob.shape[1], i
     with nogil:
+        if n_samples * n_classes > 0:
+            memset(&grad_out[0, 0], 0, n_samples * n_classes * sizeof(floating))
         for i in range(n_samples):
-            for j in range(n_classes):
-                grad_out[i, j] = 0
             if row_weight[i] == 0:
                 loss_out[i] = 0
             else:
