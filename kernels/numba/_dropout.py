@@ -29,7 +29,8 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1):
             k1 = (k1 + _W1) & _M32
         product0 = _M0 * c0
         product1 = _M1 * c2
-        c0, c1, c2, c3 = (product1 >> _SHIFT) ^ c1 ^ k0, product1 & _M32, (product0 >> _SHIFT) ^ c3 ^ k1, product0 & _M32
+        c0, c1, c2, c3 = ((product1 >> _SHIFT) ^ c1 ^ k0, product1 & _M32,
+                          (product0 >> _SHIFT) ^ c3 ^ k1, product0 & _M32)
     return c0, c1, c2, c3
 
 
