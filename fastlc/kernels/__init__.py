@@ -24,3 +24,55 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
 ]
+
+from ._nn_losses import (  # noqa: E402  (neural-network building blocks, issue 13)
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+
+__all__ += [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "huber_loss",
+    "l1_loss",
+    "mse_loss",
+    "nll_loss",
+    "smooth_l1_loss",
+]
+
+from ._activations import (  # noqa: E402
+    elu,
+    elu_backward,
+    gelu,
+    gelu_backward,
+    leaky_relu,
+    leaky_relu_backward,
+    relu,
+    relu_backward,
+    sigmoid,
+    sigmoid_backward,
+    silu,
+    silu_backward,
+    softplus,
+    softplus_backward,
+    tanh,
+    tanh_backward,
+)
+
+__all__ += [
+    "elu", "elu_backward", "gelu", "gelu_backward", "leaky_relu", "leaky_relu_backward", "relu", "relu_backward",
+    "sigmoid", "sigmoid_backward", "silu", "silu_backward", "softplus", "softplus_backward", "tanh", "tanh_backward",
+]
+
+from ._dropout import dropout, dropout_backward  # noqa: E402
+
+__all__ += ["dropout", "dropout_backward"]
+
+from ._normalization import batch_norm, batch_norm_backward, layer_norm, layer_norm_backward  # noqa: E402
+
+__all__ += ["batch_norm", "batch_norm_backward", "layer_norm", "layer_norm_backward"]
