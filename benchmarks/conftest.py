@@ -8,12 +8,12 @@ runs on a reduced problem and ``scale`` is full work / reduced work, so that
 import numpy as np
 import pytest
 
-from fastlc._config import default_n_threads
+from fastlc._threads import allowed_n_threads
 from fastlc.kernels import available_backends
 
 BACKENDS = ("naive", "numpy", "numba", "cython")
 COMPILED = ("numba", "cython")
-ALL_CORES = default_n_threads()
+ALL_CORES = allowed_n_threads()
 
 
 def backend_thread_cases():

@@ -1,15 +1,24 @@
 """fastlc: fast training kernels for linear classifiers, behind a scikit-learn API."""
-from . import kernels
-from ._dispatch import available_backends
-
 __version__ = "0.1.0"
 
-__all__ = ["available_backends", "kernels", "__version__"]
+from . import kernels
+from ._dispatch import available_backends
+from ._threads import _register_threadpoolctl_controller, config_context, get_config, set_config
+
+__all__ = ["available_backends", "config_context", "get_config", "kernels", "set_config", "__version__"]
 __all__ += ["DivergenceError", "LinearSVMClassifier", "SoftmaxClassifier"]
 
 #: Estimators load on first use (PEP 562): they import scikit-learn, which takes
 #: most of a second, and users of the kernels alone should not pay for it.
 _LAZY_ESTIMATORS = {"DivergenceError", "LinearSVMClassifier", "SoftmaxClassifier"}
+
+
+_register_threadpoolctl_controller()
+try:
+    # load the thread pool's shared library now, so that threadpoolctl finds it (see fastlc._threads)
+    from ._cython import _fastlc_threadpool  # noqa: F401
+except ImportError:  # the Cython backend is not built: the Numba and NumPy backends still work
+    pass
 
 
 def __getattr__(name):

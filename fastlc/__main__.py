@@ -12,8 +12,24 @@ import numpy as np
 
 from . import __version__, kernels
 from ._compare import compare_on_digits, format_comparison
-from ._config import default_n_threads
+from ._threads import allowed_n_threads
 from ._speed_table import BACKENDS, default_cases, format_table, speed_table
+
+
+def int_at_least(minimum):
+    """An argparse type: an int >= ``minimum``, else argparse's one-line error (exit 2) before any work."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = f"int >= {minimum}"
+    return parse
 
 
 def parse_args(argv):
@@ -22,17 +38,18 @@ def parse_args(argv):
         description="Train fastlc's classifiers on the digits data next to scikit-learn's, "
                     "demonstrate the kernels and print a speed table of the backends.",
     )
-    parser.add_argument("--n-samples", type=int, default=None,
+    parser.add_argument("--n-samples", type=int_at_least(40), default=None,
                         help="digits images to use, at least 40 (default: all 1797)")
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=int_at_least(1), default=None,
                         help="epoch limit of every classifier (default: each model's own)")
     parser.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto",
                         help="kernel backend of the fastlc classifiers and the only backend of the speed table "
                              "(default: auto for the classifiers, all available backends in the table)")
     parser.add_argument("--quick", action="store_true", help="smaller speed-table problems, one repeat (for CI)")
     parser.add_argument("--no-speed-table", action="store_true", help="skip the kernel speed table")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per measurement (median shown)")
-    parser.add_argument("--threads", type=int, default=None, help="threads for the compiled backends (default: all cores)")
+    parser.add_argument("--repeats", type=int_at_least(1), default=5, help="timed repeats per measurement (median shown)")
+    parser.add_argument("--threads", type=int_at_least(1), default=None,
+                        help="threads for the compiled backends (default: what the process is allowed)")
     return parser.parse_args(argv)
 
 
@@ -51,7 +68,7 @@ def demo():
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    print(f"fastlc {__version__} on {platform.machine()} ({default_n_threads()} cores), "
+    print(f"fastlc {__version__} on {platform.machine()} ({allowed_n_threads()} threads allowed), "
           f"Python {platform.python_version()}, NumPy {np.__version__}")
     print(f"backends available: {', '.join(kernels.available_backends())}\n")
     print("Digits (8x8 images, 10 classes), 75/25 split: test accuracy and fit time")

@@ -5,7 +5,6 @@ approximation and ignoring the sign of zero, because they let LLVM vectorize
 reductions. We never allow ``nnan``/``ninf``: NaN and infinity must propagate
 through every kernel exactly as in NumPy.
 """
-import os
 
 NUMBA_FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
 
@@ -14,13 +13,6 @@ NUMBA_FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
 #: machine pays the JIT latency.
 NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=NUMBA_FASTMATH, error_model="numpy")
 
-
-def default_n_threads():
-    """Number of threads a kernel uses when ``n_threads=None``: the usable cores."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
 
 #: Elements per thread below which the element-wise kernels (optimizer steps)
 #: use fewer threads: starting a parallel region costs a few microseconds,

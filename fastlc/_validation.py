@@ -12,7 +12,7 @@ import operator
 
 import numpy as np
 
-from ._config import default_n_threads
+from ._threads import effective_n_threads
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -169,16 +169,8 @@ def check_scalar(value, name, *, low=None, high=None, low_inclusive=True, high_i
 
 
 def check_n_threads(n_threads):
-    """Return the number of threads to use: ``None`` means all usable cores."""
-    if n_threads is None:
-        return default_n_threads()
-    try:
-        n = operator.index(n_threads)
-    except TypeError:
-        raise TypeError(f"n_threads must be a positive int or None; got {n_threads!r}") from None
-    if n < 1:
-        raise ValueError(f"n_threads must be a positive int or None; got {n_threads!r}")
-    return n
+    """Return the number of threads to use: ``None`` means what the process is allowed (see fastlc._threads)."""
+    return effective_n_threads(n_threads)
 
 
 def check_out(out, shape, dtype, name="out", inputs=()):

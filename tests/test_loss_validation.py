@@ -113,7 +113,7 @@ def test_cross_entropy_options():
         kernels.softmax_cross_entropy(SCORES, LABELS, label_smoothing=1.5)
     with pytest.raises(ValueError, match=r"class_weight must have shape \(3,\), one weight per class"):
         kernels.softmax_cross_entropy(SCORES, LABELS, class_weight=[1, 2])
-    with pytest.raises(ValueError, match=r"ignore_index applies to class-index targets only"):
+    with pytest.raises(ValueError, match=r"ignore_index=0 applies to class-index targets only"):
         kernels.softmax_cross_entropy(SCORES, np.full((4, 3), 1 / 3), ignore_index=0)
     with pytest.raises(ValueError, match=r"y holds target probabilities of shape \(4, 2\)"):
         kernels.softmax_cross_entropy(SCORES, np.full((4, 2), 0.5))
@@ -129,6 +129,14 @@ def test_ignored_labels_may_lie_outside_the_classes():
     loss, grad = kernels.softmax_cross_entropy(SCORES, [0, -100, 2, -100], ignore_index=-100)
     assert loss == pytest.approx(np.log(3))
     assert np.all(grad[[1, 3]] == 0)
+
+
+def test_ignore_index_defaults_to_minus_100_as_pytorch():
+    assert kernels.softmax_cross_entropy(SCORES, [0, -100, 2, -100])[0] == pytest.approx(np.log(3))
+    with pytest.raises(ValueError, match=r"y\[1\] = -100 is not a class index"):
+        kernels.softmax_cross_entropy(SCORES, [0, -100, 2, -100], ignore_index=None)
+    # target probabilities take the default without complaint
+    kernels.softmax_cross_entropy(SCORES, np.full((4, 3), 1 / 3))
 
 
 @pytest.mark.parametrize("function", [kernels.softmax, kernels.log_softmax], ids=["softmax", "log_softmax"])

@@ -1,4 +1,4 @@
-"""fastlc's thread pool for the Cython kernels (kernels/cython/_threadpool*).
+"""fastlc's thread pool for the Cython kernels (kernels/cython/_threadpool*.h, _fastlc_threadpool.pyx).
 
 Checked through the pool's probe (one chunk per array element, each recording
 the OS thread that ran it) and through real kernels: every chunk runs exactly
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif("cython" not in available_backends(),
 
 
 def probe(n_chunks, n_threads, spin=0):
-    from fastlc._cython import _threadpool
+    from fastlc._cython import _fastlc_threadpool as _threadpool
 
     thread_of_chunk = np.zeros(n_chunks, dtype=np.int64)
     _threadpool._probe(thread_of_chunk, n_threads, spin)

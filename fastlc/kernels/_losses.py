@@ -96,7 +96,7 @@ def multiclass_hinge(scores, y, *, margin=1.0, squared=False, sample_weight=None
 
 
 def softmax_cross_entropy(logits, y, *, class_weight=None, sample_weight=None, label_smoothing=0.0,
-                          ignore_index=None, reduction="mean", backend="auto", n_threads=None, out=None):
+                          ignore_index=-100, reduction="mean", backend="auto", n_threads=None, out=None):
     r"""Softmax cross-entropy and its gradient, computed stably (max-shifted).
 
     .. math:: L_i = -\sum_c q_{ic} \log \mathrm{softmax}(s_i)_c,\qquad
@@ -119,9 +119,11 @@ def softmax_cross_entropy(logits, y, *, class_weight=None, sample_weight=None, l
     sample_weight : array_like of shape (n_samples,), optional
         Weight of each sample (beyond PyTorch; 0 removes the sample).
     label_smoothing : float in [0, 1], default=0.0
-    ignore_index : int, optional
+    ignore_index : int or None, default=-100
         Samples whose label equals this value contribute nothing and are left
-        out of the mean. Only for class-index targets.
+        out of the mean (PyTorch's default, -100); None ignores no label. Only
+        for class-index targets: with target probabilities it must keep its
+        default (or be None).
     reduction : {"mean", "sum", "none"}, default="mean"
         "mean" divides by the summed weights ``sum_i sw_i * w_{y_i}`` of the
         non-ignored samples (by ``sum_i sw_i`` for probability targets), as PyTorch does.
@@ -149,8 +151,9 @@ def softmax_cross_entropy(logits, y, *, class_weight=None, sample_weight=None, l
     y = np.asarray(y)
     soft = y.ndim == 2 and y.dtype.kind == "f"
     if soft:
-        if ignore_index is not None:
-            raise ValueError("ignore_index applies to class-index targets only, not to target probabilities")
+        if ignore_index is not None and ignore_index != -100:
+            raise ValueError(f"ignore_index={ignore_index!r} applies to class-index targets only, not to target "
+                             f"probabilities (leave it at its default, -100)")
         target = check_float_array(y, "y", ndim=2, dtype=dtype)
         if target.shape != logits.shape:
             raise ValueError(f"y holds target probabilities of shape {target.shape}; logits have shape {logits.shape}")

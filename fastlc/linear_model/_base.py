@@ -32,11 +32,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
-from .._config import elementwise_n_threads
 from .._dispatch import BACKENDS, resolve_backend
 from .._memory import aligned_copy, aligned_zeros, is_aligned
 from .._validation import check_n_threads
 from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, scheduled_learning_rate
+from ._training import BatchRunner, DivergenceGuard, Diverged, StoppingRule
 
 #: Batch size used by ``batch_size="auto"`` (capped at the number of samples).
 AUTO_BATCH_SIZE = 256
@@ -72,7 +72,7 @@ class DivergenceError(FloatingPointError):
 class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base of the mini-batch linear classifiers (not for direct use).
 
-    Subclasses implement :meth:`_loss_kernel` and define ``__init__`` with all
+    Subclasses implement :meth:`_gradient_kernel` and define ``__init__`` with all
     parameters spelled out (scikit-learn reads them from the signature).
     """
 
@@ -94,7 +94,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
         "class_weight": [StrOptions({"balanced"}), dict, None],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
@@ -107,15 +107,6 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     }
 
     # ------------------------------------------------------------------ hooks
-
-    @abstractmethod
-    def _loss_kernel(self, dtype, backend, n_threads):
-        """Return ``loss_grad(scores, y, row_weight, grad_scale, loss_out, grad_out)``.
-
-        It writes ``row_weight[i] * L_i`` into ``loss_out`` and
-        ``grad_scale * row_weight[i] * dL_i/dscores_i`` into ``grad_out``.
-        Used by :meth:`_objective` (the full-data objective), not by the training loop.
-        """
 
     @abstractmethod
     def _gradient_kernel(self, dtype, backend, n_threads):
@@ -364,11 +355,12 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         return max(1, min(size, n_samples))
 
     def _objective(self, X, y, sample_weight=None):
-        """Full regularised objective and its gradient at the current model.
+        """Full regularised objective and its gradient at the current model, as training computes them.
 
-        Used by the tests (finite differences) and by ``verbose`` users who want
-        the exact training objective; the training loop computes the same
-        quantities batch by batch.
+        Runs training's own fused gradient kernel on every row, with the
+        sample weights times ``class_weight`` as ``fit`` uses them. Used by the
+        tests (finite differences against this gradient check the gradient
+        that training follows) and by users who want the exact training objective.
 
         Returns
         -------
@@ -380,169 +372,123 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self)
         X = np.ascontiguousarray(X, dtype=self._params.dtype)
         y_encoded = np.searchsorted(self.classes_, y)
-        weight = self._sample_weight(sample_weight, X, y_encoded, None)
-        n_threads = elementwise_n_threads(X.shape[0] * self.coef_.shape[0], check_n_threads(self.n_threads))
-        loss_grad = self._loss_kernel(X.dtype, resolve_backend(self.backend, self._kernel_name), n_threads)
+        weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
         with self._blas_threads():
-            scores = X @ self.coef_.T
-            if self.fit_intercept:
-                scores += self.intercept_
-            grad_scores = np.empty_like(scores)
-            row_loss = np.empty(X.shape[0], dtype=X.dtype)
-            total = weight.sum(dtype=np.float64)
-            loss_grad(scores, y_encoded.astype(np.intp), weight, X.dtype.type(1 / total), row_loss, grad_scores)
-            alpha_l1, alpha_l2 = self._penalty_parts()
-            grad_coef = grad_scores.T @ X + alpha_l2 * self.coef_ + alpha_l1 * np.sign(self.coef_)
-        grad_intercept = grad_scores.sum(axis=0) if self.fit_intercept else np.zeros_like(self.intercept_)
-        loss = float(row_loss.sum(dtype=np.float64)) / total + self._penalty(self.coef_)
-        return loss, grad_coef, grad_intercept
+            return self._batch_runner(X, y_encoded, weight, batch_size=X.shape[0]).objective(self)
 
     # ----------------------------------------------------------- the loop
 
     def _fit_epochs(self, X, y, weight, generator, *, incremental):
         """Train ``max_epochs`` epochs (or one for ``partial_fit``), in place."""
-        dtype = X.dtype
+        self._prepare_params(X)
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            X, y, weight, X_val, y_val, weight_val = self._validation_split(X, y, weight, generator)
+            self.validation_scores_ = getattr(self, "validation_scores_", []) if self.warm_start else []
+            best_params = self._params.copy()
+        runner = self._batch_runner(X, y, weight)
+        guard = DivergenceGuard()
+        if early_stopping:
+            stopping = StoppingRule(self.tol, self.n_iter_no_change, higher_is_better=True)
+        else:
+            previous_best = min(self.loss_curve_) if (self.loss_curve_ and not incremental) else None
+            stopping = StoppingRule(self.tol, self.n_iter_no_change, higher_is_better=False, best=previous_best)
+        snapshot = self._snapshot()
+        in_order = np.arange(X.shape[0], dtype=np.intp)
+        converged = False
+        started = time.perf_counter()
+        with self._blas_threads():
+            for _ in range(1 if incremental else self.max_epochs):
+                lr = self._epoch_learning_rate()
+                order = generator.permutation(X.shape[0]) if self.shuffle else in_order
+                try:
+                    data_loss = runner.run_epoch(order, lr, guard)
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        loss = data_loss / runner.total_weight + self._penalty(runner.weights)
+                    guard.check_epoch(loss, self._params)
+                except Diverged as reason:
+                    self._diverged(snapshot, lr, reason)
+                self._epochs_seen += 1
+                self.n_iter_ += 1
+                self.loss_curve_.append(loss)
+                message = f"Epoch {self.n_iter_}: loss={loss:.6g}"
+                if early_stopping:
+                    score = self._weighted_accuracy(X_val, y_val, weight_val)
+                    self.validation_scores_.append(score)
+                    message += f", validation score={score:.6g}"
+                    if stopping.improved(score):
+                        best_params[:] = self._params
+                    stop = stopping.update(score)
+                else:
+                    stop = not incremental and stopping.update(loss)
+                self._log(f"{message}, lr={lr:.3g}, elapsed={time.perf_counter() - started:.2f}s")
+                if stop:
+                    converged = True
+                    what = "validation score" if early_stopping else "training loss"
+                    self._log(f"{what} did not improve more than tol={self.tol} for {self.n_iter_no_change} "
+                              f"consecutive epochs. Stopping.")
+                    break
+        if early_stopping:
+            self._params[:] = best_params
+        self.t_ = self._optimizer_state.t
+        if not incremental and not converged and self.tol is not None:
+            warnings.warn(
+                f"{type(self).__name__}: max_epochs={self.max_epochs} reached and the optimization "
+                f"hasn't converged yet (tol={self.tol}, n_iter_no_change={self.n_iter_no_change}).",
+                ConvergenceWarning,
+            )
+
+    # ----------------------------------------------------------- steps of the loop
+
+    def _prepare_params(self, X):
+        """Make the flat parameter vector fit for training on ``X``: its dtype, aligned, the right width."""
         self._sync_params()
-        if self._params.dtype != dtype:
+        if self._params.dtype != X.dtype:
             # warm start / partial_fit with data of another dtype: train in the data's dtype
-            self._params = self._params.astype(dtype)
+            self._params = self._params.astype(X.dtype)
             self._bind_views(*self.coef_.shape)
-            self._optimizer_state.astype(dtype)
+            self._optimizer_state.astype(X.dtype)
         if not is_aligned(self._params):
             # after unpickling or a user-assigned coef_: the fused kernel reads W once per row group
             self._params = aligned_copy(self._params)
             self._bind_views(*self.coef_.shape)
         if self.coef_.shape[1] != X.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self.coef_.shape[1]}")
+
+    def _batch_runner(self, X, y, weight, batch_size=None):
+        """The kernels, buffers and optimizer step of this fit, with the thread count chosen once."""
         n_threads = check_n_threads(self.n_threads)
         backend = resolve_backend(self.backend, self._gradient_kernel_name)
-
-        early_stopping = self.early_stopping and not incremental
-        if early_stopping:
-            X, y, weight, X_val, y_val, weight_val = self._validation_split(X, y, weight, generator)
-            self.validation_scores_ = getattr(self, "validation_scores_", []) if self.warm_start else []
-            best_score, best_params = -np.inf, self._params.copy()
-        n_samples, n_features = X.shape
-        n_classes = self.classes_.shape[0]
-        batch_size = self._batch_size(n_samples)
+        n_classes, n_features = self.coef_.shape
         # The thread count changes the speed only, never the result (fixed chunks).
         chunk_work = 2 * CHUNK_ROWS * n_features * n_classes
-        batch_gradient = self._gradient_kernel(dtype, backend, n_threads if chunk_work >= PARALLEL_CHUNK_WORK else 1)
-        # Normalising every batch by the mean weight of the whole set (rather
-        # than the batch's own weight sum) makes each batch gradient an unbiased
-        # estimate of the gradient of sum(w L) / sum(w).
-        total_weight = weight.sum(dtype=np.float64)
-        mean_weight = total_weight / n_samples
-        alpha_l1, alpha_l2 = self._penalty_parts()
-        decoupled = self.optimizer == "adamw"
-        alpha_l2_grad = dtype.type(0 if decoupled else alpha_l2)
-        alpha_l1_grad = dtype.type(alpha_l1)
+        batch_gradient = self._gradient_kernel(X.dtype, backend, n_threads if chunk_work >= PARALLEL_CHUNK_WORK else 1)
+        step = self._optimizer_state.stepper(self._params, self.backend, n_threads)
+        batch_size = self._batch_size(X.shape[0]) if batch_size is None else batch_size
+        return BatchRunner(self, X, y, weight, batch_gradient, step, batch_size)
 
-        params = self._params
-        step = self._optimizer_state.stepper(params, self.backend, n_threads)
-        n_weights = n_classes * n_features
-        coef = self.coef_  # view of params, C-contiguous (n_classes, n_features)
-        # without an intercept the scores get + 0 (a user-set intercept_ is ignored, as before)
-        intercept = self.intercept_ if self.fit_intercept else np.zeros(n_classes, dtype=dtype)
-        weights = params[:n_weights]  # flat, for the element-wise penalty terms
-        grad = aligned_zeros(params.shape, dtype)
-        grad_weights = grad[:n_weights]
-        grad_coef = grad_weights.reshape(n_classes, n_features)
-        # the kernel always writes an intercept gradient; without an intercept it goes to a scratch array
-        grad_intercept = grad[n_weights:] if self.fit_intercept else np.empty(n_classes, dtype=dtype)
-        row_loss_buffer = np.empty(batch_size, dtype=dtype)
-        penalty_buffer = np.empty_like(weights) if (alpha_l1 > 0 or alpha_l2_grad > 0) else None
-        y = y.astype(np.intp, copy=False)
-        in_order = np.arange(n_samples, dtype=np.intp)
-        snapshot = (params.copy(), {k: v.copy() for k, v in self._optimizer_state.buffers.items()},
-                    self._optimizer_state.t, self.n_iter_, self._epochs_seen, len(self.loss_curve_))
+    def _epoch_learning_rate(self):
+        return scheduled_learning_rate(self.learning_rate, self.lr_schedule, self._epochs_seen,
+                                       lr_decay=self.lr_decay, lr_step_size=self.lr_step_size,
+                                       power_t=self.power_t)
 
-        n_epochs = 1 if incremental else self.max_epochs
-        best_loss = min(self.loss_curve_) if (self.loss_curve_ and not incremental) else np.inf
-        no_improvement = 0
-        converged = False
-        started = time.perf_counter()
-        with self._blas_threads():
-            for epoch in range(n_epochs):
-                lr = scheduled_learning_rate(self.learning_rate, self.lr_schedule, self._epochs_seen,
-                                             lr_decay=self.lr_decay, lr_step_size=self.lr_step_size,
-                                             power_t=self.power_t)
-                decay = dtype.type(1 - lr * alpha_l2) if (decoupled and alpha_l2 > 0) else None
-                order = generator.permutation(n_samples) if self.shuffle else in_order
-                data_loss = 0.0
-                with np.errstate(over="ignore", invalid="ignore"):
-                    for start in range(0, n_samples, batch_size):
-                        stop = min(start + batch_size, n_samples)
-                        n_batch = stop - start
-                        grad_scale = dtype.type(1 / (n_batch * mean_weight))
-                        row_loss = row_loss_buffer[:n_batch]
-                        batch_gradient(X, order[start:stop], y, weight, coef, intercept, grad_scale, row_loss,
-                                       grad_coef, grad_intercept)
-                        data_loss += float(row_loss.sum())
-                        if alpha_l2_grad > 0:
-                            grad_weights += np.multiply(weights, alpha_l2_grad, out=penalty_buffer)
-                        if alpha_l1_grad > 0:
-                            np.sign(weights, out=penalty_buffer)
-                            penalty_buffer *= alpha_l1_grad
-                            grad_weights += penalty_buffer
-                        if decay is not None:
-                            weights *= decay
-                        step(grad, lr)
-                self._epochs_seen += 1
-                self.n_iter_ += 1
-                with np.errstate(over="ignore", invalid="ignore"):
-                    loss = data_loss / total_weight + self._penalty(weights)
-                if not (np.isfinite(loss) and np.isfinite(params).all()):
-                    failed_epoch = self.n_iter_
-                    self._restore(snapshot)
-                    raise DivergenceError(
-                        f"{type(self).__name__} diverged in epoch {failed_epoch} with learning_rate={lr!r} "
-                        f"(optimizer={self.optimizer!r}): the training loss or the weights became non-finite "
-                        f"(loss={float(loss)!r}). Use a smaller learning_rate or standardise the features; the model "
-                        f"was reset to its state before this call (unfitted if this was its first fit)."
-                    )
-                self.loss_curve_.append(loss)
-                message = f"Epoch {self.n_iter_}: loss={loss:.6f}"
-                if incremental:
-                    if self.verbose:
-                        print(f"{message}, lr={lr:.3g}, elapsed={time.perf_counter() - started:.2f}s", flush=True)
-                    continue
-                if early_stopping:
-                    score = self._weighted_accuracy(X_val, y_val, weight_val)
-                    self.validation_scores_.append(score)
-                    message += f", validation score={score:.6f}"
-                    if score < best_score + self.tol:
-                        no_improvement += 1
-                    else:
-                        no_improvement = 0
-                    if score > best_score:
-                        best_score = score
-                        best_params[:] = params
-                else:
-                    if loss > best_loss - self.tol:
-                        no_improvement += 1
-                    else:
-                        no_improvement = 0
-                    if loss < best_loss:
-                        best_loss = loss
-                if self.verbose:
-                    print(f"{message}, lr={lr:.3g}, elapsed={time.perf_counter() - started:.2f}s", flush=True)
-                if no_improvement >= self.n_iter_no_change:
-                    converged = True
-                    if self.verbose:
-                        what = "validation score" if early_stopping else "training loss"
-                        print(f"{what} did not improve more than tol={self.tol} for {self.n_iter_no_change} "
-                              f"consecutive epochs. Stopping.", flush=True)
-                    break
-        if early_stopping:
-            params[:] = best_params
-        self.t_ = self._optimizer_state.t
-        if not incremental and not converged:
-            warnings.warn(
-                f"{type(self).__name__}: max_epochs={self.max_epochs} reached and the optimization "
-                f"hasn't converged yet (tol={self.tol}, n_iter_no_change={self.n_iter_no_change}).",
-                ConvergenceWarning,
-            )
+    def _snapshot(self):
+        """What :meth:`_restore` needs to undo this call's training."""
+        return (self._params.copy(), {k: v.copy() for k, v in self._optimizer_state.buffers.items()},
+                self._optimizer_state.t, self.n_iter_, self._epochs_seen, len(self.loss_curve_))
+
+    def _diverged(self, snapshot, lr, reason):
+        failed_epoch = self.n_iter_ + 1
+        self._restore(snapshot)
+        raise DivergenceError(
+            f"{type(self).__name__} diverged in epoch {failed_epoch} with learning_rate={lr!r} "
+            f"(optimizer={self.optimizer!r}): {reason}. Use a smaller learning_rate or standardise the "
+            f"features; the model was reset to its state before this call (unfitted if this was its first fit)."
+        ) from None
+
+    def _log(self, message):
+        if self.verbose:
+            print(message, flush=True)
 
     @staticmethod
     def _blas_threads():

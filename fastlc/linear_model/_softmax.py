@@ -46,7 +46,6 @@ class SoftmaxClassifier(BaseLinearClassifier):
         **BaseLinearClassifier._parameter_constraints,
         "label_smoothing": [Interval(numbers.Real, 0, 1, closed="both")],
     }
-    _kernel_name = "cross_entropy_hard"
     _gradient_kernel_name = "linear_cross_entropy_gradient"
 
     def __init__(self, *, optimizer="adam", learning_rate=1e-2, lr_schedule="constant", lr_decay=0.95,
@@ -83,16 +82,6 @@ class SoftmaxClassifier(BaseLinearClassifier):
         self.backend = backend
         self.n_threads = n_threads
         self.label_smoothing = label_smoothing
-
-    def _loss_kernel(self, dtype, backend, n_threads):
-        kernel = get_kernel(self._kernel_name, backend)
-        class_weight = np.ones(self.classes_.shape[0], dtype=dtype)
-        label_smoothing = dtype.type(self.label_smoothing)
-
-        def loss_grad(scores, y, row_weight, grad_scale, loss_out, grad_out):
-            kernel(scores, y, class_weight, row_weight, grad_scale, label_smoothing, loss_out, grad_out, n_threads)
-
-        return loss_grad
 
     def _gradient_kernel(self, dtype, backend, n_threads):
         kernel = get_kernel(self._gradient_kernel_name, backend)

@@ -50,7 +50,6 @@ class LinearSVMClassifier(BaseLinearClassifier):
         "margin": [Interval(numbers.Real, 0, None, closed="left")],
         "squared_hinge": ["boolean"],
     }
-    _kernel_name = "multiclass_hinge"
     _gradient_kernel_name = "linear_hinge_gradient"
 
     def __init__(self, *, optimizer="adam", learning_rate=1e-2, lr_schedule="constant", lr_decay=0.95,
@@ -88,16 +87,6 @@ class LinearSVMClassifier(BaseLinearClassifier):
         self.n_threads = n_threads
         self.margin = margin
         self.squared_hinge = squared_hinge
-
-    def _loss_kernel(self, dtype, backend, n_threads):
-        kernel = get_kernel(self._kernel_name, backend)
-        margin = dtype.type(self.margin)
-        squared = bool(self.squared_hinge)
-
-        def loss_grad(scores, y, row_weight, grad_scale, loss_out, grad_out):
-            kernel(scores, y, row_weight, grad_scale, margin, squared, loss_out, grad_out, n_threads)
-
-        return loss_grad
 
     def _gradient_kernel(self, dtype, backend, n_threads):
         kernel = get_kernel(self._gradient_kernel_name, backend)

@@ -12,7 +12,7 @@
  * chunks goes through per-chunk buffers added in chunk order afterwards,
  * which keeps results bitwise independent of which thread ran which chunk.
  *
- * One pool serves the whole process: it lives in fastlc._cython._threadpool
+ * One pool serves the whole process: it lives in fastlc._cython._fastlc_threadpool
  * (_threadpool_impl.h), which hands its function table to the other modules
  * as a capsule (see _threadpool.pxi).
  */
@@ -30,6 +30,6 @@ typedef struct fastlc_pool_api {
     void (*parallel_for)(fastlc_task task, void *ctx, Py_ssize_t n_chunks, int n_threads);
 } fastlc_pool_api;
 
-#define FASTLC_POOL_CAPSULE "fastlc._cython._threadpool.API"
+#define FASTLC_POOL_CAPSULE "fastlc._cython._fastlc_threadpool.API"
 
 #endif

@@ -1,5 +1,5 @@
 # Included by every Cython kernel module that runs in parallel: the process's one
-# thread pool (fastlc._cython._threadpool, see _threadpool.h), reached through the
+# thread pool (fastlc._cython._fastlc_threadpool, see _threadpool.h), reached through the
 # function table it exports as a capsule.
 from cpython.pycapsule cimport PyCapsule_GetPointer
 
@@ -9,7 +9,7 @@ cdef extern from "_threadpool.h" nogil:
         void (*parallel_for)(fastlc_task task, void* ctx, Py_ssize_t n_chunks, int n_threads) noexcept nogil
     const char* FASTLC_POOL_CAPSULE
 
-from fastlc._cython._threadpool import API as _pool_capsule
+from fastlc._cython._fastlc_threadpool import API as _pool_capsule
 
 cdef fastlc_pool_api* _pool = <fastlc_pool_api*> PyCapsule_GetPointer(_pool_capsule, FASTLC_POOL_CAPSULE)
 

@@ -26,7 +26,7 @@ cdef extern from "pythread.h" nogil:
     unsigned long PyThread_get_thread_native_id()
 
 if fastlc_pool_init() != 0:
-    raise ImportError("fastlc._cython._threadpool: could not initialise the thread pool")
+    raise ImportError("fastlc._cython._fastlc_threadpool: could not initialise the thread pool")
 
 #: Capsule holding the pool's function table, for the kernel modules.
 API = PyCapsule_New(<void*> &fastlc_pool_table, FASTLC_POOL_CAPSULE, NULL)

@@ -1,0 +1,187 @@
+"""The pieces of the linear estimators' training loop, each with one job.
+
+``_BaseLinearClassifier._fit_epochs`` (``_base.py``) strings them together:
+
+- :class:`BatchRunner` runs the mini-batches of one epoch: the fused gradient
+  kernel, the penalty terms and the optimizer step, with every buffer
+  allocated once per fit;
+- :class:`DivergenceGuard` applies the divergence rule after every batch and
+  every epoch;
+- :class:`StoppingRule` decides when the training loss (or the validation
+  score) has stopped improving.
+"""
+import math
+
+import numpy as np
+
+from .._memory import aligned_zeros
+
+#: A batch or epoch objective above this many times max(starting objective, 1)
+#: counts as diverged (see DivergenceGuard).
+DIVERGENCE_FACTOR = 1000.0
+
+
+class Diverged(Exception):
+    """Raised inside the loop when the divergence rule fires; the estimator turns it into DivergenceError."""
+
+
+class DivergenceGuard:
+    """The divergence rule: training has diverged as soon as
+
+    - a mini-batch's mean loss, the epoch's objective or a weight is not finite, or
+    - a mini-batch's mean loss or the epoch's objective exceeds
+      ``DIVERGENCE_FACTOR * max(L0, 1)``, where L0 is the mean loss of the first
+      mini-batch of this ``fit`` / ``partial_fit`` call (taken before any step).
+
+    Convex losses that are trained with a sound learning rate stay near or
+    below L0; a thousandfold rise is certain divergence, caught within one
+    step of it instead of after the weights overflow (adaptive optimizers such
+    as Adam keep their steps bounded and may never overflow at all).
+    """
+
+    def __init__(self):
+        self.ceiling = None
+
+    def check_batch(self, mean_loss):
+        if self.ceiling is None:
+            self.ceiling = DIVERGENCE_FACTOR * max(mean_loss, 1.0) if math.isfinite(mean_loss) else math.inf
+        self._check(mean_loss, "a mini-batch's mean loss")
+
+    def check_epoch(self, objective, params):
+        self._check(objective, "the epoch's objective")
+        if not np.isfinite(params).all():
+            raise Diverged("the weights became non-finite")
+
+    def _check(self, value, what):
+        if not math.isfinite(value):
+            raise Diverged(f"{what} became non-finite ({value!r})")
+        if value > self.ceiling:
+            raise Diverged(f"{what} rose to {value:.6g}, over {DIVERGENCE_FACTOR:g} x max(starting loss, 1) "
+                           f"= {self.ceiling:.6g}")
+
+
+class StoppingRule:
+    """``tol`` / ``n_iter_no_change``: stop after that many epochs without an improvement of more than tol.
+
+    Tracks the training loss (lower is better) or, with early stopping, the
+    validation score (higher is better). ``tol=None`` never stops.
+    """
+
+    def __init__(self, tol, n_iter_no_change, *, higher_is_better, best=None):
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.sign = 1.0 if higher_is_better else -1.0
+        self.best = -math.inf if best is None else self.sign * best
+        self.epochs_without_improvement = 0
+
+    def update(self, value):
+        """Record one epoch's value; return True when training should stop."""
+        signed = self.sign * value
+        if self.tol is not None:
+            if signed < self.best + self.tol:
+                self.epochs_without_improvement += 1
+            else:
+                self.epochs_without_improvement = 0
+        self.best = max(self.best, signed)
+        return self.tol is not None and self.epochs_without_improvement >= self.n_iter_no_change
+
+    def improved(self, value):
+        """Whether ``value`` is the best seen so far (call before :meth:`update`)."""
+        return self.sign * value > self.best
+
+
+class BatchRunner:
+    """Runs the mini-batches of an epoch: fused gradient, penalty terms, optimizer step.
+
+    Parameters
+    ----------
+    estimator : the linear estimator being trained (its flat ``_params`` and views)
+    X : ndarray of shape (n_samples, n_features), C-contiguous float32/float64
+    y : ndarray of shape (n_samples,), class indices
+    weight : ndarray of shape (n_samples,), sample weight times class weight
+    batch_gradient : the fused kernel (see ``_BaseLinearClassifier._gradient_kernel``)
+    step : ``step(grad, lr)`` of the optimizer state, updating ``params`` in place
+    batch_size : int
+    """
+
+    def __init__(self, estimator, X, y, weight, batch_gradient, step, batch_size):
+        dtype = X.dtype
+        params = estimator._params
+        n_classes, n_features = estimator.coef_.shape
+        n_weights = n_classes * n_features
+        self.X, self.y, self.weight = X, y.astype(np.intp, copy=False), weight
+        self.batch_gradient, self.step, self.batch_size = batch_gradient, step, batch_size
+        self.dtype = dtype.type
+        self.coef = estimator.coef_  # view of params, C-contiguous (n_classes, n_features)
+        # without an intercept the scores get + 0 (a user-set intercept_ is ignored)
+        self.intercept = estimator.intercept_ if estimator.fit_intercept else np.zeros(n_classes, dtype=dtype)
+        self.weights = params[:n_weights]  # flat, for the element-wise penalty terms
+        self.grad = aligned_zeros(params.shape, dtype)
+        self.grad_weights = self.grad[:n_weights]
+        self.grad_coef = self.grad_weights.reshape(n_classes, n_features)
+        # the kernel always writes an intercept gradient; without an intercept it goes to scratch
+        self.grad_intercept = self.grad[n_weights:] if estimator.fit_intercept else np.empty(n_classes, dtype)
+        self.row_loss = np.empty(batch_size, dtype=dtype)
+        # Normalising every batch by the mean weight of the whole set (rather
+        # than the batch's own weight sum) makes each batch gradient an unbiased
+        # estimate of the gradient of sum(w L) / sum(w).
+        self.total_weight = float(weight.sum(dtype=np.float64))
+        self.mean_weight = self.total_weight / X.shape[0]
+        alpha_l1, alpha_l2 = estimator._penalty_parts()
+        self.decoupled = estimator.optimizer == "adamw"
+        self.alpha_l2 = alpha_l2
+        self.alpha_l2_grad = self.dtype(0 if self.decoupled else alpha_l2)
+        self.alpha_l1_grad = self.dtype(alpha_l1)
+        self.penalty_buffer = np.empty_like(self.weights) if (alpha_l1 > 0 or self.alpha_l2_grad > 0) else None
+
+    def run_epoch(self, order, lr, guard):
+        """One pass over the rows in ``order``; returns the summed weighted data loss (a Python float)."""
+        decay = self.dtype(1 - lr * self.alpha_l2) if (self.decoupled and self.alpha_l2 > 0) else None
+        n_samples = order.shape[0]
+        data_loss = 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, n_samples, self.batch_size):
+                stop = min(start + self.batch_size, n_samples)
+                batch_weight = (stop - start) * self.mean_weight
+                row_loss = self.row_loss[: stop - start]
+                self.batch_gradient(self.X, order[start:stop], self.y, self.weight, self.coef, self.intercept,
+                                    self.dtype(1 / batch_weight), row_loss, self.grad_coef, self.grad_intercept)
+                batch_loss = float(row_loss.sum())
+                guard.check_batch(batch_loss / batch_weight)
+                data_loss += batch_loss
+                self._add_penalty_gradient()
+                if decay is not None:
+                    self.weights *= decay
+                self.step(self.grad, lr)
+        return data_loss
+
+    def objective(self, estimator):
+        """The full objective and its gradient at the current weights, by training's own fused kernel.
+
+        One batch of every row in order: ``sum_i w_i L_i / sum_i w_i + penalty(coef)``
+        (``w`` the sample weight times the class weight, as training uses).
+
+        Returns
+        -------
+        loss : float
+        grad_coef : ndarray of shape (n_classes, n_features)
+        grad_intercept : ndarray of shape (n_classes,), zeros without an intercept
+        """
+        n_samples = self.X.shape[0]
+        row_loss = np.empty(n_samples, dtype=self.X.dtype)
+        self.batch_gradient(self.X, np.arange(n_samples, dtype=np.intp), self.y, self.weight, self.coef,
+                            self.intercept, self.dtype(1 / self.total_weight), row_loss, self.grad_coef,
+                            self.grad_intercept)
+        alpha_l1, alpha_l2 = estimator._penalty_parts()  # the whole penalty, decoupled (adamw) or not
+        grad_coef = self.grad_coef + alpha_l2 * self.coef + alpha_l1 * np.sign(self.coef)
+        grad_intercept = self.grad_intercept.copy() if estimator.fit_intercept else np.zeros_like(self.intercept)
+        loss = float(row_loss.sum(dtype=np.float64)) / self.total_weight + estimator._penalty(self.coef)
+        return loss, grad_coef, grad_intercept
+
+    def _add_penalty_gradient(self):
+        if self.alpha_l2_grad > 0:
+            self.grad_weights += np.multiply(self.weights, self.alpha_l2_grad, out=self.penalty_buffer)
+        if self.alpha_l1_grad > 0:
+            np.sign(self.weights, out=self.penalty_buffer)
+            self.penalty_buffer *= self.alpha_l1_grad
+            self.grad_weights += self.penalty_buffer

@@ -1,0 +1,208 @@
+"""What ``n_threads=None`` means (fastlc._threads): every cap on its own, and their use by the kernels.
+
+Caps read from the environment or the process's CPU affinity are tested in
+subprocesses, so that the test process keeps its own settings.
+"""
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import fastlc
+from fastlc import kernels
+from fastlc._dispatch import available_backends
+from fastlc._threads import (
+    allowed_n_threads,
+    cgroup_cpu_limit,
+    effective_n_threads,
+    environment_thread_limit,
+    parse_cgroup_v1_cpu_quota,
+    parse_cgroup_v2_cpu_max,
+)
+
+N_CPUS = len(os.sched_getaffinity(0))
+PROBE = "import fastlc._threads as t; print(t.allowed_n_threads())"
+
+
+def allowed_in_subprocess(code=PROBE, **environment):
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    env.update(environment)
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return int(run.stdout.split()[-1])
+
+
+# ---------------------------------------------------------------- each cap on its own
+def test_without_caps_every_cpu_of_the_affinity_is_allowed():
+    assert allowed_in_subprocess() == N_CPUS
+
+
+def test_cpu_affinity_caps_the_count():
+    code = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " + PROBE
+    assert allowed_in_subprocess(code) == 1
+
+
+@pytest.mark.parametrize("name", ["OMP_NUM_THREADS", "NUMBA_NUM_THREADS"])
+def test_thread_environment_variables_cap_the_count(name):
+    assert allowed_in_subprocess(**{name: "1"}) == 1
+
+
+def test_environment_values():
+    assert environment_thread_limit({}) is None
+    assert environment_thread_limit({"OMP_NUM_THREADS": "3,2"}) == 3  # nested levels: the first applies
+    assert environment_thread_limit({"OMP_NUM_THREADS": "4", "NUMBA_NUM_THREADS": "2"}) == 2
+    # what OpenMP runtimes ignore, we ignore
+    assert environment_thread_limit({"OMP_NUM_THREADS": "zero", "NUMBA_NUM_THREADS": "0"}) is None
+
+
+def test_cgroup_v2_quota(tmp_path):
+    (tmp_path / "proc").write_text("0::/job/task\n")
+    (tmp_path / "job" / "task").mkdir(parents=True)
+    (tmp_path / "job" / "task" / "cpu.max").write_text("max 100000\n")
+    (tmp_path / "job" / "cpu.max").write_text("150000 100000\n")  # a parent's quota applies too
+    assert cgroup_cpu_limit(root=str(tmp_path), proc_self_cgroup=str(tmp_path / "proc")) == 2
+    (tmp_path / "job" / "cpu.max").write_text("max 100000\n")
+    assert cgroup_cpu_limit(root=str(tmp_path), proc_self_cgroup=str(tmp_path / "proc")) is None
+
+
+def test_cgroup_v1_quota(tmp_path):
+    (tmp_path / "proc").write_text("4:memory:/\n3:cpu,cpuacct:/docker/abc\n")
+    group = tmp_path / "cpu,cpuacct" / "docker" / "abc"
+    group.mkdir(parents=True)
+    (group / "cpu.cfs_quota_us").write_text("50000\n")
+    (group / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_limit(root=str(tmp_path), proc_self_cgroup=str(tmp_path / "proc")) == 1
+    (group / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cgroup_cpu_limit(root=str(tmp_path), proc_self_cgroup=str(tmp_path / "proc")) is None
+
+
+def test_cgroup_parsers():
+    assert parse_cgroup_v2_cpu_max("max 100000") is None
+    assert parse_cgroup_v2_cpu_max("250000 100000") == 2.5
+    assert parse_cgroup_v1_cpu_quota("-1", "100000") is None
+    assert parse_cgroup_v1_cpu_quota("300000", "100000") == 3.0
+
+
+def test_no_cgroup_files_means_no_quota(tmp_path):
+    assert cgroup_cpu_limit(root=str(tmp_path), proc_self_cgroup=str(tmp_path / "missing")) is None
+
+
+# ---------------------------------------------------------------- threadpoolctl
+needs_pool = pytest.mark.skipif("cython" not in available_backends(),
+                                reason="threadpoolctl finds fastlc by its thread pool's library (Cython backend)")
+
+
+@needs_pool
+def test_threadpoolctl_lists_fastlc():
+    info = [lib for lib in threadpool_info() if lib["internal_api"] == "fastlc"]
+    assert len(info) == 1
+    assert info[0]["user_api"] == "openmp" and info[0]["num_threads"] == allowed_n_threads()
+
+
+@needs_pool
+@pytest.mark.parametrize("user_api", [None, "openmp"])
+def test_threadpool_limits_caps_fastlc_and_is_undone(user_api):
+    before = allowed_n_threads()
+    with threadpool_limits(limits=1, user_api=user_api):
+        assert allowed_n_threads() == 1
+        assert effective_n_threads(None) == 1
+        with threadpool_limits(limits=1, user_api=user_api):  # nested
+            assert allowed_n_threads() == 1
+        assert allowed_n_threads() == 1
+    assert allowed_n_threads() == before
+    assert fastlc._threads._threadpool_limit["n_threads"] is None  # the limit is gone, not pinned
+
+
+@needs_pool
+def test_threadpool_limits_reach_the_kernels():
+    from fastlc._cython import _fastlc_threadpool
+
+    scores = np.random.default_rng(0).standard_normal((50_000, 10))
+    y = np.zeros(50_000, dtype=np.intp)
+    before = _fastlc_threadpool.stats()["parallel_calls"]
+    with threadpool_limits(limits=1):
+        kernels.multiclass_hinge(scores, y, backend="cython")
+    assert _fastlc_threadpool.stats()["parallel_calls"] == before
+    if N_CPUS > 1:
+        kernels.multiclass_hinge(scores, y, backend="cython")
+        assert _fastlc_threadpool.stats()["parallel_calls"] == before + 1
+
+
+# ---------------------------------------------------------------- set_config / config_context
+@pytest.fixture
+def restore_config():
+    saved = fastlc.get_config()
+    yield
+    fastlc.set_config(**saved)
+
+
+def test_set_config_caps_every_thread(restore_config):
+    fastlc.set_config(n_threads=1)
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(allowed_n_threads()))
+    worker.start()
+    worker.join()
+    assert allowed_n_threads() == 1 and seen == [1]
+    fastlc.set_config(n_threads=None)
+    assert allowed_n_threads() == N_CPUS
+
+
+def test_config_context_nests_is_thread_local_and_is_undone_on_errors():
+    with fastlc.config_context(n_threads=1):
+        assert fastlc.get_config() == {"n_threads": 1}
+        seen = []
+        worker = threading.Thread(target=lambda: seen.append(allowed_n_threads()))
+        worker.start()
+        worker.join()
+        assert seen == [N_CPUS]  # another thread keeps the process-wide setting
+        with pytest.raises(RuntimeError):
+            with fastlc.config_context(n_threads=None):
+                assert allowed_n_threads() == N_CPUS
+                raise RuntimeError("boom")
+        assert allowed_n_threads() == 1
+    assert fastlc.get_config() == {"n_threads": None}
+
+
+def test_explicit_n_threads_is_used_as_given():
+    with fastlc.config_context(n_threads=1):
+        assert effective_n_threads(7) == 7
+        assert effective_n_threads(np.int64(3)) == 3
+
+
+@pytest.mark.parametrize("bad, error", [(True, TypeError), (2.0, TypeError), ("2", TypeError), (0, ValueError),
+                                        (-1, ValueError)])
+def test_bad_n_threads_values_are_rejected_naming_the_argument(bad, error):
+    for call in (lambda: effective_n_threads(bad), lambda: fastlc.set_config(n_threads=bad),
+                 lambda: fastlc.config_context(n_threads=bad).__enter__(),
+                 lambda: kernels.softmax(np.zeros((2, 2)), n_threads=bad)):
+        with pytest.raises(error, match="n_threads"):
+            call()
+
+
+# ---------------------------------------------------------------- joblib and the estimators
+def test_joblib_workers_get_their_share():
+    joblib = pytest.importorskip("joblib", reason="joblib comes with scikit-learn")
+    counts = joblib.Parallel(n_jobs=2, backend="loky")(joblib.delayed(allowed_n_threads)() for _ in range(4))
+    assert max(counts) == max(1, N_CPUS // 2)
+
+
+@needs_pool
+def test_estimator_fit_respects_the_cap():
+    from fastlc._cython import _fastlc_threadpool
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((2000, 300)), rng.integers(0, 10, 2000)
+    model = fastlc.SoftmaxClassifier(max_epochs=2, batch_size=256, random_state=0)
+    before = _fastlc_threadpool.stats()["parallel_calls"]
+    with fastlc.config_context(n_threads=1):
+        capped = model.fit(X, y).coef_.copy()
+    assert _fastlc_threadpool.stats()["parallel_calls"] == before
+    uncapped = model.fit(X, y).coef_
+    if N_CPUS > 1:
+        assert _fastlc_threadpool.stats()["parallel_calls"] > before
+    assert np.array_equal(uncapped, capped)  # the thread count never changes the model
+

@@ -1,0 +1,124 @@
+"""The linear estimators' training loop (fastlc/linear_model/_training.py): the objective it
+follows, the divergence rule, tol=None and the per-epoch log."""
+import io
+import re
+import warnings
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+from fastlc import DivergenceError, LinearSVMClassifier, SoftmaxClassifier, kernels
+from fastlc.linear_model._optimizers import OPTIMIZERS
+from fastlc.linear_model._training import DIVERGENCE_FACTOR, DivergenceGuard, Diverged
+
+ESTIMATORS = [SoftmaxClassifier, LinearSVMClassifier]
+IDS = ["softmax", "svm"]
+CLASS_WEIGHT = {0: 2.0, 1: 0.5, 2: 1.5}
+
+
+def _problem(seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((40, 5))
+    y = rng.integers(0, 3, 40)
+    return X, y, rng.uniform(0.5, 2.0, 40), rng
+
+
+def _model_at_random_weights(Estimator, X, y, rng, **params):
+    model = Estimator(max_epochs=1, tol=None, random_state=0, **params).fit(X, y)
+    model.coef_[...] = rng.standard_normal(model.coef_.shape)
+    model.intercept_[...] = rng.standard_normal(model.intercept_.shape)
+    return model
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_objective_is_the_weighted_mean_loss_of_the_public_kernels(Estimator):
+    # an independent reference: the public loss kernel on X W^T + b with weights sample_weight * class_weight
+    X, y, sample_weight, rng = _problem()
+    model = _model_at_random_weights(Estimator, X, y, rng, class_weight=CLASS_WEIGHT, alpha=0.0)
+    loss, _, _ = model._objective(X, y, sample_weight)
+    scores = X @ model.coef_.T + model.intercept_
+    weights = sample_weight * np.array([CLASS_WEIGHT[label] for label in y])
+    if Estimator is SoftmaxClassifier:
+        expected, _ = kernels.softmax_cross_entropy(scores, y, sample_weight=weights, backend="naive")
+    else:
+        expected, _ = kernels.multiclass_hinge(scores, y, sample_weight=weights, backend="naive")
+    assert loss == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_training_gradient_with_class_and_sample_weights_matches_finite_differences(Estimator):
+    X, y, sample_weight, rng = _problem(2)
+    model = _model_at_random_weights(Estimator, X, y, rng, class_weight=CLASS_WEIGHT, alpha=0.2,
+                                     penalty="elasticnet", l1_ratio=0.3)
+    _, grad_coef, grad_intercept = model._objective(X, y, sample_weight)
+    h = 1e-6
+    for array, analytic in ((model.coef_, grad_coef), (model.intercept_, grad_intercept)):
+        numeric = np.empty(array.shape)
+        for index in np.ndindex(array.shape):
+            saved = array[index]
+            array[index] = saved + h
+            up = model._objective(X, y, sample_weight)[0]
+            array[index] = saved - h
+            down = model._objective(X, y, sample_weight)[0]
+            array[index] = saved
+            numeric[index] = (up - down) / (2 * h)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16, y
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_a_huge_learning_rate_is_caught_in_the_first_epoch(digits, Estimator, optimizer):
+    X, y = digits
+    model = Estimator(optimizer=optimizer, learning_rate=1e6, max_epochs=20, random_state=0)
+    with pytest.raises(DivergenceError, match=r"diverged in epoch 1 with learning_rate=1000000\.0"):
+        model.fit(X, y)
+    assert not hasattr(model, "coef_")  # a fresh model that diverged is left unfitted
+
+
+def test_divergence_rule():
+    guard = DivergenceGuard()
+    guard.check_batch(2.3)  # the first batch sets the ceiling: 1000 x max(2.3, 1)
+    guard.check_batch(DIVERGENCE_FACTOR * 2.3)
+    with pytest.raises(Diverged, match="rose to"):
+        guard.check_batch(DIVERGENCE_FACTOR * 2.3 * 1.01)
+    with pytest.raises(Diverged, match="non-finite"):
+        guard.check_batch(np.nan)
+    with pytest.raises(Diverged, match="weights"):
+        guard.check_epoch(1.0, np.array([0.0, np.inf]))
+    small = DivergenceGuard()
+    small.check_batch(1e-3)  # a tiny starting loss: the ceiling is 1000 x 1
+    with pytest.raises(Diverged):
+        small.check_batch(1001.0)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_tol_none_runs_every_epoch_without_a_convergence_warning(digits, Estimator):
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = Estimator(tol=None, max_epochs=7, random_state=0).fit(X, y)
+    assert model.n_iter_ == 7 and len(model.loss_curve_) == 7
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_verbose_prints_the_loss_in_six_significant_digits(digits, early_stopping):
+    X, y = digits
+    out = io.StringIO()
+    with redirect_stdout(out):
+        SoftmaxClassifier(max_epochs=2, tol=None, verbose=1, early_stopping=early_stopping,
+                          random_state=0).fit(X, y)
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("Epoch")]
+    assert len(lines) == 2
+    match = re.match(r"Epoch 1: loss=(\S+?)(?:, validation score=(\S+?))?, lr=", lines[0])
+    assert match, lines[0]
+    for text in filter(None, match.groups()):
+        assert text == f"{float(text):.6g}", lines[0]  # printed as %.6g, not fixed point
