@@ -126,3 +126,19 @@ def get_kernel(kernel, backend):
     """Return the private implementation of ``kernel`` in a concrete ``backend``."""
     module = importlib.import_module(f"{BACKEND_PACKAGES[backend]}.{KERNEL_MODULES[kernel]}")
     return getattr(module, kernel)
+
+# Neural-network building blocks (issue 13).
+KERNEL_MODULES.update({
+    name: "_nn_losses"
+    for name in ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+                 "binary_cross_entropy_with_logits", "nll_loss")
+})
+KERNEL_MODULES.update({
+    f"{name}{suffix}": "_activations"
+    for name in ("relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "sigmoid", "tanh", "softplus", "silu")
+    for suffix in ("", "_backward")
+})
+KERNEL_MODULES.update({"dropout": "_dropout", "dropout_backward": "_dropout"})
+KERNEL_MODULES.update({
+    name: "_normalization" for name in ("batch_norm", "batch_norm_backward", "layer_norm", "layer_norm_backward")
+})

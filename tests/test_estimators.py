@@ -107,6 +107,7 @@ def test_tiny_weights_sanity_values(Estimator, expected):
     assert loss == pytest.approx(expected, rel=1e-2)
 
 
+@pytest.mark.parametrize("class_weight", [None, {0: 2.0, 1: 0.5, 2: 1.5}], ids=["unweighted", "class-weight"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet", None])
 @pytest.mark.parametrize("Estimator, extra", [
@@ -115,12 +116,14 @@ def test_tiny_weights_sanity_values(Estimator, expected):
     (LinearSVMClassifier, {}),
     (LinearSVMClassifier, {"squared_hinge": True, "margin": 0.5}),
 ], ids=["softmax", "softmax-smoothing", "svm", "svm-squared"])
-def test_objective_gradient_matches_finite_differences(Estimator, extra, penalty, fit_intercept):
+def test_objective_gradient_matches_finite_differences(Estimator, extra, penalty, fit_intercept, class_weight):
+    # _objective runs training's own fused kernel, with sample weights times class weights as fit uses them
     rng = np.random.default_rng(1)
     X = rng.standard_normal((40, 5))
     y = rng.integers(0, 3, 40)
     sample_weight = rng.uniform(0.5, 2.0, 40)
-    model = _fitted(Estimator, X, y, alpha=0.3, penalty=penalty, l1_ratio=0.4, fit_intercept=fit_intercept, **extra)
+    model = _fitted(Estimator, X, y, alpha=0.3, penalty=penalty, l1_ratio=0.4, fit_intercept=fit_intercept,
+                    class_weight=class_weight, **extra)
     model.coef_[...] = rng.standard_normal(model.coef_.shape)
     if fit_intercept:
         model.intercept_[...] = rng.standard_normal(3)

@@ -1,5 +1,6 @@
 """The linear estimators' training loop (fastlc/linear_model/_training.py): the objective it
-follows, the divergence rule, tol=None and the per-epoch log."""
+follows, the divergence rule, tol=None and the per-epoch log. (The finite-difference check of the
+gradient training follows is test_estimators.py::test_objective_gradient_matches_finite_differences.)"""
 import io
 import re
 import warnings
@@ -46,26 +47,6 @@ def test_objective_is_the_weighted_mean_loss_of_the_public_kernels(Estimator):
     else:
         expected, _ = kernels.multiclass_hinge(scores, y, sample_weight=weights, backend="naive")
     assert loss == pytest.approx(expected, rel=1e-12)
-
-
-@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
-def test_training_gradient_with_class_and_sample_weights_matches_finite_differences(Estimator):
-    X, y, sample_weight, rng = _problem(2)
-    model = _model_at_random_weights(Estimator, X, y, rng, class_weight=CLASS_WEIGHT, alpha=0.2,
-                                     penalty="elasticnet", l1_ratio=0.3)
-    _, grad_coef, grad_intercept = model._objective(X, y, sample_weight)
-    h = 1e-6
-    for array, analytic in ((model.coef_, grad_coef), (model.intercept_, grad_intercept)):
-        numeric = np.empty(array.shape)
-        for index in np.ndindex(array.shape):
-            saved = array[index]
-            array[index] = saved + h
-            up = model._objective(X, y, sample_weight)[0]
-            array[index] = saved - h
-            down = model._objective(X, y, sample_weight)[0]
-            array[index] = saved
-            numeric[index] = (up - down) / (2 * h)
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ count >= 0 and a thread count >= 1, already resolved from ``n_threads``.
 """
 from cpython.pycapsule cimport PyCapsule_New
 from libc.stdint cimport int64_t
-from posix.types cimport pid_t
 
 cdef extern from "_threadpool.h" nogil:
     ctypedef void (*fastlc_task)(void* ctx, Py_ssize_t chunk) noexcept nogil
@@ -22,10 +21,9 @@ cdef extern from "_threadpool_impl.h" nogil:
     fastlc_pool_api fastlc_pool_table
     void fastlc_pool_stats(int64_t* out)
 
-cdef extern from "<sys/syscall.h>" nogil:
-    long SYS_gettid
-cdef extern from "<unistd.h>" nogil:
-    long syscall(long number, ...)
+# The OS thread id, as threading.get_native_id(): Linux, macOS, Windows and the BSDs
+cdef extern from "pythread.h" nogil:
+    unsigned long PyThread_get_thread_native_id()
 
 if fastlc_pool_init() != 0:
     raise ImportError("fastlc._cython._fastlc_threadpool: could not initialise the thread pool")
@@ -48,7 +46,7 @@ cdef void _probe_task(void* ctx, Py_ssize_t chunk) noexcept nogil:
     cdef volatile long sink = 0
     for i in range(probe.spin):
         sink = sink + i
-    probe.thread_of_chunk[chunk] = syscall(SYS_gettid)
+    probe.thread_of_chunk[chunk] = <int64_t> PyThread_get_thread_native_id()
 
 
 def _probe(int64_t[::1] thread_of_chunk, int n_threads, long spin=0):

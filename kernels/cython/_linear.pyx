@@ -138,7 +138,7 @@ cdef inline floating _hinge_row(const floating* s, floating* g, Py_ssize_t n_cla
             slope = 2 * z
             z = z * z
         else:
-            slope = z * 0 + 1  # 1 for z > 0; NaN stays NaN
+            slope = 1 if z > 0 else z  # 1 for z > 0 (+inf too); NaN stays NaN
         loss = loss + z
         slope_sum = slope_sum + slope
         g[j] = coef * slope

@@ -101,7 +101,7 @@ def _hinge_row(s, g, correct, margin, squared, coef):
             slope = two * z
             z = z * z
         else:
-            slope = z * zero + one  # 1 for z > 0; NaN stays NaN
+            slope = one if z > zero else z  # 1 for z > 0 (+inf too); NaN stays NaN
         loss += z
         slope_sum += slope
         g[j] = coef * slope

@@ -1,0 +1,88 @@
+"""Regression / binary losses and NLL as vectorized NumPy (same private signature as naive).
+
+Written as a NumPy training loop usually is (one expression per line, temporaries):
+the baseline the compiled kernels are measured against.
+"""
+from functools import partial
+
+import numpy as np
+
+
+def _mse(x, t, pw, param):
+    d = x - t
+    return d * d, 2 * d
+
+
+def _l1(x, t, pw, param):
+    d = x - t
+    return np.abs(d), np.sign(d)  # np.sign: 0 at 0, NaN for NaN
+
+
+def _huber(x, t, pw, delta):
+    d = x - t
+    a = np.abs(d)
+    loss = np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    slope = np.where(d <= -delta, -delta, np.where(d >= delta, delta, d))
+    return loss, slope
+
+
+def _smooth_l1(x, t, pw, beta):
+    d = x - t
+    a = np.abs(d)
+    loss = np.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
+    slope = np.where(d <= -beta, -1, np.where(d >= beta, 1, d / beta))
+    return loss, slope
+
+
+def _bce(p, t, pw, param):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p = np.log(p)
+        log_q = np.log1p(-p)
+    # np.maximum would propagate NaN too; PyTorch clamps the logs at -100
+    loss = (t - 1) * np.maximum(log_q, -100) - t * np.maximum(log_p, -100)
+    slope = (p - t) / np.maximum((1 - p) * p, np.float32(1e-12))  # PyTorch's float EPSILON
+    return loss, slope
+
+
+def _bce_logits(x, t, pw, param):
+    log_weight = 1 + (pw - 1) * t
+    softplus_neg = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+    loss = (1 - t) * x + log_weight * softplus_neg
+    with np.errstate(over="ignore"):
+        sigmoid = 1 / (1 + np.exp(-x))
+    return loss, log_weight * sigmoid - pw * t
+
+
+def _pointwise_loss(formula, input, target, weight, pos_weight, param, grad_scale, loss_out, partials, grad_out,
+                    n_threads):
+    dtype = input.dtype.type
+    pw = pos_weight if pos_weight.shape[0] else dtype(1)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf propagate silently, as in the other backends
+        loss, slope = formula(input, target, pw, dtype(param))
+        if weight.shape[0]:
+            loss = loss * weight
+            slope = slope * weight
+        np.multiply(slope, grad_scale, out=grad_out, casting="unsafe")
+    if loss_out.shape[0]:
+        loss_out[...] = loss
+    n = input.shape[0]
+    starts = np.arange(partials.shape[0]) * n // partials.shape[0]
+    partials[...] = np.add.reduceat(loss.astype(np.float64), starts) if n else 0.0
+    # reduceat gives element starts[k] for an empty chunk (starts[k] == starts[k + 1]): such chunks add nothing
+    partials[np.diff(np.append(starts, n)) == 0] = 0.0
+
+
+mse_loss = partial(_pointwise_loss, _mse)
+l1_loss = partial(_pointwise_loss, _l1)
+huber_loss = partial(_pointwise_loss, _huber)
+smooth_l1_loss = partial(_pointwise_loss, _smooth_l1)
+binary_cross_entropy = partial(_pointwise_loss, _bce)
+binary_cross_entropy_with_logits = partial(_pointwise_loss, _bce_logits)
+
+
+def nll_loss(log_prob, y, row_weight, grad_scale, loss_out, grad_out, n_threads):
+    rows = np.arange(log_prob.shape[0])
+    picked = log_prob[rows, y]
+    loss_out[...] = np.where(row_weight == 0, 0, -row_weight * picked)
+    grad_out[...] = 0
+    grad_out[rows, y] = -row_weight * grad_scale

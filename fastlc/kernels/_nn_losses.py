@@ -1,0 +1,243 @@
+"""Public regression / binary losses and NLL (PyTorch's ``torch.nn.functional`` semantics).
+
+Validate once, allocate, dispatch. The element-wise losses take arrays of any
+shape (treated as flat) and return ``(loss, grad)``; the loss is summed per fixed
+chunk (fastlc._chunking) in float64 and the chunks added in order, so it does not
+depend on the thread count.
+"""
+import numpy as np
+
+from .._chunking import n_chunks
+from .._dispatch import get_kernel, resolve_backend
+from .._validation import (
+    check_choice,
+    check_float_array,
+    check_labels,
+    check_n_threads,
+    check_out,
+    check_scalar,
+    check_weights,
+)
+from ._losses import REDUCTIONS, _check_scores, _grad_scale, _reduce
+
+
+def _check_like(array, name, input, input_name):
+    array = check_float_array(array, name, dtype=input.dtype)
+    if array.shape != input.shape:
+        raise ValueError(f"{name} must have the shape of {input_name} {input.shape}; got {array.shape}")
+    return array
+
+
+def _check_broadcast_weight(weight, name, input, input_name):
+    """Flat weights of ``input``'s size, or an empty array when absent. Broadcast like PyTorch."""
+    if weight is None:
+        return np.empty(0, dtype=input.dtype)
+    weight = check_float_array(weight, name, dtype=input.dtype)
+    try:
+        full = np.broadcast_to(weight, input.shape)
+    except ValueError:
+        raise ValueError(
+            f"{name} of shape {weight.shape} does not broadcast to the shape of {input_name} {input.shape}"
+        ) from None
+    return np.ascontiguousarray(full).reshape(-1)
+
+
+def _pointwise(name, input, target, *, input_name="input", param=0.0, weight=None, pos_weight=None, reduction,
+               backend, n_threads, out, check_input=None):
+    input = check_float_array(input, input_name)
+    target = _check_like(target, "target", input, input_name)
+    reduction = check_choice(reduction, "reduction", REDUCTIONS)
+    if check_input is not None:
+        check_input(input)
+    weight = _check_broadcast_weight(weight, "weight", input, input_name)
+    pos_weight = _check_broadcast_weight(pos_weight, "pos_weight", input, input_name)
+    n_threads = check_n_threads(n_threads)
+    kernel = get_kernel(name, resolve_backend(backend, name))
+    dtype = input.dtype
+    grad = check_out(out, input.shape, dtype, inputs=(input, target))
+    n = input.size
+    loss_out = np.empty(input.shape if reduction == "none" else 0, dtype=dtype)
+    partials = np.empty(n_chunks(n), dtype=np.float64)
+    kernel(input.reshape(-1), target.reshape(-1), weight, pos_weight, dtype.type(param),
+           _grad_scale(reduction, n, dtype), loss_out.reshape(-1), partials, grad.reshape(-1), n_threads)
+    if reduction == "none":
+        return loss_out, grad
+    total = float(partials.sum())
+    if reduction == "sum":
+        return dtype.type(total), grad
+    return dtype.type(total / n if n else float("nan")), grad
+
+
+_COMMON_DOC = """
+    reduction : {"mean", "sum", "none"}, default="mean"
+        "mean" averages over all elements (as PyTorch, also with ``weight``);
+        "none" returns the per-element losses.
+    backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
+    n_threads : int, optional
+        Threads of the compiled backends; None uses all cores.
+    out : ndarray of the input's shape, optional
+        Array the gradient is written into.
+
+    Returns
+    -------
+    loss : scalar of the input's dtype, or ndarray of the input's shape for "none"
+    grad : ndarray of the input's shape
+        Gradient of the reduced loss with respect to the input (for "none": of
+        the sum of the per-element losses).
+"""
+
+
+def _doc(text):
+    def decorate(function):
+        function.__doc__ = text + _COMMON_DOC
+        return function
+    return decorate
+
+
+@_doc(r"""Mean squared error ``(x - t)^2`` and its gradient (``F.mse_loss``).
+
+    Parameters
+    ----------
+    input : array_like of any shape, float32 or float64
+    target : array_like of the same shape and dtype
+""")
+def mse_loss(input, target, *, reduction="mean", backend="auto", n_threads=None, out=None):
+    return _pointwise("mse_loss", input, target, reduction=reduction, backend=backend, n_threads=n_threads,
+                      out=out)
+
+
+@_doc(r"""Absolute error ``|x - t|`` and its subgradient, 0 where ``x == t`` (``F.l1_loss``).
+
+    Parameters
+    ----------
+    input : array_like of any shape, float32 or float64
+    target : array_like of the same shape and dtype
+""")
+def l1_loss(input, target, *, reduction="mean", backend="auto", n_threads=None, out=None):
+    return _pointwise("l1_loss", input, target, reduction=reduction, backend=backend, n_threads=n_threads, out=out)
+
+
+@_doc(r"""Huber loss (``F.huber_loss``): ``d^2 / 2`` for ``|d| < delta``, else ``delta (|d| - delta / 2)``.
+
+    Parameters
+    ----------
+    input : array_like of any shape, float32 or float64
+    target : array_like of the same shape and dtype
+    delta : float > 0, default=1.0
+""")
+def huber_loss(input, target, *, delta=1.0, reduction="mean", backend="auto", n_threads=None, out=None):
+    delta = check_scalar(delta, "delta", low=0.0, low_inclusive=False)
+    return _pointwise("huber_loss", input, target, param=delta, reduction=reduction, backend=backend,
+                      n_threads=n_threads, out=out)
+
+
+@_doc(r"""Smooth L1 loss (``F.smooth_l1_loss``): ``d^2 / (2 beta)`` for ``|d| < beta``, else ``|d| - beta / 2``.
+
+    Parameters
+    ----------
+    input : array_like of any shape, float32 or float64
+    target : array_like of the same shape and dtype
+    beta : float >= 0, default=1.0
+        0 gives the L1 loss (and its subgradient 0 at 0), as in PyTorch.
+""")
+def smooth_l1_loss(input, target, *, beta=1.0, reduction="mean", backend="auto", n_threads=None, out=None):
+    beta = check_scalar(beta, "beta", low=0.0)
+    name = "smooth_l1_loss" if beta > 0 else "l1_loss"
+    return _pointwise(name, input, target, param=beta, reduction=reduction, backend=backend, n_threads=n_threads,
+                      out=out)
+
+
+def _check_probabilities(prob):
+    """PyTorch rejects probabilities outside [0, 1]; NaN is let through (it propagates)."""
+    if prob.size == 0:
+        return
+    low, high = prob.min(), prob.max()
+    if not (low >= 0 and high <= 1):  # also when a NaN hides the extremes
+        bad = (prob < 0) | (prob > 1)
+        if bad.any():
+            index = np.unravel_index(int(np.flatnonzero(bad.reshape(-1))[0]), prob.shape)
+            raise ValueError(f"prob{[int(i) for i in index]} = {prob[index]} is not a probability in [0, 1]")
+
+
+@_doc(r"""Binary cross-entropy on probabilities (``F.binary_cross_entropy``).
+
+    ``-w (t log p + (1 - t) log(1 - p))`` with both logs clamped at -100, and the
+    gradient ``w (p - t) / max(p (1 - p), 1e-12)``, as PyTorch.
+
+    Parameters
+    ----------
+    prob : array_like of any shape, float32 or float64, values in [0, 1]
+    target : array_like of the same shape and dtype
+    weight : array_like broadcastable to prob's shape, optional
+        Per-element weight.
+""")
+def binary_cross_entropy(prob, target, *, weight=None, reduction="mean", backend="auto", n_threads=None, out=None):
+    return _pointwise("binary_cross_entropy", prob, target, input_name="prob", weight=weight, reduction=reduction,
+                      backend=backend, n_threads=n_threads, out=out, check_input=_check_probabilities)
+
+
+@_doc(r"""Binary cross-entropy on logits (``F.binary_cross_entropy_with_logits``), stable for any logit.
+
+    ``w ((1 - t) x + (1 + (pw - 1) t) softplus(-x))``, gradient
+    ``w ((1 + (pw - 1) t) sigmoid(x) - pw t)``.
+
+    Parameters
+    ----------
+    logits : array_like of any shape, float32 or float64
+    target : array_like of the same shape and dtype
+    weight : array_like broadcastable to logits' shape, optional
+        Per-element weight.
+    pos_weight : array_like broadcastable to logits' shape, optional
+        Weight of the positive term, e.g. of shape (n_classes,) for logits of shape (n, n_classes).
+""")
+def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=None, reduction="mean",
+                                     backend="auto", n_threads=None, out=None):
+    return _pointwise("binary_cross_entropy_with_logits", logits, target, input_name="logits", weight=weight,
+                      pos_weight=pos_weight, reduction=reduction, backend=backend, n_threads=n_threads, out=out)
+
+
+def nll_loss(log_prob, y, *, class_weight=None, ignore_index=-100, reduction="mean", backend="auto",
+             n_threads=None, out=None):
+    r"""Negative log-likelihood ``-w_{y_i} log_prob[i, y_i]`` and its gradient (``F.nll_loss``).
+
+    Parameters
+    ----------
+    log_prob : array_like of shape (n_samples, n_classes)
+        Log-probabilities (e.g. from ``log_softmax``), float32 or float64.
+    y : array_like of int, shape (n_samples,)
+        Class indices in [0, n_classes), or ``ignore_index``.
+    class_weight : array_like of shape (n_classes,), optional
+        PyTorch's ``weight``.
+    ignore_index : int, default=-100
+        Samples with this label contribute nothing and are left out of the mean.
+    reduction : {"mean", "sum", "none"}, default="mean"
+        "mean" divides by ``sum_i w_{y_i}`` over the samples not ignored (NaN when that is 0), as PyTorch.
+    backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
+    n_threads : int, optional
+    out : ndarray of shape (n_samples, n_classes), optional
+        Array the gradient is written into.
+
+    Returns
+    -------
+    loss : scalar of log_prob's dtype, or ndarray of shape (n_samples,) for "none"
+    grad : ndarray of shape (n_samples, n_classes)
+    """
+    log_prob = _check_scores(log_prob, "log_prob")
+    n_samples, n_classes = log_prob.shape
+    dtype = log_prob.dtype
+    reduction = check_choice(reduction, "reduction", REDUCTIONS)
+    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"ignore_index must be an int; got {ignore_index!r}")
+    class_weight = check_weights(class_weight, n_classes, "class_weight", dtype, what="class")
+    y, ignored = check_labels(y, n_samples, n_classes, "y", ignore_index=ignore_index)
+    row_weight = class_weight[y]
+    if ignored is not None:
+        row_weight = np.where(ignored, dtype.type(0), row_weight)
+    denominator = float(row_weight.sum(dtype=np.float64))
+    n_threads = check_n_threads(n_threads)
+    kernel = get_kernel("nll_loss", resolve_backend(backend, "nll_loss"))
+    grad = check_out(out, log_prob.shape, dtype, inputs=(log_prob,))
+    row_losses = np.empty(n_samples, dtype=dtype)
+    kernel(log_prob, y, np.ascontiguousarray(row_weight), _grad_scale(reduction, denominator, dtype), row_losses,
+           grad, n_threads)
+    return _reduce(row_losses, reduction, denominator), grad

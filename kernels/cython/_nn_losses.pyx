@@ -1,0 +1,122 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Regression / binary losses and NLL in Cython (private signature: see fastlc/_naive/_nn_losses.py).
+
+The formulas and the chunk loops are C (_nn.h: one point function per loss,
+loops generated from them). Here: the job each chunk reads, and the thread
+pool (_threadpool.h) that runs the chunks. Chunks are fixed by the size
+(``partials`` has one entry per chunk) and each chunk's float64 sum goes to its
+own entry, so results do not depend on the thread count. Inputs are ``const``
+memoryviews, so read-only arrays work.
+"""
+from functools import partial
+
+from libc.string cimport memset
+
+include "_threadpool.pxi"
+
+ctypedef fused floating:
+    float
+    double
+
+cdef extern from "_nn.h" nogil:
+    enum:
+        FASTLC_MSE
+        FASTLC_L1
+        FASTLC_HUBER
+        FASTLC_SMOOTH_L1
+        FASTLC_BCE
+        FASTLC_BCE_LOGITS
+    double fastlc_loss_chunk_f32(int op, const float* x, const float* t, const float* w, const float* pw,
+                                 float param, float scale, float* loss_out, float* grad, Py_ssize_t n)
+    double fastlc_loss_chunk_f64(int op, const double* x, const double* t, const double* w, const double* pw,
+                                 double param, double scale, double* loss_out, double* grad, Py_ssize_t n)
+
+
+ctypedef struct LossJob:
+    # Arrays are float* or double* (is_double); absent ones are NULL. The scalars
+    # are held as double and cast back, which is exact: they arrived in the arrays' dtype.
+    int op
+    bint is_double
+    Py_ssize_t n
+    Py_ssize_t n_chunks
+    const void* input
+    const void* target
+    const void* weight
+    const void* pos_weight
+    double param
+    double scale
+    void* loss_out
+    double* partials
+    void* grad
+
+
+cdef void _loss_task(void* ctx, Py_ssize_t c) noexcept nogil:
+    cdef LossJob* job = <LossJob*> ctx
+    cdef Py_ssize_t lo = c * job.n // job.n_chunks, hi = (c + 1) * job.n // job.n_chunks
+    if job.is_double:
+        job.partials[c] = fastlc_loss_chunk_f64(
+            job.op, <const double*> job.input + lo, <const double*> job.target + lo,
+            <const double*> job.weight + lo if job.weight else NULL,
+            <const double*> job.pos_weight + lo if job.pos_weight else NULL,
+            job.param, job.scale, <double*> job.loss_out + lo if job.loss_out else NULL,
+            <double*> job.grad + lo, hi - lo)
+    else:
+        job.partials[c] = fastlc_loss_chunk_f32(
+            job.op, <const float*> job.input + lo, <const float*> job.target + lo,
+            <const float*> job.weight + lo if job.weight else NULL,
+            <const float*> job.pos_weight + lo if job.pos_weight else NULL,
+            <float> job.param, <float> job.scale, <float*> job.loss_out + lo if job.loss_out else NULL,
+            <float*> job.grad + lo, hi - lo)
+
+
+cdef inline const void* _data(const floating[::1] a) noexcept nogil:
+    return <const void*> &a[0] if a.shape[0] > 0 else NULL
+
+
+def _pointwise_loss(int op, const floating[::1] input, const floating[::1] target, const floating[::1] weight,
+                    const floating[::1] pos_weight, floating param, floating grad_scale, floating[::1] loss_out,
+                    double[::1] partials, floating[::1] grad_out, int n_threads):
+    cdef LossJob job
+    cdef Py_ssize_t c
+    job.op = op
+    job.is_double = floating is double
+    job.n = input.shape[0]
+    job.n_chunks = partials.shape[0]
+    job.param = param
+    job.scale = grad_scale
+    job.partials = &partials[0]
+    if job.n == 0:
+        for c in range(job.n_chunks):
+            partials[c] = 0
+        return
+    job.input = &input[0]
+    job.target = &target[0]
+    job.weight = _data(weight)
+    job.pos_weight = _data(pos_weight)
+    job.loss_out = <void*> &loss_out[0] if loss_out.shape[0] > 0 else NULL
+    job.grad = &grad_out[0]
+    with nogil:
+        parallel_for(_loss_task, &job, job.n_chunks, n_threads)
+
+
+mse_loss = partial(_pointwise_loss, FASTLC_MSE)
+l1_loss = partial(_pointwise_loss, FASTLC_L1)
+huber_loss = partial(_pointwise_loss, FASTLC_HUBER)
+smooth_l1_loss = partial(_pointwise_loss, FASTLC_SMOOTH_L1)
+binary_cross_entropy = partial(_pointwise_loss, FASTLC_BCE)
+binary_cross_entropy_with_logits = partial(_pointwise_loss, FASTLC_BCE_LOGITS)
+
+
+def nll_loss(const floating[:, ::1] log_prob, const Py_ssize_t[::1] y, const floating[::1] row_weight,
+             floating grad_scale, floating[::1] loss_out, floating[:, ::1] grad_out, int n_threads):
+    # one read per row and a zero-fill (one memset): memory-bound and short, so one thread
+    cdef Py_ssize_t n_samples = log_prob.shape[0], n_classes = log_prob.shape[1], i
+    with nogil:
+        if n_samples * n_classes > 0:
+            memset(&grad_out[0, 0], 0, n_samples * n_classes * sizeof(floating))
+        for i in range(n_samples):
+            if row_weight[i] == 0:
+                loss_out[i] = 0
+            else:
+                loss_out[i] = -row_weight[i] * log_prob[i, y[i]]
+                grad_out[i, y[i]] = -row_weight[i] * grad_scale

@@ -1,0 +1,90 @@
+"""Inverted dropout in Numba (private signatures and generator: see fastlc/_naive/_dropout.py).
+
+Parallel over fixed chunks of 4-element groups; each group is one Philox4x32-10
+block, a pure function of (seed, group index), so the mask is the same for every
+thread count and backend. All generator arithmetic is in uint64 holding 32-bit
+words (Numba would turn a mix of unsigned and signed integers into float64).
+"""
+import numba
+import numpy as np
+
+from fastlc._chunking import n_chunks as _n_chunks
+from fastlc._config import NUMBA_ELEMENTWISE_OPTIONS
+
+from ._nn_math import chunk_bounds, nn_kernel
+
+_INLINE = dict(NUMBA_ELEMENTWISE_OPTIONS, inline="always")
+_M32 = np.uint64(0xFFFFFFFF)
+_M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
+_W0, _W1 = np.uint64(0x9E3779B9), np.uint64(0xBB67AE85)
+_SHIFT = np.uint64(32)
+
+
+@numba.njit(**_INLINE)
+def philox4x32_10(c0, c1, c2, c3, k0, k1):
+    """Philox4x32-10: four 32-bit words (as uint64) for a counter and key of 32-bit words (as uint64)."""
+    for round_ in range(10):
+        if round_ > 0:
+            k0 = (k0 + _W0) & _M32
+            k1 = (k1 + _W1) & _M32
+        product0 = _M0 * c0
+        product1 = _M1 * c2
+        c0, c1, c2, c3 = ((product1 >> _SHIFT) ^ c1 ^ k0, product1 & _M32,
+                          (product0 >> _SHIFT) ^ c3 ^ k1, product0 & _M32)
+    return c0, c1, c2, c3
+
+
+#: Groups whose words are computed together (one group per vector lane) before the elements read them.
+RUN = 256
+
+
+@numba.njit(parallel=True, **NUMBA_ELEMENTWISE_OPTIONS)
+def _dropout(x, threshold, scale, key0, key1, out, mask, n_chunks):
+    n = x.shape[0]
+    n_groups = (n + 3) // 4
+    zero = x.dtype.type(0)
+    k0, k1 = np.uint64(key0), np.uint64(key1)
+    t = np.uint64(threshold)
+    z = np.uint64(0)
+    for c in numba.prange(n_chunks):
+        first, stop = chunk_bounds(c, n_groups, n_chunks)
+        words = np.empty(4 * RUN, dtype=np.uint64)
+        for run in range(first, stop, RUN):
+            end = min(run + RUN, stop)
+            for j in range(end - run):
+                group = np.uint64(run + j)
+                w0, w1, w2, w3 = philox4x32_10(group & _M32, group >> _SHIFT, z, z, k0, k1)
+                words[4 * j] = w0
+                words[4 * j + 1] = w1
+                words[4 * j + 2] = w2
+                words[4 * j + 3] = w3
+            lo = 4 * run
+            hi = min(4 * end, n)
+            xs, outs, masks = x[lo:hi], out[lo:hi], mask[lo:hi]
+            for i in range(hi - lo):
+                keep = words[i] >= t
+                masks[i] = keep
+                outs[i] = xs[i] * (scale if keep else zero)
+
+
+@numba.njit(parallel=True, **NUMBA_ELEMENTWISE_OPTIONS)
+def _dropout_backward(grad_out, mask, scale, grad_in, n_chunks):
+    n = grad_out.shape[0]
+    zero = grad_out.dtype.type(0)
+    for c in numba.prange(n_chunks):
+        lo, hi = chunk_bounds(c, n, n_chunks)
+        g, m, o = grad_out[lo:hi], mask[lo:hi], grad_in[lo:hi]
+        for i in range(g.shape[0]):
+            o[i] = g[i] * (scale if m[i] != 0 else zero)
+
+
+_run_dropout = nn_kernel(_dropout)
+_run_backward = nn_kernel(_dropout_backward)
+
+
+def dropout(x, threshold, scale, key0, key1, out, mask, n_threads):
+    _run_dropout(x, threshold, scale, key0, key1, out, mask, _n_chunks((x.shape[0] + 3) // 4 * 4), n_threads)
+
+
+def dropout_backward(grad_out, mask, scale, grad_in, n_threads):
+    _run_backward(grad_out, mask, scale, grad_in, _n_chunks(grad_out.shape[0]), n_threads)

@@ -1,0 +1,151 @@
+"""Regression / binary losses and NLL in Numba (private signature: see fastlc/_naive/_nn_losses.py).
+
+One point function per loss (inlined), one parallel kernel for all the element-wise
+losses: its chunk loop is written once (``_loss_chunk``) and called with the point
+function that the op code selects, outside the element loop, so each loss gets
+its own vectorizable loop. (A kernel per loss built by a closure factory would not
+be cached by Numba, and would cost a compile per loss and dtype.) Chunks are fixed
+by the size (``partials`` has one entry per chunk) and each chunk's float64 sum goes
+to its own entry, so the loss does not depend on the thread count.
+"""
+from functools import partial
+
+import numba
+import numpy as np
+
+from fastlc._config import NUMBA_OPTIONS
+
+from ._nn_math import chunk_bounds, clamp_below, fast_log, log1p_small, log1p_unit, nn_kernel, sign, typed
+from ._rowmath import fast_exp
+
+_INLINE = dict(NUMBA_OPTIONS, inline="always")
+
+MSE, L1, HUBER, SMOOTH_L1, BCE, BCE_LOGITS = range(6)
+
+
+@numba.njit(**_INLINE)
+def _mse(x, t, pos_weight, param):
+    d = x - t
+    return d * d, d + d
+
+
+@numba.njit(**_INLINE)
+def _l1(x, t, pos_weight, param):
+    d = x - t
+    return abs(d), sign(d)
+
+
+@numba.njit(**_INLINE)
+def _huber(x, t, pos_weight, delta):
+    d = x - t
+    a = abs(d)
+    half = typed(0.5, x)
+    loss = half * d * d if a < delta else delta * (a - half * delta)
+    slope = -delta if d <= -delta else (delta if d >= delta else d)
+    return loss, slope
+
+
+@numba.njit(**_INLINE)
+def _smooth_l1(x, t, pos_weight, beta):
+    d = x - t
+    a = abs(d)
+    half = typed(0.5, x)
+    one = typed(1, x)
+    loss = half * d * d / beta if a < beta else a - half * beta
+    slope = -one if d <= -beta else (one if d >= beta else d / beta)
+    return loss, slope
+
+
+@numba.njit(**_INLINE)
+def _bce(p, t, pos_weight, param):
+    one = typed(1, p)
+    clamp = typed(-100, p)
+    log_p = clamp_below(fast_log(p), clamp)
+    log_q = clamp_below(log1p_small(-p), clamp)
+    loss = (t - one) * log_q - t * log_p
+    # PyTorch's EPSILON is the float 1e-12f, also for float64
+    slope = (p - t) / clamp_below((one - p) * p, typed(9.999999960041972e-13, p))
+    return loss, slope
+
+
+@numba.njit(**_INLINE)
+def _bce_logits(x, t, pos_weight, param):
+    one = typed(1, x)
+    zero = typed(0, x)
+    log_weight = one + (pos_weight - one) * t
+    neg = -x
+    softplus_neg = (neg if neg > zero else zero) + log1p_unit(fast_exp(-abs(x)))
+    loss = (one - t) * x + log_weight * softplus_neg
+    sigmoid = one / (one + fast_exp(neg))
+    return loss, log_weight * sigmoid - pos_weight * t
+
+
+@numba.njit(**_INLINE)
+def _loss_chunk(point, x, t, w, pw, param, grad_scale, loss_out, grad):
+    one = typed(1, grad_scale)
+    total = 0.0
+    if w.shape[0] == 0 and pw.shape[0] == 0 and loss_out.shape[0] == 0:
+        # the common case gets a loop that reads no optional array
+        for i in range(x.shape[0]):
+            loss, slope = point(x[i], t[i], one, param)
+            total += loss
+            grad[i] = grad_scale * slope
+    else:
+        for i in range(x.shape[0]):
+            wi = w[i] if w.shape[0] else one
+            loss, slope = point(x[i], t[i], pw[i] if pw.shape[0] else one, param)
+            loss = wi * loss
+            total += loss
+            grad[i] = grad_scale * wi * slope
+            if loss_out.shape[0]:
+                loss_out[i] = loss
+    return total
+
+
+@numba.njit(**_INLINE)
+def _part(array, lo, hi):
+    return array[lo:hi] if array.shape[0] else array
+
+
+@numba.njit(parallel=True, **NUMBA_OPTIONS)
+def _pointwise_loss(op, input, target, weight, pos_weight, param, grad_scale, loss_out, partials, grad_out):
+    n = input.shape[0]
+    n_chunks = partials.shape[0]
+    for c in numba.prange(n_chunks):
+        lo, hi = chunk_bounds(c, n, n_chunks)
+        x, t, g = input[lo:hi], target[lo:hi], grad_out[lo:hi]
+        w, pw, l = _part(weight, lo, hi), _part(pos_weight, lo, hi), _part(loss_out, lo, hi)
+        if op == MSE:
+            partials[c] = _loss_chunk(_mse, x, t, w, pw, param, grad_scale, l, g)
+        elif op == L1:
+            partials[c] = _loss_chunk(_l1, x, t, w, pw, param, grad_scale, l, g)
+        elif op == HUBER:
+            partials[c] = _loss_chunk(_huber, x, t, w, pw, param, grad_scale, l, g)
+        elif op == SMOOTH_L1:
+            partials[c] = _loss_chunk(_smooth_l1, x, t, w, pw, param, grad_scale, l, g)
+        elif op == BCE:
+            partials[c] = _loss_chunk(_bce, x, t, w, pw, param, grad_scale, l, g)
+        else:
+            partials[c] = _loss_chunk(_bce_logits, x, t, w, pw, param, grad_scale, l, g)
+
+
+@numba.njit(parallel=True, **NUMBA_OPTIONS)
+def _nll_loss(log_prob, y, row_weight, grad_scale, loss_out, grad_out):
+    n_samples = log_prob.shape[0]
+    for i in numba.prange(n_samples):
+        grad_out[i, :] = 0
+        if row_weight[i] == 0:
+            loss_out[i] = 0
+        else:
+            loss_out[i] = -row_weight[i] * log_prob[i, y[i]]
+            grad_out[i, y[i]] = -row_weight[i] * grad_scale
+
+
+_run_pointwise = nn_kernel(_pointwise_loss)
+mse_loss = partial(_run_pointwise, MSE)
+l1_loss = partial(_run_pointwise, L1)
+huber_loss = partial(_run_pointwise, HUBER)
+smooth_l1_loss = partial(_run_pointwise, SMOOTH_L1)
+binary_cross_entropy = partial(_run_pointwise, BCE)
+binary_cross_entropy_with_logits = partial(_run_pointwise, BCE_LOGITS)
+nll_loss = nn_kernel(_nll_loss)

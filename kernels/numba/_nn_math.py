@@ -1,0 +1,222 @@
+"""Helpers shared by the neural-network building blocks in Numba.
+
+``typed(value, like)`` makes a constant of ``like``'s float type, so that the
+point functions keep float32 arithmetic in float32 (Numba promotes float32 with
+a Python float to float64); the cast is folded at compile time.
+"""
+import ctypes
+from functools import wraps
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from fastlc._config import NUMBA_OPTIONS
+
+from ._rowmath import _float64_bits, _float64_from_bits, exp32, exp64
+from ._threads import with_n_threads
+
+_INLINE = dict(NUMBA_OPTIONS, inline="always")
+
+
+def typed(value, like):
+    """``value`` as a scalar of ``like``'s dtype (only callable from Numba-compiled code)."""
+    raise NotImplementedError("typed is only callable from Numba-compiled code")
+
+
+@overload(typed, inline="always")
+def _typed_overload(value, like):
+    if like == types.float32:
+        return lambda value, like: np.float32(value)
+    if like == types.float64:
+        return lambda value, like: np.float64(value)
+    return None
+
+
+@numba.njit(**_INLINE)
+def chunk_bounds(c, n, n_chunks):
+    """Chunk ``c`` of ``n`` elements split into ``n_chunks`` (see fastlc._chunking)."""
+    return c * n // n_chunks, (c + 1) * n // n_chunks
+
+
+@numba.njit(**_INLINE)
+def sign(d):
+    """Subgradient of |d|: 1, -1, 0 at 0, NaN for NaN."""
+    one = typed(1, d)
+    return one if d > 0 else (-one if d < 0 else d * typed(0, d))
+
+
+@numba.njit(**_INLINE)
+def clamp_below(value, low):
+    return low if value < low else value  # NaN stays NaN
+
+
+def _writeable_alias(array):
+    """A writeable view of a read-only input's memory (the kernels never write their inputs).
+
+    Numba types a read-only array as a different type, so every read-only input
+    would compile another specialization of a kernel (seconds of JIT each).
+    """
+    if not isinstance(array, np.ndarray) or array.flags.writeable or array.size == 0:
+        return array
+    raw = (ctypes.c_char * array.nbytes).from_address(array.ctypes.data)
+    alias = np.frombuffer(raw, dtype=array.dtype).reshape(array.shape)
+    return alias
+
+
+def nn_kernel(kernel):
+    """``kernel(*args)`` as ``run(*args, n_threads)`` (see _threads.with_n_threads), read-only inputs aliased."""
+    threaded = with_n_threads(kernel)
+
+    @wraps(kernel)
+    def run(*args):
+        return threaded(*[_writeable_alias(a) for a in args])
+
+    run.kernel = kernel
+    return run
+
+
+# Branch-free tanh, expm1 and log1p(u) for 0 <= u <= 1, the same forms as kernels/cython/_nn.h
+# (see there): math.tanh / expm1 / log1p are scalar libm calls that keep a loop from vectorizing.
+_EXACT = dict(NUMBA_OPTIONS, fastmath={"nsz", "contract"})
+# inlined into the callers (Numba IR): left to LLVM, the larger ones stay calls and the loop stays scalar
+_EXACT_INLINE = dict(_EXACT, inline="always")
+
+
+@numba.njit(**_EXACT)
+def _select(condition, if_true, if_false):
+    """``if_true if condition else if_false``; a conditional expression inside a function inlined at
+    the IR level trips Numba's SSA check (NumbaIRAssumptionWarning), and LLVM inlines this one."""
+    return if_true if condition else if_false
+
+
+@numba.njit(**_EXACT_INLINE)
+def _tanh64(x):
+    z = x * x
+    p = (-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z - 1.61468768441708447952e3
+    q = ((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z + 4.84406305325125486048e3
+    small = x + x * z * p / q
+    large = np.copysign(1.0 - 2.0 / (exp64(2.0 * abs(x)) + 1.0), x)
+    return _select(abs(x) < 0.625, small, large)
+
+
+@numba.njit(**_EXACT_INLINE)
+def _tanh32(x):
+    z = x * x
+    small = ((((np.float32(-5.70498872745e-3) * z + np.float32(2.06390887954e-2)) * z
+               - np.float32(5.37397155531e-2)) * z + np.float32(1.33314422036e-1)) * z
+             - np.float32(3.33332819422e-1)) * z * x + x
+    one = np.float32(1)
+    large = np.copysign(one - np.float32(2) / (exp32(np.float32(2) * abs(x)) + one), x)
+    return _select(abs(x) < np.float32(0.625), small, large)
+
+
+@numba.njit(**_EXACT_INLINE)
+def _expm1_64(x):
+    xx = x * x
+    px = x * ((1.26177193074810590878e-4 * xx + 3.02994407707441961300e-2) * xx + 9.99999999999999999910e-1)
+    qx = ((3.00198505138664455042e-6 * xx + 2.52448340349684104192e-3) * xx + 2.27265548208155028766e-1) * xx + 2.0
+    small = 2.0 * px / (qx - px)
+    return _select(abs(x) <= 0.5, small, exp64(x) - 1.0)
+
+
+@numba.njit(**_EXACT_INLINE)
+def _expm1_32(x):
+    p = ((((((((np.float32(2.75573192e-6) * x + np.float32(2.48015873e-5)) * x + np.float32(1.98412698e-4)) * x
+               + np.float32(1.38888889e-3)) * x + np.float32(8.33333333e-3)) * x + np.float32(4.16666667e-2)) * x
+            + np.float32(1.66666667e-1)) * x + np.float32(0.5)) * x + np.float32(1))
+    return _select(abs(x) <= np.float32(0.5), p * x, exp32(x) - np.float32(1))
+
+
+@numba.njit(**_EXACT_INLINE)
+def _log1p_unit64(u):
+    s = u / (2.0 + u)
+    s2 = s * s
+    # written out: a loop here can keep the caller's element loop from vectorizing
+    return 2.0 * s * (((((((((((((((((1.0 / 35 * s2 + 1.0 / 33) * s2 + 1.0 / 31) * s2 + 1.0 / 29) * s2 + 1.0 / 27) * s2 + 1.0 / 25) * s2 + 1.0 / 23) * s2 + 1.0 / 21) * s2 + 1.0 / 19) * s2 + 1.0 / 17) * s2 + 1.0 / 15) * s2 + 1.0 / 13) * s2 + 1.0 / 11) * s2 + 1.0 / 9) * s2 + 1.0 / 7) * s2 + 1.0 / 5) * s2 + 1.0 / 3) * s2 + 1.0 / 1)
+
+
+@numba.njit(**_EXACT_INLINE)
+def _log1p_unit32(u):
+    s = u / (np.float32(2) + u)
+    s2 = s * s
+    return np.float32(2) * s * (((((((((np.float32(1.0 / 19) * s2 + np.float32(1.0 / 17)) * s2 + np.float32(1.0 / 15)) * s2 + np.float32(1.0 / 13)) * s2 + np.float32(1.0 / 11)) * s2 + np.float32(1.0 / 9)) * s2 + np.float32(1.0 / 7)) * s2 + np.float32(1.0 / 5)) * s2 + np.float32(1.0 / 3)) * s2 + np.float32(1.0 / 1))
+
+
+def fast_tanh(x):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+def fast_expm1(x):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+def log1p_unit(u):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+def _by_dtype(function, for32, for64):
+    @overload(function, jit_options=_EXACT, inline="always")
+    def _overload(x):
+        if x == types.float32:
+            return lambda x: for32(x)
+        if x == types.float64:
+            return lambda x: for64(x)
+        return None
+
+
+_by_dtype(fast_tanh, _tanh32, _tanh64)
+_by_dtype(fast_expm1, _expm1_32, _expm1_64)
+_by_dtype(log1p_unit, _log1p_unit32, _log1p_unit64)
+
+
+@numba.njit(**_EXACT_INLINE)
+def _log64(x):
+    """Branch-free log, the form of fastlc_log64 in kernels/cython/_nn.h (see there).
+    """
+    sub = x < 2.2250738585072014e-308
+    xs = _select(sub, x * 18014398509481984.0, x)
+    bits = _float64_bits(xs)
+    e = np.float64(((bits >> np.int64(52)) & np.int64(0x7FF)) - np.int64(1023)) - _select(sub, 54.0, 0.0)
+    m = _float64_from_bits((bits & np.int64(0x000FFFFFFFFFFFFF)) | np.int64(0x3FF0000000000000))
+    big = m > 1.4142135623730951
+    m = _select(big, 0.5 * m, m)
+    e = _select(big, e + 1.0, e)
+    s = (m - 1.0) / (m + 1.0)
+    s2 = s * s
+    # the series written out (see _log1p_unit64)
+    total = (((((((((((1.0 / 23 * s2 + 1.0 / 21) * s2 + 1.0 / 19) * s2 + 1.0 / 17) * s2 + 1.0 / 15) * s2 + 1.0 / 13) * s2 + 1.0 / 11) * s2 + 1.0 / 9) * s2 + 1.0 / 7) * s2 + 1.0 / 5) * s2 + 1.0 / 3) * s2 + 1.0 / 1)
+    r = e * 6.93147180369123816490e-01 + (2.0 * s * total + e * 1.90821492927058770002e-10)
+    special = _select(x == 0, -np.inf, _select(x < 0, np.nan, x))  # x itself for inf and NaN
+    return _select((x > 0) & (x < np.inf), r, special)
+
+
+@numba.njit(**_EXACT_INLINE)
+def _log1p_small64(u):
+    """log1p(u) for -1 <= u <= 1."""
+    series = _log1p_unit64(u)
+    direct = _log64(1.0 + u)  # both computed: a select vectorizes, a branch does not
+    return _select(u > -0.5, series, direct)
+
+
+@numba.njit(**_EXACT_INLINE)
+def _log32(x):
+    return np.float32(_log64(np.float64(x)))
+
+
+@numba.njit(**_EXACT_INLINE)
+def _log1p_small32(u):
+    return np.float32(_log1p_small64(np.float64(u)))
+
+
+def fast_log(x):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+def log1p_small(u):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+_by_dtype(fast_log, _log32, _log64)
+_by_dtype(log1p_small, _log1p_small32, _log1p_small64)

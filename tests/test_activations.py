@@ -1,0 +1,156 @@
+"""Activations and their derivatives: backends against naive, gradients, edge values, in-place use,
+thread-count independence, validation, PyTorch cross-checks."""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastlc import _chunking
+from fastlc import kernels as K
+from fastlc.gradcheck import numerical_gradient
+
+from conftest import require_backend, tolerance
+
+# id -> (name, keyword arguments)
+CASES = {
+    "relu": ("relu", {}),
+    "leaky_relu": ("leaky_relu", dict(negative_slope=0.2)),
+    "elu": ("elu", dict(alpha=1.5)),
+    "gelu": ("gelu", {}),
+    "gelu-tanh": ("gelu", dict(approximate="tanh")),
+    "sigmoid": ("sigmoid", {}),
+    "tanh": ("tanh", {}),
+    "softplus": ("softplus", dict(beta=2.0, threshold=3.0)),
+    "silu": ("silu", {}),
+}
+EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e4, -1e4, 1e-6, -1e-6, 30.0, -30.0, 90.0, -90.0]
+
+
+def _inputs(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([4 * rng.standard_normal(23), EDGES]).astype(dtype).reshape(4, 9)
+    return x, rng.standard_normal(x.shape).astype(dtype)
+
+
+def _functions(case):
+    name, kw = CASES[case]
+    return getattr(K, name), getattr(K, f"{name}_backward"), kw
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_matches_naive(case, backend, dtype):
+    forward, backward, kw = _functions(case)
+    x, g = _inputs(dtype)
+    with np.errstate(all="ignore"):
+        for result, expected in [
+            (forward(x, backend=backend, **kw), forward(x, backend="naive", **kw)),
+            (backward(g, x, backend=backend, **kw), backward(g, x, backend="naive", **kw)),
+        ]:
+            assert result.dtype == dtype and result.shape == x.shape
+            assert_allclose(result, expected, **tolerance(dtype))  # NaN where the reference has NaN
+
+
+@pytest.mark.parametrize("backend", ("naive", "cython"))
+@pytest.mark.parametrize("case", CASES)
+def test_backward_matches_finite_differences(case, backend):
+    require_backend(backend)
+    forward, backward, kw = _functions(case)
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0.1, 2.5, 12) * rng.choice([-1, 1], 12)  # away from the kinks at 0
+    g = rng.standard_normal(12)
+    numerical = numerical_gradient(lambda z: (forward(z, backend=backend, **kw) * g).sum(), x.copy())
+    assert_allclose(backward(g, x, backend=backend, **kw), numerical, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("backend", ("naive", "numba", "cython"))
+def test_edge_values(backend):
+    require_backend(backend)
+    x = np.array([-1.0, 0.0, 1.0, np.nan])
+    g = np.full(4, 2.0)
+    assert_array_equal(K.relu(x, backend=backend), [0, 0, 1, np.nan])
+    assert_array_equal(K.relu_backward(g, x, backend=backend)[:3], [0, 0, 2])  # derivative 0 at 0
+    assert_array_equal(K.leaky_relu_backward(g, x, 0.1, backend=backend)[:3], [0.2, 0.2, 2])
+    for name in ("elu", "gelu", "sigmoid", "tanh", "softplus", "silu"):
+        assert np.isnan(getattr(K, name)(x, backend=backend)[3]), name
+    assert_array_equal(K.sigmoid([-np.inf, np.inf, -1e4, 1e4], backend=backend), [0, 1, 0, 1])
+    assert_array_equal(K.tanh([-np.inf, np.inf], backend=backend), [-1, 1])
+    assert_array_equal(K.elu([-np.inf], alpha=2.0, backend=backend), [-2])
+    # softplus above the threshold is the identity (and its derivative 1)
+    assert_array_equal(K.softplus([30.0, 1e30], backend=backend), [30.0, 1e30])
+    assert_array_equal(K.softplus_backward([3.0], [25.0], backend=backend), [3.0])
+    assert_allclose(K.softplus([0.0], beta=2.0, backend=backend), [np.log(2) / 2], rtol=1e-15)
+
+
+@pytest.mark.parametrize("backend", ("numba", "cython"))
+def test_in_place_and_strided(backend):
+    require_backend(backend)
+    x, g = _inputs(np.float32)
+    x = np.nan_to_num(x, posinf=5, neginf=-5)
+    expected = K.silu(x, backend="naive")
+    expected_grad = K.silu_backward(g, x, backend="naive")
+    inplace = x.copy()
+    assert K.silu(inplace, backend=backend, out=inplace) is inplace
+    assert_allclose(inplace, expected, rtol=2e-6, atol=1e-30)  # exp flushes to 0 below -87
+    grad = g.copy()
+    assert K.silu_backward(grad, x, backend=backend, out=grad) is grad
+    assert_allclose(grad, expected_grad, rtol=2e-5, atol=1e-6)
+    readonly = x[:, ::2]
+    readonly.flags.writeable = False
+    assert_allclose(K.silu(readonly, backend=backend), expected[:, ::2], rtol=2e-6, atol=1e-30)
+    with pytest.raises(ValueError, match="overlap"):
+        K.silu(x.reshape(-1)[:-1], out=x.reshape(-1)[1:])
+
+
+@pytest.mark.parametrize("backend", ("numba", "cython"))
+def test_thread_count_does_not_change_results(backend, dtype, monkeypatch):
+    require_backend(backend)
+    monkeypatch.setattr(_chunking, "CHUNK", 64)
+    x = np.random.default_rng(2).standard_normal(1000).astype(dtype)
+    for name in ("gelu", "softplus"):
+        one = getattr(K, name)(x, backend=backend, n_threads=1)
+        assert_array_equal(one, getattr(K, name)(x, backend=backend, n_threads=2))
+        assert_array_equal(getattr(K, f"{name}_backward")(x, x, backend=backend, n_threads=1),
+                           getattr(K, f"{name}_backward")(x, x, backend=backend, n_threads=2))
+
+
+def test_bad_input_names_the_argument():
+    x = np.zeros(3)
+    with pytest.raises(TypeError, match="x"):
+        K.relu(np.array(["a"]))
+    with pytest.raises(ValueError, match="grad_out"):
+        K.tanh_backward(np.zeros(4), x)
+    with pytest.raises(TypeError, match="grad_out"):
+        K.tanh_backward(np.zeros(3, np.float32), x)
+    with pytest.raises(ValueError, match="approximate"):
+        K.gelu(x, approximate="erf")
+    with pytest.raises(ValueError, match="beta"):
+        K.softplus(x, beta=0.0)
+    with pytest.raises(TypeError, match="negative_slope"):
+        K.leaky_relu(x, negative_slope="0.1")
+    with pytest.raises(ValueError, match="alpha"):
+        K.elu(x, alpha=np.nan)
+    with pytest.raises(TypeError, match="out"):
+        K.relu(x, out=np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="backend"):
+        K.relu(x, backend="torch")
+
+
+def test_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    F = torch.nn.functional
+    torch_cases = {
+        "relu": (F.relu, {}), "leaky_relu": (lambda t: F.leaky_relu(t, 0.2), {}), "elu": (lambda t: F.elu(t, 1.5), {}),
+        "gelu": (F.gelu, {}), "gelu-tanh": (lambda t: F.gelu(t, approximate="tanh"), {}),
+        "sigmoid": (torch.sigmoid, {}), "tanh": (torch.tanh, {}),
+        "softplus": (lambda t: F.softplus(t, beta=2.0, threshold=3.0), {}), "silu": (F.silu, {}),
+    }
+    x, g = _inputs(np.float64)
+    x = x[np.isfinite(x)]  # their derivatives at +-inf are NaN on both sides, but PyTorch's 0 * inf differs
+    g = g.reshape(-1)[:x.size]
+    x[0] = 0.0  # PyTorch's choice at the kinks
+    for case, (theirs, _) in torch_cases.items():
+        forward, backward, kw = _functions(case)
+        xt = torch.tensor(x, requires_grad=True)
+        y = theirs(xt)
+        y.backward(torch.tensor(g))
+        assert_allclose(forward(x, **kw), y.detach().numpy(), rtol=1e-12, atol=1e-300, err_msg=case)
+        assert_allclose(backward(g, x, **kw), xt.grad.numpy(), rtol=1e-10, atol=1e-15, err_msg=case)

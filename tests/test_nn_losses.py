@@ -1,0 +1,270 @@
+"""Regression / binary losses and NLL: backends against naive, gradients, worked and edge values,
+thread-count independence, validation, and PyTorch cross-checks."""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastlc import _chunking
+from fastlc import kernels as K
+from fastlc.gradcheck import numerical_gradient
+
+from conftest import require_backend, tolerance
+
+COMPILED = ("numba", "cython")
+
+
+def _data(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    t = rng.standard_normal(shape).astype(dtype)
+    return x, t, rng
+
+
+def _probabilities(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.02, 0.98, shape).astype(dtype), rng.uniform(0, 1, shape).astype(dtype), rng
+
+
+# name -> (function, input maker, extra keyword arguments)
+CASES = {
+    "mse": (K.mse_loss, _data, {}),
+    "l1": (K.l1_loss, _data, {}),
+    "huber": (K.huber_loss, _data, dict(delta=0.7)),
+    "smooth_l1": (K.smooth_l1_loss, _data, dict(beta=0.5)),
+    "smooth_l1-beta0": (K.smooth_l1_loss, _data, dict(beta=0.0)),
+    "bce": (K.binary_cross_entropy, _probabilities, {}),
+    "bce-weight": (K.binary_cross_entropy, _probabilities, dict(weight="full")),
+    "bce_logits": (K.binary_cross_entropy_with_logits, _data, {}),
+    "bce_logits-weights": (K.binary_cross_entropy_with_logits, _data, dict(weight="full", pos_weight="last")),
+}
+
+
+def _call(case, shape, dtype, backend, reduction="mean", seed=0, **kw):
+    function, make, options = CASES[case]
+    x, t, rng = make(shape, dtype, seed)
+    if case.startswith("bce_logits"):
+        t = (rng.uniform(size=shape) < 0.5).astype(dtype)  # PyTorch's targets; soft ones work too
+    options = dict(options)
+    if options.get("weight") == "full":
+        options["weight"] = rng.uniform(0, 2, shape).astype(dtype)
+    if options.get("pos_weight") == "last":
+        options["pos_weight"] = rng.uniform(0.5, 3, shape[-1]).astype(dtype)
+    return function(x, t, reduction=reduction, backend=backend, **options, **kw), (x, t, options)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_matches_naive(case, backend, dtype):
+    for shape in [(3, 5), (2, 3, 4)]:
+        for reduction in ("mean", "sum", "none"):
+            (loss, grad), _ = _call(case, shape, dtype, backend, reduction)
+            (ref_loss, ref_grad), _ = _call(case, shape, dtype, "naive", reduction)
+            assert np.asarray(loss).dtype == dtype and grad.dtype == dtype and grad.shape == shape
+            assert_allclose(loss, ref_loss, **tolerance(dtype))
+            assert_allclose(grad, ref_grad, **tolerance(dtype))
+
+
+@pytest.mark.parametrize("backend", ("naive", "cython"))
+@pytest.mark.parametrize("case", CASES)
+def test_gradient_matches_finite_differences(case, backend):
+    require_backend(backend)
+    (_, grad), (x, t, options) = _call(case, (2, 3), np.float64, backend, "sum", seed=3)
+    kw = {k: v for k, v in options.items()}
+    function = CASES[case][0]
+    numerical = numerical_gradient(lambda z: function(z, t, reduction="sum", backend=backend, **kw)[0], x.copy())
+    assert_allclose(grad, numerical, rtol=1e-6, atol=1e-7)
+
+
+def test_bce_with_logits_worked_value():
+    # shared/SPEC.md: logits [-0.7001, -0.7231, -0.2049], targets [0, 0, 1] -> mean 0.5332
+    for backend in ("naive", "numpy", "numba", "cython"):
+        require_backend(backend)
+        loss, _ = K.binary_cross_entropy_with_logits([-0.7001, -0.7231, -0.2049], [0.0, 0.0, 1.0], backend=backend)
+        assert abs(loss - 0.5332) < 5e-5
+
+
+@pytest.mark.parametrize("backend", ("naive",) + COMPILED)
+def test_edge_values(backend, dtype):
+    require_backend(backend)
+    f = dtype.type
+    # L1 subgradient is 0 where input == target; NaN propagates to the loss and to its own gradient only
+    loss, grad = K.l1_loss(np.array([1, 2, np.nan], dtype), np.array([1, 3, 0], dtype), reduction="none",
+                           backend=backend)
+    assert_array_equal(grad, [0, -1, np.nan])
+    assert np.isnan(loss[2]) and loss[1] == 1
+    loss, grad = K.mse_loss(np.array([np.nan, 1], dtype), np.array([0, 0], dtype), backend=backend)
+    assert np.isnan(loss) and np.isnan(grad[0]) and grad[1] == 1
+    # Huber at |d| == delta: both pieces meet (loss delta^2 / 2, slope delta)
+    loss, grad = K.huber_loss(np.array([2.0, -2.0], dtype), np.zeros(2, dtype), delta=2.0, reduction="none",
+                              backend=backend)
+    assert_array_equal(loss, [2, 2]) and assert_array_equal(grad, [2, -2])
+    # BCE: logs clamped at -100, gradient denominator at 1e-12; infinite input error -> inf loss
+    loss, grad = K.binary_cross_entropy(np.array([0, 1, 0, 1], dtype), np.array([1, 0, 0, 1], dtype),
+                                        reduction="none", backend=backend)
+    assert_array_equal(loss, [100, 100, 0, 0])
+    assert_allclose(grad, [-1e12, 1e12, 0, 0], rtol=1e-6)
+    loss, _ = K.mse_loss(np.array([np.inf], dtype), np.array([0], dtype), backend=backend)
+    assert loss == np.inf
+    # huge logits: exact, finite losses and saturated gradients, no overflow
+    big = f(1e4) if dtype == np.float32 else f(1e300)
+    x = np.array([big, -big, big, -big, 0], dtype)
+    t = np.array([1, 0, 0, 1, 1], dtype)
+    loss, grad = K.binary_cross_entropy_with_logits(x, t, reduction="none", backend=backend)
+    assert_allclose(loss, [0, 0, big, big, np.log(2)], rtol=1e-6)
+    assert_allclose(grad, [0, 0, 1, -1, -0.5], rtol=1e-6)
+    loss, grad = K.binary_cross_entropy_with_logits(x, t, pos_weight=np.array([3], dtype), reduction="none",
+                                                    backend=backend)
+    assert_allclose(loss, [0, 0, big, 3 * big, 3 * np.log(2)], rtol=1e-6)
+    assert_allclose(grad, [0, 0, 1, -3, -1.5], rtol=1e-6)
+    loss, grad = K.binary_cross_entropy_with_logits(np.array([np.nan], dtype), np.array([1], dtype), backend=backend)
+    assert np.isnan(loss) and np.isnan(grad[0])
+    # empty input: mean is NaN (as PyTorch), sum is 0
+    assert np.isnan(K.mse_loss(np.empty(0, dtype), np.empty(0, dtype), backend=backend)[0])
+    assert K.mse_loss(np.empty(0, dtype), np.empty(0, dtype), reduction="sum", backend=backend)[0] == 0
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+def test_thread_count_does_not_change_results(backend, dtype, monkeypatch):
+    require_backend(backend)
+    monkeypatch.setattr(_chunking, "CHUNK", 100)  # many chunks on a small array
+    for case in ("mse", "bce_logits-weights"):
+        one = _call(case, (7, 151), dtype, backend, "mean", n_threads=1)[0]
+        two = _call(case, (7, 151), dtype, backend, "mean", n_threads=2)[0]
+        ref = _call(case, (7, 151), dtype, "naive", "mean")[0]
+        assert_array_equal(one[0], two[0]) and assert_array_equal(one[1], two[1])
+        assert_allclose(one[0], ref[0], **tolerance(dtype))
+
+
+def test_strided_readonly_inputs_and_out(backend):
+    x, t, _ = _data((6, 8), np.float32)
+    view = x[::2, 1::2]
+    target = t[::2, ::2].copy()
+    target.flags.writeable = False
+    expected = K.smooth_l1_loss(view.copy(), target.copy(), backend="naive")
+    out = np.empty(view.shape, np.float32)
+    loss, grad = K.smooth_l1_loss(view, target, backend=backend, out=out)
+    assert grad is out
+    assert_allclose(loss, expected[0], rtol=1e-6) and assert_allclose(grad, expected[1], rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- NLL
+
+def _nll_problem(dtype, n=9, c=4, seed=0):
+    rng = np.random.default_rng(seed)
+    scores = rng.standard_normal((n, c))
+    log_prob = (scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))).astype(dtype)
+    y = rng.integers(0, c, n)
+    y[2] = -100
+    y[5] = 7  # ignored with ignore_index=7 below
+    return log_prob, y, rng.uniform(0.5, 2, c)
+
+
+@pytest.mark.parametrize("reduction", ("mean", "sum", "none"))
+def test_nll_matches_naive(backend, dtype, reduction):
+    log_prob, y, weight = _nll_problem(dtype)
+    y5 = y.copy()
+    y5[5] = 1
+    for kw in (dict(y=y5), dict(y=np.where(y == -100, 1, y), ignore_index=7, class_weight=weight)):
+        result = K.nll_loss(log_prob, reduction=reduction, backend=backend, **kw)
+        expected = K.nll_loss(log_prob, reduction=reduction, backend="naive", **kw)
+        assert_allclose(result[0], expected[0], **tolerance(dtype))
+        assert_allclose(result[1], expected[1], **tolerance(dtype))
+
+
+def test_nll_values_and_gradient():
+    log_prob, y, weight = _nll_problem(np.float64)
+    y[5] = 1
+    loss, grad = K.nll_loss(log_prob, y, class_weight=weight, backend="naive")
+    keep = y != -100
+    picked = log_prob[np.flatnonzero(keep), y[keep]]
+    expected = -(weight[y[keep]] * picked).sum() / weight[y[keep]].sum()
+    assert_allclose(loss, expected, rtol=1e-12)
+    for backend in ("naive", "cython"):
+        require_backend(backend)
+        numerical = numerical_gradient(
+            lambda z: K.nll_loss(z, y, class_weight=weight, backend=backend)[0], log_prob.copy())
+        assert_allclose(K.nll_loss(log_prob, y, class_weight=weight, backend=backend)[1], numerical, atol=1e-9)
+    all_ignored = K.nll_loss(log_prob[:1], [-100])[0]
+    assert np.isnan(all_ignored)
+
+
+# --------------------------------------------------------------------------- validation
+
+def test_bad_input_names_the_argument():
+    x = np.zeros((2, 3))
+    with pytest.raises(TypeError, match="input"):
+        K.mse_loss(np.zeros((2, 3), dtype=np.complex128), x)
+    with pytest.raises(TypeError, match="target"):
+        K.mse_loss(x.astype(np.float32), x)
+    with pytest.raises(ValueError, match="target"):
+        K.l1_loss(x, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="delta"):
+        K.huber_loss(x, x, delta=0.0)
+    with pytest.raises(ValueError, match="beta"):
+        K.smooth_l1_loss(x, x, beta=-1.0)
+    with pytest.raises(TypeError, match="beta"):
+        K.smooth_l1_loss(x, x, beta="1")
+    with pytest.raises(ValueError, match=r"prob\[1, 2\] = 1.5"):
+        p = np.full((2, 3), 0.5)
+        p[1, 2] = 1.5
+        K.binary_cross_entropy(p, x)
+    with pytest.raises(ValueError, match="weight"):
+        K.binary_cross_entropy(np.full((2, 3), 0.5), x, weight=np.ones(2))
+    with pytest.raises(ValueError, match="pos_weight"):
+        K.binary_cross_entropy_with_logits(x, x, pos_weight=np.ones(4))
+    with pytest.raises(ValueError, match="reduction"):
+        K.mse_loss(x, x, reduction="avg")
+    with pytest.raises(ValueError, match="out"):
+        K.mse_loss(x, x, out=np.empty((3, 2)))
+    with pytest.raises(ValueError, match=r"y\[1\] = 3"):
+        K.nll_loss(x, [0, 3])
+    with pytest.raises(ValueError, match="class_weight"):
+        K.nll_loss(x, [0, 1], class_weight=[1.0, 2.0])
+    with pytest.raises(TypeError, match="ignore_index"):
+        K.nll_loss(x, [0, 1], ignore_index=None)
+    with pytest.raises(ValueError, match="log_prob"):
+        K.nll_loss(np.zeros(3), [0, 1])
+
+
+# --------------------------------------------------------------------------- PyTorch
+
+def test_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    F = torch.nn.functional
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 5))
+    t = rng.standard_normal((4, 5))
+    p = rng.uniform(0.01, 0.99, (4, 5))
+    bits = (rng.uniform(size=(4, 5)) < 0.5).astype(np.float64)
+    weight = rng.uniform(0, 2, (4, 5))
+    pos_weight = rng.uniform(0.5, 3, 5)
+    cases = [
+        (K.mse_loss, F.mse_loss, x, t, {}, {}),
+        (K.l1_loss, F.l1_loss, x, np.where(rng.uniform(size=x.shape) < 0.3, x, t), {}, {}),
+        (K.huber_loss, F.huber_loss, x, t, dict(delta=0.8), dict(delta=0.8)),
+        (K.smooth_l1_loss, F.smooth_l1_loss, x, t, dict(beta=0.6), dict(beta=0.6)),
+        (K.smooth_l1_loss, F.smooth_l1_loss, x, np.where(rng.uniform(size=x.shape) < 0.3, x, t),
+         dict(beta=0.0), dict(beta=0.0)),
+        (K.binary_cross_entropy, F.binary_cross_entropy, np.concatenate([p[:3], [[0, 1, 0, 1, 0.5]]]), bits,
+         dict(weight=weight), dict(weight=torch.tensor(weight))),
+        (K.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, 30 * x, bits,
+         dict(weight=weight, pos_weight=pos_weight),
+         dict(weight=torch.tensor(weight), pos_weight=torch.tensor(pos_weight))),
+    ]
+    for ours, theirs, a, b, kw, torch_kw in cases:
+        for reduction in ("mean", "sum", "none"):
+            xt = torch.tensor(a, requires_grad=True)
+            expected = theirs(xt, torch.tensor(b), reduction=reduction, **torch_kw)
+            expected.sum().backward()
+            loss, grad = ours(a, b, reduction=reduction, **kw)
+            assert_allclose(loss, expected.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=ours.__name__)
+            assert_allclose(grad, xt.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=ours.__name__)
+    log_prob = torch.log_softmax(torch.tensor(x), dim=1).numpy()
+    y = np.array([0, -100, 4, 2])
+    cw = rng.uniform(0.5, 2, 5)
+    for reduction in ("mean", "sum", "none"):
+        lp = torch.tensor(log_prob, requires_grad=True)
+        expected = F.nll_loss(lp, torch.tensor(y), weight=torch.tensor(cw), reduction=reduction)
+        expected.sum().backward()
+        loss, grad = K.nll_loss(log_prob, y, class_weight=cw, reduction=reduction)
+        assert_allclose(loss, expected.detach().numpy(), rtol=1e-12)
+        assert_allclose(grad, lp.grad.numpy(), rtol=1e-12)

@@ -1,0 +1,220 @@
+"""Batch and layer normalization: backends against naive, closed-form gradients against finite
+differences, running statistics, thread-count independence, validation, PyTorch cross-checks."""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastlc import _chunking
+from fastlc import kernels as K
+from fastlc.gradcheck import numerical_gradient
+
+from conftest import require_backend, tolerance
+
+BN_SHAPES = [(6, 3), (4, 3, 2, 5)]
+
+
+def _bn_problem(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    c = shape[1]
+    return (x, g, rng.uniform(0.5, 2, c).astype(dtype), rng.standard_normal(c).astype(dtype),
+            rng.standard_normal(c).astype(dtype), rng.uniform(0.5, 2, c).astype(dtype))
+
+
+def _batch_norm_both(backend, x, g, gamma, beta, rm, rv, training, **kw):
+    rm, rv = rm.copy(), rv.copy()
+    out, mean, invstd = K.batch_norm(x, gamma, beta, running_mean=rm, running_var=rv, training=training,
+                                     backend=backend, **kw)
+    grads = K.batch_norm_backward(g, x, gamma, mean, invstd, training=training, backend=backend, **kw)
+    return (out, mean, invstd, rm, rv) + grads
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("shape", BN_SHAPES, ids=["NC", "NCHW"])
+def test_batch_norm_matches_naive(backend, dtype, shape, training):
+    problem = _bn_problem(shape, dtype)
+    result = _batch_norm_both(backend, *problem, training)
+    expected = _batch_norm_both("naive", *problem, training)
+    for got, want in zip(result, expected):
+        assert got.dtype == dtype and got.shape == want.shape
+        assert_allclose(got, want, **tolerance(dtype))
+
+
+@pytest.mark.parametrize("shape,normalized", [((5, 7), 7), ((2, 3, 4, 5), (4, 5))], ids=["2d", "4d"])
+def test_layer_norm_matches_naive(backend, dtype, shape, normalized):
+    rng = np.random.default_rng(1)
+    x = (3 * rng.standard_normal(shape) - 1).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    nshape = (normalized,) if isinstance(normalized, int) else normalized
+    gamma = rng.uniform(0.5, 2, nshape).astype(dtype)
+    beta = rng.standard_normal(nshape).astype(dtype)
+
+    def run(b):
+        out, mean, rstd = K.layer_norm(x, normalized, gamma, beta, backend=b)
+        return (out, mean, rstd) + K.layer_norm_backward(g, x, normalized, mean, rstd, gamma, backend=b)
+
+    for got, want in zip(run(backend), run("naive")):
+        assert got.dtype == dtype and got.shape == want.shape
+        assert_allclose(got, want, **tolerance(dtype))
+
+
+@pytest.mark.parametrize("backend", ("naive", "cython"))
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_batch_norm_gradients_match_finite_differences(backend, training):
+    require_backend(backend)
+    x, g, gamma, beta, rm, rv = _bn_problem((3, 2, 2, 2), np.float64, seed=2)
+
+    def loss(x_, gamma_, beta_):
+        out = K.batch_norm(x_, gamma_, beta_, running_mean=rm.copy(), running_var=rv.copy(), training=training,
+                           backend=backend)[0]
+        return (out * g).sum()
+
+    _, mean, invstd = K.batch_norm(x, gamma, beta, running_mean=rm.copy(), running_var=rv.copy(),
+                                   training=training, backend=backend)
+    grad_x, grad_gamma, grad_beta = K.batch_norm_backward(g, x, gamma, mean, invstd, training=training,
+                                                          backend=backend)
+    assert_allclose(grad_x, numerical_gradient(lambda z: loss(z, gamma, beta), x.copy()), rtol=1e-6, atol=1e-8)
+    assert_allclose(grad_gamma, numerical_gradient(lambda z: loss(x, z, beta), gamma.copy()), rtol=1e-6, atol=1e-8)
+    assert_allclose(grad_beta, numerical_gradient(lambda z: loss(x, gamma, z), beta.copy()), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("backend", ("naive", "cython"))
+def test_layer_norm_gradients_match_finite_differences(backend):
+    require_backend(backend)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 2, 4))
+    g = rng.standard_normal(x.shape)
+    gamma = rng.uniform(0.5, 2, (2, 4))
+    beta = rng.standard_normal((2, 4))
+
+    def loss(x_, gamma_, beta_):
+        return (K.layer_norm(x_, (2, 4), gamma_, beta_, backend=backend)[0] * g).sum()
+
+    _, mean, rstd = K.layer_norm(x, (2, 4), gamma, beta, backend=backend)
+    grad_x, grad_gamma, grad_beta = K.layer_norm_backward(g, x, (2, 4), mean, rstd, gamma, backend=backend)
+    assert_allclose(grad_x, numerical_gradient(lambda z: loss(z, gamma, beta), x.copy()), rtol=1e-6, atol=1e-8)
+    assert_allclose(grad_gamma, numerical_gradient(lambda z: loss(x, z, beta), gamma.copy()), rtol=1e-6, atol=1e-8)
+    assert_allclose(grad_beta, numerical_gradient(lambda z: loss(x, gamma, z), beta.copy()), rtol=1e-6, atol=1e-8)
+
+
+def test_batch_norm_values_and_running_statistics():
+    # channel 0 holds 1, 2, 3, 4 (mean 2.5, biased var 1.25, unbiased 5/3); channel 1 is constant 7
+    x = np.array([[1.0, 7.0], [2.0, 7.0], [3.0, 7.0], [4.0, 7.0]])
+    rm, rv = np.zeros(2), np.ones(2)
+    out, mean, invstd = K.batch_norm(x, running_mean=rm, running_var=rv, momentum=0.5, eps=1e-5)
+    assert_allclose(mean, [2.5, 7.0], rtol=1e-15)
+    assert_allclose(invstd, [1 / np.sqrt(1.25 + 1e-5), 1 / np.sqrt(1e-5)], rtol=1e-15)
+    assert_allclose(out[:, 0], (x[:, 0] - 2.5) / np.sqrt(1.25 + 1e-5), rtol=1e-14)
+    assert_array_equal(out[:, 1], 0)
+    assert_allclose(rm, [1.25, 3.5], rtol=1e-15)
+    assert_allclose(rv, [0.5 + 0.5 * 5 / 3, 0.5], rtol=1e-15)
+    # evaluation uses the running statistics and leaves them alone
+    out, mean, invstd = K.batch_norm(x, running_mean=rm, running_var=rv, training=False)
+    assert_allclose(out[:, 0], (x[:, 0] - 1.25) / np.sqrt(rv[0] + 1e-5), rtol=1e-14)
+    assert_allclose(rm, [1.25, 3.5], rtol=1e-15)
+    # NaN reaches its own channel only
+    x[1, 0] = np.nan
+    out, mean, _ = K.batch_norm(x)
+    assert np.isnan(out[:, 0]).all() and np.isfinite(out[:, 1]).all() and np.isnan(mean[0])
+
+
+@pytest.mark.parametrize("backend", ("numba", "cython"))
+def test_thread_count_does_not_change_results(backend, dtype, monkeypatch):
+    require_backend(backend)
+    monkeypatch.setattr(_chunking, "CHUNK", 64)
+    x, g, gamma, beta, rm, rv = _bn_problem((37, 3, 2, 5), dtype)
+    one = _batch_norm_both(backend, x, g, gamma, beta, rm, rv, True, n_threads=1)
+    two = _batch_norm_both(backend, x, g, gamma, beta, rm, rv, True, n_threads=2)
+    for a, b in zip(one, two):
+        assert_array_equal(a, b)
+    x2 = x.reshape(37, 30)
+    ln_one = K.layer_norm(x2, 30, backend=backend, n_threads=1)
+    ln_two = K.layer_norm(x2, 30, backend=backend, n_threads=2)
+    for a, b in zip(ln_one, ln_two):
+        assert_array_equal(a, b)
+    g2 = g.reshape(37, 30)
+    for a, b in zip(K.layer_norm_backward(g2, x2, 30, *ln_one[1:], backend=backend, n_threads=1),
+                    K.layer_norm_backward(g2, x2, 30, *ln_one[1:], backend=backend, n_threads=2)):
+        assert_array_equal(a, b)
+
+
+def test_strided_and_readonly_inputs(backend):
+    x, g, gamma, beta, rm, rv = _bn_problem((6, 4, 3, 2), np.float32)
+    view = x[:, ::2]
+    gamma_ro = gamma[::2].copy()
+    gamma_ro.flags.writeable = False
+    out, mean, invstd = K.batch_norm(view, gamma_ro, beta[::2], backend=backend)
+    expected = K.batch_norm(view.copy(), gamma[::2].copy(), beta[::2].copy(), backend="naive")
+    assert_allclose(out, expected[0], **tolerance(np.float32))
+    x.flags.writeable = False
+    out, mean, rstd = K.layer_norm(x, (3, 2), backend=backend)
+    assert_allclose(out, K.layer_norm(x.copy(), (3, 2), backend="naive")[0], **tolerance(np.float32))
+
+
+def test_bad_input_names_the_argument():
+    x = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="x must be a 2 or 4-D"):
+        K.batch_norm(np.zeros((4, 3, 2)))
+    with pytest.raises(ValueError, match="gamma"):
+        K.batch_norm(x, np.ones(2))
+    with pytest.raises(TypeError, match="beta"):
+        K.batch_norm(x, None, np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        K.batch_norm(np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="running_mean"):
+        K.batch_norm(x, training=False)
+    with pytest.raises(TypeError, match="running_var"):
+        K.batch_norm(x, running_mean=np.zeros(3), running_var=np.ones(3, np.float32))
+    with pytest.raises(ValueError, match="running_mean"):
+        K.batch_norm(x, running_mean=np.zeros(4), running_var=np.ones(4))
+    with pytest.raises(ValueError, match="momentum"):
+        K.batch_norm(x, momentum=1.5)
+    with pytest.raises(ValueError, match="eps"):
+        K.batch_norm(x, eps=0.0)
+    with pytest.raises(TypeError, match="training"):
+        K.batch_norm(x, training=1)
+    with pytest.raises(ValueError, match="grad_out"):
+        K.batch_norm_backward(np.zeros((4, 2)), x, None, np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="save_invstd"):
+        K.batch_norm_backward(x, x, None, np.zeros(3), np.ones(4))
+    with pytest.raises(ValueError, match="normalized_shape"):
+        K.layer_norm(x, 4)
+    with pytest.raises(TypeError, match="normalized_shape"):
+        K.layer_norm(x, "3")
+    with pytest.raises(ValueError, match="gamma"):
+        K.layer_norm(x, 3, np.ones(4))
+    with pytest.raises(ValueError, match="save_rstd"):
+        K.layer_norm_backward(x, x, 3, np.zeros(4), np.ones(3))
+
+
+def test_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    F = torch.nn.functional
+    for shape in BN_SHAPES:
+        x, g, gamma, beta, rm, rv = _bn_problem(shape, np.float64, seed=4)
+        for training in (True, False):
+            xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
+            rmt, rvt = torch.tensor(rm), torch.tensor(rv)
+            out_t = F.batch_norm(xt, rmt, rvt, wt, bt, training=training, momentum=0.2, eps=1e-3)
+            out_t.backward(torch.tensor(g))
+            rm_ours, rv_ours = rm.copy(), rv.copy()
+            out, mean, invstd = K.batch_norm(x, gamma, beta, running_mean=rm_ours, running_var=rv_ours,
+                                             training=training, momentum=0.2, eps=1e-3)
+            grads = K.batch_norm_backward(g, x, gamma, mean, invstd, training=training)
+            assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-13)
+            assert_allclose(rm_ours, rmt.numpy(), rtol=1e-13)
+            assert_allclose(rv_ours, rvt.numpy(), rtol=1e-13)
+            for ours, theirs in zip(grads, (xt.grad, wt.grad, bt.grad)):
+                assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-12)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 5))
+    g = rng.standard_normal(x.shape)
+    gamma, beta = rng.uniform(0.5, 2, (4, 5)), rng.standard_normal((4, 5))
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
+    out_t = F.layer_norm(xt, (4, 5), wt, bt, eps=1e-4)
+    out_t.backward(torch.tensor(g))
+    out, mean, rstd = K.layer_norm(x, (4, 5), gamma, beta, eps=1e-4)
+    assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-13)
+    for ours, theirs in zip(K.layer_norm_backward(g, x, (4, 5), mean, rstd, gamma), (xt.grad, wt.grad, bt.grad)):
+        assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-12)
