@@ -86,11 +86,11 @@ def test_loss_curve_of_sklearn_mlp(digits):
 def test_loss_curve_errors(digits):
     with pytest.raises(NotFittedError):
         LossCurveDisplay.from_estimator(SoftmaxClassifier())
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.dummy import DummyClassifier
 
     X, y = digits
     with pytest.raises(TypeError, match="no loss_curve_"):
-        LossCurveDisplay.from_estimator(LogisticRegression(max_iter=1000).fit(X, y))
+        LossCurveDisplay.from_estimator(DummyClassifier().fit(X, y))
     with pytest.raises(ValueError, match="validation_scores has shape"):
         LossCurveDisplay([1.0, 0.5], [0.9])
 
