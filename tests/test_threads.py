@@ -24,8 +24,17 @@ from fastlc._threads import (
     parse_cgroup_v2_cpu_max,
 )
 
-N_CPUS = len(os.sched_getaffinity(0))
+#: What the machine allows this test process, before any variable, limit or setting of our own:
+#: its CPU affinity, capped by a container quota if the tests run under one.
+N_CPUS = min(len(os.sched_getaffinity(0)), cgroup_cpu_limit() or len(os.sched_getaffinity(0)))
 PROBE = "import fastlc._threads as t; print(t.allowed_n_threads())"
+
+
+@pytest.fixture(autouse=True)
+def without_thread_variables(monkeypatch):
+    """Run every test without OMP_NUM_THREADS / NUMBA_NUM_THREADS, which CI machines often set."""
+    for name in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def allowed_in_subprocess(code=PROBE, **environment):
@@ -49,6 +58,21 @@ def test_cpu_affinity_caps_the_count():
 @pytest.mark.parametrize("name", ["OMP_NUM_THREADS", "NUMBA_NUM_THREADS"])
 def test_thread_environment_variables_cap_the_count(name):
     assert allowed_in_subprocess(**{name: "1"}) == 1
+
+
+@pytest.mark.parametrize("name", ["OMP_NUM_THREADS", "NUMBA_NUM_THREADS"])
+def test_thread_environment_variables_changed_while_running_are_seen(monkeypatch, name):
+    # the values are parsed only when they change: every change must still be seen at once
+    monkeypatch.setenv(name, "1")
+    assert allowed_n_threads() == 1
+    monkeypatch.setenv(name, "1,1")
+    assert allowed_n_threads() == 1
+    monkeypatch.setenv(name, str(N_CPUS + 1))
+    assert allowed_n_threads() == N_CPUS
+    monkeypatch.setenv(name, "1")
+    assert allowed_n_threads() == 1
+    monkeypatch.delenv(name)
+    assert allowed_n_threads() == N_CPUS
 
 
 def test_environment_values():
