@@ -1,7 +1,9 @@
 """fastlc kernels: validated public functions over four interchangeable backends.
 
 Every function takes ``backend=`` ("auto", "naive", "numpy", "numba", "cython")
-and, where it runs in parallel, ``n_threads=`` (None = all cores).
+and, where it runs in parallel, ``n_threads=`` (None = what the process is allowed:
+the CPU affinity and container quota, ``OMP_NUM_THREADS`` / ``NUMBA_NUM_THREADS``,
+``threadpoolctl.threadpool_limits`` and ``fastlc.set_config`` / ``config_context`` all cap it).
 """
 from .._dispatch import available_backends
 from ._losses import log_softmax, multiclass_hinge, softmax, softmax_cross_entropy
