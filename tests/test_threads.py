@@ -214,6 +214,16 @@ def test_joblib_workers_get_their_share():
     assert max(counts) == max(1, N_CPUS // 2)
 
 
+def test_joblib_inner_max_num_threads_reaches_the_workers_and_our_settings_do_not(restore_config):
+    # what the README tells users: joblib's setting reaches the workers (through the variables it
+    # sets), the parent's set_config does not (workers are other processes)
+    joblib = pytest.importorskip("joblib", reason="joblib comes with scikit-learn")
+    fastlc.set_config(n_threads=1)
+    with joblib.parallel_config(backend="loky", inner_max_num_threads=2):
+        counts = joblib.Parallel(n_jobs=2)(joblib.delayed(allowed_n_threads)() for _ in range(2))
+    assert counts == [min(2, N_CPUS)] * 2
+
+
 @needs_pool
 def test_estimator_fit_respects_the_cap():
     from fastlc._cython import _fastlc_threadpool
