@@ -294,6 +294,14 @@ def config_context(*, n_threads=None):
 
 
 # ---------------------------------------------------------------- threadpoolctl
+class _Unlimited(int):
+    """The count threadpoolctl is shown while it has set no limit on fastlc.
+
+    threadpoolctl undoes a limit by setting the count it read before; told
+    apart from an int by its type, that count means "no limit" again.
+    """
+
+
 def _register_threadpoolctl_controller():
     """Let ``threadpoolctl.threadpool_limits`` cap fastlc (see the module docstring)."""
     try:
@@ -311,19 +319,16 @@ def _register_threadpoolctl_controller():
 
         def get_num_threads(self):
             limit = _threadpool_limit["n_threads"]
-            if limit is None:
-                _threadpool_limit["unlimited"] = allowed_n_threads()
-                return _threadpool_limit["unlimited"]
-            return limit
+            return _Unlimited(allowed_n_threads()) if limit is None else limit
 
         def set_num_threads(self, num_threads):
-            num_threads = max(1, int(num_threads))
-            if _threadpool_limit["n_threads"] is not None and num_threads == _threadpool_limit.get("unlimited"):
-                # threadpool_limits restoring the count reported before it set a limit: that count was
-                # "no limit", so remove the limit rather than pin today's allowed count forever
+            if isinstance(num_threads, _Unlimited):
+                # threadpool_limits restoring what get_num_threads reported while there was no limit
+                # (it restores every library it saw, also those a user_api="blas" limit left alone):
+                # remove the limit rather than pin the count allowed at that moment for ever
                 _threadpool_limit["n_threads"] = None
             else:
-                _threadpool_limit["n_threads"] = num_threads
+                _threadpool_limit["n_threads"] = max(1, int(num_threads))
 
         def get_version(self):
             from . import __version__

@@ -142,6 +142,28 @@ def test_threadpool_limits_caps_fastlc_and_is_undone(user_api):
 
 
 @needs_pool
+def test_threadpool_limits_on_other_libraries_leave_fastlc_unlimited():
+    # threadpoolctl restores every library it saw on exit, also those the limit did not select;
+    # restoring fastlc must not turn the count allowed at that moment into a lasting limit
+    with fastlc.config_context(n_threads=1):
+        with threadpool_limits(limits=1, user_api="blas"):
+            pass
+        with threadpool_limits(limits=1):
+            assert allowed_n_threads() == 1
+    assert fastlc._threads._threadpool_limit["n_threads"] is None
+    assert allowed_n_threads() == N_CPUS
+
+
+@needs_pool
+def test_threadpool_limits_can_raise_a_limit_inside_another():
+    with threadpool_limits(limits=1):
+        with threadpool_limits(limits=N_CPUS):
+            assert allowed_n_threads() == N_CPUS
+        assert allowed_n_threads() == 1
+    assert allowed_n_threads() == N_CPUS
+
+
+@needs_pool
 def test_threadpool_limits_reach_the_kernels():
     from fastlc._cython import _fastlc_threadpool
 
