@@ -219,8 +219,8 @@ def test_explicit_n_threads_is_used_as_given():
         assert effective_n_threads(np.int64(3)) == 3
 
 
-@pytest.mark.parametrize("bad, error", [(True, TypeError), (np.True_, TypeError), (2.0, TypeError), ("2", TypeError), (0, ValueError),
-                                        (-1, ValueError)])
+@pytest.mark.parametrize("bad, error", [(True, TypeError), (np.True_, TypeError), (2.0, TypeError), ("2", TypeError),
+                                        (0, ValueError), (-1, ValueError)])
 def test_bad_n_threads_values_are_rejected_naming_the_argument(bad, error):
     for call in (lambda: effective_n_threads(bad), lambda: fastlc.set_config(n_threads=bad),
                  lambda: fastlc.config_context(n_threads=bad).__enter__(),
