@@ -17,6 +17,11 @@ def test_the_readme_has_python_blocks():
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_readme_block_runs_standalone_without_warnings(block, capsys):
+    if "fastlc.plotting" in block:
+        pytest.importorskip("matplotlib", reason="the Pictures block needs matplotlib (the plot extra)")
+        import matplotlib
+
+        matplotlib.use("Agg")  # no display needed
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         exec(compile(block, str(README), "exec"), {"__name__": "__readme__"})
