@@ -151,14 +151,19 @@ def check_choice(value, name, choices):
     return value
 
 
-def check_scalar(value, name, *, low=None, high=None, low_inclusive=True, high_inclusive=True):
-    """Return ``value`` as a Python float after checking it is a real number in range."""
+def check_scalar(value, name, *, low=None, high=None, low_inclusive=True, high_inclusive=True, allow_inf=False):
+    """Return ``value`` as a Python float after checking it is a finite real number in range.
+
+    ``allow_inf=True`` accepts +-inf (still subject to the bounds), for thresholds
+    where infinity means "never".
+    """
     if type(value) is not float:  # the usual case skips the slower abstract-class check
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name} must be a real number; got {value!r}")
         value = float(value)
-    if math.isnan(value):  # math, not np: called on every kernel call, and np.isnan costs a ufunc dispatch
-        raise ValueError(f"{name} must not be NaN")
+    # math, not np: called on every kernel call, and np.isnan costs a ufunc dispatch
+    if math.isnan(value) or (not allow_inf and math.isinf(value)):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
     if low is not None and (value < low or (value == low and not low_inclusive)):
         bound = f">= {low}" if low_inclusive else f"> {low}"
         raise ValueError(f"{name} must be {bound}; got {value!r}")
@@ -245,17 +250,30 @@ def check_no_overlap(arrays):
                 raise ValueError(f"{name_a} and {name_b} must not share memory")
 
 
-def check_step(step, name="step"):
-    """Return the optimizer step count ``step`` (>= 1) as a Python int."""
-    if isinstance(step, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an int >= 1; got {step!r}")
+def check_int(value, name, *, low=None, high=None, allow_none=False):
+    """Return ``value`` as a Python int in ``[low, high]`` (bools are not ints here).
+
+    ``allow_none=True`` passes ``None`` through (for "not set" defaults).
+    """
+    if value is None and allow_none:
+        return None
+    kind = "an int or None" if allow_none else "an int"
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {kind}; got {value!r}")
     try:
-        value = operator.index(step)
+        value = operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an int >= 1; got {step!r}") from None
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1 (the first step is 1); got {value}")
+        raise TypeError(f"{name} must be {kind}; got {value!r}") from None
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be an int >= {low}; got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}; got {value}")
     return value
+
+
+def check_step(step, name="step"):
+    """Return the optimizer step count ``step`` (>= 1, the first step is 1) as a Python int."""
+    return check_int(step, name, low=1)
 
 
 def check_int_pair(value, name, *, low):

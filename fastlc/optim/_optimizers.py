@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import kernels
 from .._dispatch import resolve_backend
-from .._validation import check_inplace_array, check_n_threads, check_scalar
+from .._validation import check_bool, check_inplace_array, check_n_threads, check_scalar
 from ._clip import clip_grad_norm, clip_grad_value
 
 
@@ -252,9 +252,9 @@ class Adam(Optimizer):
                       check_scalar(beta2, "beta2", low=0.0, high=1.0, high_inclusive=False))
         self.eps = check_scalar(eps, "eps", low=0.0, low_inclusive=False)
         self.weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
-        self.amsgrad = bool(amsgrad)
-        self.maximize = bool(maximize)
-        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+        self.amsgrad = check_bool(amsgrad, "amsgrad")
+        self.maximize = check_bool(maximize, "maximize")
+        self.decoupled_weight_decay = check_bool(decoupled_weight_decay, "decoupled_weight_decay")
         super().__init__(params, lr, **options)
 
     def _state_names(self):
@@ -308,9 +308,9 @@ class RMSprop(Optimizer):
         self.eps = check_scalar(eps, "eps", low=0.0, low_inclusive=False)
         self.weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
         self.momentum = check_scalar(momentum, "momentum", low=0.0)
-        self.centered = bool(centered)
-        self.maximize = bool(maximize)
-        self.eps_inside_sqrt = bool(eps_inside_sqrt)
+        self.centered = check_bool(centered, "centered")
+        self.maximize = check_bool(maximize, "maximize")
+        self.eps_inside_sqrt = check_bool(eps_inside_sqrt, "eps_inside_sqrt")
         super().__init__(params, lr, **options)
 
     def _state_names(self):
@@ -359,10 +359,10 @@ class SGD(Optimizer):
         self.momentum = check_scalar(momentum, "momentum", low=0.0)
         self.dampening = check_scalar(dampening, "dampening", low=0.0, high=1.0)
         self.weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
-        self.nesterov = bool(nesterov)
+        self.nesterov = check_bool(nesterov, "nesterov")
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
-        self.maximize = bool(maximize)
+        self.maximize = check_bool(maximize, "maximize")
         super().__init__(params, lr, **options)
 
     def _state_names(self):
@@ -405,8 +405,8 @@ class Adagrad(Optimizer):
         self.weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
         self.initial_accumulator_value = check_scalar(initial_accumulator_value, "initial_accumulator_value", low=0.0)
         self.eps = check_scalar(eps, "eps", low=0.0, low_inclusive=False)
-        self.maximize = bool(maximize)
-        self.eps_inside_sqrt = bool(eps_inside_sqrt)
+        self.maximize = check_bool(maximize, "maximize")
+        self.eps_inside_sqrt = check_bool(eps_inside_sqrt, "eps_inside_sqrt")
         super().__init__(params, lr, **options)
 
     @property

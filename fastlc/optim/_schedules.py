@@ -17,22 +17,13 @@ linear warm-up  base(t) * (f0 + (1 - f0) t / warmup_steps),  ``torch LinearLR``
 =============== ============================================ =========================
 """
 import numbers
-import operator
 from dataclasses import dataclass
 
-from .._validation import check_choice, check_scalar
+from .._validation import check_choice, check_int, check_scalar
 
 
 def _check_count(value, name, low):
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int >= {low}; got {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int >= {low}; got {value!r}") from None
-    if value < low:
-        raise ValueError(f"{name} must be an int >= {low}; got {value}")
-    return value
+    return check_int(value, name, low=low)
 
 
 def _check_t(t):
