@@ -178,11 +178,13 @@ def check_n_threads(n_threads):
     return effective_n_threads(n_threads)
 
 
-def check_out(out, shape, dtype, name="out", inputs=()):
+def check_out(out, shape, dtype, name="out", inputs=(), *, may_alias=False):
     """Return a writeable C-contiguous output array: ``out`` itself or a new one.
 
-    ``out`` must not overlap any of ``inputs``: the kernels read inputs while
-    writing outputs row by row.
+    ``out`` must not overlap any of ``inputs`` (a tuple of arrays, or a dict
+    name -> array for the messages): the kernels read inputs while writing
+    outputs. With ``may_alias=True`` it may *be* one of them (same memory, same
+    strides) for element-wise kernels that read each element before writing it.
     """
     if out is None:
         return np.empty(shape, dtype=dtype)
@@ -196,9 +198,15 @@ def check_out(out, shape, dtype, name="out", inputs=()):
         raise ValueError(f"{name} must be C-contiguous")
     if not out.flags.writeable:
         raise ValueError(f"{name} must be writeable")
-    for other in inputs:
-        if np.may_share_memory(out, other):
-            raise ValueError(f"{name} must not share memory with the inputs")
+    named = inputs.items() if isinstance(inputs, dict) else ((None, array) for array in inputs)
+    for input_name, other in named:
+        if not np.may_share_memory(out, other):
+            continue
+        if may_alias and other.ctypes.data == out.ctypes.data and other.strides == out.strides:
+            continue
+        if may_alias:
+            raise ValueError(f"{name} may be {input_name or 'an input'} itself but must not otherwise overlap it")
+        raise ValueError(f"{name} must not share memory with the inputs")
     return out
 
 

@@ -9,7 +9,10 @@ from .._validation import FLOAT_DTYPES, check_bool, check_scalar
 def _as_list(grads):
     if isinstance(grads, np.ndarray):
         grads = [grads]
-    grads = list(grads)
+    try:
+        grads = list(grads)
+    except TypeError:
+        raise TypeError(f"grads must be an array or a list of arrays; got {type(grads).__name__}") from None
     for i, g in enumerate(grads):
         if not isinstance(g, np.ndarray):
             raise TypeError(f"grads[{i}] is clipped in place and must be a NumPy array; got {type(g).__name__}")

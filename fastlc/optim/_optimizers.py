@@ -15,13 +15,12 @@ Example
 1
 """
 import copy
-import numbers
 
 import numpy as np
 
 from .. import kernels
 from .._dispatch import resolve_backend
-from .._validation import check_bool, check_inplace_array, check_n_threads, check_scalar
+from .._validation import check_bool, check_inplace_array, check_int, check_n_threads, check_scalar
 from ._clip import clip_grad_norm, clip_grad_value
 
 
@@ -116,11 +115,12 @@ class Optimizer:
         """
         if callable(self.lr):
             lr = self.lr(self.step_count)
-            if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0:
+            try:
+                return check_scalar(lr, "lr", low=0.0)
+            except (TypeError, ValueError) as error:
                 raise ValueError(
-                    f"the learning-rate schedule returned {lr!r} at t={self.step_count}; need a float >= 0"
-                )
-            return float(lr)
+                    f"the learning-rate schedule returned {lr!r} at t={self.step_count}; need a finite float >= 0"
+                ) from error
         return self.lr
 
     def step(self, grads):
@@ -194,8 +194,7 @@ class Optimizer:
         if state_dict["optimizer"] != type(self).__name__:
             raise ValueError(f"state_dict is from {state_dict['optimizer']}, not {type(self).__name__}")
         step_count = state_dict["step_count"]
-        if isinstance(step_count, bool) or not isinstance(step_count, numbers.Integral) or step_count < 0:
-            raise ValueError(f"state_dict['step_count'] must be an int >= 0; got {step_count!r}")
+        check_int(step_count, "state_dict['step_count']", low=0)
         saved = state_dict["state"]
         if len(saved) != len(self.state):
             raise ValueError(f"state_dict holds state for {len(saved)} arrays; this optimizer has {len(self.state)}")
@@ -244,12 +243,10 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
                  maximize=False, decoupled_weight_decay=False, **options):
-        try:
-            beta1, beta2 = betas
-        except (TypeError, ValueError):
-            raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}") from None
-        self.betas = (check_scalar(beta1, "beta1", low=0.0, high=1.0, high_inclusive=False),
-                      check_scalar(beta2, "beta2", low=0.0, high=1.0, high_inclusive=False))
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2); got {betas!r}")
+        self.betas = tuple(check_scalar(beta, f"betas[{i}]", low=0.0, high=1.0, high_inclusive=False)
+                           for i, beta in enumerate(betas))
         self.eps = check_scalar(eps, "eps", low=0.0, low_inclusive=False)
         self.weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
         self.amsgrad = check_bool(amsgrad, "amsgrad")
