@@ -16,6 +16,8 @@ one run (the machine is shared and noisy):
    (target >= 4x) and ``LinearSVMClassifier`` against ``SGDClassifier(loss="hinge")``
    (target >= 8x), in float32 and float64, with test accuracies; and fastlc's float32
    fit against its float64 fit (target >= 1.5x).
+4. The fused gradient kernel's multiply-add rate on one thread, as a fraction of
+   single-thread BLAS GEMM in the same run (the practical FMA peak of this core).
 
 Run::
 
@@ -170,6 +172,48 @@ def against_scikit_learn(data, repeats, epochs=20, batch=200, lr=1e-3):
     return rows
 
 
+def kernel_efficiency(repeats, batch=200, n_features=784, n_classes=10):
+    """The fused gradient kernel's multiply-add rate at 1 thread, against BLAS GEMM on one thread.
+
+    A batch of the image benchmark does 2 x batch x features x classes multiply-adds
+    (scores, then the weight gradient). OpenBLAS's GEMM on one core, timed in the
+    same run, is the practical peak of the machine's FMA units.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from fastlc._dispatch import get_kernel
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for dtype in (np.float32, np.float64):
+        X = rng.standard_normal((3000, n_features)).astype(dtype)
+        y = rng.integers(0, n_classes, 3000).astype(np.intp)
+        W = (0.01 * rng.standard_normal((n_classes, n_features))).astype(dtype)
+        b, weight = np.zeros(n_classes, dtype), np.ones(3000, dtype)
+        loss, grad_W, grad_b = np.empty(batch, dtype), np.empty_like(W), np.empty_like(b)
+        kernel = get_kernel("linear_hinge_gradient", "cython")
+        batches = [rng.permutation(3000)[:batch].astype(np.intp) for _ in range(50)]
+
+        def run_kernel():
+            for r in batches:
+                kernel(X, r, y, weight, W, b, dtype(1 / batch), dtype(1), False, loss, grad_W, grad_b, 1)
+
+        A = rng.standard_normal((512, 512)).astype(dtype)
+
+        def run_gemm():
+            for _ in range(4):
+                A @ A
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            times = median_times({"kernel": run_kernel, "gemm": run_gemm}, repeats)
+        kernel_rate = 2 * batch * n_features * n_classes * len(batches) / times["kernel"] / 1e9
+        gemm_rate = 4 * 512**3 / times["gemm"] / 1e9
+        rows.append((f"fused gradient kernel, {batch} x {n_features} x {n_classes} {np.dtype(dtype).name}, 1 thread",
+                     f"{kernel_rate:.1f} G multiply-adds/s; BLAS GEMM on one thread {gemm_rate:.1f} G/s",
+                     kernel_rate / gemm_rate, "fraction of the practical FMA peak"))
+    return rows
+
+
 def report(rows, repeats):
     model, flags, n_cpus = cpu_description()
     lines = [
@@ -192,7 +236,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds per case (default 3)")
     parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
-    parser.add_argument("--only", choices=["grid", "busy", "sklearn"], help="run one comparison")
+    parser.add_argument("--only", choices=["grid", "busy", "sklearn", "kernel"], help="run one comparison")
     parser.add_argument("--out", help="also write the Markdown report here")
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -205,6 +249,8 @@ def main(argv=None):
         rows += busy_core(data, args.repeats)
     if args.only in (None, "sklearn"):
         rows += against_scikit_learn(data, args.repeats, epochs=2 if args.quick else 20)
+    if args.only in (None, "kernel") and "cython" in fastlc.available_backends():
+        rows += kernel_efficiency(args.repeats)
     text = report(rows, args.repeats)
     print(text)
     if args.out:

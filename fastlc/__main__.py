@@ -50,6 +50,9 @@ def parse_args(argv):
     parser.add_argument("--repeats", type=int_at_least(1), default=5, help="timed repeats per measurement (median shown)")
     parser.add_argument("--threads", type=int_at_least(1), default=None,
                         help="threads for the compiled backends (default: what the process is allowed)")
+    parser.add_argument("--plots", metavar="DIR", default=None,
+                        help='write loss_curve.png, optimizer_paths.png and loss_landscape.png into DIR '
+                             '(needs matplotlib: pip install "fastlc[plot]")')
     return parser.parse_args(argv)
 
 
@@ -75,6 +78,9 @@ def main(argv=None):
     rows = compare_on_digits(n_samples=args.n_samples, max_epochs=args.epochs, backend=args.backend)
     print(format_comparison(rows) + "\n")
     demo()
+    if args.plots is not None:
+        from .plotting._demo import save_demo_pictures
+        save_demo_pictures(args.plots, n_samples=args.n_samples, max_epochs=args.epochs, backend=args.backend)
     if args.no_speed_table:
         return 0
     print("\nKernel speed, median of repeats:")

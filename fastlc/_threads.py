@@ -38,7 +38,18 @@ THREAD_ENVIRONMENT_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
 _affinity = {"count": 0, "expires": -math.inf}
 _quota = {}
 _global_config = {"n_threads": None}
-_local = threading.local()
+
+
+class _ThreadConfig(threading.local):
+    """This thread's stack of :func:`config_context` settings (innermost last)."""
+
+    def __init__(self):
+        # set per thread on first use, so that reading it never goes through a missing attribute
+        # (getattr with a default costs ~0.6 us: an AttributeError raised and caught)
+        self.overrides = []
+
+
+_local = _ThreadConfig()
 #: The limit set through threadpoolctl (None: no limit).
 _threadpool_limit = {"n_threads": None}
 
@@ -161,11 +172,53 @@ def environment_thread_limit(environ=os.environ):
     return limit
 
 
+if os.name == "posix" and isinstance(getattr(os.environ, "_data", None), dict):
+    # os.environ.get of a name that is not set costs ~1 us (a KeyError raised and caught inside
+    # Mapping.get), too much for every kernel call; the dict of bytes behind os.environ, which
+    # os.environ keeps in step with every change made through it, answers in ~50 ns
+    _environ_data = os.environ._data
+    _environ_keys = tuple(os.fsencode(name) for name in THREAD_ENVIRONMENT_VARIABLES)
+    assert len(_environ_keys) == 2, "_current_environment_limit reads exactly two variables"
+else:  # pragma: no cover - not POSIX CPython
+    _environ_data = None
+
+#: Parsed environment limits by the raw values they came from.
+_environment_limits = {}
+
+
+def _current_environment_limit():
+    """``environment_thread_limit(os.environ)``, parsed only when the variables' values change."""
+    if _environ_data is None:  # pragma: no cover - not POSIX CPython
+        return environment_thread_limit(os.environ)
+    # both names spelled out: a generator or map() here costs more than the rest of the call
+    raw = (_environ_data.get(_environ_keys[0]), _environ_data.get(_environ_keys[1]))
+    try:
+        return _environment_limits[raw]
+    except KeyError:
+        if len(_environment_limits) > 64:  # values set over and over: keep the cache small
+            _environment_limits.clear()
+        limit = _environment_limits[raw] = environment_thread_limit(os.environ)
+        return limit
+
+
+def _config_n_threads():
+    """``get_config()["n_threads"]`` without copying the settings."""
+    overrides = _local.overrides
+    return overrides[-1]["n_threads"] if overrides else _global_config["n_threads"]
+
+
 def allowed_n_threads():
-    """The threads this process is allowed: the smallest of the caps in this module's docstring."""
-    caps = [cpu_affinity_count(), _container_cpu_limit(), environment_thread_limit(),
-            _threadpool_limit["n_threads"], get_config()["n_threads"]]
-    return min(cap for cap in caps if cap is not None)
+    """The threads this process is allowed: the smallest of the caps in this module's docstring.
+
+    Called on every kernel call with ``n_threads=None``: it costs about a
+    microsecond (no system call or parsing unless a cap has changed).
+    """
+    n = cpu_affinity_count()
+    for cap in (_container_cpu_limit(), _current_environment_limit(), _threadpool_limit["n_threads"],
+                _config_n_threads()):
+        if cap is not None and cap < n:
+            n = cap
+    return n
 
 
 def effective_n_threads(n_threads=None):
@@ -179,8 +232,9 @@ def effective_n_threads(n_threads=None):
     -------
     n : int >= 1
     """
-    n = check_n_threads_value(n_threads)
-    return allowed_n_threads() if n is None else n
+    if n_threads is None:
+        return allowed_n_threads()
+    return check_n_threads_value(n_threads)
 
 
 # ---------------------------------------------------------------- set_config / config_context
@@ -192,7 +246,7 @@ def get_config():
     config : dict
         ``{"n_threads": int or None}``.
     """
-    overrides = getattr(_local, "overrides", None)
+    overrides = _local.overrides
     return dict(overrides[-1]) if overrides else dict(_global_config)
 
 
@@ -231,9 +285,7 @@ def config_context(*, n_threads=None):
     1
     """
     setting = {"n_threads": check_n_threads_value(n_threads)}
-    overrides = getattr(_local, "overrides", None)
-    if overrides is None:
-        overrides = _local.overrides = []
+    overrides = _local.overrides
     overrides.append(setting)
     try:
         yield
@@ -242,6 +294,14 @@ def config_context(*, n_threads=None):
 
 
 # ---------------------------------------------------------------- threadpoolctl
+class _Unlimited(int):
+    """The count threadpoolctl is shown while it has set no limit on fastlc.
+
+    threadpoolctl undoes a limit by setting the count it read before; told
+    apart from an int by its type, that count means "no limit" again.
+    """
+
+
 def _register_threadpoolctl_controller():
     """Let ``threadpoolctl.threadpool_limits`` cap fastlc (see the module docstring)."""
     try:
@@ -259,19 +319,16 @@ def _register_threadpoolctl_controller():
 
         def get_num_threads(self):
             limit = _threadpool_limit["n_threads"]
-            if limit is None:
-                _threadpool_limit["unlimited"] = allowed_n_threads()
-                return _threadpool_limit["unlimited"]
-            return limit
+            return _Unlimited(allowed_n_threads()) if limit is None else limit
 
         def set_num_threads(self, num_threads):
-            num_threads = max(1, int(num_threads))
-            if _threadpool_limit["n_threads"] is not None and num_threads == _threadpool_limit.get("unlimited"):
-                # threadpool_limits restoring the count reported before it set a limit: that count was
-                # "no limit", so remove the limit rather than pin today's allowed count forever
+            if isinstance(num_threads, _Unlimited):
+                # threadpool_limits restoring what get_num_threads reported while there was no limit
+                # (it restores every library it saw, also those a user_api="blas" limit left alone):
+                # remove the limit rather than pin the count allowed at that moment for ever
                 _threadpool_limit["n_threads"] = None
             else:
-                _threadpool_limit["n_threads"] = num_threads
+                _threadpool_limit["n_threads"] = max(1, int(num_threads))
 
         def get_version(self):
             from . import __version__

@@ -1,30 +1,27 @@
-"""The README's Python examples run: each block on its own, in a fresh namespace, warnings as errors.
-
-A block that needs a name from an earlier block fails here, as it would for a
-reader who pastes only that block.
-"""
+"""Every Python block of README.md runs on its own (fresh namespace), without a warning."""
+import pathlib
 import re
 import warnings
-from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.S | re.M)
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S) if README.exists() else []
 
 
-def test_readme_has_python_blocks():
+def test_the_readme_has_python_blocks():
+    if not README.exists():
+        pytest.skip("README.md is not next to the tests (an installed copy of the tests)")
     assert len(BLOCKS) >= 4
 
 
-@pytest.mark.parametrize("source", BLOCKS, ids=[f"block{i + 1}" for i in range(len(BLOCKS))])
-def test_readme_block_runs_standalone_without_warnings(source):
-    import fastlc
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_readme_block_runs_standalone_without_warnings(block, capsys):
+    if "fastlc.plotting" in block:
+        pytest.importorskip("matplotlib", reason="the Pictures block needs matplotlib (the plot extra)")
+        import matplotlib
 
-    code = compile(source, f"README.md python block", "exec")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            exec(code, {"__name__": "__readme__"})
-    finally:
-        fastlc.set_config(n_threads=None)  # a block that sets the global config must not leak it
+        matplotlib.use("Agg")  # no display needed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exec(compile(block, str(README), "exec"), {"__name__": "__readme__"})

@@ -24,8 +24,17 @@ from fastlc._threads import (
     parse_cgroup_v2_cpu_max,
 )
 
-N_CPUS = len(os.sched_getaffinity(0))
+#: What the machine allows this test process, before any variable, limit or setting of our own:
+#: its CPU affinity, capped by a container quota if the tests run under one.
+N_CPUS = min(len(os.sched_getaffinity(0)), cgroup_cpu_limit() or len(os.sched_getaffinity(0)))
 PROBE = "import fastlc._threads as t; print(t.allowed_n_threads())"
+
+
+@pytest.fixture(autouse=True)
+def without_thread_variables(monkeypatch):
+    """Run every test without OMP_NUM_THREADS / NUMBA_NUM_THREADS, which CI machines often set."""
+    for name in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def allowed_in_subprocess(code=PROBE, **environment):
@@ -49,6 +58,21 @@ def test_cpu_affinity_caps_the_count():
 @pytest.mark.parametrize("name", ["OMP_NUM_THREADS", "NUMBA_NUM_THREADS"])
 def test_thread_environment_variables_cap_the_count(name):
     assert allowed_in_subprocess(**{name: "1"}) == 1
+
+
+@pytest.mark.parametrize("name", ["OMP_NUM_THREADS", "NUMBA_NUM_THREADS"])
+def test_thread_environment_variables_changed_while_running_are_seen(monkeypatch, name):
+    # the values are parsed only when they change: every change must still be seen at once
+    monkeypatch.setenv(name, "1")
+    assert allowed_n_threads() == 1
+    monkeypatch.setenv(name, "1,1")
+    assert allowed_n_threads() == 1
+    monkeypatch.setenv(name, str(N_CPUS + 1))
+    assert allowed_n_threads() == N_CPUS
+    monkeypatch.setenv(name, "1")
+    assert allowed_n_threads() == 1
+    monkeypatch.delenv(name)
+    assert allowed_n_threads() == N_CPUS
 
 
 def test_environment_values():
@@ -118,6 +142,28 @@ def test_threadpool_limits_caps_fastlc_and_is_undone(user_api):
 
 
 @needs_pool
+def test_threadpool_limits_on_other_libraries_leave_fastlc_unlimited():
+    # threadpoolctl restores every library it saw on exit, also those the limit did not select;
+    # restoring fastlc must not turn the count allowed at that moment into a lasting limit
+    with fastlc.config_context(n_threads=1):
+        with threadpool_limits(limits=1, user_api="blas"):
+            pass
+        with threadpool_limits(limits=1):
+            assert allowed_n_threads() == 1
+    assert fastlc._threads._threadpool_limit["n_threads"] is None
+    assert allowed_n_threads() == N_CPUS
+
+
+@needs_pool
+def test_threadpool_limits_can_raise_a_limit_inside_another():
+    with threadpool_limits(limits=1):
+        with threadpool_limits(limits=N_CPUS):
+            assert allowed_n_threads() == N_CPUS
+        assert allowed_n_threads() == 1
+    assert allowed_n_threads() == N_CPUS
+
+
+@needs_pool
 def test_threadpool_limits_reach_the_kernels():
     from fastlc._cython import _fastlc_threadpool
 
@@ -173,8 +219,8 @@ def test_explicit_n_threads_is_used_as_given():
         assert effective_n_threads(np.int64(3)) == 3
 
 
-@pytest.mark.parametrize("bad, error", [(True, TypeError), (2.0, TypeError), ("2", TypeError), (0, ValueError),
-                                        (-1, ValueError)])
+@pytest.mark.parametrize("bad, error", [(True, TypeError), (np.True_, TypeError), (2.0, TypeError), ("2", TypeError),
+                                        (0, ValueError), (-1, ValueError)])
 def test_bad_n_threads_values_are_rejected_naming_the_argument(bad, error):
     for call in (lambda: effective_n_threads(bad), lambda: fastlc.set_config(n_threads=bad),
                  lambda: fastlc.config_context(n_threads=bad).__enter__(),
@@ -188,6 +234,16 @@ def test_joblib_workers_get_their_share():
     joblib = pytest.importorskip("joblib", reason="joblib comes with scikit-learn")
     counts = joblib.Parallel(n_jobs=2, backend="loky")(joblib.delayed(allowed_n_threads)() for _ in range(4))
     assert max(counts) == max(1, N_CPUS // 2)
+
+
+def test_joblib_inner_max_num_threads_reaches_the_workers_and_our_settings_do_not(restore_config):
+    # what the README tells users: joblib's setting reaches the workers (through the variables it
+    # sets), the parent's set_config does not (workers are other processes)
+    joblib = pytest.importorskip("joblib", reason="joblib comes with scikit-learn")
+    fastlc.set_config(n_threads=1)
+    with joblib.parallel_config(backend="loky", inner_max_num_threads=2):
+        counts = joblib.Parallel(n_jobs=2)(joblib.delayed(allowed_n_threads)() for _ in range(2))
+    assert counts == [min(2, N_CPUS)] * 2
 
 
 @needs_pool

@@ -1,8 +1,9 @@
 """fastlc kernels: validated public functions over four interchangeable backends.
 
 Every function takes ``backend=`` ("auto", "naive", "numpy", "numba", "cython")
-and, where it runs in parallel, ``n_threads=`` (None = what the process is
-allowed, see the README's "Threads").
+and, where it runs in parallel, ``n_threads=`` (None = what the process is allowed:
+the CPU affinity and container quota, ``OMP_NUM_THREADS`` / ``NUMBA_NUM_THREADS``,
+``threadpoolctl.threadpool_limits`` and ``fastlc.set_config`` / ``config_context`` all cap it).
 
 - classification losses: ``multiclass_hinge``, ``softmax_cross_entropy``, ``softmax``, ``log_softmax``;
 - regression and binary losses: ``mse_loss``, ``l1_loss``, ``huber_loss``, ``smooth_l1_loss``,

@@ -13,7 +13,7 @@ from .._validation import check_choice, check_float_array, check_n_threads, chec
 _COMMON = """
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
-        Threads of the compiled backends; None uses all cores.
+        Threads of the compiled backends; None: as many as the process is allowed.
     out : ndarray of x's shape and dtype, optional
         C-contiguous array the result is written into; may be x itself (or grad_out).
 """

@@ -69,7 +69,7 @@ def multiclass_hinge(scores, y, *, margin=1.0, squared=False, sample_weight=None
         "mean" is ``sum(w_i L_i) / sum(w_i)``; "none" returns ``w_i L_i`` per sample.
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
-        Threads of the compiled backends; None uses all cores.
+        Threads of the compiled backends; None: as many as the process is allowed.
     out : ndarray of shape (n_samples, n_classes), optional
         Array the gradient is written into.
 
@@ -132,7 +132,7 @@ def softmax_cross_entropy(logits, y, *, class_weight=None, sample_weight=None, l
         non-ignored samples (by ``sum_i sw_i`` for probability targets), as PyTorch does.
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
-        Threads of the compiled backends; None uses all cores.
+        Threads of the compiled backends; None: as many as the process is allowed.
     out : ndarray of shape (n_samples, n_classes), optional
         Array the gradient is written into.
 

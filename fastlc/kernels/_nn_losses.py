@@ -75,7 +75,7 @@ _COMMON_DOC = """
         "none" returns the per-element losses.
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
-        Threads of the compiled backends; None uses all cores.
+        Threads of the compiled backends; None: as many as the process is allowed.
     out : ndarray of the input's shape, optional
         Array the gradient is written into.
 

@@ -118,7 +118,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, bet
         Ascend instead of descend (uses -grad).
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
-        Threads of the compiled backends; None uses all cores.
+        Threads of the compiled backends; None: as many as the process is allowed.
     """
     step = check_step(step)
     lr = check_scalar(lr, "lr", low=0.0)

@@ -168,7 +168,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, backe
         in the right padding is dropped).
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
-        Threads of the compiled backends (parallel over the N * C planes); None uses all cores.
+        Threads of the compiled backends (parallel over the N * C planes);
+        None: as many as the process is allowed.
 
     Returns
     -------
@@ -208,7 +209,8 @@ def max_pool2d_backward(grad_out, indices, input_shape, *, backend="auto", n_thr
         Shape (N, C, H, W) (or (C, H, W)) of the pooled input.
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
-        Threads of the compiled backends (parallel over the N * C planes); None uses all cores.
+        Threads of the compiled backends (parallel over the N * C planes);
+        None: as many as the process is allowed.
 
     Returns
     -------
@@ -273,7 +275,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, count
         Count padded cells in the divisor.
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
-        Threads of the compiled backends (parallel over the N * C planes); None uses all cores.
+        Threads of the compiled backends (parallel over the N * C planes);
+        None: as many as the process is allowed.
 
     Returns
     -------
@@ -309,7 +312,8 @@ def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding
         As given to :func:`avg_pool2d`.
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
-        Threads of the compiled backends (parallel over the N * C planes); None uses all cores.
+        Threads of the compiled backends (parallel over the N * C planes);
+        None: as many as the process is allowed.
 
     Returns
     -------

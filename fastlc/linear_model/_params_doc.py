@@ -80,7 +80,11 @@ SHARED_PARAMETERS = """\
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
         Kernel implementation for the fused batch-gradient and optimizer kernels.
     n_threads : int or None, default=None
-        Threads used by ``fit`` (None: all cores). Each mini-batch is cut into
+        Threads used by ``fit``. None: as many as the process is allowed,
+        resolved once per ``fit`` (the CPU affinity and container quota,
+        ``OMP_NUM_THREADS`` / ``NUMBA_NUM_THREADS``, ``threadpool_limits`` and
+        ``fastlc.set_config`` / ``config_context`` all cap it, so fits inside
+        ``GridSearchCV(n_jobs=...)`` share the cores). Each mini-batch is cut into
         fixed chunks of 64 rows that run in parallel inside the fused gradient
         kernel (scores, loss and weight gradient in one pass over each sample
         row); their gradients are summed in a fixed order, so the model does

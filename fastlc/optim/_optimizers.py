@@ -68,7 +68,7 @@ class Optimizer:
         ``clip_value``), as ``torch.nn.utils.clip_grad_norm_``.
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
-        Threads of the compiled kernels; None uses all cores.
+        Threads of the compiled kernels; None: as many as the process is allowed.
 
     Attributes
     ----------

@@ -17,7 +17,7 @@ def with_n_threads(kernel):
         previous = numba.get_num_threads()
         wanted = max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS))
         if wanted == previous:
-            # the usual case (all cores); each set_num_threads costs about a microsecond
+            # the usual case (as many as allowed); each set_num_threads costs about a microsecond
             return kernel(*kernel_args)
         numba.set_num_threads(wanted)
         try:
