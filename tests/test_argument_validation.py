@@ -14,7 +14,9 @@ valid call and values of the wrong type or range for each parameter. The tests
 
 ``n_threads`` is left out on purpose: its validation and the choice of thread
 counts belong to the thread-limit work (fastlc/_threads.py, tests/test_threads.py).
-The command-line options are checked in tests/test_cli.py.
+The command-line options are checked in tests/test_cli.py. ``fastlc.plotting``
+(optional, needs matplotlib) is not in this table yet: its Display classes check
+their own arguments (tests/test_plotting.py).
 """
 import inspect
 import math
