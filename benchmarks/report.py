@@ -1,9 +1,13 @@
-"""Turn a pytest-benchmark JSON file into a Markdown speed-up table (and a PNG chart).
+"""Turn a benchmark summary into a Markdown speed-up table (and a PNG chart).
 
 Usage::
 
-    python benchmarks/report.py RESULTS.json [--markdown OUT.md] [--png OUT.png]
+    python benchmarks/report.py SUMMARY.json [--markdown OUT.md] [--png OUT.png]
     python benchmarks/report.py --compare OLD.json NEW.json [--threshold 0.15]
+
+The input is a compact summary written by ``benchmarks/summary.py`` (what
+``benchmarks/run.sh`` keeps in ``benchmarks/results/summaries/``); a raw
+pytest-benchmark JSON file has the same layout and is read as well.
 
 Times are medians. A naive backend that ran on a reduced problem is scaled up
 by its recorded ``scale`` (full work / reduced work). Speed-ups are taken
@@ -63,9 +67,16 @@ def speedup_rows(data):
 def markdown(data):
     machine = data.get("machine_info", {})
     cpu = machine.get("cpu", {}).get("brand_raw", "unknown CPU")
+    isa = machine.get("cpu", {}).get("instruction_sets")
+    if isa is None:  # a raw pytest-benchmark file: pick the instruction sets from all CPU flags
+        from summary import instruction_sets
+
+        isa = instruction_sets(machine.get("cpu", {}).get("flags", []))
     lines = [
         f"Machine: {cpu}, {machine.get('cpu', {}).get('count', '?')} cores, "
         f"Python {machine.get('python_version', '?')}; run {data.get('datetime', '?')}.",
+        "",
+        f"Instruction sets: {', '.join(isa) if isa else 'unknown'}.",
         "",
         "| benchmark | backend | median | × vs naive | × vs numpy | GB/s |",
         "|---|---|---:|---:|---:|---:|",

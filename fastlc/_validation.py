@@ -151,14 +151,19 @@ def check_choice(value, name, choices):
     return value
 
 
-def check_scalar(value, name, *, low=None, high=None, low_inclusive=True, high_inclusive=True):
-    """Return ``value`` as a Python float after checking it is a real number in range."""
+def check_scalar(value, name, *, low=None, high=None, low_inclusive=True, high_inclusive=True, allow_inf=False):
+    """Return ``value`` as a Python float after checking it is a finite real number in range.
+
+    ``allow_inf=True`` accepts +-inf (still subject to the bounds), for thresholds
+    where infinity means "never".
+    """
     if type(value) is not float:  # the usual case skips the slower abstract-class check
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name} must be a real number; got {value!r}")
         value = float(value)
-    if math.isnan(value):  # math, not np: called on every kernel call, and np.isnan costs a ufunc dispatch
-        raise ValueError(f"{name} must not be NaN")
+    # math, not np: called on every kernel call, and np.isnan costs a ufunc dispatch
+    if math.isnan(value) or (not allow_inf and math.isinf(value)):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
     if low is not None and (value < low or (value == low and not low_inclusive)):
         bound = f">= {low}" if low_inclusive else f"> {low}"
         raise ValueError(f"{name} must be {bound}; got {value!r}")
@@ -173,11 +178,13 @@ def check_n_threads(n_threads):
     return effective_n_threads(n_threads)
 
 
-def check_out(out, shape, dtype, name="out", inputs=()):
+def check_out(out, shape, dtype, name="out", inputs=(), *, may_alias=False):
     """Return a writeable C-contiguous output array: ``out`` itself or a new one.
 
-    ``out`` must not overlap any of ``inputs``: the kernels read inputs while
-    writing outputs row by row.
+    ``out`` must not overlap any of ``inputs`` (a tuple of arrays, or a dict
+    name -> array for the messages): the kernels read inputs while writing
+    outputs. With ``may_alias=True`` it may *be* one of them (same memory, same
+    strides) for element-wise kernels that read each element before writing it.
     """
     if out is None:
         return np.empty(shape, dtype=dtype)
@@ -191,9 +198,15 @@ def check_out(out, shape, dtype, name="out", inputs=()):
         raise ValueError(f"{name} must be C-contiguous")
     if not out.flags.writeable:
         raise ValueError(f"{name} must be writeable")
-    for other in inputs:
-        if np.may_share_memory(out, other):
-            raise ValueError(f"{name} must not share memory with the inputs")
+    named = inputs.items() if isinstance(inputs, dict) else ((None, array) for array in inputs)
+    for input_name, other in named:
+        if not np.may_share_memory(out, other):
+            continue
+        if may_alias and other.ctypes.data == out.ctypes.data and other.strides == out.strides:
+            continue
+        if may_alias:
+            raise ValueError(f"{name} may be {input_name or 'an input'} itself but must not otherwise overlap it")
+        raise ValueError(f"{name} must not share memory with the inputs")
     return out
 
 
@@ -245,17 +258,30 @@ def check_no_overlap(arrays):
                 raise ValueError(f"{name_a} and {name_b} must not share memory")
 
 
-def check_step(step, name="step"):
-    """Return the optimizer step count ``step`` (>= 1) as a Python int."""
-    if isinstance(step, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an int >= 1; got {step!r}")
+def check_int(value, name, *, low=None, high=None, allow_none=False):
+    """Return ``value`` as a Python int in ``[low, high]`` (bools are not ints here).
+
+    ``allow_none=True`` passes ``None`` through (for "not set" defaults).
+    """
+    if value is None and allow_none:
+        return None
+    kind = "an int or None" if allow_none else "an int"
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {kind}; got {value!r}")
     try:
-        value = operator.index(step)
+        value = operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an int >= 1; got {step!r}") from None
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1 (the first step is 1); got {value}")
+        raise TypeError(f"{name} must be {kind}; got {value!r}") from None
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be an int >= {low}; got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}; got {value}")
     return value
+
+
+def check_step(step, name="step"):
+    """Return the optimizer step count ``step`` (>= 1, the first step is 1) as a Python int."""
+    return check_int(step, name, low=1)
 
 
 def check_int_pair(value, name, *, low):

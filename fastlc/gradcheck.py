@@ -1,6 +1,8 @@
 """Numerical gradients by centered differences, to test analytic gradients against."""
 import numpy as np
 
+from ._validation import check_scalar
+
 
 def numerical_gradient(f, x, *, h=1e-5):
     """Centered-difference gradient of a scalar function.
@@ -22,6 +24,9 @@ def numerical_gradient(f, x, *, h=1e-5):
     -------
     grad : ndarray of the shape of ``x``
     """
+    if not callable(f):
+        raise TypeError(f"f must be a callable f(x) -> float; got {type(f).__name__}")
+    h = check_scalar(h, "h", low=0.0, low_inclusive=False)
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
         raise TypeError(f"x must be a float ndarray; got {type(x).__name__}")
     grad = np.empty_like(x)

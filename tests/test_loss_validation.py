@@ -102,7 +102,7 @@ class TestCommonValidation:
 def test_negative_margin():
     with pytest.raises(ValueError, match=r"margin must be >= 0.0; got -1.0"):
         kernels.multiclass_hinge(SCORES, LABELS, margin=-1.0)
-    with pytest.raises(ValueError, match=r"margin must not be NaN"):
+    with pytest.raises(ValueError, match=r"margin must be a finite number"):
         kernels.multiclass_hinge(SCORES, LABELS, margin=float("nan"))
     with pytest.raises(TypeError, match=r"margin must be a real number"):
         kernels.multiclass_hinge(SCORES, LABELS, margin="1")
@@ -151,3 +151,4 @@ def test_available_backends():
     backends = kernels.available_backends()
     assert backends[:2] == ("naive", "numpy")
     assert set(backends) <= {"naive", "numpy", "numba", "cython"}
+

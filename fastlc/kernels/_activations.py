@@ -8,7 +8,7 @@ before it is written. Other overlaps are rejected.
 import numpy as np
 
 from .._dispatch import get_kernel, resolve_backend
-from .._validation import check_choice, check_float_array, check_n_threads, check_scalar
+from .._validation import check_choice, check_float_array, check_n_threads, check_out, check_scalar
 
 _COMMON = """
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
@@ -20,21 +20,8 @@ _COMMON = """
 
 
 def _check_out(out, like, inputs):
-    if out is None:
-        return np.empty(like.shape, dtype=like.dtype)
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a NumPy array; got {type(out).__name__}")
-    if out.shape != like.shape:
-        raise ValueError(f"out must have shape {like.shape}; got {out.shape}")
-    if out.dtype != like.dtype:
-        raise TypeError(f"out must have dtype {like.dtype}; got {out.dtype}")
-    if not out.flags.c_contiguous or not out.flags.writeable:
-        raise ValueError("out must be a writeable C-contiguous array")
-    for name, array in inputs.items():
-        same = array.ctypes.data == out.ctypes.data and array.strides == out.strides
-        if np.may_share_memory(out, array) and not same:
-            raise ValueError(f"out may be {name} itself but must not otherwise overlap it")
-    return out
+    # element-wise: out may be the input itself (in-place use)
+    return check_out(out, like.shape, like.dtype, inputs=inputs, may_alias=True)
 
 
 def _forward(name, x, a, b, backend, n_threads, out):

@@ -1,22 +1,12 @@
 """Public inverted dropout with a counter-based mask (Philox4x32-10, see fastlc/_naive/_dropout.py)."""
-import operator
-
 import numpy as np
 
 from .._dispatch import get_kernel, resolve_backend
-from .._validation import check_bool, check_float_array, check_n_threads, check_out, check_scalar
+from .._validation import check_bool, check_float_array, check_int, check_n_threads, check_out, check_scalar
 
 
 def _check_seed(seed):
-    if isinstance(seed, (bool, np.bool_)):
-        raise TypeError(f"seed must be an int in [0, 2**64); got {seed!r}")
-    try:
-        seed = operator.index(seed)
-    except TypeError:
-        raise TypeError(f"seed must be an int in [0, 2**64); got {seed!r}") from None
-    if not 0 <= seed < 1 << 64:
-        raise ValueError(f"seed must be an int in [0, 2**64); got {seed}")
-    return seed
+    return check_int(seed, "seed", low=0, high=(1 << 64) - 1)
 
 
 def _scale(p, dtype):
@@ -97,12 +87,8 @@ def dropout_backward(grad_out, mask, p=0.5, *, backend="auto", n_threads=None, o
     p = check_scalar(p, "p", low=0.0, high=1.0)
     n_threads = check_n_threads(n_threads)
     kernel = get_kernel("dropout_backward", resolve_backend(backend, "dropout_backward"))
-    if out is grad_out:
-        result = out  # in place: each element is read before it is written
-        if not (isinstance(out, np.ndarray) and out.flags.c_contiguous and out.flags.writeable):
-            raise ValueError("out must be a writeable C-contiguous array")
-    else:
-        result = check_out(out, grad_out.shape, grad_out.dtype, inputs=(grad_out,))
+    # in place allowed: each element is read before it is written
+    result = check_out(out, grad_out.shape, grad_out.dtype, inputs={"grad_out": grad_out}, may_alias=True)
     kernel(grad_out.reshape(-1), mask.reshape(-1).view(np.uint8), _scale(p, grad_out.dtype), result.reshape(-1),
            n_threads)
     return result

@@ -4,7 +4,9 @@ import numpy as np
 from .._config import rowwise_n_threads
 from .._dispatch import get_kernel, resolve_backend
 from .._validation import (
+    check_bool,
     check_choice,
+    check_int,
     check_float_array,
     check_labels,
     check_n_threads,
@@ -83,6 +85,7 @@ def multiclass_hinge(scores, y, *, margin=1.0, squared=False, sample_weight=None
     dtype = scores.dtype
     y, _ = check_labels(y, n_samples, n_classes, "y")
     margin = check_scalar(margin, "margin", low=0.0)
+    squared = check_bool(squared, "squared")
     reduction = check_choice(reduction, "reduction", REDUCTIONS)
     row_weight = check_weights(sample_weight, n_samples, "sample_weight", dtype)
     n_threads = rowwise_n_threads(scores.size, check_n_threads(n_threads))
@@ -90,7 +93,7 @@ def multiclass_hinge(scores, y, *, margin=1.0, squared=False, sample_weight=None
     grad = check_out(out, scores.shape, dtype, inputs=(scores,))
     row_losses = np.empty(n_samples, dtype=dtype)
     denominator = float(n_samples) if sample_weight is None else float(row_weight.sum(dtype=np.float64))
-    kernel(scores, y, row_weight, _grad_scale(reduction, denominator, dtype), dtype.type(margin), bool(squared),
+    kernel(scores, y, row_weight, _grad_scale(reduction, denominator, dtype), dtype.type(margin), squared,
            row_losses, grad, n_threads)
     return _reduce(row_losses, reduction, denominator), grad
 
@@ -148,6 +151,7 @@ def softmax_cross_entropy(logits, y, *, class_weight=None, sample_weight=None, l
     class_weight = check_weights(class_weight, n_classes, "class_weight", dtype, what="class")
     row_weight = check_weights(sample_weight, n_samples, "sample_weight", dtype)
     n_threads = rowwise_n_threads(logits.size, check_n_threads(n_threads))
+    ignore_index = check_int(ignore_index, "ignore_index", allow_none=True)
     y = np.asarray(y)
     soft = y.ndim == 2 and y.dtype.kind == "f"
     if soft:
@@ -160,8 +164,6 @@ def softmax_cross_entropy(logits, y, *, class_weight=None, sample_weight=None, l
         denominator = row_weight.sum(dtype=np.float64)
         name = "cross_entropy_soft"
     else:
-        if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer))):
-            raise TypeError(f"ignore_index must be an int or None; got {ignore_index!r}")
         target, ignored = check_labels(y, n_samples, n_classes, "y", ignore_index=ignore_index)
         if ignored is not None:
             row_weight = np.where(ignored, dtype.type(0), row_weight)

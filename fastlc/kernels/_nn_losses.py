@@ -12,6 +12,7 @@ from .._dispatch import get_kernel, resolve_backend
 from .._validation import (
     check_choice,
     check_float_array,
+    check_int,
     check_labels,
     check_n_threads,
     check_out,
@@ -226,8 +227,7 @@ def nll_loss(log_prob, y, *, class_weight=None, ignore_index=-100, reduction="me
     n_samples, n_classes = log_prob.shape
     dtype = log_prob.dtype
     reduction = check_choice(reduction, "reduction", REDUCTIONS)
-    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, (int, np.integer)):
-        raise TypeError(f"ignore_index must be an int; got {ignore_index!r}")
+    ignore_index = check_int(ignore_index, "ignore_index")  # an int, as in F.nll_loss
     class_weight = check_weights(class_weight, n_classes, "class_weight", dtype, what="class")
     y, ignored = check_labels(y, n_samples, n_classes, "y", ignore_index=ignore_index)
     row_weight = class_weight[y]

@@ -1,10 +1,9 @@
 """Public batch and layer normalization, forward and backward (PyTorch's semantics)."""
-import operator
 
 import numpy as np
 
 from .._dispatch import get_kernel, resolve_backend
-from .._validation import check_bool, check_float_array, check_inplace_array, check_n_threads, check_scalar
+from .._validation import check_bool, check_float_array, check_inplace_array, check_int, check_n_threads, check_scalar
 
 
 def _check_parameter(value, name, length, dtype, default):
@@ -137,11 +136,8 @@ def batch_norm_backward(grad_out, x, gamma, save_mean, save_invstd, *, training=
 
 
 def _normalized_shape(normalized_shape, x):
-    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
-    try:
-        shape = tuple(operator.index(d) for d in shape)
-    except TypeError:
-        raise TypeError(f"normalized_shape must be an int or a tuple of ints; got {normalized_shape!r}") from None
+    items = tuple(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+    shape = tuple(check_int(d, "normalized_shape", low=1) for d in items)
     if not shape or x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
         raise ValueError(f"normalized_shape {shape} must be the trailing dimensions of x's shape {x.shape}")
     return shape

@@ -20,6 +20,7 @@ import numpy as np
 from .._config import elementwise_n_threads
 from .._dispatch import get_kernel, resolve_backend
 from .._validation import (
+    check_bool,
     check_float_array,
     check_inplace_array,
     check_n_threads,
@@ -125,6 +126,9 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, bet
     beta2 = _check_beta(beta2, "beta2")
     eps = _check_eps(eps)
     weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
+    decoupled = check_bool(decoupled_weight_decay, "decoupled_weight_decay")
+    amsgrad = check_bool(amsgrad, "amsgrad")
+    maximize = check_bool(maximize, "maximize")
     if amsgrad and max_exp_avg_sq is None:
         raise ValueError("amsgrad=True needs max_exp_avg_sq, the running maximum of exp_avg_sq (zeros at first)")
     kernel = get_kernel("adam_step", resolve_backend(backend, "adam_step"))
@@ -134,7 +138,6 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, bet
         n_threads,
     )
     cast = flat_param.dtype.type
-    decoupled = bool(decoupled_weight_decay)
     kernel(
         flat_grad,
         cast(lr / (1 - beta1 ** step)),
@@ -142,7 +145,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, bet
         cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2), cast(eps),
         cast(0.0 if decoupled else weight_decay),
         cast(1 - lr * weight_decay if decoupled else 1.0),
-        bool(amsgrad), bool(maximize),
+        amsgrad, maximize,
         flat_param, buffers["exp_avg"], buffers["exp_avg_sq"], buffers["max_exp_avg_sq"],
         n_threads,
     )
@@ -197,6 +200,9 @@ def rmsprop_step(param, grad, square_avg, *, lr=1e-2, alpha=0.99, eps=1e-8, weig
     eps = _check_eps(eps)
     weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
     momentum = check_scalar(momentum, "momentum", low=0.0)
+    centered = check_bool(centered, "centered")
+    maximize = check_bool(maximize, "maximize")
+    eps_inside_sqrt = check_bool(eps_inside_sqrt, "eps_inside_sqrt")
     if momentum > 0 and momentum_buffer is None:
         raise ValueError(f"momentum={momentum!r} needs momentum_buffer (zeros at first)")
     if centered and grad_avg is None:
@@ -212,7 +218,7 @@ def rmsprop_step(param, grad, square_avg, *, lr=1e-2, alpha=0.99, eps=1e-8, weig
     eps_inside, eps_outside = _eps_split(eps, eps_inside_sqrt, flat_param.dtype)
     kernel(
         flat_grad, cast(lr), cast(alpha), cast(1 - alpha), eps_inside, eps_outside, cast(weight_decay),
-        cast(momentum), bool(centered), bool(maximize),
+        cast(momentum), centered, maximize,
         flat_param, buffers["square_avg"], buffers["momentum_buffer"], buffers["grad_avg"],
         n_threads,
     )
@@ -262,6 +268,9 @@ def sgd_step(param, grad, *, lr, momentum=0.0, dampening=0.0, nesterov=False, we
     momentum = check_scalar(momentum, "momentum", low=0.0)
     dampening = check_scalar(dampening, "dampening", low=0.0, high=1.0)
     weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
+    nesterov = check_bool(nesterov, "nesterov")
+    first_step = check_bool(first_step, "first_step")
+    maximize = check_bool(maximize, "maximize")
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError(
             f"nesterov=True needs momentum > 0 and dampening = 0; got momentum={momentum!r}, dampening={dampening!r}"
@@ -275,7 +284,7 @@ def sgd_step(param, grad, *, lr, momentum=0.0, dampening=0.0, nesterov=False, we
     cast = flat_param.dtype.type
     kernel(
         flat_grad, cast(lr), cast(momentum), cast(1 - dampening), cast(weight_decay),
-        bool(nesterov), bool(first_step), bool(maximize),
+        nesterov, first_step, maximize,
         flat_param, buffers["momentum_buffer"],
         n_threads,
     )
@@ -322,12 +331,14 @@ def adagrad_step(param, grad, sum_sq, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10,
     lr_decay = check_scalar(lr_decay, "lr_decay", low=0.0)
     eps = _check_eps(eps)
     weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
+    maximize = check_bool(maximize, "maximize")
+    eps_inside_sqrt = check_bool(eps_inside_sqrt, "eps_inside_sqrt")
     kernel = get_kernel("adagrad_step", resolve_backend(backend, "adagrad_step"))
     flat_param, flat_grad, buffers, n_threads = _prepare(param, grad, {"sum_sq": sum_sq}, {}, n_threads)
     cast = flat_param.dtype.type
     eps_inside, eps_outside = _eps_split(eps, eps_inside_sqrt, flat_param.dtype)
     kernel(
         flat_grad, cast(lr / (1 + (step - 1) * lr_decay)), eps_inside, eps_outside, cast(weight_decay),
-        bool(maximize), flat_param, buffers["sum_sq"],
+        maximize, flat_param, buffers["sum_sq"],
         n_threads,
     )

@@ -5,14 +5,13 @@ pooling never mixes planes, so this is a free reshape of a C-contiguous array,
 and every compiled backend runs its parallel loop over these planes.
 """
 import math
-import operator
 from typing import NamedTuple
 
 import numpy as np
 
 from .._config import rowwise_n_threads
 from .._dispatch import get_kernel, resolve_backend
-from .._validation import check_bool, check_float_array, check_int_pair, check_n_threads
+from .._validation import check_bool, check_float_array, check_int, check_int_pair, check_n_threads
 
 #: dtype of the indices ``max_pool2d`` returns (PyTorch's).
 INDEX_DTYPE = np.dtype(np.int64)
@@ -37,7 +36,32 @@ def pooled_size(size, kernel, stride, padding, ceil_mode):
     ``floor((size + 2 * padding - kernel) / stride) + 1`` (``ceil`` in ceil
     mode), except that in ceil mode the last window must start inside the input
     or the left padding, otherwise it is dropped.
+
+    Parameters
+    ----------
+    size : int >= 1
+        Input length along the axis.
+    kernel : int >= 1
+    stride : int >= 1
+    padding : int >= 0
+        At most half the kernel, as PyTorch requires.
+    ceil_mode : bool
+
+    Returns
+    -------
+    out : int
+        May be < 1 when the window does not fit.
     """
+    size = check_int(size, "size", low=1)
+    kernel = check_int(kernel, "kernel", low=1)
+    stride = check_int(stride, "stride", low=1)
+    padding = check_int(padding, "padding", low=0, high=kernel // 2)
+    ceil_mode = check_bool(ceil_mode, "ceil_mode")
+    return _pooled_size(size, kernel, stride, padding, ceil_mode)
+
+
+def _pooled_size(size, kernel, stride, padding, ceil_mode):
+    """:func:`pooled_size` for arguments already checked (the hot path of every pooling call)."""
     span = size + 2 * padding - kernel
     out = (-(-span // stride) if ceil_mode else span // stride) + 1
     if ceil_mode and (out - 1) * stride >= size + padding:
@@ -57,7 +81,7 @@ def _geometry(height, width, kernel_size, stride, padding, ceil_mode):
                 f"padding={padding!r} must be at most half of kernel_size={kernel!r}; "
                 f"along the {axis} {p} > {k} / 2"
             )
-    out_size = tuple(pooled_size(n, k, s, p, ceil_mode) for n, k, s, p in zip((height, width), kernel, stride, padding))
+    out_size = tuple(_pooled_size(n, k, s, p, ceil_mode) for n, k, s, p in zip((height, width), kernel, stride, padding))
     if min(out_size) < 1:
         raise ValueError(
             f"output size {out_size} is too small: input of height x width {height} x {width} with "
@@ -79,8 +103,10 @@ def _check_input(x, name):
 def _check_grad_out(grad_out, input_shape):
     """Return grad_out as a 4-D float array, ``input_shape`` as a 4-tuple, and whether both came without batch axis."""
     grad_out = check_float_array(grad_out, "grad_out", ndim=(3, 4))
+    if not isinstance(input_shape, (tuple, list, np.ndarray)):
+        raise TypeError(f"input_shape must be a tuple of ints; got {input_shape!r}")
     try:
-        shape = tuple(operator.index(n) for n in input_shape)
+        shape = tuple(check_int(n, "input_shape") for n in input_shape)
     except TypeError:
         raise TypeError(f"input_shape must be a tuple of ints; got {input_shape!r}") from None
     if len(shape) != grad_out.ndim:

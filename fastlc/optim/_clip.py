@@ -3,13 +3,16 @@ import math
 
 import numpy as np
 
-from .._validation import FLOAT_DTYPES, check_scalar
+from .._validation import FLOAT_DTYPES, check_bool, check_scalar
 
 
 def _as_list(grads):
     if isinstance(grads, np.ndarray):
         grads = [grads]
-    grads = list(grads)
+    try:
+        grads = list(grads)
+    except TypeError:
+        raise TypeError(f"grads must be an array or a list of arrays; got {type(grads).__name__}") from None
     for i, g in enumerate(grads):
         if not isinstance(g, np.ndarray):
             raise TypeError(f"grads[{i}] is clipped in place and must be a NumPy array; got {type(g).__name__}")
@@ -52,7 +55,7 @@ def global_grad_norm(grads, norm_type=2.0):
 
 
 def _check_norm_type(norm_type):
-    norm_type = check_scalar(norm_type, "norm_type", low=0.0, low_inclusive=False)
+    norm_type = check_scalar(norm_type, "norm_type", low=0.0, low_inclusive=False, allow_inf=True)
     return math.inf if math.isinf(norm_type) else norm_type
 
 
@@ -79,6 +82,7 @@ def clip_grad_norm(grads, max_norm, norm_type=2.0, *, error_if_nonfinite=False):
         The global norm before clipping.
     """
     max_norm = check_scalar(max_norm, "max_norm", low=0.0)
+    error_if_nonfinite = check_bool(error_if_nonfinite, "error_if_nonfinite")
     grads = _as_list(grads)
     total = global_grad_norm(grads, norm_type)
     if error_if_nonfinite and not math.isfinite(total):

@@ -15,13 +15,12 @@ Example
 1
 """
 import copy
-import numbers
 
 import numpy as np
 
 from .. import kernels
 from .._dispatch import resolve_backend
-from .._validation import check_inplace_array, check_n_threads, check_scalar
+from .._validation import check_bool, check_inplace_array, check_int, check_n_threads, check_scalar
 from ._clip import clip_grad_norm, clip_grad_value
 
 
@@ -116,11 +115,12 @@ class Optimizer:
         """
         if callable(self.lr):
             lr = self.lr(self.step_count)
-            if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0:
+            try:
+                return check_scalar(lr, "lr", low=0.0)
+            except (TypeError, ValueError) as error:
                 raise ValueError(
-                    f"the learning-rate schedule returned {lr!r} at t={self.step_count}; need a float >= 0"
-                )
-            return float(lr)
+                    f"the learning-rate schedule returned {lr!r} at t={self.step_count}; need a finite float >= 0"
+                ) from error
         return self.lr
 
     def step(self, grads):
@@ -194,8 +194,7 @@ class Optimizer:
         if state_dict["optimizer"] != type(self).__name__:
             raise ValueError(f"state_dict is from {state_dict['optimizer']}, not {type(self).__name__}")
         step_count = state_dict["step_count"]
-        if isinstance(step_count, bool) or not isinstance(step_count, numbers.Integral) or step_count < 0:
-            raise ValueError(f"state_dict['step_count'] must be an int >= 0; got {step_count!r}")
+        check_int(step_count, "state_dict['step_count']", low=0)
         saved = state_dict["state"]
         if len(saved) != len(self.state):
             raise ValueError(f"state_dict holds state for {len(saved)} arrays; this optimizer has {len(self.state)}")
@@ -244,17 +243,15 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
                  maximize=False, decoupled_weight_decay=False, **options):
-        try:
-            beta1, beta2 = betas
-        except (TypeError, ValueError):
-            raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}") from None
-        self.betas = (check_scalar(beta1, "beta1", low=0.0, high=1.0, high_inclusive=False),
-                      check_scalar(beta2, "beta2", low=0.0, high=1.0, high_inclusive=False))
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2); got {betas!r}")
+        self.betas = tuple(check_scalar(beta, f"betas[{i}]", low=0.0, high=1.0, high_inclusive=False)
+                           for i, beta in enumerate(betas))
         self.eps = check_scalar(eps, "eps", low=0.0, low_inclusive=False)
         self.weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
-        self.amsgrad = bool(amsgrad)
-        self.maximize = bool(maximize)
-        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+        self.amsgrad = check_bool(amsgrad, "amsgrad")
+        self.maximize = check_bool(maximize, "maximize")
+        self.decoupled_weight_decay = check_bool(decoupled_weight_decay, "decoupled_weight_decay")
         super().__init__(params, lr, **options)
 
     def _state_names(self):
@@ -308,9 +305,9 @@ class RMSprop(Optimizer):
         self.eps = check_scalar(eps, "eps", low=0.0, low_inclusive=False)
         self.weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
         self.momentum = check_scalar(momentum, "momentum", low=0.0)
-        self.centered = bool(centered)
-        self.maximize = bool(maximize)
-        self.eps_inside_sqrt = bool(eps_inside_sqrt)
+        self.centered = check_bool(centered, "centered")
+        self.maximize = check_bool(maximize, "maximize")
+        self.eps_inside_sqrt = check_bool(eps_inside_sqrt, "eps_inside_sqrt")
         super().__init__(params, lr, **options)
 
     def _state_names(self):
@@ -359,10 +356,10 @@ class SGD(Optimizer):
         self.momentum = check_scalar(momentum, "momentum", low=0.0)
         self.dampening = check_scalar(dampening, "dampening", low=0.0, high=1.0)
         self.weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
-        self.nesterov = bool(nesterov)
+        self.nesterov = check_bool(nesterov, "nesterov")
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
-        self.maximize = bool(maximize)
+        self.maximize = check_bool(maximize, "maximize")
         super().__init__(params, lr, **options)
 
     def _state_names(self):
@@ -405,8 +402,8 @@ class Adagrad(Optimizer):
         self.weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
         self.initial_accumulator_value = check_scalar(initial_accumulator_value, "initial_accumulator_value", low=0.0)
         self.eps = check_scalar(eps, "eps", low=0.0, low_inclusive=False)
-        self.maximize = bool(maximize)
-        self.eps_inside_sqrt = bool(eps_inside_sqrt)
+        self.maximize = check_bool(maximize, "maximize")
+        self.eps_inside_sqrt = check_bool(eps_inside_sqrt, "eps_inside_sqrt")
         super().__init__(params, lr, **options)
 
     @property

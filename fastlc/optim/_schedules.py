@@ -17,22 +17,13 @@ linear warm-up  base(t) * (f0 + (1 - f0) t / warmup_steps),  ``torch LinearLR``
 =============== ============================================ =========================
 """
 import numbers
-import operator
 from dataclasses import dataclass
 
-from .._validation import check_choice, check_scalar
+from .._validation import check_choice, check_int, check_scalar
 
 
 def _check_count(value, name, low):
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int >= {low}; got {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int >= {low}; got {value!r}") from None
-    if value < low:
-        raise ValueError(f"{name} must be an int >= {low}; got {value}")
-    return value
+    return check_int(value, name, low=low)
 
 
 def _check_t(t):
@@ -195,7 +186,14 @@ def make_schedule(name, lr, *, gamma=None, step_size=None, power_t=0.5, warmup_s
     -------
     schedule : LRSchedule
     """
-    check_choice(name, "lr_schedule", SCHEDULES)
+    check_choice(name, "name", SCHEDULES)
+    # every argument is checked, also those the chosen schedule ignores
+    lr = check_scalar(lr, "lr", low=0.0)
+    gamma = None if gamma is None else check_scalar(gamma, "gamma", low=0.0, high=1.0, low_inclusive=False)
+    step_size = None if step_size is None else _check_count(step_size, "step_size", 1)
+    power_t = check_scalar(power_t, "power_t", low=0.0)
+    warmup_steps = _check_count(warmup_steps, "warmup_steps", 0)
+    warmup_start_factor = check_scalar(warmup_start_factor, "warmup_start_factor", low=0.0, high=1.0)
     if name == "constant":
         schedule = ConstantLR(lr)
     elif name == "step":
