@@ -252,7 +252,7 @@ def test_estimator_fit_respects_the_cap():
 
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((2000, 300)), rng.integers(0, 10, 2000)
-    model = fastlc.SoftmaxClassifier(max_epochs=2, batch_size=256, random_state=0)
+    model = fastlc.SoftmaxClassifier(max_epochs=2, tol=None, batch_size=256, random_state=0)
     before = _fastlc_threadpool.stats()["parallel_calls"]
     with fastlc.config_context(n_threads=1):
         capped = model.fit(X, y).coef_.copy()
