@@ -61,11 +61,15 @@ PARALLEL_CHUNK_WORK = 1 << 17
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or non-finite weights.
+    """Training diverged: raised as soon as the rule of ``fastlc.linear_model._training.DivergenceGuard`` fires.
 
-    Raised instead of returning a model whose predictions would be NaN; the
-    message names the learning rate and the epoch. Lower ``learning_rate``
-    (or scale the features) and fit again.
+    That is, a mini-batch's mean loss, the epoch's objective or a weight is not
+    finite, or a mini-batch's mean loss or the epoch's objective exceeds
+    1000 x max(L0, 1), L0 being the mean loss of the call's first mini-batch.
+    Raised instead of returning a model whose predictions would be NaN or
+    meaningless; the message names the learning rate, the optimizer and the
+    epoch, and the model is reset to its state before the call. Lower
+    ``learning_rate`` (or scale the features) and fit again.
     """
 
 
