@@ -120,6 +120,13 @@ needs_pool = pytest.mark.skipif("cython" not in available_backends(),
                                 reason="threadpoolctl finds fastlc by its thread pool's library (Cython backend)")
 
 
+def require_threaded_pool():
+    from fastlc._cython import _fastlc_threadpool
+
+    if not _fastlc_threadpool.THREADED:
+        pytest.skip("this build's pool is serial (FASTLC_PLAIN, or no pthreads/atomics): it counts no parallel calls")
+
+
 @needs_pool
 def test_threadpoolctl_lists_fastlc():
     info = [lib for lib in threadpool_info() if lib["internal_api"] == "fastlc"]
@@ -167,6 +174,7 @@ def test_threadpool_limits_can_raise_a_limit_inside_another():
 def test_threadpool_limits_reach_the_kernels():
     from fastlc._cython import _fastlc_threadpool
 
+    require_threaded_pool()
     scores = np.random.default_rng(0).standard_normal((50_000, 10))
     y = np.zeros(50_000, dtype=np.intp)
     before = _fastlc_threadpool.stats()["parallel_calls"]
@@ -250,6 +258,7 @@ def test_joblib_inner_max_num_threads_reaches_the_workers_and_our_settings_do_no
 def test_estimator_fit_respects_the_cap():
     from fastlc._cython import _fastlc_threadpool
 
+    require_threaded_pool()
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((2000, 300)), rng.integers(0, 10, 2000)
     model = fastlc.SoftmaxClassifier(max_epochs=2, tol=None, batch_size=256, random_state=0)
