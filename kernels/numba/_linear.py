@@ -22,7 +22,7 @@ import numpy as np
 from fastlc._config import NUMBA_OPTIONS
 from fastlc._constants import CHUNK_ROWS, GROUP
 
-from ._rowmath import cross_entropy_hard_row, fast_exp, hinge_row, squared_hinge_row
+from ._rowmath import cross_entropy_hard_row_ordered, fast_exp, hinge_row_ordered, squared_hinge_row_ordered
 from ._threads import with_n_threads
 
 # See the module docstring: everything but re-association.
@@ -120,14 +120,14 @@ def _chunk_gradient(kind, X, rows, lo, hi, y, class_weight, weight_total, row_we
                 continue
             r = rows[slot[a]]
             row_coef = row_weight[r] * grad_scale
-            # the loss kernels' row functions (_rowmath.py): one formula for both
+            # the loss kernels' row functions (_rowmath.py; compiled without reassoc): one formula for both
             if kind == CROSS_ENTROPY:
-                loss = cross_entropy_hard_row(scores[a], grad_scores[a], row_max[a], y[r], class_weight,
-                                              weight_total, label_smoothing, row_coef)
+                loss = cross_entropy_hard_row_ordered(scores[a], grad_scores[a], row_max[a], y[r], class_weight,
+                                                      weight_total, label_smoothing, row_coef)
             elif squared:
-                loss = squared_hinge_row(scores[a], y[r], margin, row_coef, grad_scores[a])
+                loss = squared_hinge_row_ordered(scores[a], y[r], margin, row_coef, grad_scores[a])
             else:
-                loss = hinge_row(scores[a], y[r], margin, row_coef, grad_scores[a])
+                loss = hinge_row_ordered(scores[a], y[r], margin, row_coef, grad_scores[a])
             loss_out[slot[a]] = row_weight[r] * loss
         n_moved = 0
         for c in range(n_classes):

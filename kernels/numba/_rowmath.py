@@ -134,24 +134,31 @@ def exp_inplace(x):
 
 
 # ---------------------------------------------------------------- loss rows
-# One function per loss row, used by the loss kernels (_losses.py) and by the
-# fused linear-model gradients (_linear.py). inline="always" inlines them at
-# Numba IR level, so each compiles with its caller's fastmath flags (the fused
-# gradients leave out ``reassoc``). Each takes coef = row weight * grad_scale,
-# writes coef * dL/ds into ``grad`` and returns the row's loss NOT yet times its
-# row weight; rows of weight 0 are the caller's business (not a scaling by 0:
-# the row may hold NaN).
+# One source per loss row, used by the loss kernels (_losses.py) and by the
+# fused linear-model gradients (_linear.py). Each takes coef = row weight *
+# grad_scale, writes coef * dL/ds into ``grad`` and returns the row's loss NOT yet
+# times its row weight; rows of weight 0 are the caller's business (not a
+# scaling by 0: the row may hold NaN).
+#
+# Each source is compiled twice, with two sets of fastmath flags: the loss
+# kernels' (NUMBA_OPTIONS, with ``reassoc`` so that the class loops' sums
+# vectorize) and the fused gradients' (without ``reassoc``, see _linear.py: with
+# it the sums' order follows the alignment of the scratch rows, and rows came out
+# different in the last bit on 1 and on 2 threads). Not inline="always": Numba's
+# IR inlining lowers the body with flags that again gave thread-dependent bits
+# in the fused kernel (measured). Not cached: the kernels that call them are.
+_LOSS_ROW_OPTIONS = dict(nogil=True, fastmath=NUMBA_OPTIONS["fastmath"], error_model="numpy")
+_FUSED_ROW_OPTIONS = dict(_LOSS_ROW_OPTIONS, fastmath=NUMBA_OPTIONS["fastmath"] - {"reassoc"})
 
 
 def _make_hinge_row(squared):
     """The Weston-Watkins row, plain or squared: two functions from one source.
 
-    ``squared`` is a constant of the closure, so each variant compiles with
+    ``squared`` is a constant of the closure, so each variant compiles to
     branch-free class loops that LLVM vectorizes (an ``if squared`` inside the
-    loop kept both loops scalar: 2.5x slower).
+    loop on a runtime flag kept both loops scalar: 2.5x slower).
     """
 
-    @numba.njit(inline="always")
     def hinge_row(row, correct, margin, coef, grad):
         zero = row.dtype.type(0)
         one = row.dtype.type(1)
@@ -180,12 +187,7 @@ def _make_hinge_row(squared):
     return hinge_row
 
 
-hinge_row = _make_hinge_row(False)
-squared_hinge_row = _make_hinge_row(True)
-
-
-@numba.njit(inline="always")
-def cross_entropy_hard_row(row, grad, row_max, correct, class_weight, weight_total, label_smoothing, coef):
+def _cross_entropy_hard_row(row, grad, row_max, correct, class_weight, weight_total, label_smoothing, coef):
     """Softmax cross-entropy of one row against a hard label, with class weights and label smoothing.
 
     On entry ``grad`` holds exp(row - row_max) (the callers exponentiate a whole block of rows at
@@ -215,8 +217,7 @@ def cross_entropy_hard_row(row, grad, row_max, correct, class_weight, weight_tot
     return loss
 
 
-@numba.njit(inline="always")
-def cross_entropy_soft_row(row, grad, row_max, target, class_weight, label_smoothing, coef):
+def _cross_entropy_soft_row(row, grad, row_max, target, class_weight, label_smoothing, coef):
     """Softmax cross-entropy of one row against a soft target row (grad holds exp(row - row_max) on entry).
 
     q_c = w_c * (keep * t_c + smooth); L = q_sum * log(total) - sum_c q_c (s_c - max).
@@ -239,3 +240,14 @@ def cross_entropy_soft_row(row, grad, row_max, target, class_weight, label_smoot
         q = class_weight[j] * (keep * target[j] + smooth)
         grad[j] = scale * grad[j] - coef * q
     return q_sum * np.log(total) - weighted_shift
+
+
+# for the loss kernels
+hinge_row = numba.njit(**_LOSS_ROW_OPTIONS)(_make_hinge_row(False))
+squared_hinge_row = numba.njit(**_LOSS_ROW_OPTIONS)(_make_hinge_row(True))
+cross_entropy_hard_row = numba.njit(**_LOSS_ROW_OPTIONS)(_cross_entropy_hard_row)
+cross_entropy_soft_row = numba.njit(**_LOSS_ROW_OPTIONS)(_cross_entropy_soft_row)
+# for the fused gradients: the same sources, without re-association
+hinge_row_ordered = numba.njit(**_FUSED_ROW_OPTIONS)(_make_hinge_row(False))
+squared_hinge_row_ordered = numba.njit(**_FUSED_ROW_OPTIONS)(_make_hinge_row(True))
+cross_entropy_hard_row_ordered = numba.njit(**_FUSED_ROW_OPTIONS)(_cross_entropy_hard_row)
