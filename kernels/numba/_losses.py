@@ -20,28 +20,38 @@ from ._rowmath import cross_entropy_hard_row, cross_entropy_soft_row, exp_inplac
 from ._threads import with_n_threads
 
 
+# The plain and the squared hinge are two kernels, each with its row function inlined: one kernel choosing
+# the variant per row ran the plain hinge 5-13% slower (8192 x 10, 1 thread).
+
+
 @numba.njit(parallel=True, **NUMBA_OPTIONS)
-def _hinge(scores, y, row_weight, grad_scale, margin, squared, loss_out, grad_out):
-    n_samples = scores.shape[0]
+def _hinge(scores, y, row_weight, grad_scale, margin, loss_out, grad_out):
     zero = scores.dtype.type(0)
-    for i in numba.prange(n_samples):
+    for i in numba.prange(scores.shape[0]):
         grad = grad_out[i]
         if row_weight[i] == 0:
             # not a scaling by 0: the output may hold NaN garbage
             loss_out[i] = zero
             grad[:] = zero
             continue
-        # the variant is chosen per row, outside the class loops (see _rowmath._make_hinge_row)
-        coef = row_weight[i] * grad_scale
-        if squared:
-            loss = squared_hinge_row(scores[i], y[i], margin, coef, grad)
-        else:
-            loss = hinge_row(scores[i], y[i], margin, coef, grad)
-        loss_out[i] = row_weight[i] * loss
+        loss_out[i] = row_weight[i] * hinge_row(scores[i], y[i], margin, row_weight[i] * grad_scale, grad)
+
+
+@numba.njit(parallel=True, **NUMBA_OPTIONS)
+def _squared_hinge(scores, y, row_weight, grad_scale, margin, loss_out, grad_out):
+    zero = scores.dtype.type(0)
+    for i in numba.prange(scores.shape[0]):
+        grad = grad_out[i]
+        if row_weight[i] == 0:
+            loss_out[i] = zero
+            grad[:] = zero
+            continue
+        loss_out[i] = row_weight[i] * squared_hinge_row(scores[i], y[i], margin, row_weight[i] * grad_scale, grad)
 
 
 def _multiclass_hinge(scores, y, row_weight, grad_scale, margin, squared, loss_out, grad_out):
-    _hinge(scores, y, row_weight, grad_scale, margin, bool(squared), loss_out, grad_out)
+    kernel = _squared_hinge if squared else _hinge
+    kernel(scores, y, row_weight, grad_scale, margin, loss_out, grad_out)
 
 
 @numba.njit(**NUMBA_OPTIONS)

@@ -140,15 +140,18 @@ def exp_inplace(x):
 # times its row weight; rows of weight 0 are the caller's business (not a
 # scaling by 0: the row may hold NaN).
 #
-# Each source is compiled twice, with two sets of fastmath flags: the loss
-# kernels' (NUMBA_OPTIONS, with ``reassoc`` so that the class loops' sums
-# vectorize) and the fused gradients' (without ``reassoc``, see _linear.py: with
-# it the sums' order follows the alignment of the scratch rows, and rows came out
-# different in the last bit on 1 and on 2 threads). Not inline="always": Numba's
-# IR inlining lowers the body with flags that again gave thread-dependent bits
-# in the fused kernel (measured). Not cached: the kernels that call them are.
-_LOSS_ROW_OPTIONS = dict(nogil=True, fastmath=NUMBA_OPTIONS["fastmath"], error_model="numpy")
-_FUSED_ROW_OPTIONS = dict(_LOSS_ROW_OPTIONS, fastmath=NUMBA_OPTIONS["fastmath"] - {"reassoc"})
+# Each source is compiled twice (measured, 1 thread):
+# - for the loss kernels, inline="always" (inlined at Numba IR level into the
+#   kernel's row loop, compiled with its flags, ``reassoc`` included, so that the
+#   class loops' sums vectorize): as a called function the loss kernels ran
+#   1.3-1.7x slower (8192 x 10);
+# - for the fused gradients, a function compiled without ``reassoc`` (see
+#   _linear.py): inlined at IR level, the fused cross-entropy rows came out
+#   different in the last bit on 1 and on 2 threads (the order of the vectorized
+#   sums followed the alignment of the per-chunk scratch rows).
+# Not cached: the kernels that call them are.
+_LOSS_ROW_OPTIONS = dict(inline="always", nogil=True, fastmath=NUMBA_OPTIONS["fastmath"], error_model="numpy")
+_FUSED_ROW_OPTIONS = dict(nogil=True, fastmath=NUMBA_OPTIONS["fastmath"] - {"reassoc"}, error_model="numpy")
 
 
 def _make_hinge_row(squared):
