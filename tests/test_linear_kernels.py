@@ -254,38 +254,5 @@ def test_result_does_not_depend_on_where_the_rows_start(backend, dtype, loss, n_
                 assert_array_equal(got, want)
 
 
-EXTREME_ROWS = {
-    "plus-inf": ([0.0, np.inf], 0),
-    "minus-inf": ([-np.inf, 0.0, 1.0], 1),
-    "nan": ([0.5, np.nan, -0.5], 0),
-    "huge": ([1e30, -1e30, 0.0], 2),
-    "float32-1e8": ([1e8, 0.0], 1),
-    "ties": ([2.0, 2.0, 2.0], 1),
-}
-
-
-@pytest.mark.parametrize("squared", [False, True], ids=["hinge", "squared-hinge"])
-@pytest.mark.parametrize("row", EXTREME_ROWS, ids=list(EXTREME_ROWS))
-@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-@pytest.mark.parametrize("any_backend", ["naive", "numpy", "numba", "cython"])
-def test_fused_hinge_gradient_equals_the_loss_kernel_on_extreme_rows(any_backend, dtype, row, squared):
-    # one feature equal to 1 makes the scores the weights themselves: the fused kernel's slopes must be
-    # the loss kernel's, bit for bit, at +-inf, NaN, huge values and ties (both call one row formula)
-    require_backend(any_backend)
-    scores, label = EXTREME_ROWS[row]
-    scores = np.array([scores], dtype=dtype)
-    n_classes = scores.shape[1]
-    X, rows, y = np.ones((1, 1), dtype=dtype), np.zeros(1, dtype=np.intp), np.array([label], dtype=np.intp)
-    weight, scale, margin = np.ones(1, dtype=dtype), dtype(1), dtype(1)
-    fused_loss, grad_coef, grad_intercept = np.empty(1, dtype), np.empty((n_classes, 1), dtype), np.empty(
-        n_classes, dtype)
-    row_loss, grad_scores = np.empty(1, dtype), np.empty_like(scores)
-    with np.errstate(over="ignore", invalid="ignore"):  # squaring 1e30 overflows to inf, as intended
-        get_kernel("linear_hinge_gradient", any_backend)(X, rows, y, weight, scores.T.copy(),
-                                                         np.zeros(n_classes, dtype), scale, margin, squared,
-                                                         fused_loss, grad_coef, grad_intercept, 1)
-        get_kernel("multiclass_hinge", any_backend)(scores, y, weight, scale, margin, squared, row_loss,
-                                                    grad_scores, 1)
-    assert_array_equal(fused_loss, row_loss)
-    assert_array_equal(grad_intercept, grad_scores[0])
-    assert_array_equal(grad_coef[:, 0], grad_scores[0])
+# The fused gradients against the loss kernels on rows with +-inf, NaN, huge values and ties:
+# tests/test_fused_vs_loss_kernels.py

@@ -32,6 +32,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
+# CHUNK_ROWS: rows per chunk of the fused gradient kernels (the unit of their parallel work), for
+# the thread heuristic below
+from .._constants import CHUNK_ROWS
 from .._dispatch import BACKENDS, resolve_backend
 from .._memory import aligned_copy, aligned_zeros, is_aligned
 from .._validation import check_n_threads
@@ -41,18 +44,12 @@ from ._training import BatchRunner, DivergenceGuard, Diverged, StoppingRule
 #: Batch size used by ``batch_size="auto"`` (capped at the number of samples).
 AUTO_BATCH_SIZE = 256
 
-#: Rows per chunk of a mini-batch inside the fused gradient kernels (the
+
 @lru_cache(maxsize=1)
 def _blas_controller():
     """The process's BLAS thread pools, found once (see ``_blas_threads``)."""
     return ThreadpoolController().select(user_api="blas")
 
-
-#: ``CHUNK_ROWS`` of kernels/*/_linear.*; stated here for the thread heuristic
-#: below). Chunks are the unit of parallel work; their gradients are summed in
-#: a fixed order, so the chunking, and hence every bit of the result, depends
-#: on the batch size only, never on the number of threads.
-CHUNK_ROWS = 64
 
 #: Multiply-adds of one chunk (rows x features x classes, twice) below which the
 #: kernel runs on one thread: waking a second thread costs a few microseconds,

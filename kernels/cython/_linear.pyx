@@ -16,7 +16,6 @@ therefore the same bits for any ``n_threads``.
 No validation here (layer 1): C-contiguous float32/float64 arrays of matching
 dtype, ``rows`` in [0, n_samples), labels in [0, n_classes).
 """
-from libc.math cimport log, logf
 from libc.stdint cimport uintptr_t
 from libc.string cimport memcpy, memset
 
@@ -25,6 +24,7 @@ ctypedef fused floating:
     double
 
 include "_threadpool.pxi"
+include "_rowmath.pxi"
 
 cdef extern from "_linear.h" nogil:
     ctypedef struct fastlc_ahead:
@@ -33,8 +33,6 @@ cdef extern from "_linear.h" nogil:
     int fastlc_linear_wide()
     void* fastlc_aligned_malloc(size_t n)
     void fastlc_aligned_free(void* p)
-    void fastlc_exp_inplace_f32(float* x, Py_ssize_t n)
-    void fastlc_exp_inplace_f64(double* x, Py_ssize_t n)
     void fastlc_scores4_f32(int wide, const float* W, const float* b, Py_ssize_t n_classes, const float** x,
                             Py_ssize_t n, float* scores, fastlc_ahead* ahead)
     void fastlc_scores4_f64(int wide, const double* W, const double* b, Py_ssize_t n_classes, const double** x,
@@ -46,11 +44,10 @@ cdef extern from "_linear.h" nogil:
     void fastlc_add_f32(float* y, const float* x, Py_ssize_t n)
     void fastlc_add_f64(double* y, const double* x, Py_ssize_t n)
 
+# FASTLC_CHUNK_ROWS (rows per chunk: the unit of parallel work and of the fixed-order reduction) and
+# FASTLC_GROUP (rows handled together, see _linear.h; the C helpers take 4) come from _constants.h, the
+# numbers of fastlc/_constants.py.
 cdef enum:
-    # rows per chunk: the unit of parallel work and of the fixed-order reduction
-    CHUNK_ROWS = 64
-    # rows handled together (see _linear.h); fixed, the C helpers take 4 rows
-    GROUP = 4
     # bytes: the scratch rows and the gradient blocks start on cache lines (one vector on AVX-512)
     ALIGN = 64
     CROSS_ENTROPY = 0
@@ -73,13 +70,6 @@ def _force_portable_tiles(bint portable):
     return previous
 
 
-cdef inline floating _log(floating x) noexcept nogil:
-    if floating is float:
-        return logf(x)
-    else:
-        return log(x)
-
-
 cdef inline Py_ssize_t _round_up(Py_ssize_t n, Py_ssize_t multiple) noexcept nogil:
     return (n + multiple - 1) // multiple * multiple
 
@@ -95,57 +85,6 @@ cdef inline void _shift_by_max(const floating* s, floating* g, Py_ssize_t n_clas
     row_max[0] = m
 
 
-cdef inline floating _cross_entropy_row(const floating* s, floating* g, Py_ssize_t n_classes, Py_ssize_t correct,
-                                        floating row_max, const floating* class_weight, floating weight_total,
-                                        floating keep, floating smooth, floating label_smoothing,
-                                        floating coef) noexcept nogil:
-    """Loss of one row (not yet times its weight); coef * dL/ds into g, which holds exp(s - row_max) on entry
-    (same algebra as _losses.pyx)."""
-    cdef Py_ssize_t j
-    cdef floating total = 0, w_correct, q_sum, loss, scale, weighted_shift
-    for j in range(n_classes):
-        total = total + g[j]
-    w_correct = class_weight[correct]
-    q_sum = keep * w_correct + smooth * weight_total
-    loss = q_sum * _log(total) - keep * w_correct * (s[correct] - row_max)
-    scale = coef * q_sum / total
-    if label_smoothing != 0:
-        weighted_shift = 0
-        for j in range(n_classes):
-            if class_weight[j] != 0:  # 0 * -inf must not turn the loss into NaN
-                weighted_shift = weighted_shift + class_weight[j] * (s[j] - row_max)
-            g[j] = scale * g[j] - coef * smooth * class_weight[j]
-        loss = loss - smooth * weighted_shift
-    else:
-        for j in range(n_classes):
-            g[j] = scale * g[j]
-    g[correct] = g[correct] - coef * keep * w_correct
-    return loss
-
-
-cdef inline floating _hinge_row(const floating* s, floating* g, Py_ssize_t n_classes, Py_ssize_t correct,
-                                floating margin, bint squared, floating coef) noexcept nogil:
-    """Weston-Watkins hinge of one row (not yet times its weight); coef * dL/ds into g."""
-    cdef Py_ssize_t j
-    cdef floating offset = margin - s[correct], loss = 0, slope_sum = 0, z, slope
-    for j in range(n_classes):
-        z = s[j] + offset
-        if j == correct or z <= 0:
-            # margin met (also at the kink z == 0): no loss, no gradient
-            slope = 0
-            z = 0
-        elif squared:
-            slope = 2 * z
-            z = z * z
-        else:
-            slope = 1 if z > 0 else z  # 1 for z > 0 (+inf too); NaN stays NaN
-        loss = loss + z
-        slope_sum = slope_sum + slope
-        g[j] = coef * slope
-    g[correct] = -coef * slope_sum
-    return loss
-
-
 cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_features, const Py_ssize_t* rows,
                           Py_ssize_t lo, Py_ssize_t hi, const Py_ssize_t* y, const floating* row_weight,
                           const floating* W, const floating* b, Py_ssize_t n_classes, floating grad_scale,
@@ -155,26 +94,27 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
                           floating* dW, floating* db) noexcept nogil:
     """Batch rows [lo, hi): losses into loss_out[lo:hi], the summed gradient into dW, db (overwritten).
 
-    ``scratch`` holds 2 * GROUP * n_classes values, ``active`` n_classes indices, ``rows_copy``
-    GROUP rows of ``copy_stride`` values starting on cache lines.
+    ``scratch`` holds 2 * FASTLC_GROUP * n_classes values, ``active`` n_classes indices, ``rows_copy``
+    FASTLC_GROUP rows of ``copy_stride`` values starting on cache lines.
     """
-    cdef floating* scores = scratch              # (GROUP, n_classes)
-    cdef floating* g = scratch + GROUP * n_classes  # (GROUP, n_classes)
-    cdef const floating* x[GROUP]
-    cdef Py_ssize_t slot[GROUP]
-    cdef floating row_max[GROUP]
+    cdef floating* scores = scratch                        # (FASTLC_GROUP, n_classes)
+    cdef floating* g = scratch + FASTLC_GROUP * n_classes  # (FASTLC_GROUP, n_classes)
+    cdef const floating* x[FASTLC_GROUP]
+    cdef Py_ssize_t slot[FASTLC_GROUP]
+    cdef floating row_max[FASTLC_GROUP]
+    cdef Py_ssize_t labels[FASTLC_GROUP]
+    cdef floating weights[FASTLC_GROUP]
+    cdef floating losses[FASTLC_GROUP]
     cdef Py_ssize_t i = lo, a, c, r, n_active, n_moved
-    cdef floating coef, loss
-    cdef floating smooth = label_smoothing / n_classes, keep = 1 - label_smoothing
     cdef fastlc_ahead ahead
     ahead.row_bytes = n_features * sizeof(floating)
     ahead.per_line = (n_classes + 1) // 2
     memset(dW, 0, n_classes * n_features * sizeof(floating))
     memset(db, 0, n_classes * sizeof(floating))
     while i < hi:
-        # the next GROUP rows that take part (weight 0: no loss, no gradient, not even 0 * NaN)
+        # the next FASTLC_GROUP rows that take part (weight 0: no loss, no gradient, not even 0 * NaN)
         n_active = 0
-        while i < hi and n_active < GROUP:
+        while i < hi and n_active < FASTLC_GROUP:
             r = rows[i]
             if row_weight[r] == 0:
                 loss_out[i] = 0
@@ -192,13 +132,13 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
                 # start 16 bytes past one) is copied once to an aligned row (same values, same result).
                 memcpy(rows_copy + a * copy_stride, x[a], n_features * sizeof(floating))
                 x[a] = rows_copy + a * copy_stride
-        for a in range(n_active, GROUP):
+        for a in range(n_active, FASTLC_GROUP):
             x[a] = zeros
         # the rows that follow, fetched while this group computes
         ahead.r = 0
         ahead.off = 0
         ahead.credit = 0
-        for a in range(GROUP):
+        for a in range(FASTLC_GROUP):
             ahead.row[a] = <const char*> (X + rows[i + a] * n_features if i + a < hi else zeros)
         if floating is float:
             fastlc_scores4_f32(wide, W, b, n_classes, x, n_features, scores, &ahead)
@@ -208,23 +148,23 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
             # the exps of the whole group in one vectorized call (a 10-class row alone is too short)
             for a in range(n_active):
                 _shift_by_max(scores + a * n_classes, g + a * n_classes, n_classes, &row_max[a])
-            if floating is float:
-                fastlc_exp_inplace_f32(g, n_active * n_classes)
-            else:
-                fastlc_exp_inplace_f64(g, n_active * n_classes)
-        for a in range(GROUP):
-            if a >= n_active:
-                for c in range(n_classes):
-                    g[a * n_classes + c] = 0
-                continue
+            _exp_inplace(g, n_active * n_classes)
+        # the loss rows: the loss kernels' C functions (_rowmath.h), one formula for both
+        for a in range(n_active):
             r = rows[slot[a]]
-            coef = row_weight[r] * grad_scale
-            if kind == CROSS_ENTROPY:
-                loss = _cross_entropy_row(scores + a * n_classes, g + a * n_classes, n_classes, y[r], row_max[a],
-                                          class_weight, weight_total, keep, smooth, label_smoothing, coef)
-            else:
-                loss = _hinge_row(scores + a * n_classes, g + a * n_classes, n_classes, y[r], margin, squared, coef)
-            loss_out[slot[a]] = row_weight[r] * loss
+            labels[a] = y[r]
+            weights[a] = row_weight[r]
+        if kind == CROSS_ENTROPY:
+            for a in range(n_active):
+                losses[a] = weights[a] * _cross_entropy_hard_row(
+                    scores + a * n_classes, g + a * n_classes, n_classes, labels[a], row_max[a], class_weight,
+                    weight_total, label_smoothing, weights[a] * grad_scale)
+        else:
+            _hinge_rows(scores, labels, weights, grad_scale, n_active, n_classes, margin, squared, losses, g)
+        for a in range(n_active):
+            loss_out[slot[a]] = losses[a]
+        for c in range(n_active * n_classes, FASTLC_GROUP * n_classes):
+            g[c] = 0
         # the hinge gradient is sparse (margins met): skip classes no row of the group moves.
         # A row with a NaN feature has NaN scores, hence NaN (nonzero) coefficients, so NaN still
         # propagates. (An infinite feature whose class has coefficient 0 in every row adds 0, not 0 * inf.)
@@ -289,7 +229,7 @@ cdef void _gradient_chunk(Gradient* job, Py_ssize_t k, floating* kind) noexcept 
                     <const floating*> job.row_weight, <const floating*> job.W, <const floating*> job.b,
                     job.n_classes, <floating> job.grad_scale, <const floating*> job.class_weight,
                     <floating> job.weight_total, <floating> job.label_smoothing, <floating> job.margin, job.squared,
-                    <const floating*> job.zeros, chunk_memory + GROUP * job.copy_stride, chunk_memory,
+                    <const floating*> job.zeros, chunk_memory + FASTLC_GROUP * job.copy_stride, chunk_memory,
                     job.copy_stride, job.active + k * job.n_classes, <floating*> job.loss_out, dW, db)
 
 
@@ -308,11 +248,11 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
                          floating[:, ::1] grad_coef, floating[::1] grad_intercept, int n_threads) noexcept nogil:
     """Returns 0, or -1 when the scratch memory could not be allocated."""
     cdef Py_ssize_t n_batch = rows.shape[0], n_features = X.shape[1], n_classes = coef.shape[0]
-    # as many chunks as CHUNK_ROWS rows need, of near-equal size (whole groups): a batch of 200 is
+    # as many chunks as FASTLC_CHUNK_ROWS rows need, of near-equal size (whole groups): a batch of 200 is
     # 52 + 52 + 52 + 44 rows, which two threads share evenly (64 + 64 + 64 + 8 would leave one idle
     # a third of the time). A function of the batch size only, so results do not depend on threads.
-    cdef Py_ssize_t n_chunks = max(1, (n_batch + CHUNK_ROWS - 1) // CHUNK_ROWS)
-    cdef Py_ssize_t rows_per_chunk = _round_up((n_batch + n_chunks - 1) // n_chunks, GROUP)
+    cdef Py_ssize_t n_chunks = max(1, (n_batch + FASTLC_CHUNK_ROWS - 1) // FASTLC_CHUNK_ROWS)
+    cdef Py_ssize_t rows_per_chunk = _round_up((n_batch + n_chunks - 1) // n_chunks, FASTLC_GROUP)
     # one aligned allocation, every piece starting on a cache line (see Gradient)
     cdef Py_ssize_t line = ALIGN // sizeof(floating)
     cdef Py_ssize_t k, j
@@ -330,7 +270,7 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     n_chunks = (n_batch + rows_per_chunk - 1) // rows_per_chunk  # whole groups per chunk may leave fewer
     job.block = _round_up(n_classes * n_features + n_classes, line)  # one chunk's (dW, db)
     job.copy_stride = _round_up(n_features, line)
-    job.per_chunk = GROUP * job.copy_stride + _round_up(2 * GROUP * n_classes, line)
+    job.per_chunk = FASTLC_GROUP * job.copy_stride + _round_up(2 * FASTLC_GROUP * n_classes, line)
     memory = <floating*> fastlc_aligned_malloc(((n_chunks - 1) * job.block + n_chunks * job.per_chunk
                                                 + job.copy_stride) * sizeof(floating))
     job.active = <Py_ssize_t*> fastlc_aligned_malloc(n_chunks * n_classes * sizeof(Py_ssize_t))

@@ -5,78 +5,25 @@ No validation here: the public layer (fastlc.kernels) hands over C-contiguous
 float32/float64 arrays of matching shapes and labels already checked to lie
 in [0, n_classes). Inputs are ``const`` memoryviews so read-only arrays work.
 
-The softmax kernels work on blocks of rows (about BLOCK_ELEMENTS values): the
+The softmax kernels work on blocks of rows (about BLOCK_ELEMENTS values, fastlc/_constants.py): the
 shifted logits of a whole block are exponentiated in one long vectorized loop,
 so that short rows (10 classes) run as fast per element as long ones, and the
 block stays in cache for the passes that follow. Every row is computed the
 same way whatever the block boundaries and thread count, so results are
 deterministic. See _rowmath.h for the vectorized exp and sums.
 """
-from libc.math cimport log, logf
-
 ctypedef fused floating:
     float
     double
 
 include "_threadpool.pxi"
-
-cdef extern from "_rowmath.h" nogil:
-    float fastlc_row_max_f32(const float* x, Py_ssize_t n)
-    double fastlc_row_max_f64(const double* x, Py_ssize_t n)
-    float fastlc_row_sum_f32(const float* x, Py_ssize_t n)
-    double fastlc_row_sum_f64(const double* x, Py_ssize_t n)
-    void fastlc_shift_f32(const float* x, float* out, Py_ssize_t n, float shift)
-    void fastlc_shift_f64(const double* x, double* out, Py_ssize_t n, double shift)
-    void fastlc_exp_inplace_f32(float* x, Py_ssize_t n)
-    void fastlc_exp_inplace_f64(double* x, Py_ssize_t n)
-    void fastlc_scale_f32(float* x, Py_ssize_t n, float a)
-    void fastlc_scale_f64(double* x, Py_ssize_t n, double a)
-    void fastlc_hinge_row_f32(const float* row, float* grad, Py_ssize_t n, Py_ssize_t correct, float margin,
-                              int squared, float* loss, float* slope_sum)
-    void fastlc_hinge_row_f64(const double* row, double* grad, Py_ssize_t n, Py_ssize_t correct, double margin,
-                              int squared, double* loss, double* slope_sum)
-    void fastlc_hinge_short_rows_f32(const float* scores, const Py_ssize_t* labels, const float* row_weight,
-                                     float grad_scale, Py_ssize_t n_rows, Py_ssize_t n, float margin, int squared,
-                                     float* loss, float* grad)
-    void fastlc_hinge_short_rows_f64(const double* scores, const Py_ssize_t* labels, const double* row_weight,
-                                     double grad_scale, Py_ssize_t n_rows, Py_ssize_t n, double margin, int squared,
-                                     double* loss, double* grad)
-    enum: FASTLC_HINGE_GROUP
-
-cdef enum:
-    # rows shorter than this are computed in groups of FASTLC_HINGE_GROUP, one row per vector lane (see
-    # _rowmath.h); measured 1 thread, per row: C=40 2x faster than the row-wise path, C=64 ~15%, C=128 slower
-    SHORT_ROW = 64
-    # values per block of rows: a block of float64 fits in L1 twice over
-    BLOCK_ELEMENTS = 4096
-
-
-cdef inline floating _log(floating x) noexcept nogil:
-    if floating is float:
-        return logf(x)
-    else:
-        return log(x)
-
+include "_rowmath.pxi"
 
 cdef inline floating _row_max(const floating* x, Py_ssize_t n) noexcept nogil:
     if floating is float:
         return fastlc_row_max_f32(x, n)
     else:
         return fastlc_row_max_f64(x, n)
-
-
-cdef inline floating _row_sum(const floating* x, Py_ssize_t n) noexcept nogil:
-    if floating is float:
-        return fastlc_row_sum_f32(x, n)
-    else:
-        return fastlc_row_sum_f64(x, n)
-
-
-cdef inline void _scale(floating* x, Py_ssize_t n, floating a) noexcept nogil:
-    if floating is float:
-        fastlc_scale_f32(x, n, a)
-    else:
-        fastlc_scale_f64(x, n, a)
 
 
 cdef inline void _exp_shifted_block(const floating* x, floating* out, floating* row_max,
@@ -91,14 +38,11 @@ cdef inline void _exp_shifted_block(const floating* x, floating* out, floating* 
             fastlc_shift_f32(x + i * n_classes, out + i * n_classes, n_classes, m)
         else:
             fastlc_shift_f64(x + i * n_classes, out + i * n_classes, n_classes, m)
-    if floating is float:
-        fastlc_exp_inplace_f32(out, n_rows * n_classes)
-    else:
-        fastlc_exp_inplace_f64(out, n_rows * n_classes)
+    _exp_inplace(out, n_rows * n_classes)
 
 
 cdef inline Py_ssize_t _block_rows(Py_ssize_t n_classes) noexcept nogil:
-    return max(1, BLOCK_ELEMENTS // n_classes)
+    return max(1, FASTLC_BLOCK_ELEMENTS // n_classes)
 
 
 cdef inline void _zero_row(floating* loss, floating* grad, Py_ssize_t n_classes) noexcept nogil:
@@ -108,124 +52,45 @@ cdef inline void _zero_row(floating* loss, floating* grad, Py_ssize_t n_classes)
         grad[j] = 0
 
 
-cdef void _hinge_short_block(const floating* scores, const Py_ssize_t* y, const floating* row_weight,
-                             floating grad_scale, Py_ssize_t n_rows, Py_ssize_t n_classes, floating margin,
-                             bint squared, floating* loss_out, floating* grad_out) noexcept nogil:
-    """Rows of fewer than SHORT_ROW classes, FASTLC_HINGE_GROUP at a time, one row per vector lane."""
-    cdef Py_ssize_t first = 0, n
-    while first < n_rows:
-        n = n_rows - first if n_rows - first < FASTLC_HINGE_GROUP else FASTLC_HINGE_GROUP
-        if floating is float:
-            fastlc_hinge_short_rows_f32(scores + first * n_classes, y + first, row_weight + first, grad_scale, n,
-                                        n_classes, margin, squared, loss_out + first, grad_out + first * n_classes)
-        else:
-            fastlc_hinge_short_rows_f64(scores + first * n_classes, y + first, row_weight + first, grad_scale, n,
-                                        n_classes, margin, squared, loss_out + first, grad_out + first * n_classes)
-        first = first + n
-
-
-cdef void _hinge_block(const floating* scores, const Py_ssize_t* y, const floating* row_weight,
-                       floating grad_scale, Py_ssize_t n_rows, Py_ssize_t n_classes, floating margin,
-                       bint squared, floating* loss_out, floating* grad_out) noexcept nogil:
-    """Rows of SHORT_ROW classes or more, one at a time."""
-    cdef Py_ssize_t i
-    cdef floating loss, slope_sum
-    cdef floating* grad
-    for i in range(n_rows):
-        grad = grad_out + i * n_classes
-        if row_weight[i] == 0:
-            # not a scaling by 0: the output may hold NaN garbage
-            _zero_row(&loss_out[i], grad, n_classes)
-            continue
-        loss = 0
-        slope_sum = 0
-        if floating is float:
-            fastlc_hinge_row_f32(scores + i * n_classes, grad, n_classes, y[i], margin, squared, &loss, &slope_sum)
-        else:
-            fastlc_hinge_row_f64(scores + i * n_classes, grad, n_classes, y[i], margin, squared, &loss, &slope_sum)
-        grad[y[i]] = -slope_sum
-        _scale(grad, n_classes, row_weight[i] * grad_scale)
-        loss_out[i] = row_weight[i] * loss
-
-
 cdef void _cross_entropy_hard_block(const floating* logits, const Py_ssize_t* y, const floating* class_weight,
                                     floating weight_total, const floating* row_weight, floating grad_scale,
                                     floating label_smoothing, Py_ssize_t n_rows, Py_ssize_t n_classes,
                                     floating* loss_out, floating* grad_out) noexcept nogil:
-    cdef Py_ssize_t i, j, correct
-    cdef floating smooth = label_smoothing / n_classes, keep = 1 - label_smoothing
-    cdef floating row_max, total, w_correct, q_sum, loss, coef, scale, weighted_shift
-    cdef const floating* row
+    cdef Py_ssize_t i
     cdef floating* grad
     # row maxima are parked in loss_out until each row's loss replaces them
     _exp_shifted_block(logits, grad_out, loss_out, n_rows, n_classes)
     for i in range(n_rows):
-        row = logits + i * n_classes
         grad = grad_out + i * n_classes
         if row_weight[i] == 0:
             _zero_row(&loss_out[i], grad, n_classes)
             continue
-        row_max = loss_out[i]
-        total = _row_sum(grad, n_classes)
-        correct = y[i]
-        # q_c = keep * w_y * [c == y] + smooth * w_c; L = q_sum * log(total) - sum_c q_c (s_c - max)
-        w_correct = class_weight[correct]
-        q_sum = keep * w_correct + smooth * weight_total
-        loss = q_sum * _log(total) - keep * w_correct * (row[correct] - row_max)
-        coef = row_weight[i] * grad_scale
-        scale = coef * q_sum / total
-        if label_smoothing != 0:
-            weighted_shift = 0
-            for j in range(n_classes):
-                if class_weight[j] != 0:  # 0 * -inf must not turn the loss into NaN
-                    weighted_shift = weighted_shift + class_weight[j] * (row[j] - row_max)
-                grad[j] = scale * grad[j] - coef * smooth * class_weight[j]
-            loss = loss - smooth * weighted_shift
-        else:
-            _scale(grad, n_classes, scale)
-        grad[correct] = grad[correct] - coef * keep * w_correct
-        loss_out[i] = row_weight[i] * loss
+        loss_out[i] = row_weight[i] * _cross_entropy_hard_row(
+            logits + i * n_classes, grad, n_classes, y[i], loss_out[i], class_weight, weight_total,
+            label_smoothing, row_weight[i] * grad_scale)
 
 
 cdef void _cross_entropy_soft_block(const floating* logits, const floating* target, const floating* class_weight,
                                     const floating* row_weight, floating grad_scale, floating label_smoothing,
                                     Py_ssize_t n_rows, Py_ssize_t n_classes, floating* loss_out,
                                     floating* grad_out) noexcept nogil:
-    cdef Py_ssize_t i, j
-    cdef floating smooth = label_smoothing / n_classes, keep = 1 - label_smoothing
-    cdef floating row_max, total, q, q_sum, coef, scale, weighted_shift
-    cdef const floating* row
-    cdef const floating* row_target
+    cdef Py_ssize_t i
     cdef floating* grad
     _exp_shifted_block(logits, grad_out, loss_out, n_rows, n_classes)
     for i in range(n_rows):
-        row = logits + i * n_classes
         grad = grad_out + i * n_classes
         if row_weight[i] == 0:
             _zero_row(&loss_out[i], grad, n_classes)
             continue
-        row_max = loss_out[i]
-        row_target = target + i * n_classes
-        total = _row_sum(grad, n_classes)
-        coef = row_weight[i] * grad_scale
-        q_sum = 0
-        weighted_shift = 0
-        for j in range(n_classes):
-            q = class_weight[j] * (keep * row_target[j] + smooth)
-            q_sum = q_sum + q
-            if q != 0:  # a class with no target weight adds nothing, even at logit -inf
-                weighted_shift = weighted_shift + q * (row[j] - row_max)
-        scale = coef * q_sum / total
-        for j in range(n_classes):
-            q = class_weight[j] * (keep * row_target[j] + smooth)
-            grad[j] = scale * grad[j] - coef * q
-        loss_out[i] = row_weight[i] * (q_sum * _log(total) - weighted_shift)
+        loss_out[i] = row_weight[i] * _cross_entropy_soft_row(
+            logits + i * n_classes, grad, n_classes, target + i * n_classes, loss_out[i], class_weight,
+            label_smoothing, row_weight[i] * grad_scale)
 
 
 cdef void _normalize_block(const floating* x, floating* out, Py_ssize_t n_rows, Py_ssize_t n_classes,
                            bint log_space) noexcept nogil:
     """Softmax (or log-softmax) of a block of rows into out."""
-    cdef floating row_max[BLOCK_ELEMENTS]
+    cdef floating row_max[FASTLC_BLOCK_ELEMENTS]
     cdef Py_ssize_t i, j
     cdef floating total, shift
     _exp_shifted_block(x, out, row_max, n_rows, n_classes)
@@ -241,7 +106,6 @@ cdef void _normalize_block(const floating* x, floating* out, Py_ssize_t n_rows, 
 
 # ---------------------------------------------------------------- one pool task for every row kernel
 cdef enum RowKernel:
-    HINGE_SHORT
     HINGE
     CROSS_ENTROPY_HARD
     CROSS_ENTROPY_SOFT
@@ -276,12 +140,9 @@ cdef void _rows_chunk(Rows* job, Py_ssize_t k, floating* kind) noexcept nogil:
     cdef floating* grad = <floating*> job.grad_out + first * C
     cdef const floating* row_weight = <const floating*> job.row_weight + first
     cdef const Py_ssize_t* y = job.y + first
-    if job.kernel == HINGE_SHORT:
-        _hinge_short_block(x, y, row_weight, <floating> job.grad_scale, n_rows, C, <floating> job.margin,
-                           job.squared, loss, grad)
-    elif job.kernel == HINGE:
-        _hinge_block(x, y, row_weight, <floating> job.grad_scale, n_rows, C, <floating> job.margin, job.squared,
-                     loss, grad)
+    if job.kernel == HINGE:
+        _hinge_rows(x, y, row_weight, <floating> job.grad_scale, n_rows, C, <floating> job.margin, job.squared,
+                    loss, grad)
     elif job.kernel == CROSS_ENTROPY_HARD:
         _cross_entropy_hard_block(x, y, <const floating*> job.class_weight, <floating> job.weight_total,
                                   row_weight, <floating> job.grad_scale, <floating> job.label_smoothing, n_rows, C,
@@ -313,9 +174,10 @@ cdef void _run_rows(Rows* job, RowKernel kernel, const floating[:, ::1] x, float
         return
     job.x = &x[0, 0]
     job.grad_out = &out[0, 0]
-    if kernel == HINGE_SHORT:
-        # whole groups, so each row lands in the same vector lane whatever the chunking
-        job.rows_per_chunk = FASTLC_HINGE_GROUP * max(1, BLOCK_ELEMENTS // (FASTLC_HINGE_GROUP * job.n_classes))
+    if kernel == HINGE and job.n_classes < FASTLC_HINGE_SHORT_ROW:
+        # whole groups of short rows (see _rowmath.h), so each row lands in the same vector lane whatever the
+        # chunking
+        job.rows_per_chunk = FASTLC_HINGE_GROUP * max(1, FASTLC_BLOCK_ELEMENTS // (FASTLC_HINGE_GROUP * job.n_classes))
     else:
         job.rows_per_chunk = _block_rows(job.n_classes)
     parallel_for(_rows_task, job, (job.n_samples + job.rows_per_chunk - 1) // job.rows_per_chunk, n_threads)
@@ -334,7 +196,7 @@ def multiclass_hinge(const floating[:, ::1] scores, const Py_ssize_t[::1] y, con
     job.squared = squared
     job.loss_out = &loss_out[0]
     with nogil:
-        _run_rows(&job, HINGE_SHORT if scores.shape[1] < SHORT_ROW else HINGE, scores, grad_out, n_threads)
+        _run_rows(&job, HINGE, scores, grad_out, n_threads)
 
 
 def cross_entropy_hard(const floating[:, ::1] logits, const Py_ssize_t[::1] y, const floating[::1] class_weight,

@@ -20,51 +20,16 @@ import numba
 import numpy as np
 
 from fastlc._config import NUMBA_OPTIONS
+from fastlc._constants import CHUNK_ROWS, GROUP
 
-from ._rowmath import fast_exp
+from ._rowmath import cross_entropy_hard_row_ordered, fast_exp, hinge_row_ordered, squared_hinge_row_ordered
 from ._threads import with_n_threads
 
 # See the module docstring: everything but re-association.
 _OPTIONS = dict(NUMBA_OPTIONS, fastmath=NUMBA_OPTIONS["fastmath"] - {"reassoc"})
 
-#: Rows per chunk: the unit of parallel work and of the fixed-order reduction.
-CHUNK_ROWS = 64
-
-#: Rows handled together: W and the gradient rows are streamed once per group.
-GROUP = 4
-
 CROSS_ENTROPY = 0
 HINGE = 1
-
-
-@numba.njit(**_OPTIONS)
-def _cross_entropy_row(s, g, row_max, correct, class_weight, weight_total, label_smoothing, coef):
-    """Loss of one row (not yet times its weight); coef * dL/ds into g (as _losses.py).
-
-    On entry g holds exp(s - row_max) (taken for the whole group at once).
-    """
-    n_classes = s.shape[0]
-    smooth = label_smoothing / s.dtype.type(n_classes)
-    keep = s.dtype.type(1) - label_smoothing
-    total = s.dtype.type(0)
-    for j in range(n_classes):
-        total += g[j]
-    w_correct = class_weight[correct]
-    q_sum = keep * w_correct + smooth * weight_total
-    loss = q_sum * np.log(total) - keep * w_correct * (s[correct] - row_max)
-    scale = coef * q_sum / total
-    if label_smoothing != 0:
-        weighted_shift = s.dtype.type(0)
-        for j in range(n_classes):
-            if class_weight[j] != 0:  # 0 * -inf must not turn the loss into NaN
-                weighted_shift += class_weight[j] * (s[j] - row_max)
-            g[j] = scale * g[j] - coef * smooth * class_weight[j]
-        loss -= smooth * weighted_shift
-    else:
-        for j in range(n_classes):
-            g[j] *= scale
-    g[correct] -= coef * keep * w_correct
-    return loss
 
 
 @numba.njit(**_OPTIONS)
@@ -81,32 +46,6 @@ def _exp_shifted_rows(scores, g, row_max, n_rows):
     flat = g.reshape(-1)  # the exps of the whole group in one loop: a 10-class row alone is too short
     for k in range(n_rows * n_classes):
         flat[k] = fast_exp(flat[k])
-
-
-@numba.njit(**_OPTIONS)
-def _hinge_row(s, g, correct, margin, squared, coef):
-    """Weston-Watkins hinge of one row (not yet times its weight); coef * dL/ds into g."""
-    zero = s.dtype.type(0)
-    one = s.dtype.type(1)
-    two = s.dtype.type(2)
-    offset = margin - s[correct]
-    loss = zero
-    slope_sum = zero
-    for j in range(s.shape[0]):
-        z = s[j] + offset
-        if j == correct or z <= 0:
-            slope = zero  # margin met (also at the kink z == 0)
-            z = zero
-        elif squared:
-            slope = two * z
-            z = z * z
-        else:
-            slope = one if z > zero else z  # 1 for z > 0 (+inf too); NaN stays NaN
-        loss += z
-        slope_sum += slope
-        g[j] = coef * slope
-    g[correct] = -coef * slope_sum
-    return loss
 
 
 @numba.njit(**NUMBA_OPTIONS)
@@ -181,11 +120,14 @@ def _chunk_gradient(kind, X, rows, lo, hi, y, class_weight, weight_total, row_we
                 continue
             r = rows[slot[a]]
             row_coef = row_weight[r] * grad_scale
+            # the loss kernels' row functions (_rowmath.py; compiled without reassoc): one formula for both
             if kind == CROSS_ENTROPY:
-                loss = _cross_entropy_row(scores[a], grad_scores[a], row_max[a], y[r], class_weight, weight_total,
-                                          label_smoothing, row_coef)
+                loss = cross_entropy_hard_row_ordered(scores[a], grad_scores[a], row_max[a], y[r], class_weight,
+                                                      weight_total, label_smoothing, row_coef)
+            elif squared:
+                loss = squared_hinge_row_ordered(scores[a], y[r], margin, row_coef, grad_scores[a])
             else:
-                loss = _hinge_row(scores[a], grad_scores[a], y[r], margin, squared, row_coef)
+                loss = hinge_row_ordered(scores[a], y[r], margin, row_coef, grad_scores[a])
             loss_out[slot[a]] = row_weight[r] * loss
         n_moved = 0
         for c in range(n_classes):
