@@ -70,10 +70,14 @@ class DivergenceError(FloatingPointError):
     """
 
 
-class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
-    """Base of the mini-batch linear classifiers (not for direct use).
+class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
+    """Base of the mini-batch linear models, classifiers and regressors (not for direct use).
 
-    Subclasses implement :meth:`_gradient_kernel` and define ``__init__`` with all
+    Holds the training loop and the flat parameter vector. The model has
+    ``n_outputs`` score columns (classes, or regression targets):
+    ``_coef_matrix`` (n_outputs, n_features) and ``intercept_`` (n_outputs,)
+    are views into ``_params``. Subclasses implement :meth:`_gradient_kernel`,
+    :meth:`_n_outputs`, :meth:`_validation_score` and define ``__init__`` with all
     parameters spelled out (scikit-learn reads them from the signature).
     """
 
@@ -94,7 +98,6 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
-        "class_weight": [StrOptions({"balanced"}), dict, None],
         "tol": [Interval(numbers.Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -116,115 +119,24 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
         For the batch rows ``rows`` of ``X`` it writes ``row_weight[r] * L_r`` into
         ``loss_out`` and ``sum_r grad_scale * row_weight[r] * dL_r/dscores_r (x_r^T, 1)``
-        into ``grad_coef`` (n_classes, n_features) and ``grad_intercept`` (n_classes,).
+        into ``grad_coef`` (n_outputs, n_features) and ``grad_intercept`` (n_outputs,).
         """
 
-    # ------------------------------------------------------------ public API
+    @abstractmethod
+    def _n_outputs(self):
+        """Number of score columns of the model (classes, or regression targets)."""
 
-    def fit(self, X, y, sample_weight=None):
-        """Train on ``(X, y)`` for up to ``max_epochs`` epochs.
+    @abstractmethod
+    def _validation_score(self, X, y, weight):
+        """Score of the current model on held-out data for early stopping (higher is better)."""
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data. float32 trains in float32, anything else in float64.
-            Sparse matrices are not supported (convert with ``.toarray()``).
-        y : array-like of shape (n_samples,)
-            Class labels (any type scikit-learn accepts; at least two classes).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample's loss (multiplied by the
-            ``class_weight`` of its class).
+    def _public_coef(self, coef_matrix):
+        """What ``coef_`` shows of the (n_outputs, n_features) weight matrix (a view)."""
+        return coef_matrix
 
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        self._validate_params()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False)
-        check_classification_targets(y)
-        classes, y_encoded = np.unique(y, return_inverse=True)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the data, "
-                f"but the data contains only one class: {classes[0].item()!r}"
-            )
-        warm = self.warm_start and hasattr(self, "coef_")
-        if warm and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"warm_start=True but y has classes {classes.tolist()} while the fitted model has "
-                f"{self.classes_.tolist()}; fit with warm_start=False to start over"
-            )
-        self.classes_ = classes
-        weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
-        rng = check_random_state(self.random_state)
-        if not warm:
-            self._initialize(X.shape[1], X.dtype)
-            self.n_iter_ = 0
-            self.loss_curve_ = []
-        # One generator for the whole fit: shuffling order and the validation split.
-        generator = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
-        # partial_fit after fit continues with the same stream of shuffles
-        self._stream_generator = generator
-        self._fit_or_forget(not warm, X, y_encoded, weight, generator, incremental=False)
-        return self
-
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Run one epoch over ``(X, y)``, continuing from the current model.
-
-        Meant for data that arrives in chunks (streaming, ``dask_ml.wrappers.Incremental``).
-        No convergence check or early stopping is done; each call counts as one
-        epoch for ``lr_schedule`` and appends one value to ``loss_curve_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        classes : array-like of shape (n_classes,), default=None
-            All the classes that can appear in ``y`` across calls. Required on
-            the first call, ignored (but checked) later.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : object
-        """
-        first_call = not hasattr(self, "coef_")
-        self._validate_params()
-        if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit: class frequencies of a stream "
-                "are unknown. Compute weights once with sklearn.utils.compute_class_weight('balanced', "
-                "classes=classes, y=y_sample) and pass them as a dict."
-            )
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False,
-                             reset=first_call)
-        check_classification_targets(y)
-        if first_call:
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit")
-            classes = np.unique(np.asarray(classes))
-            if classes.shape[0] < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs at least 2 classes; classes={classes.tolist()} has one"
-                )
-            self.classes_ = classes
-            self._initialize(X.shape[1], X.dtype)
-            self.n_iter_ = 0
-            self.loss_curve_ = []
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            self._stream_generator = np.random.default_rng(seed)
-        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
-            raise ValueError(f"classes={list(classes)} differs from the classes of the first call "
-                             f"{self.classes_.tolist()}")
-        unknown = ~np.isin(y, self.classes_)
-        if unknown.any():
-            raise ValueError(f"y contains label {y[np.flatnonzero(unknown)[0]].item()!r} that is not in "
-                             f"classes={self.classes_.tolist()}")
-        y_encoded = np.searchsorted(self.classes_, y)
-        weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
-        self._fit_or_forget(first_call, X, y_encoded, weight, self._stream_generator, incremental=True)
-        return self
+    def _validation_rows(self, y, order, n_val):
+        """Rows held out for early stopping: the first ``n_val`` of the shuffled ``order``."""
+        return np.sort(order[:n_val])
 
     def _fit_or_forget(self, fresh, *args, **kwargs):
         """Train; if a fresh model diverges, leave the estimator unfitted (never NaN weights)."""
@@ -234,44 +146,30 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             if fresh:
                 for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
                     delattr(self, name)
-                for name in ("_params", "_optimizer_state"):
+                for name in ("_params", "_optimizer_state", "_coef_matrix"):
                     self.__dict__.pop(name, None)
             raise
 
-    def decision_function(self, X):
-        """Class scores ``X @ coef_.T + intercept_``.
+    def _start_stream(self, n_features, dtype):
+        """A fresh model for ``partial_fit``'s first call: zero weights and the shuffling stream."""
+        self._initialize(n_features, dtype)
+        self.n_iter_ = 0
+        self.loss_curve_ = []
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self._stream_generator = np.random.default_rng(seed)
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes), or (n_samples,) for two classes
-            For two classes, ``scores[:, 1] - scores[:, 0]`` (positive means
-            ``classes_[1]``), as scikit-learn's binary classifiers return.
-        """
-        scores = self._scores(X)
-        if scores.shape[1] == 2:
-            return scores[:, 1] - scores[:, 0]
-        return scores
-
-    def predict(self, X):
-        """Predict the class of each sample (the highest score).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Labels taken from ``classes_``.
-        """
-        scores = self._scores(X)
-        return self.classes_[np.argmax(scores, axis=1)]
-
-    # --------------------------------------------------------------- helpers
+    def _start_fit(self, n_features, dtype, warm):
+        """The generator of a ``fit`` call (shuffles, validation split), and a fresh model unless warm."""
+        rng = check_random_state(self.random_state)
+        if not warm:
+            self._initialize(n_features, dtype)
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+        # One generator for the whole fit: shuffling order and the validation split.
+        generator = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        # partial_fit after fit continues with the same stream of shuffles
+        self._stream_generator = generator
+        return generator
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -281,47 +179,43 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _scores(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", accept_sparse=False, reset=False)
-        scores = X @ self.coef_.T
+        return self._linear_scores(X)
+
+    def _linear_scores(self, X):
+        """``X @ W.T + b`` of the (n_outputs, n_features) weights, shape (n_samples, n_outputs)."""
+        scores = X @ self._coef_matrix.T
         if self.fit_intercept:
             scores += self.intercept_
         return scores
 
-    def _sample_weight(self, sample_weight, X, y_encoded, class_weight):
-        weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True, copy=True)
-        if class_weight is not None:
-            per_class = compute_class_weight(class_weight, classes=self.classes_,
-                                             y=self.classes_[y_encoded])
-            weight *= per_class[y_encoded].astype(X.dtype)
-        if not weight.sum() > 0:
-            raise ValueError("the sample weights (times class_weight) sum to zero: nothing to learn from")
-        return weight
-
     def _initialize(self, n_features, dtype):
-        """Allocate the flat parameter vector (zeros: both losses are convex)."""
-        n_classes = self.classes_.shape[0]
-        self._params = aligned_zeros(n_classes * n_features + n_classes, dtype)
-        self._bind_views(n_classes, n_features)
+        """Allocate the flat parameter vector (zeros: every loss of these models is convex)."""
+        n_outputs = self._n_outputs()
+        self._params = aligned_zeros(n_outputs * n_features + n_outputs, dtype)
+        self._bind_views(n_outputs, n_features)
         self._optimizer_state = OptimizerState(
             self.optimizer, self._params.shape[0], dtype, momentum=self.momentum, beta_1=self.beta_1,
             beta_2=self.beta_2, epsilon=self.epsilon,
         )
         self._epochs_seen = 0
 
-    def _bind_views(self, n_classes, n_features):
+    def _bind_views(self, n_outputs, n_features):
         """Make ``coef_`` and ``intercept_`` views into the flat parameter vector.
 
-        ``coef_`` is a C-contiguous (n_classes, n_features) block: the fused
-        gradient kernel takes dot products of its rows with the sample rows
-        and adds ``g_c x`` to each row of the gradient, both contiguous over
-        the features (they vectorize).
+        ``_coef_matrix`` is a C-contiguous (n_outputs, n_features) block: the
+        fused gradient kernel takes dot products of its rows with the sample
+        rows and adds ``g_c x`` to each row of the gradient, both contiguous
+        over the features (they vectorize). ``coef_`` shows it (see :meth:`_public_coef`).
         """
-        self.coef_ = self._params[: n_classes * n_features].reshape(n_classes, n_features)
-        self.intercept_ = self._params[n_classes * n_features:]
+        self._coef_matrix = self._params[: n_outputs * n_features].reshape(n_outputs, n_features)
+        self.coef_ = self._public_coef(self._coef_matrix)
+        self.intercept_ = self._params[n_outputs * n_features:]
 
     def _sync_params(self):
         """Rebuild the flat vector if a user assigned ``coef_`` / ``intercept_`` directly."""
         if not (np.shares_memory(self.coef_, self._params) and np.shares_memory(self.intercept_, self._params)):
             coef = np.asarray(self.coef_)
+            coef = coef.reshape(1, -1) if coef.ndim == 1 else coef  # a single-output regressor's (n_features,)
             self._params = np.concatenate([coef.ravel(), np.broadcast_to(self.intercept_, coef.shape[:1])])
             self._bind_views(*coef.shape)
 
@@ -329,7 +223,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         super().__setstate__(state)
         # Pickling copies coef_ / intercept_ / _params separately: re-link the views.
         if "_params" in state:
-            self._bind_views(*state["coef_"].shape)
+            self._bind_views(*np.shape(state.get("_coef_matrix", state["coef_"])))
 
     def _penalty(self, coef):
         """Value of the penalty at ``coef`` (a Python float)."""
@@ -354,30 +248,6 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _batch_size(self, n_samples):
         size = AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size
         return max(1, min(size, n_samples))
-
-    def _objective(self, X, y, sample_weight=None):
-        """Full regularised objective and its gradient at the current model, as training computes them.
-
-        Runs training's own fused gradient kernel on every row, with the
-        sample weights times ``class_weight`` as ``fit`` uses them. Used by the
-        tests (finite differences against this gradient check the gradient
-        that training follows) and by users who want the exact training objective.
-
-        Returns
-        -------
-        loss : float
-            ``sum_i w_i L_i / sum_i w_i + penalty(coef_)``.
-        grad_coef : ndarray of shape (n_classes, n_features)
-        grad_intercept : ndarray of shape (n_classes,)
-        """
-        check_is_fitted(self)
-        X = np.ascontiguousarray(X, dtype=self._params.dtype)
-        y_encoded = np.searchsorted(self.classes_, y)
-        weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
-        with self._blas_threads():
-            return self._batch_runner(X, y_encoded, weight, batch_size=X.shape[0]).objective(self)
-
-    # ----------------------------------------------------------- the loop
 
     def _fit_epochs(self, X, y, weight, generator, *, incremental):
         """Train ``max_epochs`` epochs (or one for ``partial_fit``), in place."""
@@ -414,7 +284,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 self.loss_curve_.append(loss)
                 message = f"Epoch {self.n_iter_}: loss={loss:.6g}"
                 if early_stopping:
-                    score = self._weighted_accuracy(X_val, y_val, weight_val)
+                    score = self._validation_score(X_val, y_val, weight_val)
                     self.validation_scores_.append(score)
                     message += f", validation score={score:.6g}"
                     if stopping.improved(score):
@@ -439,28 +309,27 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 ConvergenceWarning,
             )
 
-    # ----------------------------------------------------------- steps of the loop
-
     def _prepare_params(self, X):
         """Make the flat parameter vector fit for training on ``X``: its dtype, aligned, the right width."""
         self._sync_params()
         if self._params.dtype != X.dtype:
             # warm start / partial_fit with data of another dtype: train in the data's dtype
             self._params = self._params.astype(X.dtype)
-            self._bind_views(*self.coef_.shape)
+            self._bind_views(*self._coef_matrix.shape)
             self._optimizer_state.astype(X.dtype)
         if not is_aligned(self._params):
             # after unpickling or a user-assigned coef_: the fused kernel reads W once per row group
             self._params = aligned_copy(self._params)
-            self._bind_views(*self.coef_.shape)
-        if self.coef_.shape[1] != X.shape[1]:
-            raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self.coef_.shape[1]}")
+            self._bind_views(*self._coef_matrix.shape)
+        if self._coef_matrix.shape[1] != X.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features but the model was fitted with "
+                             f"{self._coef_matrix.shape[1]}")
 
     def _batch_runner(self, X, y, weight, batch_size=None):
         """The kernels, buffers and optimizer step of this fit, with the thread count chosen once."""
         n_threads = check_n_threads(self.n_threads)
         backend = resolve_backend(self.backend, self._gradient_kernel_name)
-        n_classes, n_features = self.coef_.shape
+        n_classes, n_features = self._coef_matrix.shape
         # The thread count changes the speed only, never the result (fixed chunks).
         chunk_work = 2 * CHUNK_ROWS * n_features * n_classes
         batch_gradient = self._gradient_kernel(X.dtype, backend, n_threads if chunk_work >= PARALLEL_CHUNK_WORK else 1)
@@ -521,7 +390,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self.t_ = t
 
     def _validation_split(self, X, y, weight, generator):
-        """Hold out ``validation_fraction`` of the samples, stratified by class when possible."""
+        """Hold out ``validation_fraction`` of the samples (which ones: :meth:`_validation_rows`)."""
         n_samples = X.shape[0]
         n_val = int(np.ceil(self.validation_fraction * n_samples))
         if n_val < 1 or n_samples - n_val < 1:
@@ -529,26 +398,203 @@ class BaseLinearClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 f"validation_fraction={self.validation_fraction} leaves no samples for "
                 f"{'validation' if n_val < 1 else 'training'} out of {n_samples}"
             )
-        order = generator.permutation(n_samples)
-        counts = np.bincount(y, minlength=self.classes_.shape[0])
-        if counts[counts > 0].min() >= 2:
-            # stratify: take the same fraction from each class (at least one)
-            val_rows = []
-            for label in np.flatnonzero(counts):
-                rows = order[y[order] == label]
-                val_rows.append(rows[: max(1, int(round(self.validation_fraction * rows.shape[0])))])
-            val_rows = np.sort(np.concatenate(val_rows))
-        else:
-            val_rows = np.sort(order[:n_val])
+        val_rows = self._validation_rows(y, generator.permutation(n_samples), n_val)
         train = np.ones(n_samples, dtype=bool)
         train[val_rows] = False
         if not train.any():
             raise ValueError(f"validation_fraction={self.validation_fraction} leaves no training samples")
         return X[train], y[train], weight[train], X[val_rows], y[val_rows], weight[val_rows]
 
-    def _weighted_accuracy(self, X, y, weight):
-        scores = X @ self.coef_.T
-        if self.fit_intercept:
-            scores += self.intercept_
-        correct = np.argmax(scores, axis=1) == y
+
+class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
+    """Base of the mini-batch linear classifiers (not for direct use).
+
+    Subclasses implement :meth:`_gradient_kernel` and define ``__init__`` with all
+    parameters spelled out (scikit-learn reads them from the signature).
+    """
+
+    _parameter_constraints = {
+        **BaseLinearModel._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def _n_outputs(self):
+        return self.classes_.shape[0]
+
+    # ------------------------------------------------------------ public API
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``(X, y)`` for up to ``max_epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. float32 trains in float32, anything else in float64.
+            Sparse matrices are not supported (convert with ``.toarray()``).
+        y : array-like of shape (n_samples,)
+            Class labels (any type scikit-learn accepts; at least two classes).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample's loss (multiplied by the
+            ``class_weight`` of its class).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False)
+        check_classification_targets(y)
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, "
+                f"but the data contains only one class: {classes[0].item()!r}"
+            )
+        warm = self.warm_start and hasattr(self, "coef_")
+        if warm and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True but y has classes {classes.tolist()} while the fitted model has "
+                f"{self.classes_.tolist()}; fit with warm_start=False to start over"
+            )
+        self.classes_ = classes
+        weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
+        generator = self._start_fit(X.shape[1], X.dtype, warm)
+        self._fit_or_forget(not warm, X, y_encoded, weight, generator, incremental=False)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch over ``(X, y)``, continuing from the current model.
+
+        Meant for data that arrives in chunks (streaming, ``dask_ml.wrappers.Incremental``).
+        No convergence check or early stopping is done; each call counts as one
+        epoch for ``lr_schedule`` and appends one value to ``loss_curve_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All the classes that can appear in ``y`` across calls. Required on
+            the first call, ignored (but checked) later.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        first_call = not hasattr(self, "coef_")
+        self._validate_params()
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: class frequencies of a stream "
+                "are unknown. Compute weights once with sklearn.utils.compute_class_weight('balanced', "
+                "classes=classes, y=y_sample) and pass them as a dict."
+            )
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False,
+                             reset=first_call)
+        check_classification_targets(y)
+        if first_call:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            classes = np.unique(np.asarray(classes))
+            if classes.shape[0] < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least 2 classes; classes={classes.tolist()} has one"
+                )
+            self.classes_ = classes
+            self._start_stream(X.shape[1], X.dtype)
+        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+            raise ValueError(f"classes={list(classes)} differs from the classes of the first call "
+                             f"{self.classes_.tolist()}")
+        unknown = ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(f"y contains label {y[np.flatnonzero(unknown)[0]].item()!r} that is not in "
+                             f"classes={self.classes_.tolist()}")
+        y_encoded = np.searchsorted(self.classes_, y)
+        weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
+        self._fit_or_forget(first_call, X, y_encoded, weight, self._stream_generator, incremental=True)
+        return self
+
+    def decision_function(self, X):
+        """Class scores ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes), or (n_samples,) for two classes
+            For two classes, ``scores[:, 1] - scores[:, 0]`` (positive means
+            ``classes_[1]``), as scikit-learn's binary classifiers return.
+        """
+        scores = self._scores(X)
+        if scores.shape[1] == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def predict(self, X):
+        """Predict the class of each sample (the highest score).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels taken from ``classes_``.
+        """
+        scores = self._scores(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    # --------------------------------------------------------------- helpers
+
+    def _sample_weight(self, sample_weight, X, y_encoded, class_weight):
+        weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True, copy=True)
+        if class_weight is not None:
+            per_class = compute_class_weight(class_weight, classes=self.classes_,
+                                             y=self.classes_[y_encoded])
+            weight *= per_class[y_encoded].astype(X.dtype)
+        if not weight.sum() > 0:
+            raise ValueError("the sample weights (times class_weight) sum to zero: nothing to learn from")
+        return weight
+
+    def _objective(self, X, y, sample_weight=None):
+        """Full regularised objective and its gradient at the current model, as training computes them.
+
+        Runs training's own fused gradient kernel on every row, with the
+        sample weights times ``class_weight`` as ``fit`` uses them. Used by the
+        tests (finite differences against this gradient check the gradient
+        that training follows) and by users who want the exact training objective.
+
+        Returns
+        -------
+        loss : float
+            ``sum_i w_i L_i / sum_i w_i + penalty(coef_)``.
+        grad_coef : ndarray of shape (n_classes, n_features)
+        grad_intercept : ndarray of shape (n_classes,)
+        """
+        check_is_fitted(self)
+        X = np.ascontiguousarray(X, dtype=self._params.dtype)
+        y_encoded = np.searchsorted(self.classes_, y)
+        weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
+        with self._blas_threads():
+            return self._batch_runner(X, y_encoded, weight, batch_size=X.shape[0]).objective(self)
+
+    def _validation_rows(self, y, order, n_val):
+        """Stratified by class when every class has two samples: the same fraction of each (at least one)."""
+        counts = np.bincount(y, minlength=self.classes_.shape[0])
+        if counts[counts > 0].min() < 2:
+            return super()._validation_rows(y, order, n_val)
+        val_rows = []
+        for label in np.flatnonzero(counts):
+            rows = order[y[order] == label]
+            val_rows.append(rows[: max(1, int(round(self.validation_fraction * rows.shape[0])))])
+        return np.sort(np.concatenate(val_rows))
+
+    def _validation_score(self, X, y, weight):
+        """Weighted accuracy."""
+        correct = np.argmax(self._linear_scores(X), axis=1) == y
         return float(np.dot(correct, weight) / weight.sum())

@@ -107,12 +107,12 @@ class BatchRunner:
     def __init__(self, estimator, X, y, weight, batch_gradient, step, batch_size):
         dtype = X.dtype
         params = estimator._params
-        n_classes, n_features = estimator.coef_.shape
+        n_classes, n_features = estimator._coef_matrix.shape
         n_weights = n_classes * n_features
-        self.X, self.y, self.weight = X, y.astype(np.intp, copy=False), weight
+        self.X, self.y, self.weight = X, y, weight  # y: class indices (intp) or float targets, as the kernel takes
         self.batch_gradient, self.step, self.batch_size = batch_gradient, step, batch_size
         self.dtype = dtype.type
-        self.coef = estimator.coef_  # view of params, C-contiguous (n_classes, n_features)
+        self.coef = estimator._coef_matrix  # view of params, C-contiguous (n_classes, n_features)
         # without an intercept the scores get + 0 (a user-set intercept_ is ignored)
         self.intercept = estimator.intercept_ if estimator.fit_intercept else np.zeros(n_classes, dtype=dtype)
         self.weights = params[:n_weights]  # flat, for the element-wise penalty terms
