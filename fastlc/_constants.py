@@ -22,3 +22,9 @@ GROUP = 4
 #: exps of a whole block run in one vectorized loop, and a block of float64
 #: fits in L1 twice over.
 BLOCK_ELEMENTS = 4096
+
+#: Point losses of the fused regression gradient (``linear_regression_gradient``):
+#: Huber with threshold ``param`` (``param = inf`` is half the squared error) and
+#: epsilon-insensitive with margin ``param`` (``param = 0`` is the absolute error).
+REGRESSION_HUBER = 0
+REGRESSION_EPSILON_INSENSITIVE = 1

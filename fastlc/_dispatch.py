@@ -37,6 +37,7 @@ KERNEL_MODULES = {
     "avg_pool2d_backward": "_pooling",
     "linear_cross_entropy_gradient": "_linear",
     "linear_hinge_gradient": "_linear",
+    "linear_regression_gradient": "_linear",
 }
 
 #: What ``backend="auto"`` picks, first available wins. Cython first: it has

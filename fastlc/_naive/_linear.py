@@ -9,7 +9,10 @@ g = ``row_weight * grad_scale * dL/ds``; then ``grad_coef = sum_k g_k x_k^T`` an
 """
 import numpy as np
 
+from fastlc._constants import REGRESSION_HUBER
+
 from ._losses import cross_entropy_hard, multiclass_hinge
+from ._nn_losses import epsilon_insensitive_point, huber_point
 
 
 def _scores(X, rows, coef, intercept):
@@ -53,4 +56,29 @@ def linear_hinge_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, m
     scores = _scores(X, rows, coef, intercept)
     grad_scores = np.empty_like(scores)
     multiclass_hinge(scores, y[rows], row_weight[rows], grad_scale, margin, squared, loss_out, grad_scores, n_threads)
+    _accumulate(X, rows, row_weight, grad_scores, grad_coef, grad_intercept)
+
+
+def linear_regression_gradient(X, rows, targets, row_weight, coef, intercept, grad_scale, point, param, loss_out,
+                               grad_coef, grad_intercept, n_threads):
+    """Regression loss of a linear model with n_targets outputs on the batch rows.
+
+    ``targets`` (n_samples, n_targets); the loss row is the sum over the targets of the
+    point loss ``point`` (fastlc._constants.REGRESSION_*: Huber with threshold ``param``,
+    or epsilon-insensitive with margin ``param``) of ``score - target``.
+    """
+    point_loss = huber_point if point == REGRESSION_HUBER else epsilon_insensitive_point
+    scores = _scores(X, rows, coef, intercept)
+    grad_scores = np.zeros_like(scores)
+    for k in range(rows.shape[0]):
+        weight = float(row_weight[rows[k]])
+        if weight == 0:
+            loss_out[k] = 0
+            continue
+        total = 0.0
+        for j in range(scores.shape[1]):
+            loss, slope = point_loss(float(scores[k, j]), float(targets[rows[k], j]), 1.0, float(param))
+            total += loss
+            grad_scores[k, j] = grad_scale * weight * slope
+        loss_out[k] = weight * total
     _accumulate(X, rows, row_weight, grad_scores, grad_coef, grad_intercept)

@@ -49,6 +49,14 @@ def huber_point(x, t, pos_weight, delta):
     return loss, slope
 
 
+def epsilon_insensitive_point(x, t, pos_weight, epsilon):
+    """max(|d| - epsilon, 0), slope sign(d) outside the margin (epsilon = 0: the absolute error)."""
+    d = x - t
+    if abs(d) > epsilon:
+        return abs(d) - epsilon, sign(d)
+    return d * 0.0, d * 0.0  # 0, or NaN for NaN
+
+
 def smooth_l1_point(x, t, pos_weight, beta):
     """beta > 0 (the public layer sends beta == 0 to l1_point, as PyTorch does)."""
     d = x - t

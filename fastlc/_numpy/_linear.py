@@ -6,7 +6,10 @@ loop does, and the baseline the fused compiled kernels are measured against.
 """
 import numpy as np
 
+from fastlc._constants import REGRESSION_HUBER
+
 from ._losses import cross_entropy_hard, multiclass_hinge
+from ._nn_losses import _epsilon_insensitive, _huber
 
 
 def _forward(X, rows, coef, intercept):
@@ -40,4 +43,16 @@ def linear_hinge_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, m
     grad_scores = np.empty_like(scores)
     weights = row_weight[rows]
     multiclass_hinge(scores, y[rows], weights, grad_scale, margin, squared, loss_out, grad_scores, n_threads)
+    _backward(X_batch, weights, loss_out, grad_scores, grad_coef, grad_intercept)
+
+
+def linear_regression_gradient(X, rows, targets, row_weight, coef, intercept, grad_scale, point, param, loss_out,
+                               grad_coef, grad_intercept, n_threads):
+    X_batch, scores = _forward(X, rows, coef, intercept)
+    weights = row_weight[rows]
+    point_loss = _huber if point == REGRESSION_HUBER else _epsilon_insensitive
+    with np.errstate(invalid="ignore", over="ignore"):
+        loss, slope = point_loss(scores, targets[rows], None, param)
+        loss_out[...] = weights * loss.sum(axis=1, dtype=scores.dtype)
+        grad_scores = (grad_scale * weights)[:, None] * slope.astype(scores.dtype, copy=False)
     _backward(X_batch, weights, loss_out, grad_scores, grad_coef, grad_intercept)

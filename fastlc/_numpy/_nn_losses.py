@@ -26,6 +26,13 @@ def _huber(x, t, pw, delta):
     return loss, slope
 
 
+def _epsilon_insensitive(x, t, pw, epsilon):
+    d = x - t
+    a = np.abs(d)
+    outside = a > epsilon
+    return np.where(outside, a - epsilon, d * 0), np.where(outside, np.sign(d), d * 0)  # d * 0: NaN stays
+
+
 def _smooth_l1(x, t, pw, beta):
     d = x - t
     a = np.abs(d)

@@ -44,6 +44,13 @@ cdef extern from "_linear.h" nogil:
     void fastlc_add_f32(float* y, const float* x, Py_ssize_t n)
     void fastlc_add_f64(double* y, const double* x, Py_ssize_t n)
 
+# the regression point losses, the same C functions as the nn loss kernels' (_nn_points.h)
+cdef extern from "_nn_points.h" nogil:
+    float fastlc_huber_f32(float x, float t, float pw, float delta, float* slope)
+    double fastlc_huber_f64(double x, double t, double pw, double delta, double* slope)
+    float fastlc_epsilon_insensitive_f32(float x, float t, float pw, float epsilon, float* slope)
+    double fastlc_epsilon_insensitive_f64(double x, double t, double pw, double epsilon, double* slope)
+
 # FASTLC_CHUNK_ROWS (rows per chunk: the unit of parallel work and of the fixed-order reduction) and
 # FASTLC_GROUP (rows handled together, see _linear.h; the C helpers take 4) come from _constants.h, the
 # numbers of fastlc/_constants.py.
@@ -52,6 +59,7 @@ cdef enum:
     ALIGN = 64
     CROSS_ENTROPY = 0
     HINGE = 1
+    REGRESSION = 2
 
 
 # Testing hook: 1 runs the portable tiles even where the AVX-512 ones would be
@@ -85,14 +93,39 @@ cdef inline void _shift_by_max(const floating* s, floating* g, Py_ssize_t n_clas
     row_max[0] = m
 
 
+cdef inline floating _regression_row(const floating* s, const floating* t, Py_ssize_t n, int point, floating param,
+                                     floating row_coef, floating* g) noexcept nogil:
+    """Sum over the targets of one row's point losses (``point``: FASTLC_REGRESSION_*); g = row_coef * slope."""
+    cdef floating total = 0, loss, slope
+    cdef Py_ssize_t j
+    for j in range(n):
+        if floating is float:
+            if point == FASTLC_REGRESSION_HUBER:
+                loss = fastlc_huber_f32(s[j], t[j], 1, param, &slope)
+            else:
+                loss = fastlc_epsilon_insensitive_f32(s[j], t[j], 1, param, &slope)
+        else:
+            if point == FASTLC_REGRESSION_HUBER:
+                loss = fastlc_huber_f64(s[j], t[j], 1, param, &slope)
+            else:
+                loss = fastlc_epsilon_insensitive_f64(s[j], t[j], 1, param, &slope)
+        total = total + loss
+        g[j] = row_coef * slope
+    return total
+
+
 cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_features, const Py_ssize_t* rows,
-                          Py_ssize_t lo, Py_ssize_t hi, const Py_ssize_t* y, const floating* row_weight,
+                          Py_ssize_t lo, Py_ssize_t hi, const Py_ssize_t* y, const floating* targets, int point,
+                          const floating* row_weight,
                           const floating* W, const floating* b, Py_ssize_t n_classes, floating grad_scale,
                           const floating* class_weight, floating weight_total, floating label_smoothing,
                           floating margin, bint squared, const floating* zeros, floating* scratch,
                           floating* rows_copy, Py_ssize_t copy_stride, Py_ssize_t* active, floating* loss_out,
                           floating* dW, floating* db) noexcept nogil:
     """Batch rows [lo, hi): losses into loss_out[lo:hi], the summed gradient into dW, db (overwritten).
+
+    Classifiers read the labels ``y``; the regressor (kind REGRESSION, ``n_classes`` = targets) the rows
+    of ``targets`` (n_samples, n_classes) with the point loss ``point`` of threshold ``margin``.
 
     ``scratch`` holds 2 * FASTLC_GROUP * n_classes values, ``active`` n_classes indices, ``rows_copy``
     FASTLC_GROUP rows of ``copy_stride`` values starting on cache lines.
@@ -152,9 +185,14 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
         # the loss rows: the loss kernels' C functions (_rowmath.h), one formula for both
         for a in range(n_active):
             r = rows[slot[a]]
-            labels[a] = y[r]
+            labels[a] = y[r] if kind != REGRESSION else 0
             weights[a] = row_weight[r]
-        if kind == CROSS_ENTROPY:
+        if kind == REGRESSION:
+            for a in range(n_active):
+                losses[a] = weights[a] * _regression_row(
+                    scores + a * n_classes, targets + rows[slot[a]] * n_classes, n_classes, point, margin,
+                    weights[a] * grad_scale, g + a * n_classes)
+        elif kind == CROSS_ENTROPY:
             for a in range(n_active):
                 losses[a] = weights[a] * _cross_entropy_hard_row(
                     scores + a * n_classes, g + a * n_classes, n_classes, labels[a], row_max[a], class_weight,
@@ -193,6 +231,8 @@ ctypedef struct Gradient:
     Py_ssize_t n_features, n_batch, n_classes
     const Py_ssize_t* rows
     const Py_ssize_t* y
+    const void* targets
+    int point
     const void* row_weight
     const void* W
     const void* b
@@ -226,7 +266,7 @@ cdef void _gradient_chunk(Gradient* job, Py_ssize_t k, floating* kind) noexcept 
         dW = memory + (k - 1) * job.block
         db = dW + n_weights
     _chunk_gradient(job.kind, job.wide, <const floating*> job.X, job.n_features, job.rows, lo, hi, job.y,
-                    <const floating*> job.row_weight, <const floating*> job.W, <const floating*> job.b,
+                    <const floating*> job.targets, job.point, <const floating*> job.row_weight, <const floating*> job.W, <const floating*> job.b,
                     job.n_classes, <floating> job.grad_scale, <const floating*> job.class_weight,
                     <floating> job.weight_total, <floating> job.label_smoothing, <floating> job.margin, job.squared,
                     <const floating*> job.zeros, chunk_memory + FASTLC_GROUP * job.copy_stride, chunk_memory,
@@ -242,7 +282,7 @@ cdef void _gradient_task(void* ctx, Py_ssize_t k) noexcept nogil:
 
 
 cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::1] rows, const Py_ssize_t[::1] y,
-                         const floating[::1] class_weight, const floating[::1] row_weight,
+                         const floating[:, ::1] targets, int point, const floating[::1] class_weight, const floating[::1] row_weight,
                          const floating[:, ::1] coef, const floating[::1] intercept, floating grad_scale,
                          floating label_smoothing, floating margin, bint squared, floating[::1] loss_out,
                          floating[:, ::1] grad_coef, floating[::1] grad_intercept, int n_threads) noexcept nogil:
@@ -292,6 +332,8 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     job.rows_per_chunk = rows_per_chunk
     job.rows = &rows[0]
     job.y = &y[0]
+    job.targets = &targets[0, 0]
+    job.point = point
     job.row_weight = &row_weight[0]
     job.W = &coef[0, 0]
     job.b = &intercept[0]
@@ -327,8 +369,9 @@ def linear_cross_entropy_gradient(const floating[:, ::1] X, const Py_ssize_t[::1
                                   floating[::1] grad_intercept, int n_threads):
     cdef int status
     with nogil:
-        status = _fused_gradient(CROSS_ENTROPY, X, rows, y, class_weight, row_weight, coef, intercept, grad_scale,
-                                 label_smoothing, 0, False, loss_out, grad_coef, grad_intercept, n_threads)
+        # targets and point are unused by the classifiers: X stands in for targets (right type)
+        status = _fused_gradient(CROSS_ENTROPY, X, rows, y, X, 0, class_weight, row_weight, coef, intercept,
+                                 grad_scale, label_smoothing, 0, False, loss_out, grad_coef, grad_intercept, n_threads)
     if status != 0:
         raise MemoryError("linear_cross_entropy_gradient: could not allocate the per-chunk gradient buffers")
 
@@ -340,10 +383,24 @@ def linear_hinge_gradient(const floating[:, ::1] X, const Py_ssize_t[::1] rows, 
     cdef int status
     with nogil:
         # class_weight is unused by the hinge: pass the intercept as a placeholder of the right type
-        status = _fused_gradient(HINGE, X, rows, y, intercept, row_weight, coef, intercept, grad_scale,
+        status = _fused_gradient(HINGE, X, rows, y, X, 0, intercept, row_weight, coef, intercept, grad_scale,
                                  0, margin, squared, loss_out, grad_coef, grad_intercept, n_threads)
     if status != 0:
         raise MemoryError("linear_hinge_gradient: could not allocate the per-chunk gradient buffers")
+
+
+def linear_regression_gradient(const floating[:, ::1] X, const Py_ssize_t[::1] rows,
+                               const floating[:, ::1] targets, const floating[::1] row_weight,
+                               const floating[:, ::1] coef, const floating[::1] intercept, floating grad_scale,
+                               int point, floating param, floating[::1] loss_out, floating[:, ::1] grad_coef,
+                               floating[::1] grad_intercept, int n_threads):
+    cdef int status
+    with nogil:
+        # the labels and class weights are unused by the regressor: rows and intercept stand in (right types)
+        status = _fused_gradient(REGRESSION, X, rows, rows, targets, point, intercept, row_weight, coef, intercept,
+                                 grad_scale, 0, param, False, loss_out, grad_coef, grad_intercept, n_threads)
+    if status != 0:
+        raise MemoryError("linear_regression_gradient: could not allocate the per-chunk gradient buffers")
 
 
 def code_path():

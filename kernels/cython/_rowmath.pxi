@@ -7,6 +7,8 @@ cdef extern from "_constants.h":
     enum: FASTLC_CHUNK_ROWS
     enum: FASTLC_GROUP
     enum: FASTLC_BLOCK_ELEMENTS
+    enum: FASTLC_REGRESSION_HUBER
+    enum: FASTLC_REGRESSION_EPSILON_INSENSITIVE
 
 cdef extern from "_rowmath.h" nogil:
     float fastlc_row_max_f32(const float* x, Py_ssize_t n)

@@ -22,6 +22,7 @@ import numpy as np
 from fastlc._config import NUMBA_OPTIONS
 from fastlc._constants import CHUNK_ROWS, GROUP
 
+from ._nn_losses import regression_row
 from ._rowmath import cross_entropy_hard_row_ordered, fast_exp, hinge_row_ordered, squared_hinge_row_ordered
 from ._threads import with_n_threads
 
@@ -30,6 +31,7 @@ _OPTIONS = dict(NUMBA_OPTIONS, fastmath=NUMBA_OPTIONS["fastmath"] - {"reassoc"})
 
 CROSS_ENTROPY = 0
 HINGE = 1
+REGRESSION = 2
 
 
 @numba.njit(**_OPTIONS)
@@ -70,13 +72,15 @@ def _dot4x2(v, w, x0, x1, x2, x3):
 
 
 @numba.njit(**_OPTIONS)
-def _chunk_gradient(kind, X, rows, lo, hi, y, class_weight, weight_total, row_weight, coef, intercept, grad_scale,
-                    label_smoothing, margin, squared, zeros, scores, grad_scores, loss_out, grad_coef,
-                    grad_intercept):
+def _chunk_gradient(kind, X, rows, lo, hi, y, targets, point, class_weight, weight_total, row_weight, coef,
+                    intercept, grad_scale, label_smoothing, margin, squared, zeros, scores, grad_scores, loss_out,
+                    grad_coef, grad_intercept):
     """Batch rows [lo, hi): losses into loss_out[lo:hi], their summed gradient into grad_coef / grad_intercept.
 
     ``scores`` and ``grad_scores`` are (GROUP, n_classes) scratch; ``zeros`` a row of zeros that
-    stands in for the rows a group lacks (coefficient 0: they add exact zeros).
+    stands in for the rows a group lacks (coefficient 0: they add exact zeros). Classifiers read
+    the labels ``y``, the regressor (kind REGRESSION, ``n_classes`` = targets) the rows of
+    ``targets`` with the point loss ``point`` of threshold ``margin``.
     """
     n_classes, n_features = coef.shape
     grad_coef[:] = 0
@@ -124,6 +128,8 @@ def _chunk_gradient(kind, X, rows, lo, hi, y, class_weight, weight_total, row_we
             if kind == CROSS_ENTROPY:
                 loss = cross_entropy_hard_row_ordered(scores[a], grad_scores[a], row_max[a], y[r], class_weight,
                                                       weight_total, label_smoothing, row_coef)
+            elif kind == REGRESSION:
+                loss = regression_row(scores[a], targets[r], point, margin, row_coef, grad_scores[a])
             elif squared:
                 loss = squared_hinge_row_ordered(scores[a], y[r], margin, row_coef, grad_scores[a])
             else:
@@ -180,8 +186,8 @@ def _axpy4x2(u, v, pair, g, h, x0, x1, x2, x3):
 
 
 @numba.njit(parallel=True, **_OPTIONS)
-def _fused_gradient(kind, X, rows, y, class_weight, row_weight, coef, intercept, grad_scale, label_smoothing, margin,
-                    squared, loss_out, grad_coef, grad_intercept):
+def _fused_gradient(kind, X, rows, y, targets, point, class_weight, row_weight, coef, intercept, grad_scale,
+                    label_smoothing, margin, squared, loss_out, grad_coef, grad_intercept):
     n_classes, n_features = coef.shape
     n_batch = rows.shape[0]
     n_chunks = (n_batch + CHUNK_ROWS - 1) // CHUNK_ROWS
@@ -202,8 +208,8 @@ def _fused_gradient(kind, X, rows, y, class_weight, row_weight, coef, intercept,
         hi = min(lo + CHUNK_ROWS, n_batch)
         scores = np.empty((GROUP, n_classes), dtype=coef.dtype)
         grad_scores = np.empty((GROUP, n_classes), dtype=coef.dtype)
-        _chunk_gradient(kind, X, rows, lo, hi, y, class_weight, weight_total, row_weight, coef, intercept,
-                        grad_scale, label_smoothing, margin, squared, zeros, scores, grad_scores, loss_out,
+        _chunk_gradient(kind, X, rows, lo, hi, y, targets, point, class_weight, weight_total, row_weight, coef,
+                        intercept, grad_scale, label_smoothing, margin, squared, zeros, scores, grad_scores, loss_out,
                         partial_coef[k], partial_intercept[k])
     # fixed-order sum of the chunks: the same bits whatever the thread count
     grad_coef[:] = partial_coef[0]
@@ -219,16 +225,25 @@ def _fused_gradient(kind, X, rows, y, class_weight, row_weight, coef, intercept,
 
 def _linear_cross_entropy_gradient(X, rows, y, class_weight, row_weight, coef, intercept, grad_scale, label_smoothing,
                                    loss_out, grad_coef, grad_intercept):
-    _fused_gradient(CROSS_ENTROPY, X, rows, y, class_weight, row_weight, coef, intercept, grad_scale,
+    # targets and point are unused by the classifiers: X stands in for targets (right type), 0 for point
+    _fused_gradient(CROSS_ENTROPY, X, rows, y, X, 0, class_weight, row_weight, coef, intercept, grad_scale,
                     label_smoothing, grad_scale, False, loss_out, grad_coef, grad_intercept)
 
 
 def _linear_hinge_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, margin, squared, loss_out, grad_coef,
                            grad_intercept):
     # class_weight and label_smoothing are unused by the hinge: placeholders of the right types
-    _fused_gradient(HINGE, X, rows, y, intercept, row_weight, coef, intercept, grad_scale, margin, margin,
+    _fused_gradient(HINGE, X, rows, y, X, 0, intercept, row_weight, coef, intercept, grad_scale, margin, margin,
                     bool(squared), loss_out, grad_coef, grad_intercept)
+
+
+def _linear_regression_gradient(X, rows, targets, row_weight, coef, intercept, grad_scale, point, param, loss_out,
+                                grad_coef, grad_intercept):
+    # the labels and class weights are unused by the regressor: rows and intercept stand in (right types)
+    _fused_gradient(REGRESSION, X, rows, rows, targets, point, intercept, row_weight, coef, intercept, grad_scale,
+                    param, param, False, loss_out, grad_coef, grad_intercept)
 
 
 linear_cross_entropy_gradient = with_n_threads(_linear_cross_entropy_gradient)
 linear_hinge_gradient = with_n_threads(_linear_hinge_gradient)
+linear_regression_gradient = with_n_threads(_linear_regression_gradient)

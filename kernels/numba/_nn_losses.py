@@ -14,6 +14,7 @@ import numba
 import numpy as np
 
 from fastlc._config import NUMBA_OPTIONS
+from fastlc._constants import REGRESSION_HUBER
 
 from ._nn_math import chunk_bounds, clamp_below, fast_log, log1p_small, log1p_unit, nn_kernel, sign, typed
 from ._rowmath import fast_exp
@@ -43,6 +44,34 @@ def _huber(x, t, pos_weight, delta):
     loss = half * d * d if a < delta else delta * (a - half * delta)
     slope = -delta if d <= -delta else (delta if d >= delta else d)
     return loss, slope
+
+
+@numba.njit(**_INLINE)
+def _epsilon_insensitive(x, t, pos_weight, epsilon):
+    d = x - t
+    a = abs(d)
+    zero = d * typed(0, x)  # 0, or NaN for NaN
+    loss = a - epsilon if a > epsilon else zero
+    slope = sign(d) if a > epsilon else zero
+    return loss, slope
+
+
+@numba.njit(**_INLINE)
+def regression_row(scores, targets, point, param, row_coef, grad):
+    """Sum over the targets of one row's point losses; ``grad = row_coef * slope``.
+
+    ``point`` is REGRESSION_HUBER or REGRESSION_EPSILON_INSENSITIVE (fastlc._constants).
+    """
+    total = typed(0, param)
+    one = typed(1, param)
+    for j in range(scores.shape[0]):
+        if point == REGRESSION_HUBER:
+            loss, slope = _huber(scores[j], targets[j], one, param)
+        else:
+            loss, slope = _epsilon_insensitive(scores[j], targets[j], one, param)
+        total += loss
+        grad[j] = row_coef * slope
+    return total
 
 
 @numba.njit(**_INLINE)

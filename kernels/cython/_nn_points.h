@@ -1,0 +1,137 @@
+/* Point functions of the losses (and the branch-free math they use): one element of
+ * each loss and its slope, for float and double from one macro (FASTLC_NN_POINTS).
+ * Used by the nn loss kernels' chunk loops (_nn.h) and by the fused regression
+ * gradient (_linear.pyx): one formula in one place. All static inline, so a module
+ * that includes this header without using every function compiles without warnings.
+ */
+#ifndef FASTLC_NN_POINTS_H
+#define FASTLC_NN_POINTS_H
+
+#include <math.h>
+#include <stddef.h>
+#include "_rowmath.h"
+
+/* Branch-free tanh, expm1 and log1p for the activations, so that their loops vectorize
+   (libm's are scalar calls, 10-40x slower). Computed in double; the float versions
+   are float versions of the same forms (expm1 by its Taylor series). A few ulp.
+   - tanh: Cephes' rational approximation for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1);
+   - expm1: the Pade form of fastlc_exp for |x| <= 0.5 (Cephes' expm1), else exp(x) - 1;
+   - log1p(u) for 0 <= u <= 1 (softplus): 2 atanh(s), s = u / (2 + u) <= 1/3, by its series. */
+static inline double fastlc_tanh64(double x) {
+    double z = x * x;
+    double p = (-9.64399179425052238628E-1 * z - 9.92877231001918586564E1) * z - 1.61468768441708447952E3;
+    double q = ((z + 1.12811678491632931402E2) * z + 2.23548839060100448583E3) * z + 4.84406305325125486048E3;
+    double small = x + x * z * p / q;
+    double large = copysign(1.0 - 2.0 / (fastlc_exp(2.0 * fabs(x)) + 1.0), x);  /* NaN stays NaN */
+    return fabs(x) < 0.625 ? small : large;
+}
+static inline double fastlc_expm1_64(double x) {
+    double xx = x * x;
+    double px = x * ((1.26177193074810590878e-4 * xx + 3.02994407707441961300e-2) * xx + 9.99999999999999999910e-1);
+    double qx = ((3.00198505138664455042e-6 * xx + 2.52448340349684104192e-3) * xx + 2.27265548208155028766e-1) * xx
+                + 2.0;
+    double small = 2.0 * px / (qx - px);
+    return fabs(x) <= 0.5 ? small : fastlc_exp(x) - 1.0;
+}
+static inline double fastlc_log1p_unit64(double u) {
+    double s = u / (2.0 + u), s2 = s * s;
+    return 2.0 * s * ((((((((((((((((((1.0 / 35.0) * s2 + 1.0 / 33.0) * s2 + 1.0 / 31.0) * s2 + 1.0 / 29.0) * s2 + 1.0 / 27.0) * s2 + 1.0 / 25.0) * s2 + 1.0 / 23.0) * s2 + 1.0 / 21.0) * s2 + 1.0 / 19.0) * s2 + 1.0 / 17.0) * s2 + 1.0 / 15.0) * s2 + 1.0 / 13.0) * s2 + 1.0 / 11.0) * s2 + 1.0 / 9.0) * s2 + 1.0 / 7.0) * s2 + 1.0 / 5.0) * s2 + 1.0 / 3.0) * s2 + 1.0 / 1.0);  /* written out: a loop here can stop the outer one vectorizing */
+}
+/* float: Cephes' tanhf polynomial below 0.625; expm1's Taylor series; log1p's series to (1/9)^8 < 2^-24 */
+static inline float fastlc_tanh32(float x) {
+    float z = x * x;
+    float small = ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z
+                    + 1.33314422036E-1f) * z - 3.33332819422E-1f) * z * x + x;
+    float large = copysignf(1.0f - 2.0f / (fastlc_expf(2.0f * fabsf(x)) + 1.0f), x);
+    return fabsf(x) < 0.625f ? small : large;
+}
+static inline float fastlc_expm1_32(float x) {  /* Taylor to x^9 / 9! below |x| = 0.5 */
+    float p = ((((((((2.75573192e-6f * x + 2.48015873e-5f) * x + 1.98412698e-4f) * x + 1.38888889e-3f) * x
+                   + 8.33333333e-3f) * x + 4.16666667e-2f) * x + 1.66666667e-1f) * x + 0.5f) * x + 1.0f);
+    return fabsf(x) <= 0.5f ? p * x : fastlc_expf(x) - 1.0f;
+}
+static inline float fastlc_log1p_unit32(float u) {
+    float s = u / (2.0f + u), s2 = s * s;
+    return 2.0f * s * ((((((((((1.0f / 19.0f) * s2 + 1.0f / 17.0f) * s2 + 1.0f / 15.0f) * s2 + 1.0f / 13.0f) * s2 + 1.0f / 11.0f) * s2 + 1.0f / 9.0f) * s2 + 1.0f / 7.0f) * s2 + 1.0f / 5.0f) * s2 + 1.0f / 3.0f) * s2 + 1.0f / 1.0f);
+}
+/* Branch-free log (BCE on probabilities; libm's is a scalar call): x = 2^e m with m in
+   [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its series
+   to s^22; subnormals are scaled first. 0 -> -inf, negative -> NaN, inf -> inf, NaN stays NaN.
+   log1p(u) for -1 <= u <= 1: the atanh series of fastlc_log1p_unit64 where |u / (2 + u)| <= 1/3,
+   else log(1 + u) (exact 1 + u for u <= -1/2). Float versions round the double result. */
+static inline double fastlc_log64(double x) {
+    int sub = x < 2.2250738585072014e-308;
+    double xs = sub ? x * 18014398509481984.0 : x;   /* 2^54 */
+    int64_t bits;
+    memcpy(&bits, &xs, sizeof bits);
+    double e = (double)(((bits >> 52) & 0x7ff) - 1023) - (sub ? 54.0 : 0.0);
+    int64_t mbits = (bits & 0x000fffffffffffffLL) | 0x3ff0000000000000LL;
+    double m;
+    memcpy(&m, &mbits, sizeof m);
+    int big = m > 1.4142135623730951;
+    m = big ? 0.5 * m : m;
+    e = big ? e + 1.0 : e;
+    double s = (m - 1.0) / (m + 1.0), s2 = s * s;
+    double sum = ((((((((((((1.0 / 23.0) * s2 + 1.0 / 21.0) * s2 + 1.0 / 19.0) * s2 + 1.0 / 17.0) * s2 + 1.0 / 15.0) * s2 + 1.0 / 13.0) * s2 + 1.0 / 11.0) * s2 + 1.0 / 9.0) * s2 + 1.0 / 7.0) * s2 + 1.0 / 5.0) * s2 + 1.0 / 3.0) * s2 + 1.0 / 1.0);
+    double r = e * 6.93147180369123816490e-01 + (2.0 * s * sum + e * 1.90821492927058770002e-10);
+    double special = x == 0 ? -(double)INFINITY : (x < 0 ? (double)NAN : x);  /* x itself for inf and NaN */
+    return (x > 0) & (x < (double)INFINITY) ? r : special;
+}
+static inline double fastlc_log1p_small64(double u) {
+    double series = fastlc_log1p_unit64(u), direct = fastlc_log64(1.0 + u);  /* both: a select vectorizes */
+    return u > -0.5 ? series : direct;
+}
+static inline float fastlc_log32(float x) { return (float)fastlc_log64(x); }
+static inline float fastlc_log1p_small32(float u) { return (float)fastlc_log1p_small64(u); }
+
+/* log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), without overflow */
+#define FASTLC_SOFTPLUS_BODY(T, S, EXP) ((z > 0 ? z : (T)0) + fastlc_log1p_unit##S(EXP(-FABS_##S(z))))
+#define FABS_32 fabsf
+#define FABS_64 fabs
+
+#define FASTLC_NN_POINTS(T, S, LOG, LOG1P, EXP, FABS)                                        \
+static inline T fastlc_sign_##S(T d) { return d > 0 ? (T)1 : (d < 0 ? (T)-1 : d * (T)0); }  \
+static inline T fastlc_clamp_below_##S(T v, T low) { return v < low ? low : v; }             \
+                                                                                             \
+static inline T fastlc_mse_##S(T x, T t, T pw, T param, T* slope) {                          \
+    T d = x - t;                                                                             \
+    *slope = d + d;                                                                          \
+    return d * d;                                                                            \
+}                                                                                            \
+static inline T fastlc_l1_##S(T x, T t, T pw, T param, T* slope) {                           \
+    T d = x - t;                                                                             \
+    *slope = fastlc_sign_##S(d);                                                             \
+    return FABS(d);                                                                          \
+}                                                                                            \
+static inline T fastlc_huber_##S(T x, T t, T pw, T delta, T* slope) {                        \
+    T d = x - t, a = FABS(d);                                                                \
+    *slope = d <= -delta ? -delta : (d >= delta ? delta : d);                                \
+    return a < delta ? (T)0.5 * d * d : delta * (a - (T)0.5 * delta);                        \
+}                                                                                            \
+static inline T fastlc_epsilon_insensitive_##S(T x, T t, T pw, T epsilon, T* slope) {       \
+    T d = x - t, a = FABS(d);                                                                \
+    *slope = a > epsilon ? fastlc_sign_##S(d) : d * (T)0;  /* d * 0: NaN stays NaN */        \
+    return a > epsilon ? a - epsilon : d * (T)0;                                             \
+}                                                                                            \
+static inline T fastlc_smooth_l1_##S(T x, T t, T pw, T beta, T* slope) {                     \
+    T d = x - t, a = FABS(d);                                                                \
+    *slope = d <= -beta ? (T)-1 : (d >= beta ? (T)1 : d / beta);                             \
+    return a < beta ? (T)0.5 * d * d / beta : a - (T)0.5 * beta;                             \
+}                                                                                            \
+static inline T fastlc_bce_##S(T p, T t, T pw, T param, T* slope) {                          \
+    T log_p = fastlc_clamp_below_##S(LOG(p), (T)-100);                                       \
+    T log_q = fastlc_clamp_below_##S(LOG1P(-p), (T)-100);                                    \
+    *slope = (p - t) / fastlc_clamp_below_##S(((T)1 - p) * p, (T)1e-12f); /* float, as PyTorch */                     \
+    return (t - (T)1) * log_q - t * log_p;                                                   \
+}                                                                                            \
+static inline T fastlc_bce_logits_##S(T x, T t, T pw, T param, T* slope) {                   \
+    T log_weight = (T)1 + (pw - (T)1) * t;                                                   \
+    T softplus_neg = (-x > 0 ? -x : (T)0) + LOG1P(EXP(-FABS(x)));  /* LOG1P on [0, 1] */                            \
+    *slope = log_weight / ((T)1 + EXP(-x)) - pw * t;                                         \
+    return ((T)1 - t) * x + log_weight * softplus_neg;                                       \
+}
+
+FASTLC_NN_POINTS(float, f32, fastlc_log32, fastlc_log1p_small32, fastlc_expf, fabsf)
+FASTLC_NN_POINTS(double, f64, fastlc_log64, fastlc_log1p_small64, fastlc_exp, fabs)
+
+#endif
