@@ -6,11 +6,11 @@ from ._dispatch import available_backends
 from ._threads import _register_threadpoolctl_controller, config_context, get_config, set_config
 
 __all__ = ["available_backends", "config_context", "get_config", "kernels", "set_config", "__version__"]
-__all__ += ["DivergenceError", "LinearSVMClassifier", "SoftmaxClassifier"]
+__all__ += ["DivergenceError", "LinearRegressor", "LinearSVMClassifier", "SoftmaxClassifier"]
 
 #: Estimators load on first use (PEP 562): they import scikit-learn, which takes
 #: most of a second, and users of the kernels alone should not pay for it.
-_LAZY_ESTIMATORS = {"DivergenceError", "LinearSVMClassifier", "SoftmaxClassifier"}
+_LAZY_ESTIMATORS = {"DivergenceError", "LinearRegressor", "LinearSVMClassifier", "SoftmaxClassifier"}
 
 
 _register_threadpoolctl_controller()

@@ -176,6 +176,16 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         tags.input_tags.sparse = False
         return tags
 
+    @staticmethod
+    def _checked_weight(sample_weight, X, factor=None, what="the sample weights"):
+        """Per-sample training weights in X's dtype: ``sample_weight`` (checked, >= 0) times ``factor``."""
+        weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True, copy=True)
+        if factor is not None:
+            weight *= factor
+        if not weight.sum() > 0:
+            raise ValueError(f"{what} sum to zero: nothing to learn from")
+        return weight
+
     def _scores(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", accept_sparse=False, reset=False)
@@ -552,14 +562,12 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
     # --------------------------------------------------------------- helpers
 
     def _sample_weight(self, sample_weight, X, y_encoded, class_weight):
-        weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True, copy=True)
+        factor = None
         if class_weight is not None:
             per_class = compute_class_weight(class_weight, classes=self.classes_,
                                              y=self.classes_[y_encoded])
-            weight *= per_class[y_encoded].astype(X.dtype)
-        if not weight.sum() > 0:
-            raise ValueError("the sample weights (times class_weight) sum to zero: nothing to learn from")
-        return weight
+            factor = per_class[y_encoded].astype(X.dtype)
+        return self._checked_weight(sample_weight, X, factor, "the sample weights (times class_weight)")
 
     def _objective(self, X, y, sample_weight=None):
         """Full regularised objective and its gradient at the current model, as training computes them.

@@ -1,6 +1,11 @@
-"""The parameter documentation both estimators share (kept in one place)."""
+"""The parameter documentation the linear estimators share (kept in one place).
 
-SHARED_PARAMETERS = """\
+One template for classifiers and regressors; the few words that differ are
+filled in from ``_CLASSIFIER`` / ``_REGRESSOR``.
+"""
+from string import Template
+
+_PARAMETERS = """\
     optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}, default="adam"
         Update rule, each a fused kernel of :mod:`fastlc.kernels` with PyTorch's
         semantics: plain SGD, heavy-ball momentum, Nesterov momentum, Adagrad,
@@ -49,20 +54,16 @@ SHARED_PARAMETERS = """\
     l1_ratio : float in [0, 1], default=0.15
         Share of l1 in the elasticnet penalty.
     fit_intercept : bool, default=True
-        Learn an intercept per class; if False, ``intercept_`` stays zero.
-    class_weight : dict, "balanced" or None, default=None
-        Weight of each class's samples, multiplied into ``sample_weight``.
-        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))`` (not
-        available in ``partial_fit``).
-    tol : float, default=1e-4
+        Learn an intercept per ${output}; if False, ``intercept_`` stays zero.
+${class_weight}    tol : float, default=1e-4
         Stop when the training loss (or, with ``early_stopping``, the
-        validation accuracy) has not improved by at least ``tol`` for
+        validation ${score}) has not improved by at least ``tol`` for
         ``n_iter_no_change`` consecutive epochs.
     n_iter_no_change : int, default=10
         See ``tol``.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified),
-        score accuracy on it after every epoch, stop as described under
+        Hold out ``validation_fraction`` of the training data${stratified},
+        score ${score} on it after every epoch, stop as described under
         ``tol``, and keep the weights of the best epoch.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out when ``early_stopping=True``.
@@ -73,7 +74,7 @@ SHARED_PARAMETERS = """\
         same model bit for bit, whatever ``n_threads``.
     warm_start : bool, default=False
         Let ``fit`` continue from the previous model and optimizer state
-        (same classes required) instead of starting from zero weights.
+        (same ${outputs} required) instead of starting from zero weights.
     verbose : int, default=0
         If > 0, print one line per epoch: epoch, loss, validation score (with
         early stopping), learning rate and elapsed time.
@@ -93,13 +94,8 @@ SHARED_PARAMETERS = """\
         multi-threaded products are not bit-reproducible across thread counts.)
 """
 
-SHARED_ATTRIBUTES = """\
-    coef_ : ndarray of shape (n_classes, n_features)
-        One weight row per class (also for two classes), in the training dtype.
-    intercept_ : ndarray of shape (n_classes,)
-    classes_ : ndarray of shape (n_classes,)
-        The class labels, sorted.
-    n_features_in_ : int
+_ATTRIBUTES = """\
+${coef}    n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when ``X`` had string column names (e.g. a DataFrame).
     n_iter_ : int
@@ -109,7 +105,38 @@ SHARED_ATTRIBUTES = """\
         Training objective (weighted mean loss + penalty) after each epoch,
         averaged over the epoch's mini-batches.
     validation_scores_ : list of float
-        Accuracy on the held-out set after each epoch (only with ``early_stopping``).
+        ${Score} on the held-out set after each epoch (only with ``early_stopping``).
     t_ : int
         Optimizer steps (mini-batches) taken so far.
 """
+
+_CLASSIFIER = dict(
+    output="class", outputs="classes", score="accuracy", Score="Accuracy", stratified=" (stratified)",
+    class_weight="""\
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class's samples, multiplied into ``sample_weight``.
+        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))`` (not
+        available in ``partial_fit``).
+""",
+    coef="""\
+    coef_ : ndarray of shape (n_classes, n_features)
+        One weight row per class (also for two classes), in the training dtype.
+    intercept_ : ndarray of shape (n_classes,)
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted.
+""",
+)
+_REGRESSOR = dict(
+    output="target", outputs="number of targets", score="R^2", Score="R^2 (weighted)", stratified="",
+    class_weight="",
+    coef="""\
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Weights, in the training dtype; 1-D when ``y`` was 1-D (as ``SGDRegressor``).
+    intercept_ : ndarray of shape (1,) or (n_targets,)
+""",
+)
+
+SHARED_PARAMETERS = Template(_PARAMETERS).substitute(_CLASSIFIER)
+SHARED_ATTRIBUTES = Template(_ATTRIBUTES).substitute(_CLASSIFIER)
+REGRESSOR_PARAMETERS = Template(_PARAMETERS).substitute(_REGRESSOR)
+REGRESSOR_ATTRIBUTES = Template(_ATTRIBUTES).substitute(_REGRESSOR)
