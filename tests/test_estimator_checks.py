@@ -1,4 +1,4 @@
-"""scikit-learn's full estimator checks for both classifiers.
+"""scikit-learn's full estimator checks for the linear classifiers and the linear regressor.
 
 Nothing is skipped or marked as an expected failure. The instances only fix a
 seed. One check, ``check_array_api_input``, skips itself unless the
@@ -13,11 +13,12 @@ import textwrap
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastlc import LinearSVMClassifier, SoftmaxClassifier
+from fastlc import LinearRegressor, LinearSVMClassifier, SoftmaxClassifier
 
 ESTIMATORS = [
     SoftmaxClassifier(random_state=0),
     LinearSVMClassifier(random_state=0),
+    LinearRegressor(random_state=0),
 ]
 
 

@@ -1,0 +1,112 @@
+"""LinearRegressor against scikit-learn's SGDRegressor, at the same epochs.
+
+On ``make_regression(20000, 100, noise=10)`` (80 % to train, 20 % to test), ``epochs``
+epochs each (``tol=None``: every epoch runs): ``SGDRegressor`` with its defaults
+(per-sample SGD, float64) against ``LinearRegressor(loss="squared_error",
+optimizer="sgd", learning_rate=0.05)`` with the default batch ("auto", 256 rows) and
+with 1000-row batches, in float64 and float32; the target is >= 3x at R^2 within 0.01.
+Beside them, the floor of the fastlc fit: the fused gradient kernel alone over one
+epoch's shuffled batches (all that must touch the data), times the epochs.
+
+Ratios of medians of interleaved rounds taken in this one run (the machine is shared
+and noisy). Run::
+
+    python benchmarks/regressor_speed.py                 # about 20 seconds
+    python benchmarks/regressor_speed.py --quick --repeats 1   # a smoke run
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+from sklearn.datasets import make_regression
+from sklearn.linear_model import SGDRegressor
+from sklearn.model_selection import train_test_split
+from workflow_speed import median_times, report
+
+import fastlc
+from fastlc import LinearRegressor
+from fastlc._dispatch import get_kernel, resolve_backend
+
+
+def regression_data(n_samples, n_features=100, seed=0):
+    X, y = make_regression(n_samples, n_features, noise=10.0, random_state=seed)
+    return train_test_split(X, y, test_size=0.2, random_state=seed)
+
+
+def kernel_floor(X, y, batch_size, epochs, repeats):
+    """Seconds of the fused gradient kernel alone over ``epochs`` shuffled epochs (median of repeats)."""
+    backend = resolve_backend("auto", "linear_regression_gradient")
+    kernel = get_kernel("linear_regression_gradient", backend)
+    dtype = X.dtype.type
+    targets = np.ascontiguousarray(y.reshape(-1, 1), dtype=X.dtype)
+    weight = np.ones(X.shape[0], dtype=X.dtype)
+    coef = np.zeros((1, X.shape[1]), dtype=X.dtype)
+    intercept, grad_intercept = np.zeros(1, X.dtype), np.zeros(1, X.dtype)
+    grad_coef, row_loss = np.empty_like(coef), np.empty(batch_size, X.dtype)
+    n_threads = fastlc.get_config()["n_threads"] or 2
+    order = np.random.default_rng(0).permutation(X.shape[0])
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(epochs):
+            for first in range(0, X.shape[0], batch_size):
+                rows = order[first:first + batch_size]
+                kernel(X, rows, targets, weight, coef, intercept, dtype(1 / batch_size), 0, dtype(np.inf),
+                       row_loss[: rows.shape[0]], grad_coef, grad_intercept, n_threads)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def against_sgd_regressor(repeats, quick):
+    epochs = 2 if quick else 20
+    X_train, X_test, y_train, y_test = regression_data(2000 if quick else 20000)
+    models = {"SGDRegressor": SGDRegressor(max_iter=epochs, tol=None, random_state=0)}
+    for batch in ("auto", 1000):
+        for dtype in (np.float64, np.float32):
+            models[f"fastlc {np.dtype(dtype).name} batch {batch}"] = (dtype, LinearRegressor(
+                optimizer="sgd", learning_rate=0.05, batch_size=batch, max_epochs=epochs, tol=None, random_state=0))
+    data = {np.float64: X_train, np.float32: X_train.astype(np.float32)}
+
+    def fitter(entry):
+        if isinstance(entry, tuple):
+            dtype, model = entry
+            return lambda: model.fit(data[dtype], y_train)
+        return lambda: entry.fit(X_train, y_train)
+
+    times = median_times({name: fitter(entry) for name, entry in models.items()}, repeats)
+    sklearn_time = times["SGDRegressor"]
+    sklearn_r2 = models["SGDRegressor"].score(X_test, y_test)
+    rows = []
+    for name, (dtype, model) in ((n, e) for n, e in models.items() if isinstance(e, tuple)):
+        r2 = model.score(X_test.astype(dtype), y_test)
+        batch = 256 if model.batch_size == "auto" else model.batch_size
+        floor = kernel_floor(data[dtype], y_train, batch, epochs, repeats)
+        rows.append((
+            f"{name} vs SGDRegressor, {epochs} epochs (R^2 {r2:.4f} vs {sklearn_r2:.4f})",
+            f"{times[name] * 1e3:.1f} vs {sklearn_time * 1e3:.1f} ms; kernel alone {floor * 1e3:.1f} ms "
+            f"(ratio at zero overhead {sklearn_time / floor:.2f}x)",
+            sklearn_time / times[name],
+            ">= 3x, R^2 within 0.01",
+        ))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds per case (default 5)")
+    parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
+    parser.add_argument("--out", help="also write the Markdown report here")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    text = report(against_sgd_regressor(args.repeats, args.quick), args.repeats).replace(
+        "# Workflow speed", "# LinearRegressor speed").replace("workflow_speed.py", "regressor_speed.py")
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
