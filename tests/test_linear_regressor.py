@@ -243,7 +243,7 @@ def test_divergence_is_an_error_naming_the_learning_rate():
 
 def test_works_in_pipeline_and_grid_search():
     X, y = linear_data(300, 3)
-    pipe = make_pipeline(StandardScaler(), LinearRegressor(max_epochs=20, tol=None, random_state=0))
+    pipe = make_pipeline(StandardScaler(), LinearRegressor(optimizer="sgd", max_epochs=20, tol=None, random_state=0))
     search = GridSearchCV(pipe, {"linearregressor__learning_rate": [0.001, 0.3]}, cv=2, n_jobs=2)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
