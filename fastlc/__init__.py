@@ -7,6 +7,7 @@ from ._threads import _register_threadpoolctl_controller, config_context, get_co
 
 __all__ = ["available_backends", "config_context", "get_config", "kernels", "set_config", "__version__"]
 __all__ += ["DivergenceError", "LinearRegressor", "LinearSVMClassifier", "SoftmaxClassifier"]
+__all__ += ["MLPClassifier", "MLPRegressor"]
 
 #: Estimators load on first use (PEP 562): they import scikit-learn, which takes
 #: most of a second, and users of the kernels alone should not pay for it.
@@ -21,13 +22,20 @@ except ImportError:  # the Cython backend is not built: the Numba and NumPy back
     pass
 
 
+_LAZY_NETWORKS = {"MLPClassifier", "MLPRegressor"}
+
+
 def __getattr__(name):
     if name in _LAZY_ESTIMATORS:
         from . import linear_model
 
         return getattr(linear_model, name)
+    if name in _LAZY_NETWORKS:
+        from . import neural_network
+
+        return getattr(neural_network, name)
     raise AttributeError(f"module 'fastlc' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | _LAZY_ESTIMATORS)
+    return sorted(set(globals()) | _LAZY_ESTIMATORS | _LAZY_NETWORKS)

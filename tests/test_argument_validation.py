@@ -27,7 +27,7 @@ import pytest
 
 import fastlc
 import fastlc.gradcheck
-from fastlc import LinearSVMClassifier, SoftmaxClassifier, kernels, optim
+from fastlc import LinearRegressor, LinearSVMClassifier, SoftmaxClassifier, kernels, optim
 
 #: Parameters this table does not cover, with the reason.
 NOT_HERE = {
@@ -396,6 +396,11 @@ CASES = {
     "fastlc.LinearSVMClassifier": (
         _fit(LinearSVMClassifier), _estimator_valid,
         {**ESTIMATOR_BAD, "margin": [-1.0, INF, "a"], "squared_hinge": ["no", None]},
+    ),
+    "fastlc.LinearRegressor": (
+        _fit(LinearRegressor), lambda: {**_estimator_valid(), "y": np.linspace(-1.0, 1.0, 30)},
+        {**{k: v for k, v in ESTIMATOR_BAD.items() if k != "class_weight"}, "y": [None, np.full(30, NAN), np.array(["a"] * 30)],
+         "loss": ["l2", None, "hinge"], "delta": [0.0, -1.0, INF, "a"], "margin": [-1.0, INF, "a"]},
     ),
 }
 

@@ -138,6 +138,29 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
     def _validation_score(self, X, y, weight):
         """Score of the current model on held-out data for early stopping (higher is better)."""
 
+    def _n_penalized(self):
+        """Length of the penalised head of ``_params`` (the weights; intercepts follow)."""
+        return self._coef_matrix.size
+
+    def _kernel_views(self, grad):
+        """(coef, intercept, grad_coef, grad_intercept) that the fused kernel reads and writes.
+
+        Views of ``_params`` and of the flat gradient ``grad``; without an
+        intercept the scores get + 0 (a user-set ``intercept_`` is ignored) and
+        the kernel's intercept gradient goes to scratch.
+        """
+        n_outputs, n_features = self._coef_matrix.shape
+        dtype = self._params.dtype
+        n_weights = n_outputs * n_features
+        intercept = self.intercept_ if self.fit_intercept else np.zeros(n_outputs, dtype=dtype)
+        grad_intercept = grad[n_weights:] if self.fit_intercept else np.empty(n_outputs, dtype)
+        return self._coef_matrix, intercept, grad[:n_weights].reshape(n_outputs, n_features), grad_intercept
+
+    def _split_gradient(self, grad):
+        """The flat gradient as (grad_coef (n_outputs, n_features), grad_intercept (n_outputs,))."""
+        n_weights = self._coef_matrix.size
+        return grad[:n_weights].reshape(self._coef_matrix.shape), grad[n_weights:]
+
     def _public_coef(self, coef_matrix):
         """What ``coef_`` shows of the (n_outputs, n_features) weight matrix (a view)."""
         return coef_matrix
@@ -599,7 +622,8 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
         y_encoded = np.searchsorted(self.classes_, y)
         weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
         with self._blas_threads():
-            return self._batch_runner(X, y_encoded, weight, batch_size=X.shape[0]).objective(self)
+            loss, grad = self._batch_runner(X, y_encoded, weight, batch_size=X.shape[0]).objective(self)
+        return (loss, *self._split_gradient(grad))
 
     def _validation_rows(self, y, order, n_val):
         """Stratified by class when every class has two samples: the same fraction of each (at least one)."""

@@ -16,91 +16,8 @@ from ._params_doc import REGRESSOR_ATTRIBUTES, REGRESSOR_PARAMETERS
 LOSSES = ("squared_error", "absolute_error", "huber", "epsilon_insensitive")
 
 
-class LinearRegressor(RegressorMixin, BaseLinearModel):
-    __doc__ = f"""Linear regression (one or several targets) trained by mini-batch descent.
-
-    Predictions are ``X @ coef_.T + intercept_``; training minimises the
-    weighted mean per-sample loss plus a penalty with the linear classifiers'
-    machinery: one fused loss+gradient kernel and one fused optimizer kernel
-    per mini-batch, the same optimizers, schedules, early stopping, warm
-    starts, ``partial_fit`` and determinism. With several targets the loss of
-    a sample is the sum of its targets' losses, so each target is fitted as on
-    its own (the optimizers are element-wise).
-
-    Parameters
-    ----------
-{REGRESSOR_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber", "epsilon_insensitive"}}, default="squared_error"
-        Loss of a residual ``r = prediction - target``: ``r^2 / 2`` (as
-        ``SGDRegressor`` and ``MLPRegressor``), ``|r|`` (subgradient 0 at 0),
-        Huber ``r^2 / 2`` for ``|r| < delta`` else ``delta (|r| - delta / 2)``
-        (PyTorch's ``huber_loss``), or ``max(|r| - margin, 0)``.
-    delta : float > 0, default=1.0
-        Threshold of the Huber loss, where it turns from quadratic to linear.
-    margin : float >= 0, default=0.1
-        Width of the epsilon-insensitive loss's dead zone (``SGDRegressor``'s
-        ``epsilon``; here ``epsilon`` is the optimizers' parameter).
-
-    Attributes
-    ----------
-{REGRESSOR_ATTRIBUTES}
-    See Also
-    --------
-    sklearn.linear_model.SGDRegressor : the same model trained sample by sample.
-    sklearn.linear_model.Ridge : exact solution of the squared error with an L2 penalty.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import make_regression
-    >>> from fastlc import LinearRegressor
-    >>> X, y = make_regression(1000, 5, noise=1.0, random_state=0)
-    >>> model = LinearRegressor(optimizer="sgd", learning_rate=0.1, random_state=0).fit(X, y)
-    >>> round(model.score(X, y), 3)
-    1.0
-    """
-
-    _parameter_constraints = {
-        **BaseLinearModel._parameter_constraints,
-        "loss": [StrOptions(set(LOSSES))],
-        "delta": [Interval(numbers.Real, 0, None, closed="neither")],
-        "margin": [Interval(numbers.Real, 0, None, closed="left")],
-    }
-    _gradient_kernel_name = "linear_regression_gradient"
-
-    def __init__(self, *, optimizer="adam", learning_rate=1e-2, lr_schedule="constant", lr_decay=0.95,
-                 lr_step_size=10, power_t=0.5, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 batch_size="auto", max_epochs=100, alpha=1e-4, penalty="l2", l1_ratio=0.15, fit_intercept=True,
-                 tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1, shuffle=True,
-                 random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None,
-                 loss="squared_error", delta=1.0, margin=0.1):
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.lr_step_size = lr_step_size
-        self.power_t = power_t
-        self.momentum = momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.alpha = alpha
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.backend = backend
-        self.n_threads = n_threads
-        self.loss = loss
-        self.delta = delta
-        self.margin = margin
+class BaseRegressor(RegressorMixin, BaseLinearModel):
+    """Regression on the mini-batch training loop: targets, fit, partial_fit, predict (not for direct use)."""
 
     # ------------------------------------------------------------ public API
 
@@ -199,37 +116,14 @@ class LinearRegressor(RegressorMixin, BaseLinearModel):
         """Weighted R^2, averaged over the targets."""
         return float(r2_score(y, self._linear_scores(X), sample_weight=weight))
 
-    def _point_loss(self, dtype):
-        """(point loss code of the fused kernel, its parameter in ``dtype``) for ``self.loss``.
-
-        Half the squared error is the Huber loss with an infinite threshold, and the
-        absolute error the epsilon-insensitive loss with no dead zone: the same
-        formulas (``_nn_points.h``, ``kernels/numba/_nn_losses.py``) serve all four.
-        """
-        point, param = {
-            "squared_error": (REGRESSION_HUBER, np.inf),
-            "huber": (REGRESSION_HUBER, self.delta),
-            "absolute_error": (REGRESSION_EPSILON_INSENSITIVE, 0.0),
-            "epsilon_insensitive": (REGRESSION_EPSILON_INSENSITIVE, self.margin),
-        }[self.loss]
-        return point, dtype.type(param)
-
-    def _gradient_kernel(self, dtype, backend, n_threads):
-        kernel = get_kernel(self._gradient_kernel_name, backend)
-        point, param = self._point_loss(dtype)
-
-        def batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef, grad_intercept):
-            kernel(X, rows, y, row_weight, coef, intercept, grad_scale, point, param, loss_out, grad_coef,
-                   grad_intercept, n_threads)
-
-        return batch_gradient
-
     # --------------------------------------------------------------- helpers
 
     def _check_data(self, X, y, *, reset):
         """(X, targets (n_samples, n_targets) C-contiguous in X's dtype, whether y was 1-D)."""
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False,
                              multi_output=True, y_numeric=True, reset=reset)
+        if np.asarray(y).dtype.kind not in "biuf":
+            raise ValueError(f"y must hold numbers (regression targets); got dtype {np.asarray(y).dtype}")
         targets = np.ascontiguousarray(np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1))
         if targets.shape[1] == 0:
             raise ValueError(f"y has shape {np.shape(y)}: at least one target is needed")
@@ -254,4 +148,118 @@ class LinearRegressor(RegressorMixin, BaseLinearModel):
         targets = np.ascontiguousarray(np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1))
         weight = self._checked_weight(sample_weight, X)
         with self._blas_threads():
-            return self._batch_runner(X, targets, weight, batch_size=X.shape[0]).objective(self)
+            loss, grad = self._batch_runner(X, targets, weight, batch_size=X.shape[0]).objective(self)
+        return (loss, *self._split_gradient(grad))
+
+
+
+class LinearRegressor(BaseRegressor):
+    __doc__ = f"""Linear regression (one or several targets) trained by mini-batch descent.
+
+    Predictions are ``X @ coef_.T + intercept_``; training minimises the
+    weighted mean per-sample loss plus a penalty with the linear classifiers'
+    machinery: one fused loss+gradient kernel and one fused optimizer kernel
+    per mini-batch, the same optimizers, schedules, early stopping, warm
+    starts, ``partial_fit`` and determinism. With several targets the loss of
+    a sample is the sum of its targets' losses, so each target is fitted as on
+    its own (the optimizers are element-wise).
+
+    Parameters
+    ----------
+{REGRESSOR_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber", "epsilon_insensitive"}}, default="squared_error"
+        Loss of a residual ``r = prediction - target``: ``r^2 / 2`` (as
+        ``SGDRegressor`` and ``MLPRegressor``), ``|r|`` (subgradient 0 at 0),
+        Huber ``r^2 / 2`` for ``|r| < delta`` else ``delta (|r| - delta / 2)``
+        (PyTorch's ``huber_loss``), or ``max(|r| - margin, 0)``.
+    delta : float > 0, default=1.0
+        Threshold of the Huber loss, where it turns from quadratic to linear.
+    margin : float >= 0, default=0.1
+        Width of the epsilon-insensitive loss's dead zone (``SGDRegressor``'s
+        ``epsilon``; here ``epsilon`` is the optimizers' parameter).
+
+    Attributes
+    ----------
+{REGRESSOR_ATTRIBUTES}
+    See Also
+    --------
+    sklearn.linear_model.SGDRegressor : the same model trained sample by sample.
+    sklearn.linear_model.Ridge : exact solution of the squared error with an L2 penalty.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from fastlc import LinearRegressor
+    >>> X, y = make_regression(1000, 5, noise=1.0, random_state=0)
+    >>> model = LinearRegressor(optimizer="sgd", learning_rate=0.1, random_state=0).fit(X, y)
+    >>> round(model.score(X, y), 3)
+    1.0
+    """
+
+    _parameter_constraints = {
+        **BaseLinearModel._parameter_constraints,
+        "loss": [StrOptions(set(LOSSES))],
+        "delta": [Interval(numbers.Real, 0, None, closed="neither")],
+        "margin": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+    _gradient_kernel_name = "linear_regression_gradient"
+
+    def __init__(self, *, optimizer="adam", learning_rate=1e-2, lr_schedule="constant", lr_decay=0.95,
+                 lr_step_size=10, power_t=0.5, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 batch_size="auto", max_epochs=100, alpha=1e-4, penalty="l2", l1_ratio=0.15, fit_intercept=True,
+                 tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1, shuffle=True,
+                 random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None,
+                 loss="squared_error", delta=1.0, margin=0.1):
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_step_size = lr_step_size
+        self.power_t = power_t
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.alpha = alpha
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.backend = backend
+        self.n_threads = n_threads
+        self.loss = loss
+        self.delta = delta
+        self.margin = margin
+
+    def _point_loss(self, dtype):
+        """(point loss code of the fused kernel, its parameter in ``dtype``) for ``self.loss``.
+
+        Half the squared error is the Huber loss with an infinite threshold, and the
+        absolute error the epsilon-insensitive loss with no dead zone: the same
+        formulas (``_nn_points.h``, ``kernels/numba/_nn_losses.py``) serve all four.
+        """
+        point, param = {
+            "squared_error": (REGRESSION_HUBER, np.inf),
+            "huber": (REGRESSION_HUBER, self.delta),
+            "absolute_error": (REGRESSION_EPSILON_INSENSITIVE, 0.0),
+            "epsilon_insensitive": (REGRESSION_EPSILON_INSENSITIVE, self.margin),
+        }[self.loss]
+        return point, dtype.type(param)
+
+    def _gradient_kernel(self, dtype, backend, n_threads):
+        kernel = get_kernel(self._gradient_kernel_name, backend)
+        point, param = self._point_loss(dtype)
+
+        def batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef, grad_intercept):
+            kernel(X, rows, y, row_weight, coef, intercept, grad_scale, point, param, loss_out, grad_coef,
+                   grad_intercept, n_threads)
+
+        return batch_gradient

@@ -107,20 +107,15 @@ class BatchRunner:
     def __init__(self, estimator, X, y, weight, batch_gradient, step, batch_size):
         dtype = X.dtype
         params = estimator._params
-        n_classes, n_features = estimator._coef_matrix.shape
-        n_weights = n_classes * n_features
+        n_weights = estimator._n_penalized()
         self.X, self.y, self.weight = X, y, weight  # y: class indices (intp) or float targets, as the kernel takes
         self.batch_gradient, self.step, self.batch_size = batch_gradient, step, batch_size
         self.dtype = dtype.type
-        self.coef = estimator._coef_matrix  # view of params, C-contiguous (n_classes, n_features)
-        # without an intercept the scores get + 0 (a user-set intercept_ is ignored)
-        self.intercept = estimator.intercept_ if estimator.fit_intercept else np.zeros(n_classes, dtype=dtype)
-        self.weights = params[:n_weights]  # flat, for the element-wise penalty terms
+        self.weights = params[:n_weights]  # flat, the penalised part (weights first, intercepts after)
         self.grad = aligned_zeros(params.shape, dtype)
         self.grad_weights = self.grad[:n_weights]
-        self.grad_coef = self.grad_weights.reshape(n_classes, n_features)
-        # the kernel always writes an intercept gradient; without an intercept it goes to scratch
-        self.grad_intercept = self.grad[n_weights:] if estimator.fit_intercept else np.empty(n_classes, dtype)
+        # what batch_gradient takes as (coef, intercept, grad_coef, grad_intercept): views of params and grad
+        self.coef, self.intercept, self.grad_coef, self.grad_intercept = estimator._kernel_views(self.grad)
         self.row_loss = np.empty(batch_size, dtype=dtype)
         # Normalising every batch by the mean weight of the whole set (rather
         # than the batch's own weight sum) makes each batch gradient an unbiased
@@ -164,8 +159,9 @@ class BatchRunner:
         Returns
         -------
         loss : float
-        grad_coef : ndarray of shape (n_classes, n_features)
-        grad_intercept : ndarray of shape (n_classes,), zeros without an intercept
+        grad : ndarray of shape (n_params,)
+            Gradient with respect to the flat parameter vector (zeros for the
+            intercepts of a model without them).
         """
         n_samples = self.X.shape[0]
         row_loss = np.empty(n_samples, dtype=self.X.dtype)
@@ -173,10 +169,12 @@ class BatchRunner:
                             self.intercept, self.dtype(1 / self.total_weight), row_loss, self.grad_coef,
                             self.grad_intercept)
         alpha_l1, alpha_l2 = estimator._penalty_parts()  # the whole penalty, decoupled (adamw) or not
-        grad_coef = self.grad_coef + alpha_l2 * self.coef + alpha_l1 * np.sign(self.coef)
-        grad_intercept = self.grad_intercept.copy() if estimator.fit_intercept else np.zeros_like(self.intercept)
-        loss = float(row_loss.sum(dtype=np.float64)) / self.total_weight + estimator._penalty(self.coef)
-        return loss, grad_coef, grad_intercept
+        grad = self.grad.copy()
+        grad[: self.weights.shape[0]] += alpha_l2 * self.weights + alpha_l1 * np.sign(self.weights)
+        if not estimator.fit_intercept:
+            grad[self.weights.shape[0]:] = 0
+        loss = float(row_loss.sum(dtype=np.float64)) / self.total_weight + estimator._penalty(self.weights)
+        return loss, grad
 
     def _add_penalty_gradient(self):
         if self.alpha_l2_grad > 0:

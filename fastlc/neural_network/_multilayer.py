@@ -1,0 +1,488 @@
+"""Multilayer perceptrons on the linear models' training loop: MLPClassifier and MLPRegressor.
+
+A network is ``hidden_layer_sizes`` dense layers, each ``Z = A W + b`` (BLAS),
+optionally batch-normalised, then the activation and (in training) inverted
+dropout, and a dense output layer: softmax cross-entropy for the classifier, a
+regression loss for the regressor. Everything the optimizer updates lives in one
+flat aligned vector ``_params`` -- the weight matrices first (the penalised
+part), then the intercepts, then the batch-norm scales and shifts -- with
+``coefs_``, ``intercepts_`` as views, so one fused optimizer kernel call steps
+the whole network per mini-batch, exactly as for the linear models
+(``fastlc.linear_model._training.BatchRunner`` runs the epochs of both).
+"""
+import math
+import numbers
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .. import kernels
+from .._dispatch import get_kernel, resolve_backend
+from .._memory import aligned_copy, aligned_zeros, is_aligned
+from .._numpy._nn_losses import _epsilon_insensitive, _huber
+from .._validation import check_n_threads
+from ..linear_model._base import BaseLinearClassifier, _blas_controller
+from ..linear_model._optimizers import OptimizerState
+from ..linear_model._params_doc import (
+    REGRESSOR_ATTRIBUTES, REGRESSOR_PARAMETERS, SHARED_ATTRIBUTES, SHARED_PARAMETERS,
+)
+from ..linear_model._regressor import BaseRegressor
+from ..linear_model._training import BatchRunner
+
+#: activation name -> (forward, backward) of fastlc.kernels (PyTorch's default options)
+ACTIVATIONS = {
+    "relu": (kernels.relu, kernels.relu_backward),
+    "leaky_relu": (kernels.leaky_relu, kernels.leaky_relu_backward),
+    "elu": (kernels.elu, kernels.elu_backward),
+    "gelu": (kernels.gelu, kernels.gelu_backward),
+    "sigmoid": (kernels.sigmoid, kernels.sigmoid_backward),
+    "tanh": (kernels.tanh, kernels.tanh_backward),
+    "softplus": (kernels.softplus, kernels.softplus_backward),
+    "silu": (kernels.silu, kernels.silu_backward),
+}
+
+#: batch normalisation's running-statistics momentum and variance epsilon (PyTorch's defaults)
+BN_MOMENTUM = 0.1
+BN_EPS = 1e-5
+
+MLP_PARAMETERS = """\
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Units of each hidden layer (an empty tuple is a linear model).
+    activation : {"relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "silu"}, default="relu"
+        Activation of the hidden layers (``fastlc.kernels``, PyTorch's defaults).
+    dropout : float in [0, 1), default=0.0
+        Inverted-dropout rate on each hidden layer's output in training (the
+        masks come from the seeded counter-based generator of ``fastlc.kernels.dropout``).
+    batch_norm : bool, default=False
+        Batch-normalise every hidden layer before its activation (PyTorch's
+        ``BatchNorm1d``: batch statistics in training, running statistics with
+        momentum 0.1 in ``predict``).
+"""
+
+MLP_ATTRIBUTES = """\
+    coefs_ : list of ndarray
+        ``coefs_[i]`` of shape (units of layer i, units of layer i + 1), views of the flat parameters.
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` of shape (units of layer i + 1,).
+    n_layers_ : int
+        Layers including input and output.
+    best_loss_ : float or None
+        Lowest training loss of the fit (None with ``early_stopping``).
+"""
+
+THREADS_NOTE = """
+    Notes
+    -----
+    Thread pools of a fit: the matrix products run in NumPy's BLAS, capped with
+    threadpoolctl to ``n_threads`` (resolved as for every fastlc estimator: CPU
+    affinity, container quota, ``OMP_NUM_THREADS``, ``threadpool_limits``,
+    ``fastlc.set_config``); the element-wise kernels (activations, dropout,
+    batch norm, loss, optimizer step) run on fastlc's own pool with the same
+    cap. The same ``random_state`` and ``n_threads`` give the same model bit for
+    bit (BLAS sums in an order that may depend on its thread count).
+"""
+
+
+class _MLPMixin:
+    """The network: parameter layout, initialisation, forward and backward passes (mixed into a base)."""
+
+    _mlp_constraints = {
+        "hidden_layer_sizes": [tuple, list],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+    }
+
+    # ----------------------------------------------------------- layout
+
+    def _check_hidden_layer_sizes(self):
+        sizes = tuple(self.hidden_layer_sizes)
+        for size in sizes:
+            if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
+                raise ValueError(f"hidden_layer_sizes={self.hidden_layer_sizes!r} must hold positive integers; "
+                                 f"got {size!r}")
+        return sizes
+
+    def _initialize(self, n_features, dtype):
+        """Glorot-uniform weights and intercepts (as scikit-learn's MLP), batch norm at identity."""
+        sizes = [n_features, *self._check_hidden_layer_sizes(), self._n_outputs()]
+        self._sizes = sizes
+        n_weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
+        n_units = sum(sizes[1:])
+        n_norm = 2 * sum(sizes[1:-1]) if self.batch_norm else 0
+        self._params = aligned_zeros(n_weights + n_units + n_norm, dtype)
+        self._bind_views()
+        rng = check_random_state(self.random_state)
+        # scikit-learn's factor: 6, or 2 for a logistic activation
+        factor = 2.0 if self.activation == "sigmoid" else 6.0
+        for coef, intercept in zip(self.coefs_, self.intercepts_):
+            bound = math.sqrt(factor / sum(coef.shape))
+            coef[...] = rng.uniform(-bound, bound, coef.shape)
+            if self.fit_intercept:
+                intercept[...] = rng.uniform(-bound, bound, intercept.shape)
+        for gamma in self._bn_gamma:
+            gamma[...] = 1
+        self._running_mean = [np.zeros(units, dtype) for units in sizes[1:-1]] if self.batch_norm else []
+        self._running_var = [np.ones(units, dtype) for units in sizes[1:-1]] if self.batch_norm else []
+        self._dropout_key = int(rng.randint(np.iinfo(np.int32).max))
+        self._optimizer_state = OptimizerState(
+            self.optimizer, self._params.shape[0], dtype, momentum=self.momentum, beta_1=self.beta_1,
+            beta_2=self.beta_2, epsilon=self.epsilon,
+        )
+        self._epochs_seen = 0
+        self.n_layers_ = len(sizes)
+
+    def _views(self, flat):
+        """(coefs, intercepts, gammas, betas): views of a flat vector laid out as ``_params``."""
+        sizes, offset = self._sizes, 0
+        coefs, intercepts, gammas, betas = [], [], [], []
+        for fan_in, fan_out in zip(sizes, sizes[1:]):
+            coefs.append(flat[offset: offset + fan_in * fan_out].reshape(fan_in, fan_out))
+            offset += fan_in * fan_out
+        for units in sizes[1:]:
+            intercepts.append(flat[offset: offset + units])
+            offset += units
+        if self.batch_norm:
+            for units in sizes[1:-1]:
+                gammas.append(flat[offset: offset + units])
+                betas.append(flat[offset + units: offset + 2 * units])
+                offset += 2 * units
+        return coefs, intercepts, gammas, betas
+
+    def _bind_views(self, *_):
+        self.coefs_, self.intercepts_, self._bn_gamma, self._bn_beta = self._views(self._params)
+
+    def _n_penalized(self):
+        return sum(a * b for a, b in zip(self._sizes, self._sizes[1:]))
+
+    def _kernel_views(self, grad):
+        # the network's batch_gradient reads the parameters itself; it takes the flat gradient
+        return self._params, None, grad, None
+
+    def _split_gradient(self, grad):
+        return (grad,)
+
+    def _sync_params(self):
+        """``coefs_`` / ``intercepts_`` are views of ``_params``: assign into them (``coefs_[0][...] = W``)."""
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_params" in state:
+            self._bind_views()
+
+    def _prepare_params(self, X):
+        if self._params.dtype != X.dtype:
+            # warm start / partial_fit with data of another dtype: train in the data's dtype
+            self._params = self._params.astype(X.dtype)
+            self._running_mean = [m.astype(X.dtype) for m in self._running_mean]
+            self._running_var = [v.astype(X.dtype) for v in self._running_var]
+            self._optimizer_state.astype(X.dtype)
+        if not is_aligned(self._params):
+            self._params = aligned_copy(self._params)
+        self._bind_views()
+        if self._sizes[0] != X.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self._sizes[0]}")
+
+    def _snapshot(self):
+        return (super()._snapshot(), [m.copy() for m in self._running_mean], [v.copy() for v in self._running_var])
+
+    def _restore(self, snapshot):
+        base, means, variances = snapshot
+        super()._restore(base)
+        for target, value in zip(self._running_mean + self._running_var, means + variances):
+            target[...] = value
+
+    def _blas_threads(self):
+        """BLAS on at most the threads this fit may use (its products are most of the work)."""
+        return _blas_controller().limit(limits=check_n_threads(self.n_threads), user_api="blas")
+
+    # ----------------------------------------------------------- passes
+
+    def _hidden_forward(self, A, layer, training, cache, n_threads, seed):
+        """One hidden layer in place of ``A``: dense, batch norm, activation, dropout; returns its output."""
+        forward, _ = ACTIVATIONS[self.activation]
+        Z = A @ self.coefs_[layer]
+        Z += self.intercepts_[layer]
+        normalized = Z
+        if self.batch_norm:
+            normalized, mean, invstd = kernels.batch_norm(
+                Z, self._bn_gamma[layer], self._bn_beta[layer],
+                running_mean=self._running_mean[layer] if training else self._running_mean[layer],
+                running_var=self._running_var[layer], training=training, momentum=BN_MOMENTUM, eps=BN_EPS,
+                backend=self.backend, n_threads=n_threads)
+            if training:
+                cache["norm"].append((Z, mean, invstd))
+        H = forward(normalized, backend=self.backend, n_threads=n_threads)
+        if training:
+            cache["pre"].append(normalized)
+            if self.dropout > 0:
+                H, mask = kernels.dropout(H, self.dropout, seed=seed, backend=self.backend, n_threads=n_threads,
+                                          out=np.empty_like(H))
+                cache["mask"].append(mask)
+        return H
+
+    def _forward(self, X, *, training, cache=None, n_threads=None, step=0):
+        """Output-layer scores (n_samples, n_outputs); with ``training``, fills ``cache`` for the backward pass."""
+        A = X
+        for layer in range(len(self._sizes) - 2):
+            if cache is not None:
+                cache["inputs"].append(A)
+            seed = (self._dropout_key * 1000003 + step * 131 + layer) % (1 << 63)
+            A = self._hidden_forward(A, layer, training, cache, n_threads, seed)
+        if cache is not None:
+            cache["inputs"].append(A)
+        scores = A @ self.coefs_[-1]
+        if self.fit_intercept:
+            scores += self.intercepts_[-1]
+        return scores
+
+    def _backward(self, grad_scores, cache, grad, n_threads):
+        """Gradient of the batch loss into the flat ``grad`` from d loss / d scores."""
+        _, backward = ACTIVATIONS[self.activation]
+        grad_coefs, grad_intercepts, grad_gammas, grad_betas = self._views(grad)
+        delta = grad_scores
+        n_hidden = len(self._sizes) - 2
+        for layer in range(n_hidden, -1, -1):
+            A = cache["inputs"][layer]
+            np.matmul(A.T, delta, out=grad_coefs[layer])
+            if self.fit_intercept:
+                np.sum(delta, axis=0, out=grad_intercepts[layer])
+            else:
+                grad_intercepts[layer][...] = 0
+            if layer == 0:
+                break
+            delta = delta @ self.coefs_[layer].T  # d loss / d (output of hidden layer - 1)
+            below = layer - 1
+            if self.dropout > 0:
+                delta = kernels.dropout_backward(delta, cache["mask"][below], self.dropout, backend=self.backend,
+                                                 n_threads=n_threads)
+            delta = backward(delta, cache["pre"][below], backend=self.backend, n_threads=n_threads)
+            if self.batch_norm:
+                Z, mean, invstd = cache["norm"][below]
+                delta, grad_gamma, grad_beta = kernels.batch_norm_backward(
+                    delta, Z, self._bn_gamma[below], mean, invstd, backend=self.backend, n_threads=n_threads)
+                grad_gammas[below][...] = grad_gamma
+                grad_betas[below][...] = grad_beta
+
+    def _batch_runner(self, X, y, weight, batch_size=None):
+        n_threads = check_n_threads(self.n_threads)
+        batch_size = self._batch_size(X.shape[0]) if batch_size is None else batch_size
+        output_loss = self._output_loss(X.dtype, n_threads)
+        state = self._optimizer_state
+
+        def batch_gradient(X, rows, y, row_weight, params, _intercept, grad_scale, loss_out, grad, _grad_intercept):
+            cache = {"inputs": [], "pre": [], "mask": [], "norm": []}
+            scores = self._forward(X[rows], training=True, cache=cache, n_threads=n_threads, step=state.t)
+            grad_scores = output_loss(scores, y[rows], row_weight[rows], grad_scale, loss_out)
+            self._backward(grad_scores, cache, grad, n_threads)
+
+        step = self._optimizer_state.stepper(self._params, self.backend, n_threads)
+        return BatchRunner(self, X, y, weight, batch_gradient, step, batch_size)
+
+    def _linear_scores(self, X):
+        """Output scores of the trained network (no dropout; batch norm on its running statistics)."""
+        return self._forward(X.astype(self._params.dtype, copy=False), training=False,
+                             n_threads=check_n_threads(self.n_threads))
+
+    def _after_fit(self):
+        self.best_loss_ = None if self.early_stopping else (min(self.loss_curve_) if self.loss_curve_ else None)
+
+    def _fit_epochs(self, *args, **kwargs):
+        super()._fit_epochs(*args, **kwargs)
+        self._after_fit()
+
+
+class MLPClassifier(_MLPMixin, BaseLinearClassifier):
+    __doc__ = f"""Multilayer perceptron classifier (softmax output) trained by mini-batch descent.
+
+    Parameters
+    ----------
+{MLP_PARAMETERS}{SHARED_PARAMETERS}
+    Attributes
+    ----------
+{MLP_ATTRIBUTES}{SHARED_ATTRIBUTES.split("    coef_ :")[0]}{SHARED_ATTRIBUTES.split("The class labels, sorted.")[1]}
+{THREADS_NOTE}
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from fastlc import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(64,), max_epochs=20, random_state=0).fit(X / 16, y)
+    >>> clf.predict_proba(X[:2] / 16).shape
+    (2, 10)
+    """
+
+    _parameter_constraints = {**BaseLinearClassifier._parameter_constraints, **_MLPMixin._mlp_constraints}
+
+    def __init__(self, hidden_layer_sizes=(100,), *, activation="relu", dropout=0.0, batch_norm=False,
+                 optimizer="adam", learning_rate=1e-3, lr_schedule="constant", lr_decay=0.95, lr_step_size=10,
+                 power_t=0.5, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, batch_size="auto",
+                 max_epochs=100, alpha=1e-4, penalty="l2", l1_ratio=0.15, fit_intercept=True, class_weight=None,
+                 tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1, shuffle=True,
+                 random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_step_size = lr_step_size
+        self.power_t = power_t
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.alpha = alpha
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.backend = backend
+        self.n_threads = n_threads
+
+    def _gradient_kernel(self, dtype, backend, n_threads):  # pragma: no cover - the network has its own
+        raise NotImplementedError
+
+    _gradient_kernel_name = "cross_entropy_hard"
+
+    def _output_loss(self, dtype, n_threads):
+        """Softmax cross-entropy rows of the output scores (fastlc's loss kernel)."""
+        kernel = get_kernel("cross_entropy_hard", resolve_backend(self.backend, "cross_entropy_hard"))
+        class_weight = np.ones(self.classes_.shape[0], dtype=dtype)
+        zero = dtype.type(0)
+
+        def output_loss(scores, labels, row_weight, grad_scale, loss_out):
+            grad_scores = np.empty_like(scores)
+            kernel(scores, labels, class_weight, row_weight, grad_scale, zero, loss_out, grad_scores, n_threads)
+            return grad_scores
+
+        return output_loss
+
+    def predict_proba(self, X):
+        """Class probabilities, the softmax of the output scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return kernels.softmax(self._scores(X), backend=self.backend, n_threads=self.n_threads)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably (log-softmax).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return kernels.log_softmax(self._scores(X), backend=self.backend, n_threads=self.n_threads)
+
+
+class MLPRegressor(_MLPMixin, BaseRegressor):
+    __doc__ = f"""Multilayer perceptron regressor (identity output) trained by mini-batch descent.
+
+    Parameters
+    ----------
+{MLP_PARAMETERS}{REGRESSOR_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber"}}, default="squared_error"
+        Loss of a residual ``r``: ``r^2 / 2``, ``|r|`` or Huber with threshold ``delta``
+        (see :class:`fastlc.LinearRegressor`); with several targets a sample's loss is their sum.
+    delta : float > 0, default=1.0
+        Threshold of the Huber loss.
+
+    Attributes
+    ----------
+{MLP_ATTRIBUTES}{REGRESSOR_ATTRIBUTES.split("    n_features_in_")[0].split("intercept_ :")[0].rsplit("    coef_", 1)[0]}    n_features_in_{REGRESSOR_ATTRIBUTES.split("    n_features_in_")[1]}
+{THREADS_NOTE}
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from fastlc import MLPRegressor
+    >>> X, y = make_regression(500, 5, random_state=0)
+    >>> MLPRegressor(hidden_layer_sizes=(32,), max_epochs=5, random_state=0).fit(X, y).predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        **BaseRegressor._parameter_constraints,
+        **_MLPMixin._mlp_constraints,
+        "loss": [StrOptions({"squared_error", "absolute_error", "huber"})],
+        "delta": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+    _gradient_kernel_name = "cross_entropy_hard"
+
+    def __init__(self, hidden_layer_sizes=(100,), *, activation="relu", dropout=0.0, batch_norm=False,
+                 optimizer="adam", learning_rate=1e-3, lr_schedule="constant", lr_decay=0.95, lr_step_size=10,
+                 power_t=0.5, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, batch_size="auto",
+                 max_epochs=100, alpha=1e-4, penalty="l2", l1_ratio=0.15, fit_intercept=True, tol=1e-4,
+                 n_iter_no_change=10, early_stopping=False, validation_fraction=0.1, shuffle=True,
+                 random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None,
+                 loss="squared_error", delta=1.0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_step_size = lr_step_size
+        self.power_t = power_t
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.alpha = alpha
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.backend = backend
+        self.n_threads = n_threads
+        self.loss = loss
+        self.delta = delta
+
+    def _gradient_kernel(self, dtype, backend, n_threads):  # pragma: no cover - the network has its own
+        raise NotImplementedError
+
+    def _output_loss(self, dtype, n_threads):
+        """The regression loss of the output scores, by the numpy backend's point functions (one formula)."""
+        point = _epsilon_insensitive if self.loss == "absolute_error" else _huber
+        param = dtype.type({"squared_error": np.inf, "huber": self.delta, "absolute_error": 0.0}[self.loss])
+
+        def output_loss(scores, targets, row_weight, grad_scale, loss_out):
+            with np.errstate(invalid="ignore", over="ignore"):
+                loss, slope = point(scores, targets, None, param)
+                loss_out[...] = row_weight * loss.sum(axis=1, dtype=scores.dtype)
+                return ((grad_scale * row_weight)[:, None] * slope).astype(scores.dtype, copy=False)
+
+        return output_loss
