@@ -1,4 +1,4 @@
-"""scikit-learn's full estimator checks for the linear classifiers and the linear regressor.
+"""scikit-learn's full estimator checks for every fastlc estimator.
 
 Nothing is skipped or marked as an expected failure. The instances only fix a
 seed. One check, ``check_array_api_input``, skips itself unless the
@@ -13,12 +13,14 @@ import textwrap
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastlc import LinearRegressor, LinearSVMClassifier, SoftmaxClassifier
+from fastlc import LinearRegressor, LinearSVMClassifier, MLPClassifier, MLPRegressor, SoftmaxClassifier
 
 ESTIMATORS = [
     SoftmaxClassifier(random_state=0),
     LinearSVMClassifier(random_state=0),
     LinearRegressor(random_state=0),
+    MLPClassifier(hidden_layer_sizes=(16,), learning_rate=1e-2, random_state=0),
+    MLPRegressor(hidden_layer_sizes=(16,), learning_rate=1e-2, random_state=0),
 ]
 
 

@@ -494,7 +494,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, "
                 f"but the data contains only one class: {classes[0].item()!r}"
             )
-        warm = self.warm_start and hasattr(self, "coef_")
+        warm = self.warm_start and hasattr(self, "_params")
         if warm and not np.array_equal(classes, self.classes_):
             raise ValueError(
                 f"warm_start=True but y has classes {classes.tolist()} while the fitted model has "
@@ -526,7 +526,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
         -------
         self : object
         """
-        first_call = not hasattr(self, "coef_")
+        first_call = not hasattr(self, "_params")
         self._validate_params()
         if self.class_weight == "balanced":
             raise ValueError(

@@ -40,11 +40,11 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
         """
         self._validate_params()
         X, targets, one_dimensional = self._check_data(X, y, reset=True)
-        warm = self.warm_start and hasattr(self, "coef_")
-        if warm and targets.shape[1] != self._coef_matrix.shape[0]:
+        warm = self.warm_start and hasattr(self, "_params")
+        if warm and targets.shape[1] != self._n_targets:
             raise ValueError(
                 f"warm_start=True but y has {targets.shape[1]} targets while the fitted model has "
-                f"{self._coef_matrix.shape[0]}; fit with warm_start=False to start over"
+                f"{self._n_targets}; fit with warm_start=False to start over"
             )
         self._n_targets, self._one_dimensional = targets.shape[1], one_dimensional
         weight = self._checked_weight(sample_weight, X)
@@ -70,15 +70,14 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
         -------
         self : object
         """
-        first_call = not hasattr(self, "coef_")
+        first_call = not hasattr(self, "_params")
         self._validate_params()
         X, targets, one_dimensional = self._check_data(X, y, reset=first_call)
         if first_call:
             self._n_targets, self._one_dimensional = targets.shape[1], one_dimensional
             self._start_stream(X.shape[1], X.dtype)
-        elif targets.shape[1] != self._coef_matrix.shape[0]:
-            raise ValueError(f"y has {targets.shape[1]} targets but the model was fitted with "
-                             f"{self._coef_matrix.shape[0]}")
+        elif targets.shape[1] != self._n_targets:
+            raise ValueError(f"y has {targets.shape[1]} targets but the model was fitted with {self._n_targets}")
         weight = self._checked_weight(sample_weight, X)
         self._fit_or_forget(first_call, X, targets, weight, self._stream_generator, incremental=True)
         return self

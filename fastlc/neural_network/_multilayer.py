@@ -14,6 +14,7 @@ import math
 import numbers
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -168,7 +169,8 @@ class _MLPMixin:
         """``coefs_`` / ``intercepts_`` are views of ``_params``: assign into them (``coefs_[0][...] = W``)."""
 
     def __setstate__(self, state):
-        super().__setstate__(state)
+        # scikit-learn's (version check), not the linear models' (which re-links coef_)
+        BaseEstimator.__setstate__(self, state)
         if "_params" in state:
             self._bind_views()
 

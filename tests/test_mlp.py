@@ -1,0 +1,188 @@
+"""MLPClassifier and MLPRegressor: gradients, agreement with scikit-learn, the estimator contract."""
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fastlc import DivergenceError, MLPClassifier, MLPRegressor
+from fastlc.gradcheck import numerical_gradient
+
+ACTIVATIONS = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "silu"]
+
+
+def small_classification(n_samples=40, n_features=5, n_classes=3, seed=0, dtype=np.float64):
+    X, y = make_classification(n_samples, n_features, n_informative=3, n_redundant=0, n_classes=n_classes,
+                               n_clusters_per_class=1, random_state=seed)
+    return X.astype(dtype), y
+
+
+def fitted(model, X, y):
+    """The model after one short fit (its weights random, not trained towards a kink)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y)
+
+
+def check_objective_gradient(model, X, y, sample_weight=None):
+    loss, grad = model._objective(X, y, sample_weight)
+    params = model._params
+    start = params.copy()
+
+    def objective(values):
+        params[:] = values
+        return model._objective(X, y, sample_weight)[0]
+
+    numeric = numerical_gradient(objective, start.copy(), h=1e-6)
+    params[:] = start
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+    return loss
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu", "softplus"])
+@pytest.mark.parametrize("extra", [{}, {"dropout": 0.3}, {"batch_norm": True}, {"dropout": 0.2, "batch_norm": True}])
+def test_classifier_gradient_matches_finite_differences(activation, extra):
+    """The whole network's gradient (output loss, layers, dropout with its fixed mask, batch norm, penalty)."""
+    X, y = small_classification()
+    model = fitted(MLPClassifier((6, 4), activation=activation, alpha=0.01, max_epochs=1, tol=None,
+                                 random_state=0, **extra), X, y)
+    weight = np.random.default_rng(1).random(X.shape[0]) + 0.5
+    check_objective_gradient(model, X, y, weight)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "absolute_error", "huber"])
+def test_regressor_gradient_matches_finite_differences(loss):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((30, 4))
+    Y = np.c_[X @ rng.standard_normal(4), np.sin(X[:, 0])] + 0.3 * rng.standard_normal((30, 2))
+    model = fitted(MLPRegressor((5,), activation="tanh", loss=loss, delta=0.5, batch_norm=True, max_epochs=1,
+                                tol=None, random_state=0), X, Y)
+    check_objective_gradient(model, X, Y)
+
+
+def test_loss_curve_agrees_with_scikit_learn_configured_alike():
+    """Same initial weights, plain SGD, same batches in order, no penalty: the same loss curve."""
+    X, y = small_classification(200, 6, 3, seed=4)
+    ours = MLPClassifier((8,), optimizer="sgd", learning_rate=0.1, alpha=0.0, penalty=None, batch_size=50,
+                         shuffle=False, max_epochs=1, tol=None, random_state=0)
+    fitted(ours, X, y)
+    initial = [c.copy() for c in ours.coefs_], [b.copy() for b in ours.intercepts_]
+    theirs = SklearnMLPClassifier((8,), solver="sgd", learning_rate_init=0.1, momentum=0.0, alpha=0.0,
+                                  batch_size=50, shuffle=False, max_iter=1, tol=0.0, n_iter_no_change=1000,
+                                  warm_start=True, random_state=0)
+    fitted(theirs, X, y)
+    for ours_array, their_array in zip(initial[0] + initial[1], theirs.coefs_ + theirs.intercepts_):
+        their_array[...] = ours_array
+    for array, value in zip(ours.coefs_ + ours.intercepts_, initial[0] + initial[1]):
+        array[...] = value
+    ours.set_params(max_epochs=8, warm_start=True)
+    ours.loss_curve_ = []
+    fitted(ours, X, y)
+    theirs.set_params(max_iter=8)
+    theirs.loss_curve_ = []
+    fitted(theirs, X, y)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_[-8:], rtol=1e-6)
+    for ours_array, their_array in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(ours_array, their_array, rtol=1e-6, atol=1e-9)
+
+
+def test_digits_accuracy_with_dropout_and_batch_norm():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    train, test = slice(0, 1400), slice(1400, None)
+    for extra in ({}, {"dropout": 0.1, "batch_norm": True}):
+        model = MLPClassifier((64,), learning_rate=1e-2, max_epochs=15, tol=None, random_state=0, **extra)
+        model.fit(X[train], y[train])
+        assert model.score(X[test], y[test]) > 0.9, extra
+        assert model.predict_proba(X[test]).sum(axis=1) == pytest.approx(1.0)
+
+
+def test_huber_beats_squared_error_with_outliers():
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-2, 2, (800, 2))
+    clean = np.sin(X[:, 0]) + 0.5 * X[:, 1]
+    y = clean + 0.05 * rng.standard_normal(800)
+    outliers = rng.choice(800, 80, replace=False)
+    y[outliers] += rng.choice([-1, 1], 80) * 50
+    X_test = rng.uniform(-2, 2, (400, 2))
+    y_test = np.sin(X_test[:, 0]) + 0.5 * X_test[:, 1]
+    scores = {}
+    for loss in ("squared_error", "huber"):
+        model = MLPRegressor((32,), activation="tanh", loss=loss, learning_rate=1e-2, max_epochs=60, tol=None,
+                             random_state=0).fit(X, y)
+        scores[loss] = model.score(X_test, y_test)
+    assert scores["huber"] > 0.9
+    assert scores["huber"] > scores["squared_error"] + 0.1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_kept_and_same_seed_same_model(dtype):
+    X, y = small_classification(120, 5, 3, dtype=dtype)
+    params = dict(hidden_layer_sizes=(7,), dropout=0.2, batch_norm=True, max_epochs=3, tol=None, random_state=7)
+    one, two = MLPClassifier(**params).fit(X, y), MLPClassifier(**params).fit(X, y)
+    assert one.coefs_[0].dtype == dtype and one.predict_proba(X).dtype == dtype
+    for a, b in zip(one.coefs_ + one.intercepts_, two.coefs_ + two.intercepts_):
+        assert np.array_equal(a, b)
+    other = MLPClassifier(**{**params, "random_state": 8}).fit(X, y)
+    assert not np.array_equal(one.coefs_[0], other.coefs_[0])
+
+
+def test_multi_output_regression_and_pickle():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((300, 3))
+    Y = np.c_[X.sum(axis=1), X[:, 0] - X[:, 1]]
+    model = MLPRegressor((16,), learning_rate=1e-2, max_epochs=40, tol=None, random_state=0).fit(X, Y)
+    assert model.predict(X).shape == (300, 2) and model.score(X, Y) > 0.95
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone.predict(X), model.predict(X))
+    clone.partial_fit(X, Y)
+    assert clone.n_iter_ == model.n_iter_ + 1
+    assert model.best_loss_ == min(model.loss_curve_)
+    assert [c.shape for c in model.coefs_] == [(3, 16), (16, 2)] and model.n_layers_ == 3
+
+
+@pytest.mark.parametrize("params,match", [
+    (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
+    (dict(hidden_layer_sizes=(4.5,)), "hidden_layer_sizes"),
+    (dict(hidden_layer_sizes="wide"), "hidden_layer_sizes"),
+    (dict(activation="swish"), "activation"),
+    (dict(dropout=1.0), "dropout"),
+    (dict(dropout=-0.1), "dropout"),
+    (dict(batch_norm="yes"), "batch_norm"),
+    (dict(optimizer="lbfgs"), "optimizer"),
+])
+def test_bad_parameters_name_the_parameter(params, match):
+    X, y = small_classification()
+    with pytest.raises((TypeError, ValueError), match=match):
+        MLPClassifier(**params).fit(X, y)
+
+
+def test_regressor_rejects_losses_it_does_not_have():
+    X, y = small_classification()
+    with pytest.raises(ValueError, match="loss"):
+        MLPRegressor(loss="epsilon_insensitive").fit(X, y.astype(float))
+
+
+def test_divergence_is_an_error():
+    X, y = small_classification(100)
+    model = MLPClassifier((8,), optimizer="sgd", learning_rate=1e8, max_epochs=5, tol=None, random_state=0)
+    with pytest.raises(DivergenceError, match="learning_rate"):
+        model.fit(X * 1e3, y)
+    assert not hasattr(model, "coefs_")
+
+
+def test_works_in_pipeline_grid_search_and_calibration():
+    X, y = small_classification(300, 6, 3, seed=9)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier((8,), max_epochs=20, tol=None, random_state=0))
+    search = GridSearchCV(pipe, {"mlpclassifier__learning_rate": [1e-4, 1e-2]}, cv=2, n_jobs=2).fit(X, y)
+    assert search.best_params_["mlpclassifier__learning_rate"] == 1e-2
+    calibrated = CalibratedClassifierCV(MLPClassifier((8,), learning_rate=1e-2, max_epochs=20, tol=None,
+                                                      random_state=0), cv=3).fit(X, y)
+    assert calibrated.predict_proba(X).shape == (300, 3)
