@@ -515,11 +515,11 @@ def test_compare_on_digits_rows_and_table():
     rows = compare_on_digits(n_samples=200, max_epochs=3)
     assert [row.model for row in rows] == [
         "fastlc SoftmaxClassifier", "fastlc LinearSVMClassifier", 'sklearn SGDClassifier(loss="hinge")',
-        "sklearn MLPClassifier(hidden_layer_sizes=())",
+        "sklearn MLPClassifier(hidden_layer_sizes=())", "fastlc MLPClassifier((64,))", "sklearn MLPClassifier((64,))",
     ]
     assert all(isinstance(row, ComparisonRow) and 0 <= row.accuracy <= 1 and row.fit_seconds > 0 for row in rows)
     table = format_comparison(rows).splitlines()
     assert table[0].split() == ["model", "test", "accuracy", "fit", "time"]
-    assert len(table) == 5 and table[1].startswith("fastlc SoftmaxClassifier")
+    assert len(table) == 7 and table[1].startswith("fastlc SoftmaxClassifier")
     with pytest.raises(ValueError, match="n_samples must be at least 40"):
         compare_on_digits(n_samples=10)
