@@ -1,0 +1,136 @@
+"""MLPClassifier against scikit-learn's MLPClassifier (and a plain PyTorch loop when torch is installed).
+
+``make_classification(60000 + 10000, 784, n_informative=50, n_classes=10)`` (60 000 to
+train, 10 000 to test), one hidden layer of 256 ReLU units, Adam (lr 1e-3), batch 200,
+20 epochs, no early stop, in float32 and float64: fit times and test accuracies side by
+side (targets: >= 3x scikit-learn in float32, >= 2x in float64, accuracy within 0.01; at
+least as fast as the PyTorch loop). Beside them, the floor: the same matrix products
+alone (the two 200 x 784 x 256 products of every batch, run by the same BLAS with the
+same threads), times the batches.
+
+Ratios of medians of interleaved rounds in this one run (the machine is shared and noisy).
+Run::
+
+    python benchmarks/mlp_speed.py                      # several minutes on 2 cores
+    python benchmarks/mlp_speed.py --quick --repeats 1  # a smoke run
+"""
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import make_classification
+from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
+from workflow_speed import median_times, report
+
+import fastlc
+from fastlc import MLPClassifier
+
+
+def data(n_train, n_test, seed=0):
+    X, y = make_classification(n_train + n_test, 784, n_informative=50, n_classes=10, random_state=seed)
+    return X[:n_train], X[n_train:], y[:n_train], y[n_train:]
+
+
+def gemm_floor(X, hidden, batch, epochs, repeats, n_threads):
+    """Seconds of the two big products of every batch (forward and weight gradient), BLAS on n_threads."""
+    from fastlc.linear_model._base import _blas_controller
+
+    W = np.full((X.shape[1], hidden), 0.01, dtype=X.dtype)
+    delta = np.ones((batch, hidden), dtype=X.dtype)
+    A = np.ascontiguousarray(X[:batch])
+    n_batches = epochs * ((X.shape[0] + batch - 1) // batch)
+    times = []
+    with _blas_controller().limit(limits=n_threads, user_api="blas"):
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(n_batches):
+                A @ W
+                A.T @ delta
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def torch_loop(X, y, hidden, batch, epochs, n_threads):
+    """The same network in a plain PyTorch training loop, or None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(n_threads)
+    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+
+    def fit():
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], hidden), torch.nn.ReLU(),
+                                    torch.nn.Linear(hidden, 10)).to(dtype)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for _ in range(epochs):
+            order = torch.randperm(X.shape[0])
+            for first in range(0, X.shape[0], batch):
+                rows = order[first:first + batch]
+                optimizer.zero_grad()
+                torch.nn.functional.cross_entropy(model(Xt[rows]), yt[rows]).backward()
+                optimizer.step()
+        return model
+
+    return fit
+
+
+def against_scikit_learn(repeats, quick):
+    n_train, n_test = (3000, 1000) if quick else (60000, 10000)
+    epochs, hidden, batch = (2 if quick else 20), 256, 200
+    X_train, X_test, y_train, y_test = data(n_train, n_test)
+    n_threads = fastlc.get_config()["n_threads"] or fastlc._threads.allowed_n_threads()
+    rows = []
+    for dtype in (np.float32, np.float64):
+        X, X_eval = X_train.astype(dtype), X_test.astype(dtype)
+        ours = MLPClassifier((hidden,), learning_rate=1e-3, batch_size=batch, max_epochs=epochs, tol=None,
+                             random_state=0)
+        theirs = SklearnMLPClassifier((hidden,), learning_rate_init=1e-3, batch_size=batch, max_iter=epochs,
+                                      tol=0.0, n_iter_no_change=10**6, random_state=0)
+        fits = {"fastlc": lambda: ours.fit(X, y_train), "sklearn": lambda: theirs.fit(X, y_train)}
+        torch_fit = torch_loop(X, y_train, hidden, batch, epochs, n_threads)
+        if torch_fit is not None:
+            fits["torch"] = torch_fit
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning at a fixed epoch budget
+            times = median_times(fits, repeats)
+        floor = gemm_floor(X, hidden, batch, epochs, repeats, n_threads)
+        name = np.dtype(dtype).name
+        ours_acc, theirs_acc = ours.score(X_eval, y_test), theirs.score(X_eval, y_test)
+        target = ">= 3x, accuracy within 0.01" if dtype == np.float32 else ">= 2x, accuracy within 0.01"
+        rows.append((
+            f"MLPClassifier((256,)) {name} vs scikit-learn, {epochs} epochs (accuracy {ours_acc:.4f} vs "
+            f"{theirs_acc:.4f})",
+            f"{times['fastlc']:.2f} vs {times['sklearn']:.2f} s; the products alone {floor:.2f} s "
+            f"(ratio if everything else were free {times['sklearn'] / floor:.2f}x)",
+            times["sklearn"] / times["fastlc"], target,
+        ))
+        if "torch" in times:
+            rows.append((f"MLPClassifier((256,)) {name} vs a plain PyTorch loop ({n_threads} threads)",
+                         f"{times['fastlc']:.2f} vs {times['torch']:.2f} s", times["torch"] / times["fastlc"],
+                         ">= 1x"))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds per case (default 3)")
+    parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
+    parser.add_argument("--out", help="also write the Markdown report here")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    text = report(against_scikit_learn(args.repeats, args.quick), args.repeats).replace(
+        "# Workflow speed", "# MLPClassifier speed").replace("workflow_speed.py", "mlp_speed.py")
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
