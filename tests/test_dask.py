@@ -14,9 +14,15 @@ da = pytest.importorskip("dask.array", reason="dask.array is not installed: pip 
 distributed = pytest.importorskip("distributed", reason="distributed is not installed: pip install -e '.[dask]'")
 wrappers = pytest.importorskip("dask_ml.wrappers", reason="dask-ml is not installed: pip install -e '.[dask]'")
 
-from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.datasets import make_classification, make_regression  # noqa: E402
+from sklearn.metrics import r2_score  # noqa: E402
 
-from fastlc import LinearSVMClassifier, SoftmaxClassifier  # noqa: E402
+from fastlc import LinearRegressor, LinearSVMClassifier, MLPClassifier, MLPRegressor, SoftmaxClassifier  # noqa: E402
+
+
+def parameters(model):
+    """The fitted arrays of a linear model or a network."""
+    return [model.coef_, model.intercept_] if hasattr(model, "coef_") else model.coefs_ + model.intercepts_
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +47,8 @@ def data():
     return X.astype(np.float32), y
 
 
-@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier], ids=["softmax", "svm"])
+@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier, MLPClassifier],
+                         ids=["softmax", "svm", "mlp"])
 def test_incremental_on_local_cluster(client, data, Estimator):
     X, y = data
     X_dask = da.from_array(X, chunks=(500, X.shape[1]))
@@ -53,7 +60,7 @@ def test_incremental_on_local_cluster(client, data, Estimator):
     fitted = model.estimator_
     # one partial_fit call per block and pass: 8 blocks x 3 passes
     assert fitted.n_iter_ == 24
-    assert fitted.coef_.dtype == np.float32
+    assert all(array.dtype == np.float32 for array in parameters(fitted))
     predictions = model.predict(X_dask)
     assert isinstance(predictions, da.Array)
     accuracy = float((predictions.compute() == y).mean())
@@ -64,4 +71,27 @@ def test_incremental_on_local_cluster(client, data, Estimator):
     for _ in range(3):
         for start in range(0, X.shape[0], 500):
             local.partial_fit(X[start:start + 500], y[start:start + 500], classes=classes)
-    np.testing.assert_array_equal(local.coef_, fitted.coef_)
+    for ours, theirs in zip(parameters(local), parameters(fitted)):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("Estimator", [LinearRegressor, MLPRegressor], ids=["linear", "mlp"])
+def test_regressors_incremental_on_local_cluster(client, Estimator):
+    X, y = make_regression(n_samples=2000, n_features=10, noise=1.0, random_state=0)
+    X, y = X.astype(np.float32), (y / y.std()).astype(np.float32)
+    X_dask, y_dask = da.from_array(X, chunks=(500, 10)), da.from_array(y, chunks=500)
+    model = wrappers.Incremental(Estimator(learning_rate=0.05, random_state=0), scoring="r2", shuffle_blocks=False)
+    for _ in range(5):
+        model.partial_fit(X_dask, y_dask)
+    fitted = model.estimator_
+    assert fitted.n_iter_ == 20
+    predictions = model.predict(X_dask)
+    assert isinstance(predictions, da.Array)
+    # R^2 of the computed predictions (dask-ml's own r2_score fails on blocks of unknown length)
+    assert r2_score(y, predictions.compute()) > 0.9
+    local = Estimator(learning_rate=0.05, random_state=0)
+    for _ in range(5):
+        for start in range(0, 2000, 500):
+            local.partial_fit(X[start:start + 500], y[start:start + 500])
+    for ours, theirs in zip(parameters(local), parameters(fitted)):
+        np.testing.assert_array_equal(ours, theirs)
