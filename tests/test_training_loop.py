@@ -103,3 +103,20 @@ def test_verbose_prints_the_loss_in_six_significant_digits(digits, early_stoppin
     assert match, lines[0]
     for text in filter(None, match.groups()):
         assert text == f"{float(text):.6g}", lines[0]  # printed as %.6g, not fixed point
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"])
+def test_step_decays_only_the_weights(optimizer):
+    """The L2 penalty rides in the step kernel as weight decay on the head of params (the weights), never on
+    the intercepts: with a zero gradient the weights shrink (by lr * alpha in the first step of sgd, momentum
+    and adamw) and the intercepts stay."""
+    from fastlc.linear_model._optimizers import OptimizerState
+
+    params = np.ones(5)
+    state = OptimizerState(optimizer, 5, np.float64, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+    step = state.stepper(params, "numpy", 1, n_decayed=3, weight_decay=0.5)
+    step(np.zeros(5), 0.1)
+    assert np.array_equal(params[3:], [1.0, 1.0])
+    assert np.all(params[:3] < 1.0)
+    if optimizer in ("sgd", "momentum", "adamw"):  # (nesterov looks ahead: 1 + momentum times that)
+        np.testing.assert_allclose(params[:3], 1 - 0.1 * 0.5)

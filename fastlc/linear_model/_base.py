@@ -1,8 +1,10 @@
-"""Shared base class and training loop of the linear classifiers.
+"""Shared base classes and training loop of the mini-batch estimators.
 
-One loop serves both estimators; a subclass only says which fused gradient
-kernel (softmax cross-entropy or multiclass hinge) it trains with. Per
-mini-batch the loop does:
+One loop (``BaseLinearModel``) serves the linear classifiers, the linear
+regressor and, with their own batch gradient, the multilayer perceptrons
+(``fastlc.neural_network``). A linear subclass only says which fused gradient
+kernel (softmax cross-entropy, multiclass hinge, regression loss) it trains
+with. Per mini-batch the loop does:
 
 1. ``loss_i, dW, db = batch_gradient(X, rows, ...)``: one fused kernel
    (``fastlc._<backend>._linear``) that reads each batch row once, straight
@@ -10,8 +12,9 @@ mini-batch the loop does:
    its loss row and ``g_i = dL_i/dscores``, and accumulates ``g_i x_i^T``;
    parallel over fixed 64-row chunks summed in a fixed order, so the result
    does not depend on the thread count;
-2. ``dW += penalty'(W)``;
-3. one fused optimizer kernel call on the flat ``[W, b]`` array,
+2. ``dW += alpha_l1 * sign(W)`` (the L1 part of the penalty, if any);
+3. one fused optimizer kernel call on the flat ``[W, b]`` array, with the L2
+   part of the penalty as the kernel's weight decay on ``W`` only,
 
 with the learning rate set per epoch by the schedule. What is cheap once per
 epoch is checked once per epoch: loss and weights must be finite
@@ -376,9 +379,13 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         if X.nbytes > OUT_OF_CACHE_BYTES:
             chunk_work += CHUNK_ROWS * ROW_FETCH_WORK
         batch_gradient = self._gradient_kernel(X.dtype, backend, n_threads if chunk_work >= PARALLEL_CHUNK_WORK else 1)
-        step = self._optimizer_state.stepper(self._params, self.backend, n_threads)
         batch_size = self._batch_size(X.shape[0]) if batch_size is None else batch_size
-        return BatchRunner(self, X, y, weight, batch_gradient, step, batch_size)
+        return BatchRunner(self, X, y, weight, batch_gradient, self._stepper(n_threads), batch_size)
+
+    def _stepper(self, n_threads):
+        """The fused optimizer step over ``_params``, with the L2 penalty as weight decay on the weights."""
+        return self._optimizer_state.stepper(self._params, self.backend, n_threads, n_decayed=self._n_penalized(),
+                                             weight_decay=self._penalty_parts()[1])
 
     def _epoch_learning_rate(self):
         return scheduled_learning_rate(self.learning_rate, self.lr_schedule, self._epochs_seen,

@@ -3,8 +3,9 @@
 The estimators keep all trainable numbers in one flat array ``params``
 (``coef_`` then ``intercept_``) and its gradient in a flat array of the same
 shape, so one fused optimizer kernel call per mini-batch updates everything.
-The penalty is added to the gradient by the training loop (it must skip the
-intercept), so the step kernels run with ``weight_decay=0`` here.
+The L2 part of the penalty is the step kernels' ``weight_decay`` on the weights
+(the head of ``params``; it must skip the intercepts), the L1 part is added to
+the gradient by the training loop.
 """
 import numpy as np
 
@@ -86,8 +87,14 @@ class OptimizerState:
             self.buffers[key] = value.astype(dtype)
         return self
 
-    def stepper(self, params, backend, n_threads):
+    def stepper(self, params, backend, n_threads, *, n_decayed=0, weight_decay=0.0):
         """Return ``step(grad, lr)`` that updates ``params`` in place.
+
+        The first ``n_decayed`` values (the weights; the intercepts follow them)
+        get the L2 penalty ``weight_decay`` inside the step kernel, PyTorch's
+        ``weight_decay`` (``grad + weight_decay * param``), or for ``"adamw"`` the
+        decoupled decay ``param * (1 - lr * weight_decay)``: one pass over memory
+        instead of a separate penalty pass. The rest get none.
 
         The estimators' arrays are known good (flat, C-contiguous, one dtype,
         no overlap), so the closure calls the private kernel directly (layer 3
@@ -105,44 +112,60 @@ class OptimizerState:
         except ImportError:
             # this backend has no such optimizer kernel (yet): use the automatic choice
             kernel = get_kernel(name, resolve_backend("auto", name))
-        buffers = self.buffers
         state = self
         cast = params.dtype.type
-        threads = elementwise_n_threads(params.shape[0], n_threads)
+        size = params.shape[0]
+        n_decayed = n_decayed if weight_decay > 0 else 0
+        # (lo, hi, weight decay, threads) of each non-empty part of params
+        segments = [(lo, hi, decay, elementwise_n_threads(hi - lo, n_threads))
+                    for lo, hi, decay in ((0, n_decayed, weight_decay), (n_decayed, size, 0.0)) if hi > lo]
         empty = np.empty(0, dtype=params.dtype)
         zero, one, eps = cast(0.0), cast(1.0), cast(self.epsilon)
+        decoupled = self.name == "adamw"
+
+        def parts(*buffers):
+            """Per segment: (lo, hi, coupled decay, threads, params part, buffer parts...)."""
+            return [(lo, hi, cast(0.0 if decoupled else decay), decay, threads, params[lo:hi],
+                     *(b[lo:hi] if b.shape[0] else b for b in buffers)) for lo, hi, decay, threads in segments]
 
         if self.name in ("sgd", "momentum", "nesterov"):
             momentum = 0.0 if self.name == "sgd" else self.momentum
             nesterov = self.name == "nesterov" and momentum > 0
-            buffer = buffers.get("momentum_buffer", empty)
             momentum = cast(momentum)
+            pieces = parts(self.buffers.get("momentum_buffer", empty))
 
             def step(grad, lr):
                 state.t += 1
-                kernel(grad, cast(lr), momentum, one, zero, nesterov, False, False, params, buffer, threads)
+                for lo, hi, decay, _, threads, param, buffer in pieces:
+                    kernel(grad[lo:hi], cast(lr), momentum, one, decay, nesterov, False, False, param, buffer,
+                           threads)
         elif self.name == "adagrad":
-            sum_sq = buffers["sum_sq"]
+            pieces = parts(self.buffers["sum_sq"])
 
             def step(grad, lr):
                 state.t += 1
-                kernel(grad, cast(lr), zero, eps, zero, False, params, sum_sq, threads)
+                for lo, hi, decay, _, threads, param, sum_sq in pieces:
+                    kernel(grad[lo:hi], cast(lr), zero, eps, decay, False, param, sum_sq, threads)
         elif self.name == "rmsprop":
-            square_avg = buffers["square_avg"]
             beta_2, one_minus_beta_2 = cast(self.beta_2), cast(1 - self.beta_2)
+            pieces = parts(self.buffers["square_avg"])
 
             def step(grad, lr):
                 state.t += 1
-                kernel(grad, cast(lr), beta_2, one_minus_beta_2, zero, eps, zero, zero, False, False, params,
-                       square_avg, empty, empty, threads)
+                for lo, hi, decay, _, threads, param, square_avg in pieces:
+                    kernel(grad[lo:hi], cast(lr), beta_2, one_minus_beta_2, zero, eps, decay, zero, False, False,
+                           param, square_avg, empty, empty, threads)
         else:
-            exp_avg, exp_avg_sq = buffers["exp_avg"], buffers["exp_avg_sq"]
             beta_1, beta_2 = self.beta_1, self.beta_2
             betas = (cast(beta_1), cast(1 - beta_1), cast(beta_2), cast(1 - beta_2))
+            pieces = parts(self.buffers["exp_avg"], self.buffers["exp_avg_sq"])
 
             def step(grad, lr):
                 state.t += 1
                 t = state.t
-                kernel(grad, cast(lr / (1 - beta_1**t)), cast(1 / (1 - beta_2**t) ** 0.5), *betas, eps, zero, one,
-                       False, False, params, exp_avg, exp_avg_sq, empty, threads)
+                lr_t, bias_2 = cast(lr / (1 - beta_1**t)), cast(1 / (1 - beta_2**t) ** 0.5)
+                for lo, hi, decay, raw_decay, threads, param, exp_avg, exp_avg_sq in pieces:
+                    factor = cast(1 - lr * raw_decay) if decoupled else one
+                    kernel(grad[lo:hi], lr_t, bias_2, *betas, eps, decay, factor, False, False, param, exp_avg,
+                           exp_avg_sq, empty, threads)
         return step

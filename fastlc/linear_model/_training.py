@@ -122,16 +122,13 @@ class BatchRunner:
         # estimate of the gradient of sum(w L) / sum(w).
         self.total_weight = float(weight.sum(dtype=np.float64))
         self.mean_weight = self.total_weight / X.shape[0]
-        alpha_l1, alpha_l2 = estimator._penalty_parts()
-        self.decoupled = estimator.optimizer == "adamw"
-        self.alpha_l2 = alpha_l2
-        self.alpha_l2_grad = self.dtype(0 if self.decoupled else alpha_l2)
+        # the L2 part of the penalty is the step's weight decay (see OptimizerState.stepper); the L1 part here
+        alpha_l1, _ = estimator._penalty_parts()
         self.alpha_l1_grad = self.dtype(alpha_l1)
-        self.penalty_buffer = np.empty_like(self.weights) if (alpha_l1 > 0 or self.alpha_l2_grad > 0) else None
+        self.penalty_buffer = np.empty_like(self.weights) if alpha_l1 > 0 else None
 
     def run_epoch(self, order, lr, guard):
         """One pass over the rows in ``order``; returns the summed weighted data loss (a Python float)."""
-        decay = self.dtype(1 - lr * self.alpha_l2) if (self.decoupled and self.alpha_l2 > 0) else None
         n_samples = order.shape[0]
         data_loss = 0.0
         with np.errstate(over="ignore", invalid="ignore"):
@@ -144,9 +141,7 @@ class BatchRunner:
                 batch_loss = float(row_loss.sum())
                 guard.check_batch(batch_loss / batch_weight)
                 data_loss += batch_loss
-                self._add_penalty_gradient()
-                if decay is not None:
-                    self.weights *= decay
+                self._add_l1_gradient()
                 self.step(self.grad, lr)
         return data_loss
 
@@ -176,9 +171,7 @@ class BatchRunner:
         loss = float(row_loss.sum(dtype=np.float64)) / self.total_weight + estimator._penalty(self.weights)
         return loss, grad
 
-    def _add_penalty_gradient(self):
-        if self.alpha_l2_grad > 0:
-            self.grad_weights += np.multiply(self.weights, self.alpha_l2_grad, out=self.penalty_buffer)
+    def _add_l1_gradient(self):
         if self.alpha_l1_grad > 0:
             np.sign(self.weights, out=self.penalty_buffer)
             self.penalty_buffer *= self.alpha_l1_grad

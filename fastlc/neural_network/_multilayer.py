@@ -280,8 +280,7 @@ class _MLPMixin:
             grad_scores = output_loss(scores, y[rows], row_weight[rows], grad_scale, loss_out)
             self._backward(grad_scores, cache, grad, n_threads)
 
-        step = self._optimizer_state.stepper(self._params, self.backend, n_threads)
-        return BatchRunner(self, X, y, weight, batch_gradient, step, batch_size)
+        return BatchRunner(self, X, y, weight, batch_gradient, self._stepper(n_threads), batch_size)
 
     def _linear_scores(self, X):
         """Output scores of the trained network (no dropout; batch norm on its running statistics)."""
