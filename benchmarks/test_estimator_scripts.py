@@ -23,4 +23,4 @@ def test_mlp_report_has_a_row_per_dtype(tmp_path):
     mlp_speed.main(["--quick", "--repeats", "1", "--out", str(out)])
     rows = table_rows(out.read_text())
     versus_sklearn = [row for row in rows if "vs scikit-learn" in row]
-    assert len(versus_sklearn) == 2 and all("products alone" in row for row in versus_sklearn)
+    assert len(versus_sklearn) == 2 and all("Adam step alone" in row for row in versus_sklearn)
