@@ -27,7 +27,9 @@ import pytest
 
 import fastlc
 import fastlc.gradcheck
-from fastlc import LinearRegressor, LinearSVMClassifier, SoftmaxClassifier, kernels, optim
+from fastlc import (
+    LinearRegressor, LinearSVMClassifier, MLPClassifier, MLPRegressor, SoftmaxClassifier, kernels, optim,
+)
 
 #: Parameters this table does not cover, with the reason.
 NOT_HERE = {
@@ -116,6 +118,10 @@ ESTIMATOR_BAD = {
     "X": [np.full((30, 4), NAN), np.full((30, 4), INF)], "y": [None, np.full(30, NAN)],
     "sample_weight": [-np.ones(30), np.ones(3)],
 }
+
+
+MLP_BAD = {"hidden_layer_sizes": [(0,), (2.5,), "wide", None, (True,)], "activation": ["swish", None],
+           "dropout": [1.0, -0.1, NAN, "a"], "batch_norm": ["yes", None]}
 
 
 def _estimator_valid():
@@ -401,6 +407,16 @@ CASES = {
         _fit(LinearRegressor), lambda: {**_estimator_valid(), "y": np.linspace(-1.0, 1.0, 30)},
         {**{k: v for k, v in ESTIMATOR_BAD.items() if k != "class_weight"}, "y": [None, np.full(30, NAN), np.array(["a"] * 30)],
          "loss": ["l2", None, "hinge"], "delta": [0.0, -1.0, INF, "a"], "margin": [-1.0, INF, "a"]},
+    ),
+    "fastlc.MLPClassifier": (
+        _fit(MLPClassifier), lambda: {**_estimator_valid(), "hidden_layer_sizes": (3,)},
+        {**ESTIMATOR_BAD, **MLP_BAD},
+    ),
+    "fastlc.MLPRegressor": (
+        _fit(MLPRegressor), lambda: {**_estimator_valid(), "hidden_layer_sizes": (3,), "y": np.linspace(-1, 1, 30)},
+        {**{k: v for k, v in ESTIMATOR_BAD.items() if k != "class_weight"}, **MLP_BAD,
+         "y": [None, np.full(30, NAN), np.array(["a"] * 30)], "loss": ["epsilon_insensitive", None],
+         "delta": [0.0, INF, "a"]},
     ),
 }
 

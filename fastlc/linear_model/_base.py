@@ -121,6 +121,12 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         "n_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
 
+    def _store_parameters(self, values):
+        """Set every constructor parameter from the ``__init__``'s ``locals()`` (as given: no logic,
+        scikit-learn's rule; the signature itself stays spelled out, scikit-learn reads it)."""
+        for name in self._get_param_names():
+            setattr(self, name, values[name])
+
     # ------------------------------------------------------------------ hooks
 
     @abstractmethod

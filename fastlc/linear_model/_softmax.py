@@ -54,34 +54,7 @@ class SoftmaxClassifier(BaseLinearClassifier):
                  class_weight=None, tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  shuffle=True, random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None,
                  label_smoothing=0.0):
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.lr_step_size = lr_step_size
-        self.power_t = power_t
-        self.momentum = momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.alpha = alpha
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.class_weight = class_weight
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.backend = backend
-        self.n_threads = n_threads
-        self.label_smoothing = label_smoothing
+        self._store_parameters(locals())
 
     def _gradient_kernel(self, dtype, backend, n_threads):
         kernel = get_kernel(self._gradient_kernel_name, backend)
