@@ -15,7 +15,6 @@ Run::
     python benchmarks/mlp_speed.py                      # several minutes on 2 cores
     python benchmarks/mlp_speed.py --quick --repeats 1  # a smoke run
 """
-import argparse
 import statistics
 import time
 import warnings
@@ -23,7 +22,7 @@ import warnings
 import numpy as np
 from sklearn.datasets import make_classification
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
-from workflow_speed import median_times, report
+from workflow_speed import median_times, run_comparison
 
 import fastlc
 from fastlc import MLPClassifier
@@ -124,19 +123,7 @@ def against_scikit_learn(repeats, quick):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="timed rounds per case (default 3)")
-    parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
-    parser.add_argument("--out", help="also write the Markdown report here")
-    args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error(f"--repeats must be at least 1, got {args.repeats}")
-    text = report(against_scikit_learn(args.repeats, args.quick), args.repeats).replace(
-        "# Workflow speed", "# MLPClassifier speed").replace("workflow_speed.py", "mlp_speed.py")
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    run_comparison(argv, __doc__, "MLPClassifier speed", "mlp_speed.py", against_scikit_learn, default_repeats=3)
 
 
 if __name__ == "__main__":

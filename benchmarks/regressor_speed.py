@@ -14,7 +14,6 @@ and noisy). Run::
     python benchmarks/regressor_speed.py                 # about 20 seconds
     python benchmarks/regressor_speed.py --quick --repeats 1   # a smoke run
 """
-import argparse
 import statistics
 import time
 
@@ -22,7 +21,7 @@ import numpy as np
 from sklearn.datasets import make_regression
 from sklearn.linear_model import SGDRegressor
 from sklearn.model_selection import train_test_split
-from workflow_speed import median_times, report
+from workflow_speed import median_times, run_comparison
 
 import fastlc
 from fastlc import LinearRegressor
@@ -93,19 +92,7 @@ def against_sgd_regressor(repeats, quick):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed rounds per case (default 5)")
-    parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
-    parser.add_argument("--out", help="also write the Markdown report here")
-    args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error(f"--repeats must be at least 1, got {args.repeats}")
-    text = report(against_sgd_regressor(args.repeats, args.quick), args.repeats).replace(
-        "# Workflow speed", "# LinearRegressor speed").replace("workflow_speed.py", "regressor_speed.py")
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    run_comparison(argv, __doc__, "LinearRegressor speed", "regressor_speed.py", against_sgd_regressor, default_repeats=5)
 
 
 if __name__ == "__main__":
