@@ -14,8 +14,9 @@ def test_regressor_report_has_a_row_per_configuration(tmp_path):
     text = out.read_text()
     assert "CPU:" in text
     # float64 and float32, batch "auto" and 1000, each against SGDRegressor with the kernel floor
+    # and the per-batch cost above it
     rows = table_rows(text)
-    assert len(rows) == 4 and all("kernel alone" in row for row in rows)
+    assert len(rows) == 4 and all("kernel alone" in row and "us per batch" in row for row in rows)
 
 
 def test_mlp_report_has_a_row_per_dtype(tmp_path):

@@ -59,14 +59,6 @@ def _blas_controller():
 #: more than a small chunk's work (digits: 64 x 64 x 10).
 PARALLEL_CHUNK_WORK = 1 << 17
 
-#: Rows of an X larger than this many bytes come from memory rather than the
-#: caches (a shuffled batch reads scattered rows); each such row costs about as
-#: long as ROW_FETCH_WORK multiply-adds (~100 ns), so a chunk of them is worth a
-#: second thread even when its arithmetic is small (a regressor's one output:
-#: 16000 x 100 float64, 1000-row batches ran 1.4x faster on two threads).
-OUT_OF_CACHE_BYTES = 1 << 22
-ROW_FETCH_WORK = 1 << 11
-
 
 class DivergenceError(FloatingPointError):
     """Training diverged: raised as soon as the rule of ``fastlc.linear_model._training.DivergenceGuard`` fires.
@@ -381,12 +373,17 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         backend = resolve_backend(self.backend, self._gradient_kernel_name)
         n_classes, n_features = self._coef_matrix.shape
         # The thread count changes the speed only, never the result (fixed chunks).
+        # Only the arithmetic counts: scattered rows from memory (a shuffled batch of a large X) did not
+        # make a second thread pay. On the shared 2-core machine (load ~5) a single-output regressor on
+        # 16000 x 100 float64 (256- or 1000-row batches) gained nothing in the kernel's median batch time
+        # and lost 1.7-2x in fit wall time: a worker descheduled mid-chunk stalls the batch.
         chunk_work = 2 * CHUNK_ROWS * n_features * n_classes
-        if X.nbytes > OUT_OF_CACHE_BYTES:
-            chunk_work += CHUNK_ROWS * ROW_FETCH_WORK
-        batch_gradient = self._gradient_kernel(X.dtype, backend, n_threads if chunk_work >= PARALLEL_CHUNK_WORK else 1)
+        kernel_threads = n_threads if chunk_work >= PARALLEL_CHUNK_WORK else 1
+        batch_gradient = self._gradient_kernel(X.dtype, backend, kernel_threads)
         batch_size = self._batch_size(X.shape[0]) if batch_size is None else batch_size
-        return BatchRunner(self, X, y, weight, batch_gradient, self._stepper(n_threads), batch_size)
+        runner = BatchRunner(self, X, y, weight, batch_gradient, self._stepper(n_threads), batch_size)
+        runner.kernel_threads = kernel_threads  # for the benchmarks' kernel floor
+        return runner
 
     def _stepper(self, n_threads):
         """The fused optimizer step over ``_params``, with the L2 penalty as weight decay on the weights."""
