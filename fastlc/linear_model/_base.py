@@ -32,6 +32,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
+from scipy import sparse
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
@@ -41,6 +42,7 @@ from .._constants import CHUNK_ROWS
 from .._dispatch import BACKENDS, resolve_backend
 from .._memory import aligned_copy, aligned_zeros, is_aligned
 from .._validation import check_n_threads
+from ._sparse import SparseBatchRunner
 from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, scheduled_learning_rate
 from ._training import BatchRunner, DivergenceGuard, Diverged, StoppingRule
 
@@ -121,6 +123,10 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         "n_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
 
+    #: What ``validate_data`` accepts for X: "csr" (CSC / COO converted once) in the models with a sparse
+    #: gradient kernel (:meth:`_sparse_gradient_kernel`), False (dense only) in the others.
+    _accept_sparse = False
+
     def _store_parameters(self, values):
         """Set every constructor parameter from the ``__init__``'s ``locals()`` (as given: no logic,
         scikit-learn's rule; the signature itself stays spelled out, scikit-learn reads it)."""
@@ -138,6 +144,13 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         ``loss_out`` and ``sum_r grad_scale * row_weight[r] * dL_r/dscores_r (x_r^T, 1)``
         into ``grad_coef`` (n_outputs, n_features) and ``grad_intercept`` (n_outputs,).
         """
+
+    def _sparse_gradient_kernel(self, dtype, n_threads):
+        """Return ``batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale,
+        grad_scores, touched, n_previous, seen, loss_out, grad_coef_t, grad_intercept) -> n_touched``, the fused
+        kernel of training on CSR input (see ``fastlc.linear_model._sparse``); models with ``_accept_sparse``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not train on sparse input")
 
     @abstractmethod
     def _n_outputs(self):
@@ -213,7 +226,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = bool(self._accept_sparse)
         return tags
 
     @staticmethod
@@ -228,7 +241,8 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
 
     def _scores(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", accept_sparse=False, reset=False)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", accept_sparse=self._accept_sparse,
+                          reset=False)
         return self._linear_scores(X)
 
     def _linear_scores(self, X):
@@ -378,6 +392,10 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
     def _batch_runner(self, X, y, weight, batch_size=None):
         """The kernels, buffers and optimizer step of this fit, with the thread count chosen once."""
         n_threads = check_n_threads(self.n_threads)
+        if sparse.issparse(X):
+            batch_size = self._batch_size(X.shape[0]) if batch_size is None else batch_size
+            return SparseBatchRunner(self, X, y, weight, self._sparse_gradient_kernel(X.dtype, n_threads),
+                                     self.sparse_update, batch_size, self.backend, n_threads)
         backend = resolve_backend(self.backend, self._gradient_kernel_name)
         n_classes, n_features = self._coef_matrix.shape
         # The thread count changes the speed only, never the result (fixed chunks).
@@ -486,7 +504,8 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data. float32 trains in float32, anything else in float64.
-            Sparse matrices are not supported (convert with ``.toarray()``).
+            scipy.sparse input (CSR; CSC / COO converted once) is trained on
+            without densifying in the models that accept it (see ``sparse_update``).
         y : array-like of shape (n_samples,)
             Class labels (any type scikit-learn accepts; at least two classes).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -499,7 +518,8 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
             The fitted estimator.
         """
         self._validate_params()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False)
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
+                             accept_sparse=self._accept_sparse)
         check_classification_targets(y)
         classes, y_encoded = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
@@ -547,7 +567,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
                 "are unknown. Compute weights once with sklearn.utils.compute_class_weight('balanced', "
                 "classes=classes, y=y_sample) and pass them as a dict."
             )
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=False,
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=self._accept_sparse,
                              reset=first_call)
         check_classification_targets(y)
         if first_call:
