@@ -147,7 +147,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
 
     def _sparse_gradient_kernel(self, dtype, n_threads):
         """Return ``batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale,
-        grad_scores, touched, n_previous, seen, loss_out, grad_coef_t, grad_intercept) -> n_touched``, the fused
+        grad_scores, touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept) -> n_touched``, the fused
         kernel of training on CSR input (see ``fastlc.linear_model._sparse``); models with ``_accept_sparse``.
         """
         raise NotImplementedError(f"{type(self).__name__} does not train on sparse input")

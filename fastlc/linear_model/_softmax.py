@@ -76,9 +76,9 @@ class SoftmaxClassifier(BaseLinearClassifier):
         label_smoothing = dtype.type(self.label_smoothing)
 
         def batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, grad_scores,
-                           touched, n_previous, seen, loss_out, grad_coef_t, grad_intercept):
+                           touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept):
             return kernel(data, indices, indptr, rows, y, class_weight, row_weight, coef_t, intercept, grad_scale, label_smoothing, grad_scores,
-                          touched, n_previous, seen, loss_out, grad_coef_t, grad_intercept, n_threads)
+                          touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept, n_threads)
 
         return batch_gradient
 

@@ -73,7 +73,7 @@ class SparseBatchRunner:
     y : ndarray of shape (n_samples,), class indices (or targets)
     weight : ndarray of shape (n_samples,), sample weight times class weight
     batch_gradient : ``batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale,
-        grad_scores, touched, n_previous, seen, loss_out, grad_coef_t, grad_intercept) -> n_touched``
+        grad_scores, touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept) -> n_touched``
     update : "lazy" or "dense"
     batch_size, backend, n_threads : as the estimator's
     """
@@ -106,6 +106,9 @@ class SparseBatchRunner:
         self.mean_weight = self.total_weight / X.shape[0]
         self.alpha_l1, self.alpha_l2 = estimator._penalty_parts()
         self.data, self.indices, self.indptr = X.data, X.indices, X.indptr
+        # [lr, weight decay factor, fit_intercept, scale of the weights]: lr > 0 makes the kernel step in place
+        self.sgd = np.array([0, 1, estimator.fit_intercept, 1], dtype=dtype)
+        self.fused_sgd = update == "lazy" and self.state.name == "sgd" and self.alpha_l1 == 0
         if update == "dense":
             dense_state = copy.copy(self.state)
             dense_state.buffers = self.buffers_t
@@ -113,7 +116,7 @@ class SparseBatchRunner:
             self.dense_step = dense_state.stepper(self.params_t, backend, n_threads, n_decayed=n_weights,
                                                   weight_decay=self.alpha_l2)
             self.step_grad = np.empty_like(self.grad_t) if self.alpha_l1 > 0 else None
-        else:
+        elif not self.fused_sgd:
             from fastlc._numba._sparse_linear import gather_rows, scatter_rows
 
             self.gather, self.scatter = gather_rows, scatter_rows
@@ -132,14 +135,20 @@ class SparseBatchRunner:
                 stop = min(start + self.batch_size, n_samples)
                 batch_weight = (stop - start) * self.mean_weight
                 row_loss = self.row_loss[: stop - start]
+                if self.fused_sgd:
+                    self.sgd[0] = lr
+                    self.sgd[1] = 1 - lr * self.alpha_l2
+                    self.state.t += 1
                 self.n_touched = self.batch_gradient(
                     self.data, self.indices, self.indptr, order[start:stop], self.y, self.weight, self.coef_t,
                     self.intercept, self.cast(1 / batch_weight), self.grad_scores, self.touched, self.n_touched,
-                    self.seen, row_loss, self.grad_coef_t, self.grad_intercept)
+                    self.seen, self.sgd, row_loss, self.grad_coef_t, self.grad_intercept)
                 batch_loss = float(row_loss.sum())
                 guard.check_batch(batch_loss / batch_weight)
                 data_loss += batch_loss
-                if self.update == "dense":
+                if self.fused_sgd:
+                    pass  # the kernel took the step
+                elif self.update == "dense":
                     self._dense_step(lr)
                 else:
                     self._lazy_step(lr)
@@ -182,6 +191,9 @@ class SparseBatchRunner:
 
     def sync(self):
         """Write the feature-major parameters and moments back into the estimator's class-major arrays."""
+        if self.sgd[3] != 1:
+            self.weights *= self.sgd[3]
+            self.sgd[3] = 1
         _class_major_into(self.params_t, self.n_outputs, self.n_features, self.estimator._params)
         for key, buffer in self.buffers_t.items():
             _class_major_into(buffer, self.n_outputs, self.n_features, self.state.buffers[key])

@@ -80,8 +80,8 @@ class LinearSVMClassifier(BaseLinearClassifier):
         squared = bool(self.squared_hinge)
 
         def batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, grad_scores,
-                           touched, n_previous, seen, loss_out, grad_coef_t, grad_intercept):
+                           touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept):
             return kernel(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, margin, squared, grad_scores,
-                          touched, n_previous, seen, loss_out, grad_coef_t, grad_intercept, n_threads)
+                          touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept, n_threads)
 
         return batch_gradient

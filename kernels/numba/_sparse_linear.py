@@ -38,8 +38,11 @@ _OPTIONS = dict(NUMBA_OPTIONS, fastmath=NUMBA_OPTIONS["fastmath"] - {"reassoc"})
 @numba.njit(parallel=True, **_OPTIONS)
 def _sparse_fused_gradient(kind, data, indices, indptr, rows, y, targets, point, class_weight, row_weight, coef_t,
                            intercept, grad_scale, label_smoothing, margin, squared, grad_scores, touched, n_previous,
-                           seen, loss_out, grad_coef_t, grad_intercept):
+                           seen, sgd, loss_out, grad_coef_t, grad_intercept):
     n_features, n_outputs = coef_t.shape
+    # sgd = (lr, weight decay factor, fit_intercept, scale): if lr > 0, apply plain SGD in place instead
+    lr, decay, fit_intercept = sgd[0], sgd[1], sgd[2] != 0
+    scale = sgd[3]
     n_batch = rows.shape[0]
     zero = coef_t.dtype.type(0)
     for t in range(n_previous):
@@ -59,12 +62,14 @@ def _sparse_fused_gradient(kind, data, indices, indptr, rows, y, targets, point,
                 g[:] = zero
                 continue
             for c in range(n_outputs):
-                scores[c] = intercept[c]
+                scores[c] = zero
             for p in range(indptr[r], indptr[r + 1]):
                 value = data[p]
                 w = coef_t[indices[p]]
                 for c in range(n_outputs):
                     scores[c] += value * w[c]
+            for c in range(n_outputs):
+                scores[c] = scale * scores[c] + intercept[c]  # scale: 1 but in the fused SGD (exact then)
             row_coef = row_weight[r] * grad_scale
             if kind == CROSS_ENTROPY:
                 m = scores[0]
@@ -81,6 +86,9 @@ def _sparse_fused_gradient(kind, data, indices, indptr, rows, y, targets, point,
             else:
                 loss = hinge_row_ordered(scores, y[r], margin, row_coef, g)
             loss_out[i] = row_weight[r] * loss
+    if lr > 0:
+        return _sgd_in_place(indices, indptr, data, rows, row_weight, grad_scores, lr, decay, fit_intercept, sgd,
+                             coef_t, intercept)
     n_touched = 0
     grad_intercept[:] = zero
     for i in range(n_batch):
@@ -101,6 +109,40 @@ def _sparse_fused_gradient(kind, data, indices, indptr, rows, y, targets, point,
             for c in range(n_outputs):
                 target[c] += g[c] * value
     return n_touched
+
+
+@numba.njit(**_OPTIONS)
+def _sgd_in_place(indices, indptr, data, rows, row_weight, grad_scores, lr, decay, fit_intercept, sgd, coef_t,
+                  intercept):
+    """Plain SGD with L2 weight decay on the batch's feature rows only, exact: W = scale * V (sgd[3]).
+
+    torch's ``W <- W (1 - lr wd) - lr G`` becomes ``scale <- scale (1 - lr wd)``, ``V <- V - (lr / scale) G``
+    (scikit-learn's scaled-weights trick): the decay of every weight costs one multiplication. Rows are
+    added in batch order on one thread (deterministic). Returns 0 (no touched list).
+    """
+    n_outputs = coef_t.shape[1]
+    scale = sgd[3] * decay
+    if scale < 1e-6:  # fold the scale in before V grows too large (rare: O(n_features) once)
+        for j in range(coef_t.shape[0]):
+            for c in range(n_outputs):
+                coef_t[j, c] *= scale
+        scale = coef_t.dtype.type(1)
+    sgd[3] = scale
+    step = lr / scale
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        if row_weight[r] == 0:
+            continue
+        g = grad_scores[i]
+        if fit_intercept:
+            for c in range(n_outputs):
+                intercept[c] -= lr * g[c]
+        for p in range(indptr[r], indptr[r + 1]):
+            factor = step * data[p]
+            target = coef_t[indices[p]]
+            for c in range(n_outputs):
+                target[c] -= factor * g[c]
+    return 0
 
 
 @numba.njit(**_OPTIONS)
@@ -128,31 +170,31 @@ def _scatter_rows(packed, n_outputs, touched, n_touched, flat):
 
 
 def _sparse_linear_cross_entropy_gradient(data, indices, indptr, rows, y, class_weight, row_weight, coef_t, intercept,
-                                          grad_scale, label_smoothing, grad_scores, touched, n_previous, seen,
+                                          grad_scale, label_smoothing, grad_scores, touched, n_previous, seen, sgd,
                                           loss_out, grad_coef_t, grad_intercept):
     # targets and point are unused by the classifiers: grad_scores stands in for targets (right type), 0 for point
     return _sparse_fused_gradient(CROSS_ENTROPY, data, indices, indptr, rows, y, grad_scores, 0, class_weight,
                                   row_weight,
                                   coef_t, intercept, grad_scale, label_smoothing, grad_scale, False, grad_scores,
-                                  touched, n_previous, seen, loss_out, grad_coef_t, grad_intercept)
+                                  touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept)
 
 
 def _sparse_linear_hinge_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, margin,
-                                  squared, grad_scores, touched, n_previous, seen, loss_out, grad_coef_t,
-                                  grad_intercept):
+                                  squared, grad_scores, touched, n_previous, seen, sgd, loss_out,
+                                  grad_coef_t, grad_intercept):
     # class_weight and label_smoothing are unused by the hinge: placeholders of the right types
     return _sparse_fused_gradient(HINGE, data, indices, indptr, rows, y, grad_scores, 0, intercept, row_weight, coef_t,
                                   intercept, grad_scale, margin, margin, bool(squared), grad_scores, touched,
-                                  n_previous, seen, loss_out, grad_coef_t, grad_intercept)
+                                  n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept)
 
 
 def _sparse_linear_regression_gradient(data, indices, indptr, rows, targets, row_weight, coef_t, intercept,
-                                       grad_scale, point, param, grad_scores, touched, n_previous, seen, loss_out,
-                                       grad_coef_t, grad_intercept):
+                                       grad_scale, point, param, grad_scores, touched, n_previous, seen, sgd,
+                                       loss_out, grad_coef_t, grad_intercept):
     # the labels and class weights are unused by the regressor: rows and intercept stand in (right types)
     return _sparse_fused_gradient(REGRESSION, data, indices, indptr, rows, rows, targets, point, intercept,
                                   row_weight, coef_t, intercept, grad_scale, param, param, False, grad_scores,
-                                  touched, n_previous, seen, loss_out, grad_coef_t, grad_intercept)
+                                  touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept)
 
 
 sparse_linear_cross_entropy_gradient = with_n_threads(_sparse_linear_cross_entropy_gradient)
