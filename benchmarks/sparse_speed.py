@@ -30,7 +30,7 @@ from sklearn.linear_model import SGDClassifier
 from fastlc import LinearSVMClassifier, SoftmaxClassifier
 
 
-def text_like(n_rows, n_features=1 << 18, n_classes=20, tokens=120, class_share=0.3, seed=0):
+def text_like(n_rows, n_features=1 << 18, n_classes=20, tokens=120, class_share=0.1, seed=0):
     """(X CSR float32, y): hashed bag-of-words documents, see the module docstring."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, n_classes, n_rows)
