@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .. import kernels
 from .._dispatch import get_kernel
 from ._base import BaseLinearClassifier
-from ._sparse import SPARSE_UPDATES, sparse_kernel
+from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 
 
@@ -21,7 +21,7 @@ class SoftmaxClassifier(BaseLinearClassifier):
 
     Parameters
     ----------
-{SHARED_PARAMETERS}    label_smoothing : float in [0, 1], default=0.0
+{SHARED_PARAMETERS}{SPARSE_UPDATE_DOC}    label_smoothing : float in [0, 1], default=0.0
         Mix each one-hot target with the uniform distribution, as PyTorch's
         ``F.cross_entropy(label_smoothing=...)``.
 

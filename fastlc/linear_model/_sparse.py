@@ -38,6 +38,22 @@ from .._memory import aligned_zeros
 #: What ``sparse_update`` accepts (see the module docstring).
 SPARSE_UPDATES = ("lazy", "dense")
 
+#: The estimators' docstring entry of ``sparse_update``.
+SPARSE_UPDATE_DOC = """    sparse_update : {"lazy", "dense"}, default="lazy"
+        How a mini-batch of scipy.sparse X updates the model (dense X: ignored).
+        ``"lazy"`` steps only the weights of the features present in the batch
+        (and the intercepts), costing the batch's non-zeros instead of
+        n_features x n_classes. For ``optimizer="sgd"`` it is exact: the L2
+        decay of all weights rides on one scale factor (scikit-learn's
+        scaled-weights trick), the same model as ``"dense"`` to rounding; with
+        an L1 penalty, or for the other optimizers (as ``torch.optim.SparseAdam``)
+        a feature absent from a batch keeps its weights and optimizer moments
+        unchanged in that batch (no moment decay, no penalty pull), so the model
+        differs from the dense step's. ``"dense"`` takes the ordinary optimizer
+        step over every parameter: the same model as on ``X.toarray()`` to
+        rounding, at O(n_features x n_classes) per batch.
+"""
+
 
 def sparse_kernel(name, backend):
     """The sparse gradient kernel ``name`` of ``backend``, or of the automatic choice if it has none."""

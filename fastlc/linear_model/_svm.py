@@ -5,7 +5,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._dispatch import get_kernel
 from ._base import BaseLinearClassifier
-from ._sparse import SPARSE_UPDATES, sparse_kernel
+from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 
 
@@ -23,7 +23,7 @@ class LinearSVMClassifier(BaseLinearClassifier):
 
     Parameters
     ----------
-{SHARED_PARAMETERS}    margin : float, default=1.0
+{SHARED_PARAMETERS}{SPARSE_UPDATE_DOC}    margin : float, default=1.0
         The margin Delta (>= 0) the correct class's score must exceed the others by.
     squared_hinge : bool, default=False
         Use the squared hinge ``max(0, z) ** 2`` (L2-SVM).
