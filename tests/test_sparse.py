@@ -152,3 +152,18 @@ def test_early_stopping_and_warm_start_on_sparse_input(Estimator):
     assert len(model.validation_scores_) == model.n_iter_
     model.set_params(warm_start=True, max_epochs=2).fit(X, y)
     assert model.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adam", "lazy"), ("adam", "dense")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numba_kernel_matches_the_scipy_reference(Estimator, optimizer, update, dtype):
+    # backend="numpy": fastlc/_numpy/_sparse_linear.py, SciPy products and the NumPy loss kernels
+    X, y = make_data(dtype=dtype)
+    params = fit_params(optimizer=optimizer, sparse_update=update, alpha=1e-3)
+    reference = Estimator(backend="numpy", **params).fit(X, y)
+    model = Estimator(backend="numba", **params).fit(X, y)
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=rtol)

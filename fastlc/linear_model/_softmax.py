@@ -77,8 +77,9 @@ class SoftmaxClassifier(BaseLinearClassifier):
 
         def batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, grad_scores,
                            touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept):
-            return kernel(data, indices, indptr, rows, y, class_weight, row_weight, coef_t, intercept, grad_scale, label_smoothing, grad_scores,
-                          touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept, n_threads)
+            return kernel(data, indices, indptr, rows, y, class_weight, row_weight, coef_t, intercept, grad_scale,
+                          label_smoothing, grad_scores, touched, n_previous, seen, sgd, loss_out, grad_coef_t,
+                          grad_intercept, n_threads)
 
         return batch_gradient
 

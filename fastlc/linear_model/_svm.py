@@ -81,7 +81,7 @@ class LinearSVMClassifier(BaseLinearClassifier):
 
         def batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, grad_scores,
                            touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept):
-            return kernel(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, margin, squared, grad_scores,
-                          touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept, n_threads)
+            return kernel(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, margin, squared,
+                          grad_scores, touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept, n_threads)
 
         return batch_gradient
