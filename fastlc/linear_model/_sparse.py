@@ -17,15 +17,16 @@ present in the batch; then one of two steps (``sparse_update``):
 - ``"dense"``: the optimizer's ordinary step over every parameter, the exact
   update of the dense path (the same model as on ``X.toarray()`` to rounding);
   costs O(n_features * n_outputs) per batch.
-- ``"lazy"``: the optimizer's step on the rows of the features present in the
-  batch (and the intercepts) only, as ``torch.optim.SparseAdam``: the rows are
-  gathered into a packed buffer, stepped by the same optimizer kernel, and
-  scattered back. A feature absent from a batch keeps its weights AND its
-  optimizer moments unchanged (no momentum decay, no drift from old momentum,
-  no weight decay or L1 pull in that batch), so the model differs from the
-  dense update's: for plain ``"sgd"`` without penalty both are the same
-  update; with a penalty the lazy one regularises each weight only in the
-  batches where its feature occurs. Costs O(batch non-zeros) per batch.
+- ``"lazy"``: the step on the rows of the features present in the batch (and
+  the intercepts) only. For plain ``"sgd"`` without L1 the kernel itself takes
+  it, in place, with the L2 decay of every weight on one scale factor
+  (scikit-learn's scaled-weights trick): exactly the dense update, to
+  rounding. Otherwise as ``torch.optim.SparseAdam``: the rows are gathered
+  into a packed buffer, stepped by the same optimizer kernel, and scattered
+  back; a feature absent from a batch keeps its weights AND its optimizer
+  moments unchanged (no momentum decay, no drift from old momentum, no weight
+  decay or L1 pull in that batch), so the model differs from the dense
+  update's. Costs O(batch non-zeros) per batch.
 """
 import copy
 
