@@ -38,13 +38,19 @@ KERNEL_MODULES = {
     "linear_cross_entropy_gradient": "_linear",
     "linear_hinge_gradient": "_linear",
     "linear_regression_gradient": "_linear",
+    # fused gradients on CSR input (fastlc.linear_model._sparse): Numba only so far
+    "sparse_linear_cross_entropy_gradient": "_sparse_linear",
+    "sparse_linear_hinge_gradient": "_sparse_linear",
+    "sparse_linear_regression_gradient": "_sparse_linear",
 }
 
 #: What ``backend="auto"`` picks, first available wins. Cython first: it has
 #: no JIT latency and is at least as fast as Numba on the kernels measured in
 #: benchmarks/. A kernel may override the order in ``AUTO_ORDER_OVERRIDES``.
 AUTO_ORDER = ("cython", "numba", "numpy")
-AUTO_ORDER_OVERRIDES = {}
+AUTO_ORDER_OVERRIDES = {name: ("numba",) for name in ("sparse_linear_cross_entropy_gradient",
+                                                      "sparse_linear_hinge_gradient",
+                                                      "sparse_linear_regression_gradient")}
 
 
 @lru_cache(maxsize=None)

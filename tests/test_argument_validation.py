@@ -397,11 +397,12 @@ CASES = {
     # ---------------------------------------------------------------- estimators (constructor + fit)
     "fastlc.SoftmaxClassifier": (
         _fit(SoftmaxClassifier), _estimator_valid,
-        {**ESTIMATOR_BAD, "label_smoothing": [-0.1, 1.5, NAN, "a"]},
+        {**ESTIMATOR_BAD, "label_smoothing": [-0.1, 1.5, NAN, "a"], "sparse_update": ["sometimes", None, True]},
     ),
     "fastlc.LinearSVMClassifier": (
         _fit(LinearSVMClassifier), _estimator_valid,
-        {**ESTIMATOR_BAD, "margin": [-1.0, INF, "a"], "squared_hinge": ["no", None]},
+        {**ESTIMATOR_BAD, "margin": [-1.0, INF, "a"], "squared_hinge": ["no", None],
+         "sparse_update": ["sometimes", None, True]},
     ),
     "fastlc.LinearRegressor": (
         _fit(LinearRegressor), lambda: {**_estimator_valid(), "y": np.linspace(-1.0, 1.0, 30)},

@@ -2,11 +2,12 @@
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import kernels
 from .._dispatch import get_kernel
 from ._base import BaseLinearClassifier
+from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 
 
@@ -20,7 +21,7 @@ class SoftmaxClassifier(BaseLinearClassifier):
 
     Parameters
     ----------
-{SHARED_PARAMETERS}    label_smoothing : float in [0, 1], default=0.0
+{SHARED_PARAMETERS}{SPARSE_UPDATE_DOC}    label_smoothing : float in [0, 1], default=0.0
         Mix each one-hot target with the uniform distribution, as PyTorch's
         ``F.cross_entropy(label_smoothing=...)``.
 
@@ -44,8 +45,10 @@ class SoftmaxClassifier(BaseLinearClassifier):
 
     _parameter_constraints = {
         **BaseLinearClassifier._parameter_constraints,
+        "sparse_update": [StrOptions(set(SPARSE_UPDATES))],
         "label_smoothing": [Interval(numbers.Real, 0, 1, closed="both")],
     }
+    _accept_sparse = "csr"
     _gradient_kernel_name = "linear_cross_entropy_gradient"
 
     def __init__(self, *, optimizer="adam", learning_rate=1e-2, lr_schedule="constant", lr_decay=0.95,
@@ -53,7 +56,7 @@ class SoftmaxClassifier(BaseLinearClassifier):
                  batch_size="auto", max_epochs=100, alpha=1e-4, penalty="l2", l1_ratio=0.15, fit_intercept=True,
                  class_weight=None, tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  shuffle=True, random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None,
-                 label_smoothing=0.0):
+                 sparse_update="lazy", label_smoothing=0.0):
         self._store_parameters(locals())
 
     def _gradient_kernel(self, dtype, backend, n_threads):
@@ -64,6 +67,19 @@ class SoftmaxClassifier(BaseLinearClassifier):
         def batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef, grad_intercept):
             kernel(X, rows, y, class_weight, row_weight, coef, intercept, grad_scale, label_smoothing, loss_out,
                    grad_coef, grad_intercept, n_threads)
+
+        return batch_gradient
+
+    def _sparse_gradient_kernel(self, dtype, n_threads):
+        kernel = sparse_kernel("sparse_linear_cross_entropy_gradient", self.backend)
+        class_weight = np.ones(self.classes_.shape[0], dtype=dtype)
+        label_smoothing = dtype.type(self.label_smoothing)
+
+        def batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, grad_scores,
+                           touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept):
+            return kernel(data, indices, indptr, rows, y, class_weight, row_weight, coef_t, intercept, grad_scale,
+                          label_smoothing, grad_scores, touched, n_previous, seen, sgd, loss_out, grad_coef_t,
+                          grad_intercept, n_threads)
 
         return batch_gradient
 

@@ -1,10 +1,11 @@
 """Multiclass linear SVM (Weston-Watkins hinge) trained by mini-batch gradient descent."""
 import numbers
 
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._dispatch import get_kernel
 from ._base import BaseLinearClassifier
+from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 
 
@@ -22,7 +23,7 @@ class LinearSVMClassifier(BaseLinearClassifier):
 
     Parameters
     ----------
-{SHARED_PARAMETERS}    margin : float, default=1.0
+{SHARED_PARAMETERS}{SPARSE_UPDATE_DOC}    margin : float, default=1.0
         The margin Delta (>= 0) the correct class's score must exceed the others by.
     squared_hinge : bool, default=False
         Use the squared hinge ``max(0, z) ** 2`` (L2-SVM).
@@ -47,9 +48,11 @@ class LinearSVMClassifier(BaseLinearClassifier):
 
     _parameter_constraints = {
         **BaseLinearClassifier._parameter_constraints,
+        "sparse_update": [StrOptions(set(SPARSE_UPDATES))],
         "margin": [Interval(numbers.Real, 0, None, closed="left")],
         "squared_hinge": ["boolean"],
     }
+    _accept_sparse = "csr"
     _gradient_kernel_name = "linear_hinge_gradient"
 
     def __init__(self, *, optimizer="adam", learning_rate=1e-2, lr_schedule="constant", lr_decay=0.95,
@@ -57,7 +60,7 @@ class LinearSVMClassifier(BaseLinearClassifier):
                  batch_size="auto", max_epochs=100, alpha=1e-4, penalty="l2", l1_ratio=0.15, fit_intercept=True,
                  class_weight=None, tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  shuffle=True, random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None,
-                 margin=1.0, squared_hinge=False):
+                 sparse_update="lazy", margin=1.0, squared_hinge=False):
         self._store_parameters(locals())
 
     def _gradient_kernel(self, dtype, backend, n_threads):
@@ -68,5 +71,17 @@ class LinearSVMClassifier(BaseLinearClassifier):
         def batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef, grad_intercept):
             kernel(X, rows, y, row_weight, coef, intercept, grad_scale, margin, squared, loss_out, grad_coef,
                    grad_intercept, n_threads)
+
+        return batch_gradient
+
+    def _sparse_gradient_kernel(self, dtype, n_threads):
+        kernel = sparse_kernel("sparse_linear_hinge_gradient", self.backend)
+        margin = dtype.type(self.margin)
+        squared = bool(self.squared_hinge)
+
+        def batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, grad_scores,
+                           touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept):
+            return kernel(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, margin, squared,
+                          grad_scores, touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept, n_threads)
 
         return batch_gradient

@@ -1,0 +1,75 @@
+"""Fused linear-model gradient on CSR input, the straightforward SciPy way (the Numba kernel's signature).
+
+The batch rows as a CSR matrix (never dense), ``scores = X_b @ coef_t + b``,
+the NumPy loss kernel, then the weight gradient ``X_b[:, T].T @ G`` on the
+columns ``T`` present in the batch only: what a SciPy training loop does, and
+the reference the Numba kernel (``kernels/numba/_sparse_linear.py``) is
+compared with. ``touched`` comes out sorted (the Numba kernel: first-seen
+order; the caller only needs the set). ``sgd = [lr, decay, fit_intercept,
+scale]`` with ``lr > 0``: plain SGD in place on the scaled weights, as there.
+"""
+import numpy as np
+import scipy.sparse as sp
+
+from ._losses import cross_entropy_hard, multiclass_hinge
+
+
+def _batch(data, indices, indptr, rows, n_features):
+    X = sp.csr_matrix((data, indices, indptr), shape=(indptr.shape[0] - 1, n_features))
+    return X[rows]
+
+
+def _finish(X_batch, weights, grad_scores, touched, n_previous, seen, sgd, loss_out, coef_t, intercept, grad_coef_t,
+            grad_intercept):
+    active = weights != 0
+    loss_out[~active] = 0
+    grad_scores[~active] = 0
+    previous = touched[:n_previous]
+    seen[previous] = False
+    grad_coef_t[previous] = 0
+    columns = np.unique(X_batch.indices)
+    block = (X_batch[:, columns].T @ grad_scores).astype(coef_t.dtype, copy=False)  # (n_touched, n_outputs)
+    lr, decay, fit_intercept, scale = sgd
+    if lr > 0:
+        scale = scale * decay
+        if scale < 1e-6:
+            coef_t *= scale
+            scale = coef_t.dtype.type(1)
+        sgd[3] = scale
+        coef_t[columns] -= (lr / scale) * block
+        if fit_intercept:
+            intercept -= lr * grad_scores.sum(axis=0)
+        return 0
+    grad_coef_t[columns] = block
+    grad_intercept[...] = grad_scores.sum(axis=0)
+    touched[: columns.shape[0]] = columns
+    seen[columns] = True
+    return columns.shape[0]
+
+
+def _scores(X_batch, coef_t, intercept, sgd):
+    return (sgd[3] * (X_batch @ coef_t)).astype(coef_t.dtype, copy=False) + intercept
+
+
+def sparse_linear_cross_entropy_gradient(data, indices, indptr, rows, y, class_weight, row_weight, coef_t, intercept,
+                                         grad_scale, label_smoothing, grad_scores, touched, n_previous, seen, sgd,
+                                         loss_out, grad_coef_t, grad_intercept, n_threads):
+    X_batch = _batch(data, indices, indptr, rows, coef_t.shape[0])
+    scores = _scores(X_batch, coef_t, intercept, sgd)
+    grad = grad_scores[: rows.shape[0]]
+    weights = row_weight[rows]
+    cross_entropy_hard(scores, y[rows], class_weight, weights, grad_scale, label_smoothing, loss_out, grad, n_threads)
+    return _finish(X_batch, weights, grad, touched, n_previous, seen, sgd, loss_out, coef_t, intercept, grad_coef_t,
+                   grad_intercept)
+
+
+def sparse_linear_hinge_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, margin,
+                                 squared, grad_scores, touched, n_previous, seen, sgd, loss_out, grad_coef_t,
+                                 grad_intercept, n_threads):
+    X_batch = _batch(data, indices, indptr, rows, coef_t.shape[0])
+    scores = _scores(X_batch, coef_t, intercept, sgd)
+    grad = grad_scores[: rows.shape[0]]
+    weights = row_weight[rows]
+    multiclass_hinge(scores, y[rows], weights, grad_scale, margin, squared, loss_out, grad, n_threads)
+    return _finish(X_batch, weights, grad, touched, n_previous, seen, sgd, loss_out, coef_t, intercept, grad_coef_t,
+                   grad_intercept)

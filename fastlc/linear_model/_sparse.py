@@ -1,0 +1,216 @@
+"""Training on scipy.sparse CSR input without densifying X.
+
+:class:`SparseBatchRunner` is the sparse counterpart of ``BatchRunner``
+(``_training.py``) and has the same ``run_epoch`` / ``total_weight`` /
+``weights`` interface, so ``BaseLinearModel._fit_epochs`` drives both. For the
+fit it keeps the parameters (and the optimizer's moment buffers) feature-major,
+``[W^T (n_features, n_outputs) flat, b]``, because a non-zero ``x_ij`` then
+reads and writes one contiguous row of ``n_outputs`` values; the estimator's
+class-major ``_params`` is written back at the end of every epoch (the
+divergence and stopping checks, early stopping and ``coef_`` see it). The
+element-wise optimizer kernels do not care about the order of the values.
+
+Per batch: the fused sparse kernel (``fastlc._numba._sparse_linear``) gives the
+loss rows, the intercept gradient and the weight gradient on the feature rows
+present in the batch; then one of two steps (``sparse_update``):
+
+- ``"dense"``: the optimizer's ordinary step over every parameter, the exact
+  update of the dense path (the same model as on ``X.toarray()`` to rounding);
+  costs O(n_features * n_outputs) per batch.
+- ``"lazy"``: the step on the rows of the features present in the batch (and
+  the intercepts) only. For plain ``"sgd"`` without L1 the kernel itself takes
+  it, in place, with the L2 decay of every weight on one scale factor
+  (scikit-learn's scaled-weights trick): exactly the dense update, to
+  rounding. Otherwise as ``torch.optim.SparseAdam``: the rows are gathered
+  into a packed buffer, stepped by the same optimizer kernel, and scattered
+  back; a feature absent from a batch keeps its weights AND its optimizer
+  moments unchanged (no momentum decay, no drift from old momentum, no weight
+  decay or L1 pull in that batch), so the model differs from the dense
+  update's. Costs O(batch non-zeros) per batch.
+"""
+import copy
+
+import numpy as np
+
+from .._constants import CHUNK_ROWS
+from .._dispatch import get_kernel, resolve_backend
+from .._memory import aligned_zeros
+
+#: What ``sparse_update`` accepts (see the module docstring).
+SPARSE_UPDATES = ("lazy", "dense")
+
+#: The estimators' docstring entry of ``sparse_update``.
+SPARSE_UPDATE_DOC = """    sparse_update : {"lazy", "dense"}, default="lazy"
+        How a mini-batch of scipy.sparse X updates the model (dense X: ignored).
+        ``"lazy"`` steps only the weights of the features present in the batch
+        (and the intercepts), costing the batch's non-zeros instead of
+        n_features x n_classes. For ``optimizer="sgd"`` it is exact: the L2
+        decay of all weights rides on one scale factor (scikit-learn's
+        scaled-weights trick), the same model as ``"dense"`` to rounding; with
+        an L1 penalty, or for the other optimizers (as ``torch.optim.SparseAdam``)
+        a feature absent from a batch keeps its weights and optimizer moments
+        unchanged in that batch (no moment decay, no penalty pull), so the model
+        differs from the dense step's. ``"dense"`` takes the ordinary optimizer
+        step over every parameter: the same model as on ``X.toarray()`` to
+        rounding, at O(n_features x n_classes) per batch.
+"""
+
+
+def sparse_kernel(name, backend):
+    """The sparse gradient kernel ``name`` of ``backend``, or of the automatic choice if it has none."""
+    try:
+        return get_kernel(name, resolve_backend(backend, name))
+    except (ImportError, AttributeError):
+        return get_kernel(name, resolve_backend("auto", name))
+
+
+def _feature_major(flat, n_outputs, n_features):
+    """[W (n_outputs, n_features) flat, b] -> [W^T flat, b] (a new array)."""
+    out = np.empty_like(flat)
+    n_weights = n_outputs * n_features
+    out[:n_weights].reshape(n_features, n_outputs)[:] = flat[:n_weights].reshape(n_outputs, n_features).T
+    out[n_weights:] = flat[n_weights:]
+    return out
+
+
+def _class_major_into(flat_t, n_outputs, n_features, out):
+    """The inverse of _feature_major, written into ``out``."""
+    n_weights = n_outputs * n_features
+    out[:n_weights].reshape(n_outputs, n_features)[:] = flat_t[:n_weights].reshape(n_features, n_outputs).T
+    out[n_weights:] = flat_t[n_weights:]
+
+
+class SparseBatchRunner:
+    """Runs the mini-batches of an epoch on CSR input (see the module docstring).
+
+    Parameters
+    ----------
+    estimator : the linear estimator being trained (``_params``, ``_optimizer_state``)
+    X : scipy.sparse CSR matrix of shape (n_samples, n_features), float32/float64
+    y : ndarray of shape (n_samples,), class indices (or targets)
+    weight : ndarray of shape (n_samples,), sample weight times class weight
+    batch_gradient : ``batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale,
+        grad_scores, touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept) -> n_touched``
+    update : "lazy" or "dense"
+    batch_size, backend, n_threads : as the estimator's
+    """
+
+    def __init__(self, estimator, X, y, weight, batch_gradient, update, batch_size, backend, n_threads):
+        self.estimator = estimator
+        dtype = X.dtype
+        self.cast = dtype.type
+        self.X, self.y, self.weight = X, y, weight
+        self.batch_gradient, self.update, self.batch_size = batch_gradient, update, batch_size
+        self.backend, self.n_threads = backend, n_threads
+        self.n_outputs, self.n_features = n_outputs, n_features = estimator._coef_matrix.shape
+        n_weights = n_outputs * n_features
+        self.n_weights = n_weights
+        self.params_t = _feature_major(estimator._params, n_outputs, n_features)
+        self.state = estimator._optimizer_state
+        self.buffers_t = {k: _feature_major(v, n_outputs, n_features) for k, v in self.state.buffers.items()}
+        self.weights = self.params_t[:n_weights]  # the penalty is a sum over them: any order does
+        self.coef_t = self.params_t[:n_weights].reshape(n_features, n_outputs)
+        self.intercept = self.params_t[n_weights:] if estimator.fit_intercept else np.zeros(n_outputs, dtype)
+        self.grad_t = aligned_zeros(self.params_t.shape, dtype)
+        self.grad_coef_t = self.grad_t[:n_weights].reshape(n_features, n_outputs)
+        self.grad_intercept = self.grad_t[n_weights:] if estimator.fit_intercept else np.empty(n_outputs, dtype)
+        self.grad_scores = np.empty((batch_size, n_outputs), dtype=dtype)
+        self.row_loss = np.empty(batch_size, dtype=dtype)
+        self.touched = np.empty(n_features, dtype=np.intp)
+        self.seen = np.zeros(n_features, dtype=np.bool_)
+        self.n_touched = 0
+        self.total_weight = float(weight.sum(dtype=np.float64))
+        self.mean_weight = self.total_weight / X.shape[0]
+        self.alpha_l1, self.alpha_l2 = estimator._penalty_parts()
+        self.data, self.indices, self.indptr = X.data, X.indices, X.indptr
+        # [lr, weight decay factor, fit_intercept, scale of the weights]: lr > 0 makes the kernel step in place
+        self.sgd = np.array([0, 1, estimator.fit_intercept, 1], dtype=dtype)
+        self.fused_sgd = update == "lazy" and self.state.name == "sgd" and self.alpha_l1 == 0
+        if update == "dense":
+            dense_state = copy.copy(self.state)
+            dense_state.buffers = self.buffers_t
+            self.dense_state = dense_state
+            self.dense_step = dense_state.stepper(self.params_t, backend, n_threads, n_decayed=n_weights,
+                                                  weight_decay=self.alpha_l2)
+            self.step_grad = np.empty_like(self.grad_t) if self.alpha_l1 > 0 else None
+        elif not self.fused_sgd:
+            from fastlc._numba._sparse_linear import gather_rows, scatter_rows
+
+            self.gather, self.scatter = gather_rows, scatter_rows
+            # packed rows of one batch: at most its non-zeros (or every feature) rows plus the intercepts
+            max_nnz = int(np.diff(X.indptr).max(initial=0))
+            rows = min(n_features, max_nnz * batch_size)
+            self.packed = {k: np.empty((rows + 1) * n_outputs, dtype) for k in ("params", "grad", *self.buffers_t)}
+            self.lazy_state = copy.copy(self.state)
+
+    def run_epoch(self, order, lr, guard):
+        """One pass over the rows in ``order``; returns the summed weighted data loss (a Python float)."""
+        n_samples = order.shape[0]
+        data_loss = 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, n_samples, self.batch_size):
+                stop = min(start + self.batch_size, n_samples)
+                batch_weight = (stop - start) * self.mean_weight
+                row_loss = self.row_loss[: stop - start]
+                if self.fused_sgd:
+                    self.sgd[0] = lr
+                    self.sgd[1] = 1 - lr * self.alpha_l2
+                    self.state.t += 1
+                self.n_touched = self.batch_gradient(
+                    self.data, self.indices, self.indptr, order[start:stop], self.y, self.weight, self.coef_t,
+                    self.intercept, self.cast(1 / batch_weight), self.grad_scores, self.touched, self.n_touched,
+                    self.seen, self.sgd, row_loss, self.grad_coef_t, self.grad_intercept)
+                batch_loss = float(row_loss.sum())
+                guard.check_batch(batch_loss / batch_weight)
+                data_loss += batch_loss
+                if self.fused_sgd:
+                    pass  # the kernel took the step
+                elif self.update == "dense":
+                    self._dense_step(lr)
+                else:
+                    self._lazy_step(lr)
+        self.sync()
+        return data_loss
+
+    def _dense_step(self, lr):
+        grad = self.grad_t
+        if self.step_grad is not None:
+            # the L1 subgradient over every weight, as the dense path (a copy: grad_t stays zero off the batch rows)
+            np.sign(self.weights, out=self.step_grad[: self.n_weights])
+            self.step_grad[: self.n_weights] *= self.cast(self.alpha_l1)
+            self.step_grad[: self.n_weights] += grad[: self.n_weights]
+            self.step_grad[self.n_weights:] = grad[self.n_weights:]
+            grad = self.step_grad
+        self.dense_step(grad, lr)
+        self.state.t = self.dense_state.t
+
+    def _lazy_step(self, lr):
+        n_touched, n_outputs = self.n_touched, self.n_outputs
+        size = (n_touched + 1) * n_outputs
+        packed = {k: v[:size] for k, v in self.packed.items()}
+        self.gather(self.params_t, n_outputs, self.touched, n_touched, packed["params"])
+        self.gather(self.grad_t, n_outputs, self.touched, n_touched, packed["grad"])
+        for key, buffer in self.buffers_t.items():
+            self.gather(buffer, n_outputs, self.touched, n_touched, packed[key])
+        n_packed_weights = n_touched * n_outputs
+        if self.alpha_l1 > 0:
+            head = packed["params"][:n_packed_weights]
+            packed["grad"][:n_packed_weights] += self.cast(self.alpha_l1) * np.sign(head)
+        state = self.lazy_state
+        state.buffers = {key: packed[key] for key in self.buffers_t}
+        state.t = self.state.t
+        state.stepper(packed["params"], self.backend, self.n_threads, n_decayed=n_packed_weights,
+                      weight_decay=self.alpha_l2)(packed["grad"], lr)
+        self.state.t = state.t
+        self.scatter(packed["params"], n_outputs, self.touched, n_touched, self.params_t)
+        for key, buffer in self.buffers_t.items():
+            self.scatter(packed[key], n_outputs, self.touched, n_touched, buffer)
+
+    def sync(self):
+        """Write the feature-major parameters and moments back into the estimator's class-major arrays."""
+        if self.sgd[3] != 1:
+            self.weights *= self.sgd[3]
+            self.sgd[3] = 1
+        _class_major_into(self.params_t, self.n_outputs, self.n_features, self.estimator._params)
+        for key, buffer in self.buffers_t.items():
+            _class_major_into(buffer, self.n_outputs, self.n_features, self.state.buffers[key])

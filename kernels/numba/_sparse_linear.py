@@ -1,0 +1,204 @@
+"""Fused mini-batch gradient of a linear model on CSR input, in Numba.
+
+The sparse counterpart of ``_linear.py``, for weights stored feature-major:
+``coef_t`` of shape (n_features, n_outputs), so one non-zero ``x_ij`` reads and
+writes one contiguous row ``coef_t[j]`` of ``n_outputs`` values (a class-major
+(n_outputs, n_features) layout would touch ``n_outputs`` cache lines per
+non-zero). Per batch:
+
+1. scores ``s_i = sum_p data[p] coef_t[indices[p]] + b`` of each batch row,
+   straight from the CSR arrays by row index (no gathered copy, never dense),
+   the loss row and ``g_i = dL_i/ds_i`` by the SAME row functions as the dense
+   kernel (``_rowmath.py``, ``_nn_losses.regression_row``); parallel over fixed
+   CHUNK_ROWS-row chunks, each row independent of the others;
+2. the weight gradient ``sum_i g_i x_i^T`` on the feature rows present in the
+   batch only, added row by row in batch order on one thread (a fixed
+   summation order, so the bits do not depend on the thread count); the
+   touched feature indices are returned in first-seen order.
+
+``grad_coef_t`` is zero outside the rows listed in ``touched`` by the previous
+call (the caller keeps the invariant by passing that list back in): the call
+first clears those rows, so a batch costs its non-zeros, not n_features.
+"""
+import numba
+import numpy as np
+
+from fastlc._config import NUMBA_OPTIONS
+from fastlc._constants import CHUNK_ROWS
+
+from ._linear import CROSS_ENTROPY, HINGE, REGRESSION  # noqa: F401  (the kinds, shared with the dense kernel)
+from ._nn_losses import regression_row
+from ._rowmath import cross_entropy_hard_row_ordered, fast_exp, hinge_row_ordered, squared_hinge_row_ordered
+from ._threads import with_n_threads
+
+# as the dense kernel: no re-association (the row functions are compiled without it), NaN propagates
+_OPTIONS = dict(NUMBA_OPTIONS, fastmath=NUMBA_OPTIONS["fastmath"] - {"reassoc"})
+
+
+@numba.njit(parallel=True, **_OPTIONS)
+def _sparse_fused_gradient(kind, data, indices, indptr, rows, y, targets, point, class_weight, row_weight, coef_t,
+                           intercept, grad_scale, label_smoothing, margin, squared, grad_scores, touched, n_previous,
+                           seen, sgd, loss_out, grad_coef_t, grad_intercept):
+    n_features, n_outputs = coef_t.shape
+    # sgd = (lr, weight decay factor, fit_intercept, scale): if lr > 0, apply plain SGD in place instead
+    lr, decay, fit_intercept = sgd[0], sgd[1], sgd[2] != 0
+    scale = sgd[3]
+    n_batch = rows.shape[0]
+    zero = coef_t.dtype.type(0)
+    for t in range(n_previous):
+        j = touched[t]
+        seen[j] = False
+        for c in range(n_outputs):
+            grad_coef_t[j, c] = zero
+    weight_total = class_weight.sum()
+    n_chunks = (n_batch + CHUNK_ROWS - 1) // CHUNK_ROWS
+    for k in numba.prange(n_chunks):
+        scores = np.empty(n_outputs, dtype=coef_t.dtype)
+        for i in range(k * CHUNK_ROWS, min((k + 1) * CHUNK_ROWS, n_batch)):
+            r = rows[i]
+            g = grad_scores[i]
+            if row_weight[r] == 0:  # no loss, no gradient, not even 0 * NaN
+                loss_out[i] = zero
+                g[:] = zero
+                continue
+            for c in range(n_outputs):
+                scores[c] = zero
+            for p in range(indptr[r], indptr[r + 1]):
+                value = data[p]
+                w = coef_t[indices[p]]
+                for c in range(n_outputs):
+                    scores[c] += value * w[c]
+            for c in range(n_outputs):
+                scores[c] = scale * scores[c] + intercept[c]  # scale: 1 but in the fused SGD (exact then)
+            row_coef = row_weight[r] * grad_scale
+            if kind == CROSS_ENTROPY:
+                m = scores[0]
+                for c in range(1, n_outputs):
+                    m = scores[c] if scores[c] > m else m
+                for c in range(n_outputs):
+                    g[c] = fast_exp(scores[c] - m)
+                loss = cross_entropy_hard_row_ordered(scores, g, m, y[r], class_weight, weight_total,
+                                                      label_smoothing, row_coef)
+            elif kind == REGRESSION:
+                loss = regression_row(scores, targets[r], point, margin, row_coef, g)
+            elif squared:
+                loss = squared_hinge_row_ordered(scores, y[r], margin, row_coef, g)
+            else:
+                loss = hinge_row_ordered(scores, y[r], margin, row_coef, g)
+            loss_out[i] = row_weight[r] * loss
+    if lr > 0:
+        return _sgd_in_place(indices, indptr, data, rows, row_weight, grad_scores, lr, decay, fit_intercept, sgd,
+                             coef_t, intercept)
+    n_touched = 0
+    grad_intercept[:] = zero
+    for i in range(n_batch):
+        r = rows[i]
+        if row_weight[r] == 0:
+            continue
+        g = grad_scores[i]
+        for c in range(n_outputs):
+            grad_intercept[c] += g[c]
+        for p in range(indptr[r], indptr[r + 1]):
+            j = indices[p]
+            if not seen[j]:
+                seen[j] = True
+                touched[n_touched] = j
+                n_touched += 1
+            value = data[p]
+            target = grad_coef_t[j]
+            for c in range(n_outputs):
+                target[c] += g[c] * value
+    return n_touched
+
+
+@numba.njit(**_OPTIONS)
+def _sgd_in_place(indices, indptr, data, rows, row_weight, grad_scores, lr, decay, fit_intercept, sgd, coef_t,
+                  intercept):
+    """Plain SGD with L2 weight decay on the batch's feature rows only, exact: W = scale * V (sgd[3]).
+
+    torch's ``W <- W (1 - lr wd) - lr G`` becomes ``scale <- scale (1 - lr wd)``, ``V <- V - (lr / scale) G``
+    (scikit-learn's scaled-weights trick): the decay of every weight costs one multiplication. Rows are
+    added in batch order on one thread (deterministic). Returns 0 (no touched list).
+    """
+    n_outputs = coef_t.shape[1]
+    scale = sgd[3] * decay
+    if scale < 1e-6:  # fold the scale in before V grows too large (rare: O(n_features) once)
+        for j in range(coef_t.shape[0]):
+            for c in range(n_outputs):
+                coef_t[j, c] *= scale
+        scale = coef_t.dtype.type(1)
+    sgd[3] = scale
+    step = lr / scale
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        if row_weight[r] == 0:
+            continue
+        g = grad_scores[i]
+        if fit_intercept:
+            for c in range(n_outputs):
+                intercept[c] -= lr * g[c]
+        for p in range(indptr[r], indptr[r + 1]):
+            factor = step * data[p]
+            target = coef_t[indices[p]]
+            for c in range(n_outputs):
+                target[c] -= factor * g[c]
+    return 0
+
+
+@numba.njit(**_OPTIONS)
+def _gather_rows(flat, n_outputs, touched, n_touched, out):
+    """out = [flat rows touched[:n_touched] of the (n_features, n_outputs) head, then the n_outputs tail]."""
+    n_head = flat.shape[0] - n_outputs
+    for t in range(n_touched):
+        base = touched[t] * n_outputs
+        for c in range(n_outputs):
+            out[t * n_outputs + c] = flat[base + c]
+    for c in range(n_outputs):
+        out[n_touched * n_outputs + c] = flat[n_head + c]
+
+
+@numba.njit(**_OPTIONS)
+def _scatter_rows(packed, n_outputs, touched, n_touched, flat):
+    """The inverse of _gather_rows: write ``packed`` back into ``flat``."""
+    n_head = flat.shape[0] - n_outputs
+    for t in range(n_touched):
+        base = touched[t] * n_outputs
+        for c in range(n_outputs):
+            flat[base + c] = packed[t * n_outputs + c]
+    for c in range(n_outputs):
+        flat[n_head + c] = packed[n_touched * n_outputs + c]
+
+
+def _sparse_linear_cross_entropy_gradient(data, indices, indptr, rows, y, class_weight, row_weight, coef_t, intercept,
+                                          grad_scale, label_smoothing, grad_scores, touched, n_previous, seen, sgd,
+                                          loss_out, grad_coef_t, grad_intercept):
+    # targets and point are unused by the classifiers: grad_scores stands in for targets (right type), 0 for point
+    return _sparse_fused_gradient(CROSS_ENTROPY, data, indices, indptr, rows, y, grad_scores, 0, class_weight,
+                                  row_weight,
+                                  coef_t, intercept, grad_scale, label_smoothing, grad_scale, False, grad_scores,
+                                  touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept)
+
+
+def _sparse_linear_hinge_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, margin,
+                                  squared, grad_scores, touched, n_previous, seen, sgd, loss_out,
+                                  grad_coef_t, grad_intercept):
+    # class_weight and label_smoothing are unused by the hinge: placeholders of the right types
+    return _sparse_fused_gradient(HINGE, data, indices, indptr, rows, y, grad_scores, 0, intercept, row_weight, coef_t,
+                                  intercept, grad_scale, margin, margin, bool(squared), grad_scores, touched,
+                                  n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept)
+
+
+def _sparse_linear_regression_gradient(data, indices, indptr, rows, targets, row_weight, coef_t, intercept,
+                                       grad_scale, point, param, grad_scores, touched, n_previous, seen, sgd,
+                                       loss_out, grad_coef_t, grad_intercept):
+    # the labels and class weights are unused by the regressor: rows and intercept stand in (right types)
+    return _sparse_fused_gradient(REGRESSION, data, indices, indptr, rows, rows, targets, point, intercept,
+                                  row_weight, coef_t, intercept, grad_scale, param, param, False, grad_scores,
+                                  touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept)
+
+
+sparse_linear_cross_entropy_gradient = with_n_threads(_sparse_linear_cross_entropy_gradient)
+sparse_linear_hinge_gradient = with_n_threads(_sparse_linear_hinge_gradient)
+sparse_linear_regression_gradient = with_n_threads(_sparse_linear_regression_gradient)
+gather_rows = _gather_rows
+scatter_rows = _scatter_rows

@@ -1,0 +1,169 @@
+"""scipy.sparse input for the linear classifiers (fastlc.linear_model._sparse, kernels/numba/_sparse_linear.py).
+
+The reference is the dense path on ``X.toarray()``: the same row functions and,
+with ``sparse_update="dense"`` (or plain SGD, whose lazy step is exact by the
+scaled-weights trick), the same update rule, so the same model to rounding.
+"""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastlc import LinearSVMClassifier, SoftmaxClassifier
+
+ESTIMATORS = [SoftmaxClassifier, LinearSVMClassifier]
+IDS = ["softmax", "svm"]
+
+
+def make_data(n_samples=120, n_features=30, n_classes=3, density=0.15, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n_samples, n_features, density=density, format="csr", random_state=seed, dtype=np.float64)
+    y = rng.integers(0, n_classes, n_samples)
+    X = X + sp.csr_matrix((np.eye(n_classes)[y] @ rng.normal(size=(n_classes, n_features))) * (X.toarray() != 0))
+    return X.tocsr().astype(dtype), y
+
+
+def fit_params(**extra):
+    return {**dict(max_epochs=4, tol=None, random_state=0, batch_size=16, learning_rate=0.05), **extra}
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adam", "dense"), ("momentum", "dense")])
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
+def test_sparse_matches_dense_where_the_update_is_the_same(Estimator, optimizer, update, penalty):
+    if penalty == "elasticnet" and update == "lazy":
+        penalty = None  # lazy steps apply L1 on the batch's rows only (documented): no dense twin
+    X, y = make_data()
+    params = fit_params(optimizer=optimizer, penalty=penalty, alpha=1e-3, l1_ratio=0.5)
+    dense = Estimator(**params).fit(X.toarray(), y)
+    sparse = Estimator(sparse_update=update, **params).fit(X, y)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(sparse.decision_function(X), dense.decision_function(X.toarray()), rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_lazy_adaptive_step_leaves_absent_features_alone(Estimator):
+    # features 0..4 never occur: the lazy step never touches their rows (weights stay exactly 0),
+    # while the features that occur learn
+    X, y = make_data()
+    X = X.tolil()
+    X[:, :5] = 0
+    X = X.tocsr()
+    X.eliminate_zeros()
+    model = Estimator(optimizer="adam", sparse_update="lazy", **fit_params()).fit(X, y)
+    assert np.all(model.coef_[:, :5] == 0)
+    assert np.abs(model.coef_[:, 5:]).max() > 0
+    assert model.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("fmt, index_dtype, dtype", [
+    ("csr", np.int32, np.float64), ("csc", np.int64, np.float32), ("coo", np.int32, np.float32),
+    ("csr", np.int64, np.float32), ("coo", np.int64, np.float64),
+])
+def test_formats_index_and_float_dtypes(Estimator, fmt, index_dtype, dtype):
+    X, y = make_data(dtype=dtype)
+    X = X.asformat(fmt)
+    if fmt == "coo":
+        X.row, X.col = X.row.astype(index_dtype), X.col.astype(index_dtype)
+    else:
+        X.indices, X.indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
+    params = fit_params(optimizer="sgd")
+    model = Estimator(**params).fit(X, y)
+    assert model.coef_.dtype == dtype
+    reference = Estimator(**params).fit(X.toarray(), y)
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=rtol * 1e-2)
+    for method in ("predict", "decision_function", "score") + (("predict_proba",) if Estimator is SoftmaxClassifier
+                                                                 else ()):
+        args = (X, y) if method == "score" else (X,)
+        np.testing.assert_allclose(getattr(model, method)(*args), getattr(model, method)(X.toarray(), *args[1:]),
+                                   rtol=rtol)
+    partial = Estimator(**params).partial_fit(X, y, classes=np.unique(y))
+    assert partial.coef_.dtype == dtype
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_empty_rows_explicit_zeros_and_a_full_row(Estimator):
+    X, y = make_data()
+    X = X.tolil()
+    X[3, :] = 0          # an empty row: its scores are the intercepts
+    X[5, :] = 1.0        # a row with every feature
+    X = X.tocsr()
+    X.eliminate_zeros()
+    # explicit zeros stored in the structure change nothing (two added to rows 7 and 8 where X has none)
+    rows, cols = X.nonzero()
+    free = [c for c in range(X.shape[1]) if X[7, c] == 0 and X[8, c] == 0]
+    extra_rows, extra_cols = np.array([7, 8]), np.array(free[:2])
+    with_zeros = sp.csr_matrix((np.r_[X.data, 0.0, 0.0], (np.r_[rows, extra_rows], np.r_[cols, extra_cols])),
+                               shape=X.shape)
+    assert with_zeros.nnz == X.nnz + 2
+    params = fit_params(optimizer="adam")
+    dense = Estimator(**params).fit(X.toarray(), y)
+    for matrix in (X, with_zeros):
+        model = Estimator(sparse_update="dense", **params).fit(matrix, y)
+        np.testing.assert_allclose(model.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.decision_function(X[3]), dense.decision_function(X[3].toarray()), rtol=1e-10)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "predict"])
+def test_nan_in_sparse_data_is_a_value_error(Estimator, method):
+    X, y = make_data()
+    model = Estimator(**fit_params()).fit(X, y)
+    X = X.copy()
+    X.data[7] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        if method == "predict":
+            model.predict(X)
+        elif method == "fit":
+            Estimator(**fit_params()).fit(X, y)
+        else:
+            Estimator(**fit_params()).partial_fit(X, y, classes=np.unique(y))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adam", "lazy"), ("adam", "dense")])
+def test_thread_count_does_not_change_the_model(Estimator, optimizer, update, monkeypatch):
+    from fastlc.linear_model import _base
+
+    # force the parallel kernel even for these small batches
+    monkeypatch.setattr(_base, "SPARSE_PARALLEL_BATCH_WORK", 0)
+    X, y = make_data(n_samples=400)
+    params = fit_params(optimizer=optimizer, batch_size=200, sparse_update=update)
+    one = Estimator(n_threads=1, **params).fit(X, y)
+    two = Estimator(n_threads=2, **params).fit(X, y)
+    np.testing.assert_array_equal(one.coef_, two.coef_)
+    np.testing.assert_array_equal(one.intercept_, two.intercept_)
+
+
+def test_sparse_update_is_validated():
+    X, y = make_data()
+    with pytest.raises(ValueError, match="sparse_update"):
+        SoftmaxClassifier(sparse_update="sometimes").fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_early_stopping_and_warm_start_on_sparse_input(Estimator):
+    X, y = make_data(n_samples=200)
+    model = Estimator(early_stopping=True, **fit_params()).fit(X, y)
+    assert len(model.validation_scores_) == model.n_iter_
+    model.set_params(warm_start=True, max_epochs=2).fit(X, y)
+    assert model.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adam", "lazy"), ("adam", "dense")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numba_kernel_matches_the_scipy_reference(Estimator, optimizer, update, dtype):
+    # backend="numpy": fastlc/_numpy/_sparse_linear.py, SciPy products and the NumPy loss kernels
+    X, y = make_data(dtype=dtype)
+    params = fit_params(optimizer=optimizer, sparse_update=update, alpha=1e-3)
+    reference = Estimator(backend="numpy", **params).fit(X, y)
+    model = Estimator(backend="numba", **params).fit(X, y)
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=rtol)
