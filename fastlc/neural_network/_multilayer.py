@@ -211,8 +211,7 @@ class _MLPMixin:
         if self.batch_norm:
             normalized, mean, invstd = kernels.batch_norm(
                 Z, self._bn_gamma[layer], self._bn_beta[layer],
-                running_mean=self._running_mean[layer] if training else self._running_mean[layer],
-                running_var=self._running_var[layer], training=training, momentum=BN_MOMENTUM, eps=BN_EPS,
+                running_mean=self._running_mean[layer], running_var=self._running_var[layer], training=training, momentum=BN_MOMENTUM, eps=BN_EPS,
                 backend=self.backend, n_threads=n_threads)
             if training:
                 cache["norm"].append((Z, mean, invstd))
@@ -267,6 +266,9 @@ class _MLPMixin:
                     delta, Z, self._bn_gamma[below], mean, invstd, backend=self.backend, n_threads=n_threads)
                 grad_gammas[below][...] = grad_gamma
                 grad_betas[below][...] = grad_beta
+
+    def _gradient_kernel(self, dtype, backend, n_threads):
+        raise NotImplementedError("a network computes its batch gradient in _batch_runner, not by a linear kernel")
 
     def _batch_runner(self, X, y, weight, batch_size=None):
         n_threads = check_n_threads(self.n_threads)
@@ -325,10 +327,6 @@ class MLPClassifier(_MLPMixin, BaseLinearClassifier):
                  random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None):
         self._store_parameters(locals())
 
-    def _gradient_kernel(self, dtype, backend, n_threads):  # pragma: no cover - the network has its own
-        raise NotImplementedError
-
-    _gradient_kernel_name = "cross_entropy_hard"
 
     def _output_loss(self, dtype, n_threads):
         """Softmax cross-entropy rows of the output scores (fastlc's loss kernel)."""
@@ -400,8 +398,6 @@ class MLPRegressor(_MLPMixin, BaseRegressor):
         "loss": [StrOptions({"squared_error", "absolute_error", "huber"})],
         "delta": [Interval(numbers.Real, 0, None, closed="neither")],
     }
-    _gradient_kernel_name = "cross_entropy_hard"
-
     def __init__(self, hidden_layer_sizes=(100,), *, activation="relu", dropout=0.0, batch_norm=False,
                  optimizer="adam", learning_rate=1e-3, lr_schedule="constant", lr_decay=0.95, lr_step_size=10,
                  power_t=0.5, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, batch_size="auto",
@@ -410,9 +406,6 @@ class MLPRegressor(_MLPMixin, BaseRegressor):
                  random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None,
                  loss="squared_error", delta=1.0):
         self._store_parameters(locals())
-
-    def _gradient_kernel(self, dtype, backend, n_threads):  # pragma: no cover - the network has its own
-        raise NotImplementedError
 
     def _output_loss(self, dtype, n_threads):
         """The regression loss of the output scores, by the numpy backend's point functions (one formula)."""
