@@ -11,7 +11,39 @@ from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 
 
-class SoftmaxClassifier(BaseLinearClassifier):
+class SoftmaxOutputMixin:
+    """``predict_proba`` / ``predict_log_proba`` of a classifier whose scores are softmax logits
+    (SoftmaxClassifier, MLPClassifier)."""
+
+    def predict_proba(self, X):
+        """Class probabilities, the softmax of the scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; rows sum to 1.
+        """
+        return kernels.softmax(self._scores(X), backend=self.backend, n_threads=self.n_threads)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably (log-softmax).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return kernels.log_softmax(self._scores(X), backend=self.backend, n_threads=self.n_threads)
+
+
+class SoftmaxClassifier(SoftmaxOutputMixin, BaseLinearClassifier):
     __doc__ = f"""Softmax (multinomial logistic regression) classifier trained by mini-batch descent.
 
     Scores are ``X @ coef_.T + intercept_`` with one weight row per class (a
@@ -82,30 +114,3 @@ class SoftmaxClassifier(BaseLinearClassifier):
                           grad_intercept, n_threads)
 
         return batch_gradient
-
-    def predict_proba(self, X):
-        """Class probabilities, the softmax of the scores.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``; rows sum to 1.
-        """
-        return kernels.softmax(self._scores(X), backend=self.backend, n_threads=self.n_threads)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed stably (log-softmax).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        return kernels.log_softmax(self._scores(X), backend=self.backend, n_threads=self.n_threads)

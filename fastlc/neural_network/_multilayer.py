@@ -30,6 +30,7 @@ from ..linear_model._params_doc import (
     REGRESSOR_ATTRIBUTES, REGRESSOR_PARAMETERS, SHARED_ATTRIBUTES, SHARED_PARAMETERS,
 )
 from ..linear_model._regressor import BaseRegressor
+from ..linear_model._softmax import SoftmaxOutputMixin
 from ..linear_model._training import BatchRunner
 
 #: activation name -> (forward, backward) of fastlc.kernels (PyTorch's default options)
@@ -297,7 +298,7 @@ class _MLPMixin:
         self._after_fit()
 
 
-class MLPClassifier(_MLPMixin, BaseLinearClassifier):
+class MLPClassifier(_MLPMixin, SoftmaxOutputMixin, BaseLinearClassifier):
     __doc__ = f"""Multilayer perceptron classifier (softmax output) trained by mini-batch descent.
 
     Parameters
@@ -340,32 +341,6 @@ class MLPClassifier(_MLPMixin, BaseLinearClassifier):
             return grad_scores
 
         return output_loss
-
-    def predict_proba(self, X):
-        """Class probabilities, the softmax of the output scores.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        return kernels.softmax(self._scores(X), backend=self.backend, n_threads=self.n_threads)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed stably (log-softmax).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        return kernels.log_softmax(self._scores(X), backend=self.backend, n_threads=self.n_threads)
 
 
 class MLPRegressor(_MLPMixin, BaseRegressor):
