@@ -170,20 +170,27 @@ def test_threadpool_limits_can_raise_a_limit_inside_another():
     assert allowed_n_threads() == N_CPUS
 
 
-@needs_pool
-def test_threadpool_limits_reach_the_kernels():
+def pool_calls():
+    """Calls that asked the pool for more than one thread: run in parallel, or serially because the pool backs
+    off after a straggler (a worker descheduled by a busy machine, as on a shared CI host)."""
     from fastlc._cython import _fastlc_threadpool
 
+    stats = _fastlc_threadpool.stats()
+    return stats["parallel_calls"] + stats["backoff_calls"]
+
+
+@needs_pool
+def test_threadpool_limits_reach_the_kernels():
     require_threaded_pool()
     scores = np.random.default_rng(0).standard_normal((50_000, 10))
     y = np.zeros(50_000, dtype=np.intp)
-    before = _fastlc_threadpool.stats()["parallel_calls"]
+    before = pool_calls()
     with threadpool_limits(limits=1):
         kernels.multiclass_hinge(scores, y, backend="cython")
-    assert _fastlc_threadpool.stats()["parallel_calls"] == before
+    assert pool_calls() == before
     if N_CPUS > 1:
         kernels.multiclass_hinge(scores, y, backend="cython")
-        assert _fastlc_threadpool.stats()["parallel_calls"] == before + 1
+        assert pool_calls() == before + 1
 
 
 # ---------------------------------------------------------------- set_config / config_context
@@ -256,18 +263,16 @@ def test_joblib_inner_max_num_threads_reaches_the_workers_and_our_settings_do_no
 
 @needs_pool
 def test_estimator_fit_respects_the_cap():
-    from fastlc._cython import _fastlc_threadpool
-
     require_threaded_pool()
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((2000, 300)), rng.integers(0, 10, 2000)
     model = fastlc.SoftmaxClassifier(max_epochs=2, tol=None, batch_size=256, random_state=0)
-    before = _fastlc_threadpool.stats()["parallel_calls"]
+    before = pool_calls()
     with fastlc.config_context(n_threads=1):
         capped = model.fit(X, y).coef_.copy()
-    assert _fastlc_threadpool.stats()["parallel_calls"] == before
+    assert pool_calls() == before
     uncapped = model.fit(X, y).coef_
     if N_CPUS > 1:
-        assert _fastlc_threadpool.stats()["parallel_calls"] > before
+        assert pool_calls() > before
     assert np.array_equal(uncapped, capped)  # the thread count never changes the model
 
