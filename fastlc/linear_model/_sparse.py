@@ -32,7 +32,6 @@ import copy
 
 import numpy as np
 
-from .._constants import CHUNK_ROWS
 from .._dispatch import get_kernel, resolve_backend
 from .._memory import aligned_zeros
 
