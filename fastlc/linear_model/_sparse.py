@@ -29,11 +29,13 @@ present in the batch; then one of two steps (``sparse_update``):
   update's. Costs O(batch non-zeros) per batch.
 """
 import copy
+from functools import partial
 
 import numpy as np
 
 from .._dispatch import get_kernel, resolve_backend
 from .._memory import aligned_zeros
+from ._training import run_batches
 
 #: What ``sparse_update`` accepts (see the module docstring).
 SPARSE_UPDATES = ("lazy", "dense")
@@ -77,6 +79,10 @@ def _class_major_into(flat_t, n_outputs, n_features, out):
     n_weights = n_outputs * n_features
     out[:n_weights].reshape(n_outputs, n_features)[:] = flat_t[:n_weights].reshape(n_features, n_outputs).T
     out[n_weights:] = flat_t[n_weights:]
+
+
+def _no_step():
+    """The update after a batch whose fused kernel already took the SGD step."""
 
 
 class SparseBatchRunner:
@@ -144,30 +150,24 @@ class SparseBatchRunner:
 
     def run_epoch(self, order, lr, guard):
         """One pass over the rows in ``order``; returns the summed weighted data loss (a Python float)."""
-        n_samples = order.shape[0]
-        data_loss = 0.0
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, n_samples, self.batch_size):
-                stop = min(start + self.batch_size, n_samples)
-                batch_weight = (stop - start) * self.mean_weight
-                row_loss = self.row_loss[: stop - start]
-                if self.fused_sgd:
-                    self.sgd[0] = lr
-                    self.sgd[1] = 1 - lr * self.alpha_l2
-                    self.state.t += 1
-                self.n_touched = self.batch_gradient(
-                    self.data, self.indices, self.indptr, order[start:stop], self.y, self.weight, self.coef_t,
-                    self.intercept, self.cast(1 / batch_weight), self.grad_scores, self.touched, self.n_touched,
-                    self.seen, self.sgd, row_loss, self.grad_coef_t, self.grad_intercept)
-                batch_loss = float(row_loss.sum())
-                guard.check_batch(batch_loss / batch_weight)
-                data_loss += batch_loss
-                if self.fused_sgd:
-                    pass  # the kernel took the step
-                elif self.update == "dense":
-                    self._dense_step(lr)
-                else:
-                    self._lazy_step(lr)
+
+        def gradient(rows, batch_weight, row_loss):
+            if self.fused_sgd:
+                self.sgd[0] = lr
+                self.sgd[1] = 1 - lr * self.alpha_l2
+                self.state.t += 1
+            self.n_touched = self.batch_gradient(
+                self.data, self.indices, self.indptr, rows, self.y, self.weight, self.coef_t,
+                self.intercept, self.cast(1 / batch_weight), self.grad_scores, self.touched, self.n_touched,
+                self.seen, self.sgd, row_loss, self.grad_coef_t, self.grad_intercept)
+
+        if self.fused_sgd:
+            update = _no_step  # the kernel took the step
+        elif self.update == "dense":
+            update = partial(self._dense_step, lr)
+        else:
+            update = partial(self._lazy_step, lr)
+        data_loss = run_batches(order, self.batch_size, self.mean_weight, self.row_loss, guard, gradient, update)
         self.sync()
         return data_loss
 

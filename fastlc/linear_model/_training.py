@@ -90,6 +90,28 @@ class StoppingRule:
         return self.sign * value > self.best
 
 
+def run_batches(order, batch_size, mean_weight, row_loss, guard, gradient, update):
+    """The epoch loop of every runner (dense, sparse): batches of ``order`` in turn, each
+    ``gradient(rows, batch_weight, row_loss)`` (writes the weighted loss rows), the divergence check on
+    the batch's mean loss, then ``update()``. Returns the summed weighted data loss (a Python float).
+
+    ``batch_weight`` is the batch's row count times the set's mean sample weight (see BatchRunner).
+    """
+    n_samples = order.shape[0]
+    data_loss = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, n_samples, batch_size):
+            stop = min(start + batch_size, n_samples)
+            batch_weight = (stop - start) * mean_weight
+            losses = row_loss[: stop - start]
+            gradient(order[start:stop], batch_weight, losses)
+            batch_loss = float(losses.sum())
+            guard.check_batch(batch_loss / batch_weight)
+            data_loss += batch_loss
+            update()
+    return data_loss
+
+
 class BatchRunner:
     """Runs the mini-batches of an epoch: fused gradient, penalty terms, optimizer step.
 
@@ -129,21 +151,16 @@ class BatchRunner:
 
     def run_epoch(self, order, lr, guard):
         """One pass over the rows in ``order``; returns the summed weighted data loss (a Python float)."""
-        n_samples = order.shape[0]
-        data_loss = 0.0
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, n_samples, self.batch_size):
-                stop = min(start + self.batch_size, n_samples)
-                batch_weight = (stop - start) * self.mean_weight
-                row_loss = self.row_loss[: stop - start]
-                self.batch_gradient(self.X, order[start:stop], self.y, self.weight, self.coef, self.intercept,
-                                    self.dtype(1 / batch_weight), row_loss, self.grad_coef, self.grad_intercept)
-                batch_loss = float(row_loss.sum())
-                guard.check_batch(batch_loss / batch_weight)
-                data_loss += batch_loss
-                self._add_l1_gradient()
-                self.step(self.grad, lr)
-        return data_loss
+
+        def gradient(rows, batch_weight, row_loss):
+            self.batch_gradient(self.X, rows, self.y, self.weight, self.coef, self.intercept,
+                                self.dtype(1 / batch_weight), row_loss, self.grad_coef, self.grad_intercept)
+
+        def update():
+            self._add_l1_gradient()
+            self.step(self.grad, lr)
+
+        return run_batches(order, self.batch_size, self.mean_weight, self.row_loss, guard, gradient, update)
 
     def objective(self, estimator):
         """The full objective and its gradient at the current weights, by training's own fused kernel.
