@@ -20,38 +20,47 @@ from ._rowmath import cross_entropy_hard_row, cross_entropy_soft_row, exp_inplac
 from ._threads import with_n_threads
 
 
-# The plain and the squared hinge are two kernels, each with its row function inlined: one kernel choosing
-# the variant per row ran the plain hinge 5-13% slower (8192 x 10, 1 thread).
+def _make_hinge_kernel(row_function, parallel):
+    """The multiclass hinge loss kernel over rows, with ``row_function`` (plain or squared) inlined.
+
+    One source for the four kernels: plain and squared (one kernel choosing the variant per row ran
+    the plain hinge 5-13% slower, 8192 x 10, 1 thread), each compiled with ``parallel=True`` and
+    without. At one thread the serial compilation is the one to run: Numba's parfor lowering of the
+    inlined plain-hinge row ran 10-12% slower than the same source compiled without ``parallel``
+    (65536 x 10, float32 and float64, thread CPU time), which ran as fast as the row written inline.
+    """
+
+    def hinge(scores, y, row_weight, grad_scale, margin, loss_out, grad_out):
+        zero = scores.dtype.type(0)
+        for i in numba.prange(scores.shape[0]):
+            grad = grad_out[i]
+            if row_weight[i] == 0:
+                # not a scaling by 0: the output may hold NaN garbage
+                loss_out[i] = zero
+                grad[:] = zero
+                continue
+            loss_out[i] = row_weight[i] * row_function(scores[i], y[i], margin, row_weight[i] * grad_scale, grad)
+
+    return numba.njit(parallel=parallel, **NUMBA_OPTIONS)(hinge)
 
 
-@numba.njit(parallel=True, **NUMBA_OPTIONS)
-def _hinge(scores, y, row_weight, grad_scale, margin, loss_out, grad_out):
-    zero = scores.dtype.type(0)
-    for i in numba.prange(scores.shape[0]):
-        grad = grad_out[i]
-        if row_weight[i] == 0:
-            # not a scaling by 0: the output may hold NaN garbage
-            loss_out[i] = zero
-            grad[:] = zero
-            continue
-        loss_out[i] = row_weight[i] * hinge_row(scores[i], y[i], margin, row_weight[i] * grad_scale, grad)
-
-
-@numba.njit(parallel=True, **NUMBA_OPTIONS)
-def _squared_hinge(scores, y, row_weight, grad_scale, margin, loss_out, grad_out):
-    zero = scores.dtype.type(0)
-    for i in numba.prange(scores.shape[0]):
-        grad = grad_out[i]
-        if row_weight[i] == 0:
-            loss_out[i] = zero
-            grad[:] = zero
-            continue
-        loss_out[i] = row_weight[i] * squared_hinge_row(scores[i], y[i], margin, row_weight[i] * grad_scale, grad)
+# (squared, serial) -> kernel
+_HINGE_KERNELS = {(squared, serial): _make_hinge_kernel(squared_hinge_row if squared else hinge_row, not serial)
+                  for squared in (False, True) for serial in (False, True)}
 
 
 def _multiclass_hinge(scores, y, row_weight, grad_scale, margin, squared, loss_out, grad_out):
-    kernel = _squared_hinge if squared else _hinge
-    kernel(scores, y, row_weight, grad_scale, margin, loss_out, grad_out)
+    _HINGE_KERNELS[bool(squared), False](scores, y, row_weight, grad_scale, margin, loss_out, grad_out)
+
+
+_multiclass_hinge_threads = with_n_threads(_multiclass_hinge)
+
+
+def multiclass_hinge(scores, y, row_weight, grad_scale, margin, squared, loss_out, grad_out, n_threads):
+    if n_threads == 1:
+        _HINGE_KERNELS[bool(squared), True](scores, y, row_weight, grad_scale, margin, loss_out, grad_out)
+    else:
+        _multiclass_hinge_threads(scores, y, row_weight, grad_scale, margin, squared, loss_out, grad_out, n_threads)
 
 
 @numba.njit(**NUMBA_OPTIONS)
@@ -145,7 +154,6 @@ def _softmax(logits, out):
     _normalize(logits, out, False)
 
 
-multiclass_hinge = with_n_threads(_multiclass_hinge)
 cross_entropy_hard = with_n_threads(_cross_entropy_hard)
 cross_entropy_soft = with_n_threads(_cross_entropy_soft)
 log_softmax = with_n_threads(_log_softmax)
