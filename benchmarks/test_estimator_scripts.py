@@ -1,4 +1,4 @@
-"""Smoke runs of benchmarks/regressor_speed.py and benchmarks/mlp_speed.py so that they cannot rot
+"""Smoke runs of benchmarks/regressor_speed.py, mlp_speed.py and compare_builds.py so that they cannot rot
 (the timed runs are the scripts themselves)."""
 import mlp_speed
 import regressor_speed
@@ -25,3 +25,28 @@ def test_mlp_report_has_a_row_per_dtype(tmp_path):
     rows = table_rows(out.read_text())
     versus_sklearn = [row for row in rows if "vs scikit-learn" in row]
     assert len(versus_sklearn) == 2 and all("Adam step alone" in row for row in versus_sklearn)
+
+
+def test_compare_builds_measures_every_case():
+    # the measuring half of benchmarks/compare_builds.py (the other half builds an earlier commit, minutes)
+    import compare_builds
+
+    from fastlc._dispatch import available_backends
+
+    backends = [backend for backend in ("numba", "cython") if backend in available_backends()]
+    times = compare_builds.measure(quick=True)
+    cases = {"multiclass_hinge", "multiclass_hinge squared", "softmax_cross_entropy", "fused hinge gradient",
+             "fused cross-entropy gradient"}
+    assert set(times) == {f"{case}, {dtype}, {backend}" for case in cases for dtype in ("float32", "float64")
+                          for backend in ("numba", "cython")}
+    assert all(value > 0 for value in times.values())
+
+
+def test_compare_builds_rejects_bad_arguments(capsys):
+    import compare_builds
+    import pytest
+
+    for argv in ([], ["HEAD", "--rounds", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            compare_builds.main(argv)
+        assert exit_info.value.code == 2
