@@ -140,6 +140,12 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
     cdef floating losses[FASTLC_GROUP]
     cdef Py_ssize_t i = lo, a, c, r, n_active, n_moved
     cdef fastlc_ahead ahead
+    # A vector load that straddles two cache lines costs two: the tiles read each row 2 * ceil(C / 2)
+    # times (scores, gradient), so a row not on a cache line boundary (numpy's large arrays start 16
+    # bytes past one) is copied once to an aligned row when it is read 4 times or more (same values,
+    # same result). With one or two classes (a regressor's single target) the copy costs more than the
+    # two straddling reads it saves.
+    cdef bint copy_rows = n_classes > 2
     ahead.row_bytes = n_features * sizeof(floating)
     ahead.per_line = (n_classes + 1) // 2
     memset(dW, 0, n_classes * n_features * sizeof(floating))
@@ -159,10 +165,7 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
         if n_active == 0:
             break
         for a in range(n_active):
-            if <uintptr_t> x[a] % ALIGN != 0:
-                # A vector load that straddles two cache lines costs two: the tiles read each row
-                # 2 * ceil(C / 2) times, so a row not on a cache line boundary (numpy's large arrays
-                # start 16 bytes past one) is copied once to an aligned row (same values, same result).
+            if copy_rows and <uintptr_t> x[a] % ALIGN != 0:
                 memcpy(rows_copy + a * copy_stride, x[a], n_features * sizeof(floating))
                 x[a] = rows_copy + a * copy_stride
         for a in range(n_active, FASTLC_GROUP):
