@@ -14,6 +14,7 @@ import math
 import numbers
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -88,6 +89,10 @@ THREADS_NOTE = """
 
 class _MLPMixin:
     """The network: parameter layout, initialisation, forward and backward passes (mixed into a base)."""
+
+    #: scipy.sparse X (CSR; CSC / COO converted once by validate_data) feeds the first layer's
+    #: products, sparse times dense (scipy's CSR kernels): a batch is never densified.
+    _accept_sparse = "csr"
 
     _mlp_constraints = {
         "hidden_layer_sizes": [tuple, list],
@@ -247,7 +252,10 @@ class _MLPMixin:
         n_hidden = len(self._sizes) - 2
         for layer in range(n_hidden, -1, -1):
             A = cache["inputs"][layer]
-            np.matmul(A.T, delta, out=grad_coefs[layer])
+            if sparse.issparse(A):  # the first layer on sparse input: (features, batch) CSC times dense
+                grad_coefs[layer][...] = A.T @ delta
+            else:
+                np.matmul(A.T, delta, out=grad_coefs[layer])
             if self.fit_intercept:
                 np.sum(delta, axis=0, out=grad_intercepts[layer])
             else:
