@@ -42,6 +42,7 @@ KERNEL_MODULES = {
     "sparse_linear_cross_entropy_gradient": "_sparse_linear",
     "sparse_linear_hinge_gradient": "_sparse_linear",
     "sparse_linear_regression_gradient": "_sparse_linear",
+    "sparse_adagrad_rows": "_sparse_linear",
 }
 
 #: What ``backend="auto"`` picks, first available wins. Cython first: it has
@@ -50,7 +51,8 @@ KERNEL_MODULES = {
 AUTO_ORDER = ("cython", "numba", "numpy")
 AUTO_ORDER_OVERRIDES = {name: ("numba",) for name in ("sparse_linear_cross_entropy_gradient",
                                                       "sparse_linear_hinge_gradient",
-                                                      "sparse_linear_regression_gradient")}
+                                                      "sparse_linear_regression_gradient",
+                                                      "sparse_adagrad_rows")}
 
 
 @lru_cache(maxsize=None)

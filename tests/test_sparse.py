@@ -44,6 +44,22 @@ def test_sparse_matches_dense_where_the_update_is_the_same(Estimator, optimizer,
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lazy_adagrad_without_penalty_is_the_dense_step(Estimator, dtype):
+    # an absent feature's Adagrad step is exactly nothing (zero gradient: sum of squares and weight unchanged),
+    # so without a penalty the in-place lazy step on the touched rows trains the dense model
+    X, y = make_data(dtype=dtype)
+    params = fit_params(optimizer="adagrad", penalty=None, learning_rate=0.5)
+    dense = Estimator(**params).fit(X.toarray(), y)
+    sparse = Estimator(sparse_update="lazy", **params).fit(X, y)
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(sparse._optimizer_state.buffers["sum_sq"], dense._optimizer_state.buffers["sum_sq"],
+                               rtol=rtol, atol=rtol * 1e-2)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
 def test_lazy_adaptive_step_leaves_absent_features_alone(Estimator):
     # features 0..4 never occur: the lazy step never touches their rows (weights stay exactly 0),
     # while the features that occur learn
@@ -125,7 +141,8 @@ def test_nan_in_sparse_data_is_a_value_error(Estimator, method):
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
-@pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adam", "lazy"), ("adam", "dense")])
+@pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adam", "lazy"), ("adagrad", "lazy"),
+                                               ("adam", "dense")])
 def test_thread_count_does_not_change_the_model(Estimator, optimizer, update, monkeypatch):
     from fastlc.linear_model import _base
 
@@ -155,7 +172,8 @@ def test_early_stopping_and_warm_start_on_sparse_input(Estimator):
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
-@pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adam", "lazy"), ("adam", "dense")])
+@pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adam", "lazy"), ("adagrad", "lazy"),
+                                               ("adam", "dense")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_numba_kernel_matches_the_scipy_reference(Estimator, optimizer, update, dtype):
     # backend="numpy": fastlc/_numpy/_sparse_linear.py, SciPy products and the NumPy loss kernels

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._losses import cross_entropy_hard, multiclass_hinge
+from ._optim import adagrad_step
 
 
 def _batch(data, indices, indptr, rows, n_features):
@@ -27,7 +28,8 @@ def _finish(X_batch, weights, grad_scores, touched, n_previous, seen, sgd, loss_
     previous = touched[:n_previous]
     seen[previous] = False
     grad_coef_t[previous] = 0
-    columns = np.unique(X_batch.indices)
+    moving = (grad_scores != 0).any(axis=1)  # rows whose gradient is zero touch no feature (as the Numba kernel)
+    columns = np.unique(X_batch[moving].indices)
     block = (X_batch[:, columns].T @ grad_scores).astype(coef_t.dtype, copy=False)  # (n_touched, n_outputs)
     lr, decay, fit_intercept, scale = sgd
     if lr > 0:
@@ -73,3 +75,18 @@ def sparse_linear_hinge_gradient(data, indices, indptr, rows, y, row_weight, coe
     multiclass_hinge(scores, y[rows], weights, grad_scale, margin, squared, loss_out, grad, n_threads)
     return _finish(X_batch, weights, grad, touched, n_previous, seen, sgd, loss_out, coef_t, intercept, grad_coef_t,
                    grad_intercept)
+
+
+def sparse_adagrad_rows(n_outputs, clr, eps, weight_decay, grad, seen, params, sum_sq, n_threads):
+    """The lazy Adagrad step on the rows marked in ``seen`` and the tail: gather, the NumPy ``adagrad_step``,
+    scatter; then those rows of ``grad`` and ``seen`` are cleared (as the Numba kernel)."""
+    rows = np.flatnonzero(seen)
+    head = (rows[:, None] * n_outputs + np.arange(n_outputs)).ravel()
+    tail = np.arange(params.shape[0] - n_outputs, params.shape[0])
+    zero = params.dtype.type(0)
+    for index, decay in ((head, weight_decay), (tail, zero)):
+        p, s = params[index], sum_sq[index]
+        adagrad_step(grad[index], clr, zero, eps, decay, False, p, s, n_threads)
+        params[index], sum_sq[index] = p, s
+        grad[index] = 0
+    seen[rows] = False

@@ -21,12 +21,19 @@ present in the batch; then one of two steps (``sparse_update``):
   the intercepts) only. For plain ``"sgd"`` without L1 the kernel itself takes
   it, in place, with the L2 decay of every weight on one scale factor
   (scikit-learn's scaled-weights trick): exactly the dense update, to
-  rounding. Otherwise as ``torch.optim.SparseAdam``: the rows are gathered
-  into a packed buffer, stepped by the same optimizer kernel, and scattered
-  back; a feature absent from a batch keeps its weights AND its optimizer
-  moments unchanged (no momentum decay, no drift from old momentum, no weight
-  decay or L1 pull in that batch), so the model differs from the dense
-  update's. Costs O(batch non-zeros) per batch.
+  rounding. ``"adagrad"`` steps the touched rows in place (one Numba sweep,
+  ``sparse_adagrad_rows``), exactly the dense step when there is no penalty (an
+  absent feature's Adagrad step is nothing). Otherwise as
+  ``torch.optim.SparseAdam``: the rows are gathered into a packed buffer,
+  stepped by the same optimizer kernel, and scattered back; a feature absent
+  from a batch keeps its weights AND its optimizer moments unchanged (no
+  momentum decay, no drift from old momentum, no weight decay or L1 pull in
+  that batch), so the model differs from the dense update's. Costs O(batch
+  non-zeros) per batch.
+
+"Touched" means: present in a batch row whose loss gradient is not zero (a
+hinge row with every margin met, or a zero-weight row, adds nothing and
+touches nothing), for every optimizer.
 """
 import copy
 from functools import partial
@@ -47,11 +54,14 @@ SPARSE_UPDATE_DOC = """    sparse_update : {"lazy", "dense"}, default="lazy"
         (and the intercepts), costing the batch's non-zeros instead of
         n_features x n_classes. For ``optimizer="sgd"`` it is exact: the L2
         decay of all weights rides on one scale factor (scikit-learn's
-        scaled-weights trick), the same model as ``"dense"`` to rounding; with
-        an L1 penalty, or for the other optimizers (as ``torch.optim.SparseAdam``)
-        a feature absent from a batch keeps its weights and optimizer moments
-        unchanged in that batch (no moment decay, no penalty pull), so the model
-        differs from the dense step's. ``"dense"`` takes the ordinary optimizer
+        scaled-weights trick), the same model as ``"dense"`` to rounding, and
+        so is ``optimizer="adagrad"`` without a penalty; otherwise (as
+        ``torch.optim.SparseAdam``) a feature absent from a batch (or present
+        only in rows whose loss gradient is zero) keeps its weights and
+        optimizer moments unchanged in that batch (no moment decay, no penalty
+        pull), so the model differs from the dense step's. On sparse text
+        ``optimizer="adagrad"`` (a step size per feature, which rare words
+        need) with the lazy step is the accurate fast path. ``"dense"`` takes the ordinary optimizer
         step over every parameter: the same model as on ``X.toarray()`` to
         rounding, at O(n_features x n_classes) per batch.
 """
@@ -138,6 +148,9 @@ class SparseBatchRunner:
             self.dense_step = dense_state.stepper(self.params_t, backend, n_threads, n_decayed=n_weights,
                                                   weight_decay=self.alpha_l2)
             self.step_grad = np.empty_like(self.grad_t) if self.alpha_l1 > 0 else None
+        elif self.state.name == "adagrad" and self.alpha_l1 == 0:
+            # Adagrad's lazy step in place on the touched rows (no packed copies; the same arithmetic)
+            self.adagrad_rows = sparse_kernel("sparse_adagrad_rows", backend)
         elif not self.fused_sgd:
             from fastlc._numba._sparse_linear import gather_rows, scatter_rows
 
@@ -165,6 +178,8 @@ class SparseBatchRunner:
             update = _no_step  # the kernel took the step
         elif self.update == "dense":
             update = partial(self._dense_step, lr)
+        elif hasattr(self, "adagrad_rows"):
+            update = partial(self._lazy_adagrad_step, lr)
         else:
             update = partial(self._lazy_step, lr)
         data_loss = run_batches(order, self.batch_size, self.mean_weight, self.row_loss, guard, gradient, update)
@@ -182,6 +197,12 @@ class SparseBatchRunner:
             grad = self.step_grad
         self.dense_step(grad, lr)
         self.state.t = self.dense_state.t
+
+    def _lazy_adagrad_step(self, lr):
+        self.adagrad_rows(self.n_outputs, self.cast(lr), self.cast(self.state.epsilon), self.cast(self.alpha_l2),
+                          self.grad_t, self.seen, self.params_t, self.buffers_t["sum_sq"], self.n_threads)
+        self.n_touched = 0  # the step cleared the touched rows of grad_t and seen
+        self.state.t += 1
 
     def _lazy_step(self, lr):
         n_touched, n_outputs = self.n_touched, self.n_outputs
