@@ -73,7 +73,7 @@ def cases(n_threads, epochs, sklearn_jobs):
          lambda: LinearSVMClassifier(learning_rate=0.1, batch_size=256, **common),
          lambda: SGDClassifier(loss="hinge", **sgd)),
         ("SoftmaxClassifier vs SGDClassifier(log_loss)",
-         lambda: SoftmaxClassifier(learning_rate=1.0, batch_size=4096, **common),
+         lambda: SoftmaxClassifier(learning_rate=2.0, batch_size=8192, **common),
          lambda: SGDClassifier(loss="log_loss", **sgd)),
     ]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from fastlc import LinearSVMClassifier, SoftmaxClassifier
+from fastlc import LinearRegressor, LinearSVMClassifier, SoftmaxClassifier
 
 ESTIMATORS = [SoftmaxClassifier, LinearSVMClassifier]
 IDS = ["softmax", "svm"]
@@ -181,6 +181,111 @@ def test_numba_kernel_matches_the_scipy_reference(Estimator, optimizer, update, 
     params = fit_params(optimizer=optimizer, sparse_update=update, alpha=1e-3)
     reference = Estimator(backend="numpy", **params).fit(X, y)
     model = Estimator(backend="numba", **params).fit(X, y)
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=rtol)
+
+
+# ---------------------------------------------------------------------------- LinearRegressor
+
+
+def make_regression_data(n_targets=1, dtype=np.float64, seed=0, **kwargs):
+    """Sparse X (as make_data) and targets X @ w + b + noise, 1-D for one target."""
+    X, _ = make_data(dtype=dtype, seed=seed, **kwargs)
+    rng = np.random.default_rng(seed + 1)
+    w = rng.normal(size=(X.shape[1], n_targets))
+    y = X @ w + 0.5 + 0.1 * rng.normal(size=(X.shape[0], n_targets))
+    return X, (y[:, 0] if n_targets == 1 else y).astype(dtype)
+
+
+def regressor_params(**extra):
+    return fit_params(**{"learning_rate": 0.3, **extra})
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "huber", "epsilon_insensitive"])
+@pytest.mark.parametrize("optimizer, update, n_targets", [("sgd", "lazy", 1), ("adam", "dense", 2),
+                                                          ("adagrad", "lazy", 1)])
+def test_regressor_sparse_matches_dense_where_the_update_is_the_same(loss, optimizer, update, n_targets):
+    # sgd: exact lazy step (scaled weights); adagrad without a penalty: an absent feature's step is nothing
+    X, y = make_regression_data(n_targets=n_targets)
+    penalty = None if optimizer == "adagrad" else "l2"
+    lr = 0.1 if optimizer == "adam" else 0.3
+    params = regressor_params(optimizer=optimizer, loss=loss, penalty=penalty, alpha=1e-3, delta=0.5, learning_rate=lr)
+    dense = LinearRegressor(**params).fit(X.toarray(), y)
+    sparse = LinearRegressor(sparse_update=update, **params).fit(X, y)
+    assert sparse.coef_.shape == dense.coef_.shape
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(sparse.predict(X), dense.predict(X.toarray()), rtol=1e-10, atol=1e-12)
+    assert sparse.score(X, y) > 0.5  # it learned: the comparison is not between two untrained models
+
+
+@pytest.mark.parametrize("fmt, index_dtype, dtype", [
+    ("csr", np.int32, np.float64), ("csc", np.int64, np.float32), ("coo", np.int32, np.float32),
+    ("csr", np.int64, np.float32), ("coo", np.int64, np.float64),
+])
+def test_regressor_formats_index_and_float_dtypes(fmt, index_dtype, dtype):
+    X, y = make_regression_data(dtype=dtype)
+    X = X.asformat(fmt)
+    if fmt == "coo":
+        X.row, X.col = X.row.astype(index_dtype), X.col.astype(index_dtype)
+    else:
+        X.indices, X.indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
+    params = regressor_params(optimizer="sgd")
+    model = LinearRegressor(**params).fit(X, y)
+    assert model.coef_.dtype == dtype and model.predict(X).dtype == dtype
+    reference = LinearRegressor(**params).fit(X.toarray(), y)
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(model.predict(X), model.predict(X.toarray()), rtol=rtol, atol=rtol * 1e-2)
+    assert model.score(X, y) == pytest.approx(model.score(X.toarray(), y), rel=rtol)
+    partial = LinearRegressor(**params).partial_fit(X, y).partial_fit(X, y)
+    assert partial.coef_.dtype == dtype and partial.n_iter_ == 2
+
+
+def test_regressor_empty_rows_explicit_zeros_and_a_full_row():
+    X, y = make_regression_data()
+    X = X.tolil()
+    X[3, :] = 0          # an empty row: its prediction is the intercept
+    X[5, :] = 1.0        # a row with every feature
+    X = X.tocsr()
+    X.eliminate_zeros()
+    rows, cols = X.nonzero()
+    free = [c for c in range(X.shape[1]) if X[7, c] == 0]
+    with_zeros = sp.csr_matrix((np.r_[X.data, 0.0, 0.0], (np.r_[rows, 7, 7], np.r_[cols, free[:2]])), shape=X.shape)
+    assert with_zeros.nnz == X.nnz + 2
+    params = regressor_params(optimizer="adam")
+    dense = LinearRegressor(**params).fit(X.toarray(), y)
+    for matrix in (X, with_zeros):
+        model = LinearRegressor(sparse_update="dense", **params).fit(matrix, y)
+        np.testing.assert_allclose(model.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.predict(X[3]), model.intercept_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "predict", "score"])
+def test_regressor_nan_in_sparse_data_is_a_value_error(method):
+    X, y = make_regression_data()
+    model = LinearRegressor(**regressor_params()).fit(X, y)
+    X = X.copy()
+    X.data[7] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        if method == "predict":
+            model.predict(X)
+        elif method == "score":
+            model.score(X, y)
+        else:
+            getattr(LinearRegressor(**regressor_params()), method)(X, y)
+
+
+@pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adagrad", "lazy"), ("adam", "lazy")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_regressor_numba_kernel_matches_the_scipy_reference(optimizer, update, dtype):
+    X, y = make_regression_data(n_targets=2, dtype=dtype)
+    params = regressor_params(optimizer=optimizer, sparse_update=update, loss="huber", alpha=1e-3)
+    reference = LinearRegressor(backend="numpy", **params).fit(X, y)
+    model = LinearRegressor(backend="numba", **params).fit(X, y)
     rtol = 1e-4 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=rtol * 1e-2)
     np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=rtol, atol=rtol * 1e-2)

@@ -11,6 +11,7 @@ scale]`` with ``lr > 0``: plain SGD in place on the scaled weights, as there.
 import numpy as np
 import scipy.sparse as sp
 
+from ._linear import regression_rows
 from ._losses import cross_entropy_hard, multiclass_hinge
 from ._optim import adagrad_step
 
@@ -77,7 +78,20 @@ def sparse_linear_hinge_gradient(data, indices, indptr, rows, y, row_weight, coe
                    grad_intercept)
 
 
-def sparse_adagrad_rows(n_outputs, clr, eps, weight_decay, grad, seen, params, sum_sq, n_threads):
+def sparse_linear_regression_gradient(data, indices, indptr, rows, targets, row_weight, coef_t, intercept, grad_scale,
+                                      point, param, grad_scores, touched, n_previous, seen, sgd, loss_out,
+                                      grad_coef_t, grad_intercept, n_threads):
+    X_batch = _batch(data, indices, indptr, rows, coef_t.shape[0])
+    scores = _scores(X_batch, coef_t, intercept, sgd)
+    grad = grad_scores[: rows.shape[0]]
+    weights = row_weight[rows]
+    grad[...] = regression_rows(scores, targets[rows], weights, grad_scale, point, param, loss_out)
+    return _finish(X_batch, weights, grad, touched, n_previous, seen, sgd, loss_out, coef_t, intercept, grad_coef_t,
+                   grad_intercept)
+
+
+def sparse_adagrad_rows(n_outputs, clr, eps, weight_decay, touched, n_touched, grad, seen, params, sum_sq,
+                        n_threads):
     """The lazy Adagrad step on the rows marked in ``seen`` and the tail: gather, the NumPy ``adagrad_step``,
     scatter; then those rows of ``grad`` and ``seen`` are cleared (as the Numba kernel)."""
     rows = np.flatnonzero(seen)

@@ -200,7 +200,7 @@ class SparseBatchRunner:
 
     def _lazy_adagrad_step(self, lr):
         self.adagrad_rows(self.n_outputs, self.cast(lr), self.cast(self.state.epsilon), self.cast(self.alpha_l2),
-                          self.grad_t, self.seen, self.params_t, self.buffers_t["sum_sq"], self.n_threads)
+                          self.touched, self.n_touched, self.grad_t, self.seen, self.params_t, self.buffers_t["sum_sq"], self.n_threads)
         self.n_touched = 0  # the step cleared the touched rows of grad_t and seen
         self.state.t += 1
 
