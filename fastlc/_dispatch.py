@@ -43,6 +43,8 @@ KERNEL_MODULES = {
     "sparse_linear_hinge_gradient": "_sparse_linear",
     "sparse_linear_regression_gradient": "_sparse_linear",
     "sparse_adagrad_rows": "_sparse_linear",
+    "sparse_l1_catch_up": "_sparse_linear",
+    "sparse_l1_truncate_all": "_sparse_linear",
 }
 
 #: What ``backend="auto"`` picks, first available wins. Cython first: it has
@@ -52,7 +54,8 @@ AUTO_ORDER = ("cython", "numba", "numpy")
 AUTO_ORDER_OVERRIDES = {name: ("numba",) for name in ("sparse_linear_cross_entropy_gradient",
                                                       "sparse_linear_hinge_gradient",
                                                       "sparse_linear_regression_gradient",
-                                                      "sparse_adagrad_rows")}
+                                                      "sparse_adagrad_rows", "sparse_l1_catch_up",
+                                                      "sparse_l1_truncate_all")}
 
 
 @lru_cache(maxsize=None)

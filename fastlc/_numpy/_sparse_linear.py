@@ -104,3 +104,22 @@ def sparse_adagrad_rows(n_outputs, clr, eps, weight_decay, touched, n_touched, g
         params[index], sum_sq[index] = p, s
         grad[index] = 0
     seen[rows] = False
+
+
+def _truncate(weights, applied, index, u, scale):
+    z, q = weights[index].copy(), applied[index].copy()  # copies: a slice index gives views
+    true = scale * z
+    w = np.where(true > 0, np.maximum(0, z - (u + q) / scale),
+                 np.where(true < 0, np.minimum(0, z + (u - q) / scale), z))
+    weights[index] = w
+    applied[index] = q + scale * (w - z)
+
+
+def sparse_l1_catch_up(indices, indptr, rows, n_outputs, u, scale, touched, seen, weights, applied, n_threads):
+    """Cumulative L1 truncation of the batch's feature rows (see the Numba kernel), as array expressions."""
+    columns = np.unique(np.concatenate([indices[indptr[r]:indptr[r + 1]] for r in rows] + [indices[:0]]))
+    _truncate(weights, applied, (columns[:, None] * n_outputs + np.arange(n_outputs)).ravel(), u, scale)
+
+
+def sparse_l1_truncate_all(n_outputs, u, scale, weights, applied, n_threads):
+    _truncate(weights, applied, slice(None), u, scale)

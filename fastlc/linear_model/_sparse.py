@@ -18,10 +18,17 @@ present in the batch; then one of two steps (``sparse_update``):
   update of the dense path (the same model as on ``X.toarray()`` to rounding);
   costs O(n_features * n_outputs) per batch.
 - ``"lazy"``: the step on the rows of the features present in the batch (and
-  the intercepts) only. For plain ``"sgd"`` without L1 the kernel itself takes
-  it, in place, with the L2 decay of every weight on one scale factor
+  the intercepts) only. For plain ``"sgd"`` the kernel itself takes it, in
+  place, with the L2 decay of every weight on one scale factor
   (scikit-learn's scaled-weights trick): exactly the dense update, to
-  rounding. ``"adagrad"`` steps the touched rows in place (one Numba sweep,
+  rounding. Its L1 part is cumulative truncation (Tsuruoka, Tsujii and
+  Ananiadou 2009, as scikit-learn's SGD with ``penalty="l1"``): the penalty
+  each weight could have had so far, minus what it had, moves it towards 0
+  and never past it, caught up on a feature's rows just before a batch reads
+  them and on every row at the end of an epoch; with L1 alone that is exactly
+  truncating every weight after every step (truncations compose), and it
+  gives exact zeros. (Elsewhere, dense X and ``"dense"``, L1 is the
+  subgradient ``alpha_l1 sign(W)`` added to the gradient.) ``"adagrad"`` steps the touched rows in place (one Numba sweep,
   ``sparse_adagrad_rows``), exactly the dense step when there is no penalty (an
   absent feature's Adagrad step is nothing). Otherwise as
   ``torch.optim.SparseAdam``: the rows are gathered into a packed buffer,
@@ -52,18 +59,22 @@ SPARSE_UPDATE_DOC = """    sparse_update : {"lazy", "dense"}, default="lazy"
         How a mini-batch of scipy.sparse X updates the model (dense X: ignored).
         ``"lazy"`` steps only the weights of the features present in the batch
         (and the intercepts), costing the batch's non-zeros instead of
-        n_features x n_classes. For ``optimizer="sgd"`` it is exact: the L2
-        decay of all weights rides on one scale factor (scikit-learn's
-        scaled-weights trick), the same model as ``"dense"`` to rounding, and
-        so is ``optimizer="adagrad"`` without a penalty; otherwise (as
+        n_features x n_classes. For ``optimizer="sgd"`` the L2 decay of all
+        weights rides on one scale factor (scikit-learn's scaled-weights
+        trick), the same model as ``"dense"`` to rounding, and an L1 penalty
+        is applied by cumulative truncation (Tsuruoka et al. 2009, as
+        ``SGDClassifier(penalty="l1")``; exact zeros; with L1 alone exactly
+        truncating every weight at every step, which differs from the dense
+        path's subgradient step). ``optimizer="adagrad"`` without a penalty
+        is the dense step too; otherwise (as
         ``torch.optim.SparseAdam``) a feature absent from a batch (or present
         only in rows whose loss gradient is zero) keeps its weights and
         optimizer moments unchanged in that batch (no moment decay, no penalty
         pull), so the model differs from the dense step's. On sparse text
         ``optimizer="adagrad"`` (a step size per feature, which rare words
-        need) with the lazy step is the accurate fast path. ``"dense"`` takes the ordinary optimizer
-        step over every parameter: the same model as on ``X.toarray()`` to
-        rounding, at O(n_features x n_classes) per batch.
+        need) with the lazy step is the accurate fast path. ``"dense"`` takes
+        the ordinary optimizer step over every parameter: the same model as on
+        ``X.toarray()`` to rounding, at O(n_features x n_classes) per batch.
 """
 
 
@@ -140,7 +151,14 @@ class SparseBatchRunner:
         self.data, self.indices, self.indptr = X.data, X.indices, X.indptr
         # [lr, weight decay factor, fit_intercept, scale of the weights]: lr > 0 makes the kernel step in place
         self.sgd = np.array([0, 1, estimator.fit_intercept, 1], dtype=dtype)
-        self.fused_sgd = update == "lazy" and self.state.name == "sgd" and self.alpha_l1 == 0
+        self.fused_sgd = update == "lazy" and self.state.name == "sgd"
+        # the L1 part of the fused SGD: cumulative truncation (see _sparse_l1_catch_up)
+        self.truncate_l1 = self.fused_sgd and self.alpha_l1 > 0
+        self.l1_total = 0.0  # the L1 penalty each weight could have had so far (true units)
+        if self.truncate_l1:
+            self.l1_applied = np.zeros(n_weights, dtype)  # what each one had
+            self.l1_catch_up = sparse_kernel("sparse_l1_catch_up", backend)
+            self.l1_truncate_all = sparse_kernel("sparse_l1_truncate_all", backend)
         if update == "dense":
             dense_state = copy.copy(self.state)
             dense_state.buffers = self.buffers_t
@@ -165,10 +183,14 @@ class SparseBatchRunner:
         """One pass over the rows in ``order``; returns the summed weighted data loss (a Python float)."""
 
         def gradient(rows, batch_weight, row_loss):
+            if self.truncate_l1:
+                self.l1_catch_up(self.indices, self.indptr, rows, self.n_outputs, self.cast(self.l1_total),
+                                 self.sgd[3], self.touched, self.seen, self.weights, self.l1_applied, 1)
             if self.fused_sgd:
                 self.sgd[0] = lr
                 self.sgd[1] = 1 - lr * self.alpha_l2
                 self.state.t += 1
+                self.l1_total += lr * self.alpha_l1
             self.n_touched = self.batch_gradient(
                 self.data, self.indices, self.indptr, rows, self.y, self.weight, self.coef_t,
                 self.intercept, self.cast(1 / batch_weight), self.grad_scores, self.touched, self.n_touched,
@@ -228,6 +250,11 @@ class SparseBatchRunner:
 
     def sync(self):
         """Write the feature-major parameters and moments back into the estimator's class-major arrays."""
+        if self.truncate_l1:
+            # every weight gets its missed L1 penalty now: the model at the epoch's end is the one that
+            # truncating every weight at every step gives
+            self.l1_truncate_all(self.n_outputs, self.cast(self.l1_total), self.sgd[3], self.weights,
+                                 self.l1_applied, 1)
         if self.sgd[3] != 1:
             self.weights *= self.sgd[3]
             self.sgd[3] = 1

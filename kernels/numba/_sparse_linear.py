@@ -161,6 +161,54 @@ def _sgd_in_place(indices, indptr, data, rows, row_weight, grad_scores, lr, deca
     return 0
 
 
+@numba.njit(inline="always", **_OPTIONS)
+def _truncate_row(weights, applied, base, n_outputs, u, scale):
+    """Cumulative L1 truncation (Tsuruoka, Tsujii and Ananiadou 2009; scikit-learn's SGD ``l1penalty``) of the
+    row at ``base`` of the flat weights (true weights ``scale * weights``): ``u`` is the L1 penalty every
+    weight could have received so far (the sum of ``lr * alpha_l1`` over the steps), ``applied`` (true units)
+    what each one did receive; a weight moves towards 0 by the difference, never past it."""
+    zero = weights.dtype.type(0)
+    w, q = weights[base:base + n_outputs], applied[base:base + n_outputs]
+    for c in range(n_outputs):
+        z = w[c]
+        if scale * z > zero:
+            w[c] = max(zero, z - (u + q[c]) / scale)
+        elif scale * z < zero:
+            w[c] = min(zero, z + (u - q[c]) / scale)
+        q[c] += scale * (w[c] - z)
+
+
+@numba.njit(**_OPTIONS)
+def _sparse_l1_catch_up(indices, indptr, rows, n_outputs, u, scale, touched, seen, weights, applied):
+    """Bring the feature rows of the batch ``rows`` up to date with the L1 penalty ``u`` before they are used.
+
+    Between two batches that contain a feature its weights change by the penalty only, and truncations
+    compose (truncating at u1 then at u2 is truncating at u2), so one truncation at the penalty so far, just
+    before the batch reads the row, gives the weights that truncating every weight after every step gives:
+    the lazy rule is exact for plain SGD with L1 (the caller truncates every row once more at the end of an
+    epoch). ``touched`` and ``seen`` are scratch (``seen`` all False on entry and on return).
+    """
+    n_touched = 0
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        for p in range(indptr[r], indptr[r + 1]):
+            j = indices[p]
+            if not seen[j]:
+                seen[j] = True
+                touched[n_touched] = j
+                n_touched += 1
+                _truncate_row(weights, applied, j * n_outputs, n_outputs, u, scale)
+    for t in range(n_touched):
+        seen[touched[t]] = False
+
+
+@numba.njit(**_OPTIONS)
+def _sparse_l1_truncate_all(n_outputs, u, scale, weights, applied):
+    """Truncate every row (the epoch's end: the model then is the per-step rule's)."""
+    for j in range(weights.shape[0] // n_outputs):
+        _truncate_row(weights, applied, j * n_outputs, n_outputs, u, scale)
+
+
 @numba.njit(**_OPTIONS)
 def _gather_rows(flat, n_outputs, touched, n_touched, out):
     """out = [flat rows touched[:n_touched] of the (n_features, n_outputs) head, then the n_outputs tail]."""
@@ -257,5 +305,7 @@ sparse_linear_cross_entropy_gradient = with_n_threads(_sparse_linear_cross_entro
 sparse_linear_hinge_gradient = with_n_threads(_sparse_linear_hinge_gradient)
 sparse_linear_regression_gradient = with_n_threads(_sparse_linear_regression_gradient)
 sparse_adagrad_rows = with_n_threads(_sparse_adagrad_rows)
+sparse_l1_catch_up = with_n_threads(_sparse_l1_catch_up)
+sparse_l1_truncate_all = with_n_threads(_sparse_l1_truncate_all)
 gather_rows = _gather_rows
 scatter_rows = _scatter_rows
