@@ -355,3 +355,30 @@ def test_lazy_elasticnet_truncation_trains_and_zeroes(Estimator):
                                    learning_rate=0.3)).fit(X, y)
     assert np.count_nonzero(model.coef_ == 0) > 0
     assert model.score(X, y) > 0.5
+
+
+# ---------------------------------------------------------------------------- the naive (loops) reference
+
+
+@pytest.mark.parametrize("Estimator, extra", [
+    (SoftmaxClassifier, dict(optimizer="sgd", penalty="l2")),
+    (SoftmaxClassifier, dict(optimizer="sgd", penalty="l1")),
+    (LinearSVMClassifier, dict(optimizer="adagrad", sparse_update="lazy")),
+    (LinearSVMClassifier, dict(optimizer="adam", sparse_update="dense", squared_hinge=True)),
+    (LinearRegressor, dict(optimizer="sgd", loss="huber", delta=0.5, penalty="elasticnet")),
+    (LinearRegressor, dict(optimizer="adagrad", loss="epsilon_insensitive")),
+], ids=["softmax-sgd-l2", "softmax-sgd-l1", "svm-adagrad-lazy", "svm-squared-adam-dense", "regressor-sgd-huber-en",
+        "regressor-adagrad-epsilon"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_naive_loops_match_the_numpy_reference(Estimator, extra, dtype):
+    if Estimator is LinearRegressor:
+        X, y = make_regression_data(dtype=dtype, n_samples=60)
+    else:
+        X, y = make_data(dtype=dtype, n_samples=60)
+    params = fit_params(alpha=1e-2, max_epochs=2, learning_rate=0.1, **extra)
+    reference = Estimator(backend="numpy", **params).fit(X, y)
+    model = Estimator(backend="naive", **params).fit(X, y)
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=rtol)
