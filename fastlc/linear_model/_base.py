@@ -61,8 +61,9 @@ def _blas_controller():
 #: more than a small chunk's work (digits: 64 x 64 x 10).
 PARALLEL_CHUNK_WORK = 1 << 17
 
-#: Non-zeros x outputs of a sparse batch from which its gradient kernel runs on n_threads (see _batch_runner).
-SPARSE_PARALLEL_BATCH_WORK = 1 << 24
+#: Non-zeros x outputs of a sparse batch from which its gradient kernel runs on n_threads (see _batch_runner):
+#: 8192-row text batches (~800k non-zeros, 20 classes) took 0.22 s an epoch on 2 threads, 0.43 s on one.
+SPARSE_PARALLEL_BATCH_WORK = 1 << 22
 
 
 class DivergenceError(FloatingPointError):

@@ -12,9 +12,11 @@ non-zero). Per batch:
    kernel (``_rowmath.py``, ``_nn_losses.regression_row``); parallel over fixed
    CHUNK_ROWS-row chunks, each row independent of the others;
 2. the weight gradient ``sum_i g_i x_i^T`` on the feature rows present in the
-   batch only, added row by row in batch order on one thread (a fixed
-   summation order, so the bits do not depend on the thread count); the
-   touched feature indices are returned in first-seen order.
+   batch only, each row of it added in batch order by one thread (a fixed
+   summation order, so the bits do not depend on the thread count): on one
+   thread all of them (the touched feature indices come back in first-seen
+   order), on several each thread the rows of its own range of features
+   (in feature order then).
 
 ``grad_coef_t`` is zero outside the rows listed in ``touched`` by the previous
 call (the caller keeps the invariant by passing that list back in): the call
@@ -54,7 +56,7 @@ def _moves(g):
 @numba.njit(parallel=True, **_OPTIONS)
 def _sparse_fused_gradient(kind, data, indices, indptr, rows, y, targets, point, class_weight, row_weight, coef_t,
                            intercept, grad_scale, label_smoothing, margin, squared, grad_scores, touched, n_previous,
-                           seen, sgd, loss_out, grad_coef_t, grad_intercept):
+                           seen, sgd, loss_out, grad_coef_t, grad_intercept, n_parts):
     n_features, n_outputs = coef_t.shape
     # sgd = (lr, weight decay factor, fit_intercept, scale): if lr > 0, apply plain SGD in place instead
     lr, decay, fit_intercept = sgd[0], sgd[1], sgd[2] != 0
@@ -105,25 +107,54 @@ def _sparse_fused_gradient(kind, data, indices, indptr, rows, y, targets, point,
     if lr > 0:
         return _sgd_in_place(indices, indptr, data, rows, row_weight, grad_scores, lr, decay, fit_intercept, sgd,
                              coef_t, intercept)
-    n_touched = 0
     grad_intercept[:] = zero
     for i in range(n_batch):
-        r = rows[i]
         g = grad_scores[i]
-        if not _moves(g):  # a zero-weight row, or a hinge row with every margin met: no feature touched
-            continue
-        for c in range(n_outputs):
-            grad_intercept[c] += g[c]
-        for p in range(indptr[r], indptr[r + 1]):
-            j = indices[p]
-            if not seen[j]:
-                seen[j] = True
-                touched[n_touched] = j
-                n_touched += 1
-            value = data[p]
-            target = grad_coef_t[j]
+        if _moves(g):
             for c in range(n_outputs):
-                target[c] += g[c] * value
+                grad_intercept[c] += g[c]
+    if n_parts == 1:
+        n_touched = 0
+        for i in range(n_batch):
+            r = rows[i]
+            g = grad_scores[i]
+            if not _moves(g):  # a zero-weight row, or a hinge row with every margin met: no feature touched
+                continue
+            for p in range(indptr[r], indptr[r + 1]):
+                j = indices[p]
+                if not seen[j]:
+                    seen[j] = True
+                    touched[n_touched] = j
+                    n_touched += 1
+                value = data[p]
+                target = grad_coef_t[j]
+                for c in range(n_outputs):
+                    target[c] += g[c] * value
+        return n_touched
+    # Several threads: each owns a range of features and adds, in batch order, the terms that fall in it
+    # (every thread reads all the batch's indices; the scattered read-modify-writes, the cost, are split).
+    # Each row of the gradient is still summed in batch order by one thread: the same bits as above.
+    for part in numba.prange(n_parts):
+        low, high = part * n_features // n_parts, (part + 1) * n_features // n_parts
+        for i in range(n_batch):
+            g = grad_scores[i]
+            if not _moves(g):
+                continue
+            r = rows[i]
+            for p in range(indptr[r], indptr[r + 1]):
+                j = indices[p]
+                if j < low or j >= high:
+                    continue
+                seen[j] = True
+                value = data[p]
+                target = grad_coef_t[j]
+                for c in range(n_outputs):
+                    target[c] += g[c] * value
+    n_touched = 0  # in feature order here (first-seen above): the callers use the set only
+    for j in range(n_features):
+        if seen[j]:
+            touched[n_touched] = j
+            n_touched += 1
     return n_touched
 
 
@@ -280,7 +311,8 @@ def _sparse_linear_cross_entropy_gradient(data, indices, indptr, rows, y, class_
     return _sparse_fused_gradient(CROSS_ENTROPY, data, indices, indptr, rows, y, grad_scores, 0, class_weight,
                                   row_weight,
                                   coef_t, intercept, grad_scale, label_smoothing, grad_scale, False, grad_scores,
-                                  touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept)
+                                  touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept,
+                                  numba.get_num_threads())
 
 
 def _sparse_linear_hinge_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, margin,
@@ -289,7 +321,8 @@ def _sparse_linear_hinge_gradient(data, indices, indptr, rows, y, row_weight, co
     # class_weight and label_smoothing are unused by the hinge: placeholders of the right types
     return _sparse_fused_gradient(HINGE, data, indices, indptr, rows, y, grad_scores, 0, intercept, row_weight, coef_t,
                                   intercept, grad_scale, margin, margin, bool(squared), grad_scores, touched,
-                                  n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept)
+                                  n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept,
+                                  numba.get_num_threads())
 
 
 def _sparse_linear_regression_gradient(data, indices, indptr, rows, targets, row_weight, coef_t, intercept,
@@ -298,7 +331,8 @@ def _sparse_linear_regression_gradient(data, indices, indptr, rows, targets, row
     # the labels and class weights are unused by the regressor: rows and intercept stand in (right types)
     return _sparse_fused_gradient(REGRESSION, data, indices, indptr, rows, rows, targets, point, intercept,
                                   row_weight, coef_t, intercept, grad_scale, param, param, False, grad_scores,
-                                  touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept)
+                                  touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept,
+                                  numba.get_num_threads())
 
 
 sparse_linear_cross_entropy_gradient = with_n_threads(_sparse_linear_cross_entropy_gradient)
