@@ -62,8 +62,9 @@ def _blas_controller():
 PARALLEL_CHUNK_WORK = 1 << 17
 
 #: Non-zeros x outputs of a sparse batch from which its gradient kernel runs on n_threads (see _batch_runner):
-#: 8192-row text batches (~800k non-zeros, 20 classes) took 0.22 s an epoch on 2 threads, 0.43 s on one.
-SPARSE_PARALLEL_BATCH_WORK = 1 << 22
+#: on 2 threads 8192-row text batches (~800k non-zeros, 20 classes) took 0.22 s an epoch (0.43 s on one), and a
+#: 10-epoch fit with 1024-row batches 2.6 s (3.6 s); 256-row batches were slower on 2 (see _batch_runner).
+SPARSE_PARALLEL_BATCH_WORK = 1 << 20
 
 
 class DivergenceError(FloatingPointError):

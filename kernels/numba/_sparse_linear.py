@@ -280,7 +280,7 @@ def _sparse_adagrad_rows(n_outputs, clr, eps, weight_decay, touched, n_touched, 
     n_features = seen.shape[0]
     zero = params.dtype.type(0)
     if n_touched * SWEEP_FROM < n_features:
-        for t in range(n_touched):
+        for t in numba.prange(n_touched):
             j = touched[t]
             _adagrad_row(grad, params, sum_sq, j * n_outputs, n_outputs, clr, eps, weight_decay)
             seen[j] = False
