@@ -360,6 +360,9 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                     self._log(f"{what} did not improve more than tol={self.tol} for {self.n_iter_no_change} "
                               f"consecutive epochs. Stopping.")
                     break
+        finish = getattr(runner, "finish", None)  # the sparse runner writes its optimizer moments back once
+        if finish is not None:
+            finish()
         if early_stopping:
             self._params[:] = best_params
         self.t_ = self._optimizer_state.t
