@@ -122,8 +122,7 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
 
     def _check_data(self, X, y, *, reset):
         """(X, targets (n_samples, n_targets) C-contiguous in X's dtype, whether y was 1-D)."""
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                             accept_sparse=self._accept_sparse,
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=self._accept_sparse,
                              multi_output=True, y_numeric=True, reset=reset)
         if np.asarray(y).dtype.kind not in "biuf":
             raise ValueError(f"y must hold numbers (regression targets); got dtype {np.asarray(y).dtype}")
