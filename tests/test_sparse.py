@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from fastlc import LinearRegressor, LinearSVMClassifier, SoftmaxClassifier
+from fastlc.kernels import available_backends
 
 ESTIMATORS = [SoftmaxClassifier, LinearSVMClassifier]
 IDS = ["softmax", "svm"]
@@ -20,6 +21,12 @@ def make_data(n_samples=120, n_features=30, n_classes=3, density=0.15, dtype=np.
     y = rng.integers(0, n_classes, n_samples)
     X = X + sp.csr_matrix((np.eye(n_classes)[y] @ rng.normal(size=(n_classes, n_features))) * (X.toarray() != 0))
     return X.tocsr().astype(dtype), y
+
+
+def require_backend(backend):
+    """Skip when ``backend`` is not built here (the Cython kernels need a C compiler at install time)."""
+    if backend not in available_backends():
+        pytest.skip(f"backend {backend!r} is not available in this installation")
 
 
 def fit_params(**extra):
@@ -175,12 +182,14 @@ def test_early_stopping_and_warm_start_on_sparse_input(Estimator):
 @pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adam", "lazy"), ("adagrad", "lazy"),
                                                ("adam", "dense")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_numba_kernel_matches_the_scipy_reference(Estimator, optimizer, update, dtype):
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+def test_compiled_kernel_matches_the_scipy_reference(Estimator, optimizer, update, dtype, backend):
     # backend="numpy": fastlc/_numpy/_sparse_linear.py, SciPy products and the NumPy loss kernels
+    require_backend(backend)
     X, y = make_data(dtype=dtype)
     params = fit_params(optimizer=optimizer, sparse_update=update, alpha=1e-3)
     reference = Estimator(backend="numpy", **params).fit(X, y)
-    model = Estimator(backend="numba", **params).fit(X, y)
+    model = Estimator(backend=backend, **params).fit(X, y)
     rtol = 1e-4 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=rtol * 1e-2)
     np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=rtol, atol=rtol * 1e-2)
@@ -281,11 +290,13 @@ def test_regressor_nan_in_sparse_data_is_a_value_error(method):
 
 @pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adagrad", "lazy"), ("adam", "lazy")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_regressor_numba_kernel_matches_the_scipy_reference(optimizer, update, dtype):
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+def test_regressor_compiled_kernel_matches_the_scipy_reference(optimizer, update, dtype, backend):
+    require_backend(backend)
     X, y = make_regression_data(n_targets=2, dtype=dtype)
     params = regressor_params(optimizer=optimizer, sparse_update=update, loss="huber", alpha=1e-3)
     reference = LinearRegressor(backend="numpy", **params).fit(X, y)
-    model = LinearRegressor(backend="numba", **params).fit(X, y)
+    model = LinearRegressor(backend=backend, **params).fit(X, y)
     rtol = 1e-4 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=rtol * 1e-2)
     np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=rtol, atol=rtol * 1e-2)
@@ -382,3 +393,16 @@ def test_naive_loops_match_the_numpy_reference(Estimator, extra, dtype):
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=rtol * 1e-2)
     np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=rtol, atol=rtol * 1e-2)
     np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=rtol)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("Estimator", [LinearSVMClassifier, LinearRegressor], ids=["svm", "regressor"])
+def test_cython_kernel_takes_both_index_dtypes(Estimator, index_dtype):
+    require_backend("cython")
+    X, y = make_regression_data() if Estimator is LinearRegressor else make_data()
+    X.indices, X.indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
+    params = fit_params(optimizer="sgd", learning_rate=0.1)
+    model = Estimator(backend="cython", **params).fit(X, y)
+    reference = Estimator(backend="numpy", **params).fit(X, y)
+    assert model.coef_.shape == reference.coef_.shape
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10, atol=1e-12)
