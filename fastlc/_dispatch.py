@@ -38,7 +38,8 @@ KERNEL_MODULES = {
     "linear_cross_entropy_gradient": "_linear",
     "linear_hinge_gradient": "_linear",
     "linear_regression_gradient": "_linear",
-    # fused gradients on CSR input (fastlc.linear_model._sparse): Numba only so far
+    # fused gradients on CSR input (fastlc.linear_model._sparse) and the lazy steps' row kernels (Cython: the
+    # gradients only; fastlc.linear_model._sparse.sparse_kernel falls back to the automatic choice)
     "sparse_linear_cross_entropy_gradient": "_sparse_linear",
     "sparse_linear_hinge_gradient": "_sparse_linear",
     "sparse_linear_regression_gradient": "_sparse_linear",
