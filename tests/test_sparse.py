@@ -150,13 +150,15 @@ def test_nan_in_sparse_data_is_a_value_error(Estimator, method):
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
 @pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adam", "lazy"), ("adagrad", "lazy"),
                                                ("adam", "dense")])
-def test_thread_count_does_not_change_the_model(Estimator, optimizer, update, monkeypatch):
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+def test_thread_count_does_not_change_the_model(Estimator, optimizer, update, backend, monkeypatch):
     from fastlc.linear_model import _base
 
+    require_backend(backend)
     # force the parallel kernel even for these small batches
     monkeypatch.setattr(_base, "SPARSE_PARALLEL_BATCH_WORK", 0)
     X, y = make_data(n_samples=400)
-    params = fit_params(optimizer=optimizer, batch_size=200, sparse_update=update)
+    params = fit_params(optimizer=optimizer, batch_size=200, sparse_update=update, backend=backend)
     one = Estimator(n_threads=1, **params).fit(X, y)
     two = Estimator(n_threads=2, **params).fit(X, y)
     np.testing.assert_array_equal(one.coef_, two.coef_)

@@ -14,9 +14,12 @@ n_outputs). Per batch:
    first), or ``sgd[0] = lr > 0``: plain SGD in place on the scaled weights
    ``W = scale * V`` (scikit-learn's scaled-weights trick).
 
-Both run on one thread (the same bits on any ``n_threads``); the Numba kernel
-splits large batches between threads. The lazy Adagrad rows and the L1
-truncation have no Cython port: ``backend="cython"`` takes them from Numba.
+Threads (the same bits on any ``n_threads``): the scores run over fixed
+chunks of FASTLC_CHUNK_ROWS rows on fastlc's thread pool; the gradient on
+several threads gives each its own range of features (every gradient row is
+still summed in batch order); the in-place SGD runs on one. The lazy Adagrad
+rows and the L1 truncation have no Cython port: ``backend="cython"`` takes
+them from Numba.
 
 No validation here (layer 1): CSR arrays (int32 or int64 indices), float32 or
 float64 values of the weights' dtype, ``rows`` in range, labels in range.
@@ -29,10 +32,13 @@ ctypedef fused floating:
     float
     double
 
+ctypedef long long longlong
+
 ctypedef fused index_t:
     int
-    long long
+    longlong
 
+include "_threadpool.pxi"
 include "_rowmath.pxi"
 include "_regression_row.pxi"
 
@@ -51,29 +57,52 @@ cdef inline bint _moves(const floating* g, Py_ssize_t n) noexcept nogil:
     return False
 
 
-cdef Py_ssize_t _sparse_gradient(int kind, const floating* data, const index_t* indices, const index_t* indptr,
-                                 const Py_ssize_t* rows, Py_ssize_t n_batch, const Py_ssize_t* y,
-                                 const floating* targets, int point, const floating* class_weight,
-                                 floating weight_total, const floating* row_weight, floating* coef_t,
-                                 Py_ssize_t n_features, Py_ssize_t n_outputs, floating* intercept,
-                                 floating grad_scale, floating label_smoothing, floating margin, bint squared,
-                                 floating* grad_scores, Py_ssize_t* touched, Py_ssize_t n_previous,
-                                 unsigned char* seen, floating* sgd, floating* loss_out, floating* grad_coef_t,
-                                 floating* grad_intercept, floating* scores) noexcept nogil:
-    cdef floating lr = sgd[0], decay = sgd[1], scale = sgd[3], step, factor, value, m, coef, weight
-    cdef bint fit_intercept = sgd[2] != 0
-    cdef Py_ssize_t i, c, j, p, r, t, n_touched = 0
+ctypedef struct Job:
+    # One gradient call: what its parallel parts need. Arrays are float* or double* (is_double), int* or
+    # long long* (index64); the scalars are held as double and cast back to the arrays' dtype, which is
+    # exact (they arrive in that dtype).
+    int kind
+    bint is_double, index64, squared
+    const void* data
+    const void* indices
+    const void* indptr
+    const Py_ssize_t* rows
+    Py_ssize_t n_batch, n_features, n_outputs, rows_per_chunk, n_parts
+    const Py_ssize_t* y
+    const void* targets
+    int point
+    const void* class_weight
+    const void* row_weight
+    void* coef_t
+    const void* intercept
+    double weight_total, grad_scale, label_smoothing, margin, scale
+    void* grad_scores
+    void* loss_out
+    void* grad_coef_t
+    unsigned char* seen
+    void* scratch
+
+
+cdef void _score_rows(Job* job, Py_ssize_t k, floating* dtype, index_t* index_type) noexcept nogil:
+    """Chunk k of the batch: each row's scores from its stored values, its loss row and gradient g."""
+    cdef const floating* data = <const floating*> job.data
+    cdef const index_t* indices = <const index_t*> job.indices
+    cdef const index_t* indptr = <const index_t*> job.indptr
+    cdef const floating* row_weight = <const floating*> job.row_weight
+    cdef const floating* coef_t = <const floating*> job.coef_t
+    cdef const floating* intercept = <const floating*> job.intercept
+    cdef floating* loss_out = <floating*> job.loss_out
+    cdef floating* scores = <floating*> job.scratch + k * job.n_outputs
+    cdef floating grad_scale = <floating> job.grad_scale, scale = <floating> job.scale
+    cdef floating margin = <floating> job.margin, weight, value, m, coef
+    cdef Py_ssize_t n_outputs = job.n_outputs, i, c, p, r
+    cdef Py_ssize_t lo = k * job.rows_per_chunk
+    cdef Py_ssize_t hi = lo + job.rows_per_chunk if lo + job.rows_per_chunk < job.n_batch else job.n_batch
     cdef floating* g
-    cdef floating* target
     cdef const floating* w
-    for t in range(n_previous):
-        j = touched[t]
-        seen[j] = 0
-        for c in range(n_outputs):
-            grad_coef_t[j * n_outputs + c] = 0
-    for i in range(n_batch):
-        r = rows[i]
-        g = grad_scores + i * n_outputs
+    for i in range(lo, hi):
+        r = job.rows[i]
+        g = <floating*> job.grad_scores + i * n_outputs
         weight = row_weight[r]
         if weight == 0:  # no loss, no gradient, not even 0 * NaN
             loss_out[i] = 0
@@ -90,22 +119,91 @@ cdef Py_ssize_t _sparse_gradient(int kind, const floating* data, const index_t* 
         for c in range(n_outputs):
             scores[c] = scale * scores[c] + intercept[c]  # scale: 1 but in the in-place SGD (exact then)
         coef = weight * grad_scale
-        if kind == CROSS_ENTROPY:
+        if job.kind == CROSS_ENTROPY:
             m = scores[0]
             for c in range(1, n_outputs):
                 m = scores[c] if scores[c] > m else m
             for c in range(n_outputs):
                 g[c] = scores[c] - m
             _exp_inplace(g, n_outputs)
-            loss_out[i] = weight * _cross_entropy_hard_row(scores, g, n_outputs, y[r], m, class_weight,
-                                                           weight_total, label_smoothing, coef)
-        elif kind == REGRESSION:
-            loss_out[i] = weight * _regression_row(scores, targets + r * n_outputs, n_outputs, point, margin,
-                                                   coef, g)
+            loss_out[i] = weight * _cross_entropy_hard_row(scores, g, n_outputs, job.y[r], m,
+                                                           <const floating*> job.class_weight,
+                                                           <floating> job.weight_total,
+                                                           <floating> job.label_smoothing, coef)
+        elif job.kind == REGRESSION:
+            loss_out[i] = weight * _regression_row(scores, <const floating*> job.targets + r * n_outputs, n_outputs,
+                                                   job.point, margin, coef, g)
         else:
-            _hinge_rows(scores, y + r, &weight, grad_scale, 1, n_outputs, margin, squared, loss_out + i, g)
+            _hinge_rows(scores, job.y + r, &weight, grad_scale, 1, n_outputs, margin, job.squared, loss_out + i, g)
+
+
+cdef void _add_rows(Job* job, Py_ssize_t part, floating* dtype, index_t* index_type) noexcept nogil:
+    """Part ``part`` of ``n_parts``: the gradient terms of the features in its range, in batch order."""
+    cdef const floating* data = <const floating*> job.data
+    cdef const index_t* indices = <const index_t*> job.indices
+    cdef const index_t* indptr = <const index_t*> job.indptr
+    cdef floating* grad_coef_t = <floating*> job.grad_coef_t
+    cdef Py_ssize_t n_outputs = job.n_outputs, i, c, p, r, j
+    cdef Py_ssize_t low = part * job.n_features // job.n_parts
+    cdef Py_ssize_t high = (part + 1) * job.n_features // job.n_parts
+    cdef floating value
+    cdef const floating* g
+    cdef floating* target
+    for i in range(job.n_batch):
+        g = <const floating*> job.grad_scores + i * n_outputs
+        if not _moves(g, n_outputs):
+            continue
+        r = job.rows[i]
+        for p in range(indptr[r], indptr[r + 1]):
+            j = indices[p]
+            if j < low or j >= high:
+                continue
+            job.seen[j] = 1
+            value = data[p]
+            target = grad_coef_t + j * n_outputs
+            for c in range(n_outputs):
+                target[c] = target[c] + g[c] * value
+
+
+cdef void _score_task(void* ctx, Py_ssize_t k) noexcept nogil:
+    cdef Job* job = <Job*> ctx
+    if job.is_double:
+        if job.index64:
+            _score_rows(job, k, <double*> NULL, <long long*> NULL)
+        else:
+            _score_rows(job, k, <double*> NULL, <int*> NULL)
+    elif job.index64:
+        _score_rows(job, k, <float*> NULL, <long long*> NULL)
+    else:
+        _score_rows(job, k, <float*> NULL, <int*> NULL)
+
+
+cdef void _add_task(void* ctx, Py_ssize_t part) noexcept nogil:
+    cdef Job* job = <Job*> ctx
+    if job.is_double:
+        if job.index64:
+            _add_rows(job, part, <double*> NULL, <long long*> NULL)
+        else:
+            _add_rows(job, part, <double*> NULL, <int*> NULL)
+    elif job.index64:
+        _add_rows(job, part, <float*> NULL, <long long*> NULL)
+    else:
+        _add_rows(job, part, <float*> NULL, <int*> NULL)
+
+
+cdef Py_ssize_t _step_or_add(const floating* data, const index_t* indices, const index_t* indptr,
+                             const Py_ssize_t* rows, Py_ssize_t n_batch, floating* coef_t, Py_ssize_t n_features,
+                             Py_ssize_t n_outputs, floating* intercept, const floating* grad_scores,
+                             Py_ssize_t* touched, unsigned char* seen, floating* sgd, floating* grad_coef_t,
+                             floating* grad_intercept, Job* job, int n_threads) noexcept nogil:
+    """After the scores: the in-place SGD step (``sgd[0] > 0``), or the weight gradient on the touched rows."""
+    cdef floating lr = sgd[0], scale, step, factor, value
+    cdef bint fit_intercept = sgd[2] != 0
+    cdef Py_ssize_t i, c, j, p, r, n_touched = 0
+    cdef const floating* g
+    cdef floating* target
     if lr > 0:
-        scale = scale * decay
+        scale = sgd[3] * sgd[1]
         if scale < 1e-6:  # fold the scale in before V grows too large (rare: O(n_features) once)
             for j in range(n_features * n_outputs):
                 coef_t[j] = coef_t[j] * scale
@@ -129,12 +227,25 @@ cdef Py_ssize_t _sparse_gradient(int kind, const floating* data, const index_t* 
     for c in range(n_outputs):
         grad_intercept[c] = 0
     for i in range(n_batch):
+        g = grad_scores + i * n_outputs
+        if _moves(g, n_outputs):
+            for c in range(n_outputs):
+                grad_intercept[c] = grad_intercept[c] + g[c]
+    if n_threads > 1:
+        # each thread adds the terms of its own range of features, in batch order: every gradient row is summed
+        # in the same order as on one thread (the same bits); the touched rows come out in feature order
+        job.n_parts = n_threads
+        parallel_for(_add_task, job, n_threads, n_threads)
+        for j in range(n_features):
+            if seen[j]:
+                touched[n_touched] = j
+                n_touched = n_touched + 1
+        return n_touched
+    for i in range(n_batch):
         r = rows[i]
         g = grad_scores + i * n_outputs
         if not _moves(g, n_outputs):  # a zero-weight row, or a hinge row with every margin met
             continue
-        for c in range(n_outputs):
-            grad_intercept[c] = grad_intercept[c] + g[c]
         for p in range(indptr[r], indptr[r + 1]):
             j = indices[p]
             if not seen[j]:
@@ -154,22 +265,58 @@ cdef Py_ssize_t _run(int kind, const floating[::1] data, const index_t[::1] indi
                      floating[::1] intercept, floating grad_scale, floating label_smoothing, floating margin,
                      bint squared, floating[:, ::1] grad_scores, Py_ssize_t[::1] touched, Py_ssize_t n_previous,
                      unsigned char[::1] seen, floating[::1] sgd, floating[::1] loss_out,
-                     floating[:, ::1] grad_coef_t, floating[::1] grad_intercept) except -1:
-    cdef Py_ssize_t n_outputs = coef_t.shape[1], j, n_touched
+                     floating[:, ::1] grad_coef_t, floating[::1] grad_intercept, int n_threads) except -1:
+    cdef Py_ssize_t n_outputs = coef_t.shape[1], n_batch = rows.shape[0], j, t, c, n_touched = 0
+    # fixed chunks of FASTLC_CHUNK_ROWS rows (a function of the batch size only), each with its score row
+    cdef Py_ssize_t n_chunks = max(1, (n_batch + FASTLC_CHUNK_ROWS - 1) // FASTLC_CHUNK_ROWS)
+    cdef Job job
     cdef floating weight_total = 0
-    cdef floating* scores = <floating*> malloc(n_outputs * sizeof(floating))
-    if scores == NULL:
-        raise MemoryError("sparse linear gradient: could not allocate a score row")
     for j in range(class_weight.shape[0]):
         weight_total = weight_total + class_weight[j]
+    job.scratch = malloc(n_chunks * n_outputs * sizeof(floating))
+    if job.scratch == NULL:
+        raise MemoryError("sparse linear gradient: could not allocate the score rows")
+    job.kind = kind
+    job.is_double = floating is double
+    job.index64 = index_t is longlong
+    job.squared = squared
+    job.data = &data[0] if data.shape[0] else NULL
+    job.indices = &indices[0] if indices.shape[0] else NULL
+    job.indptr = &indptr[0]
+    job.rows = &rows[0] if n_batch else NULL
+    job.n_batch = n_batch
+    job.n_features = coef_t.shape[0]
+    job.n_outputs = n_outputs
+    job.rows_per_chunk = FASTLC_CHUNK_ROWS
+    job.y = &y[0]
+    job.targets = &targets[0, 0]
+    job.point = point
+    job.class_weight = &class_weight[0]
+    job.row_weight = &row_weight[0]
+    job.coef_t = &coef_t[0, 0]
+    job.intercept = &intercept[0]
+    job.weight_total = weight_total
+    job.grad_scale = grad_scale
+    job.label_smoothing = label_smoothing
+    job.margin = margin
+    job.scale = sgd[3]
+    job.grad_scores = &grad_scores[0, 0]
+    job.loss_out = &loss_out[0]
+    job.grad_coef_t = &grad_coef_t[0, 0]
+    job.seen = &seen[0]
     with nogil:
-        n_touched = _sparse_gradient(kind, &data[0] if data.shape[0] else NULL, &indices[0] if indices.shape[0] else NULL,
-                                     &indptr[0], &rows[0] if rows.shape[0] else NULL, rows.shape[0], &y[0],
-                                     &targets[0, 0], point, &class_weight[0], weight_total, &row_weight[0],
-                                     &coef_t[0, 0], coef_t.shape[0], n_outputs, &intercept[0], grad_scale,
-                                     label_smoothing, margin, squared, &grad_scores[0, 0], &touched[0], n_previous,
-                                     &seen[0], &sgd[0], &loss_out[0], &grad_coef_t[0, 0], &grad_intercept[0], scores)
-    free(scores)
+        for t in range(n_previous):
+            j = touched[t]
+            seen[j] = 0
+            for c in range(n_outputs):
+                grad_coef_t[j, c] = 0
+        if n_batch:
+            parallel_for(_score_task, &job, n_chunks, n_threads)
+        n_touched = _step_or_add(&data[0] if data.shape[0] else NULL, &indices[0] if indices.shape[0] else NULL,
+                                 &indptr[0], &rows[0] if n_batch else NULL, n_batch, &coef_t[0, 0],
+                                 coef_t.shape[0], n_outputs, &intercept[0], &grad_scores[0, 0], &touched[0],
+                                 &seen[0], &sgd[0], &grad_coef_t[0, 0], &grad_intercept[0], &job, n_threads)
+    free(job.scratch)
     return n_touched
 
 
@@ -185,7 +332,7 @@ def sparse_linear_cross_entropy_gradient(const floating[::1] data, const index_t
     # targets and point are unused by the classifiers: grad_scores stands in for targets (right type)
     return _run(CROSS_ENTROPY, data, indices, indptr, rows, y, grad_scores, 0, class_weight, row_weight, coef_t,
                 intercept, grad_scale, label_smoothing, 0, False, grad_scores, touched, n_previous,
-                marks, sgd, loss_out, grad_coef_t, grad_intercept)
+                marks, sgd, loss_out, grad_coef_t, grad_intercept, n_threads)
 
 
 def sparse_linear_hinge_gradient(const floating[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
@@ -199,7 +346,7 @@ def sparse_linear_hinge_gradient(const floating[::1] data, const index_t[::1] in
     # class_weight and label_smoothing are unused by the hinge: placeholders of the right types
     return _run(HINGE, data, indices, indptr, rows, y, grad_scores, 0, intercept, row_weight, coef_t, intercept,
                 grad_scale, 0, margin, squared, grad_scores, touched, n_previous, marks, sgd, loss_out,
-                grad_coef_t, grad_intercept)
+                grad_coef_t, grad_intercept, n_threads)
 
 
 def sparse_linear_regression_gradient(const floating[::1] data, const index_t[::1] indices,
@@ -214,4 +361,4 @@ def sparse_linear_regression_gradient(const floating[::1] data, const index_t[::
     # the labels and class weights are unused by the regressor: rows and intercept stand in (right types)
     return _run(REGRESSION, data, indices, indptr, rows, rows, targets, point, intercept, row_weight, coef_t,
                 intercept, grad_scale, 0, param, False, grad_scores, touched, n_previous, marks, sgd,
-                loss_out, grad_coef_t, grad_intercept)
+                loss_out, grad_coef_t, grad_intercept, n_threads)
