@@ -336,7 +336,8 @@ def truncated_sgd_reference(X, y, *, learning_rate, alpha, batch_size, max_epoch
             b -= learning_rate * G.sum(axis=0)
             total += learning_rate * alpha
             before = W.copy()
-            W = np.where(W > 0, np.maximum(0, W - (total + applied)), np.where(W < 0, np.minimum(0, W + (total - applied)), W))
+            W = np.where(W > 0, np.maximum(0, W - (total + applied)),
+                         np.where(W < 0, np.minimum(0, W + (total - applied)), W))
             applied += W - before
     return W, b
 

@@ -28,9 +28,10 @@ present in the batch; then one of two steps (``sparse_update``):
   them and on every row at the end of an epoch; with L1 alone that is exactly
   truncating every weight after every step (truncations compose), and it
   gives exact zeros. (Elsewhere, dense X and ``"dense"``, L1 is the
-  subgradient ``alpha_l1 sign(W)`` added to the gradient.) ``"adagrad"`` steps the touched rows in place (one Numba sweep,
-  ``sparse_adagrad_rows``), exactly the dense step when there is no penalty (an
-  absent feature's Adagrad step is nothing). Otherwise as
+  subgradient ``alpha_l1 sign(W)`` added to the gradient.) ``"adagrad"``
+  steps the touched rows in place (``sparse_adagrad_rows``), exactly the
+  dense step when there is no penalty (an absent feature's Adagrad step is
+  nothing). Otherwise as
   ``torch.optim.SparseAdam``: the rows are gathered into a packed buffer,
   stepped by the same optimizer kernel, and scattered back; a feature absent
   from a batch keeps its weights AND its optimizer moments unchanged (no
@@ -159,6 +160,7 @@ class SparseBatchRunner:
             self.l1_applied = np.zeros(n_weights, dtype)  # what each one had
             self.l1_catch_up = sparse_kernel("sparse_l1_catch_up", backend)
             self.l1_truncate_all = sparse_kernel("sparse_l1_truncate_all", backend)
+        self.adagrad_rows = None
         if update == "dense":
             dense_state = copy.copy(self.state)
             dense_state.buffers = self.buffers_t
@@ -200,7 +202,7 @@ class SparseBatchRunner:
             update = _no_step  # the kernel took the step
         elif self.update == "dense":
             update = partial(self._dense_step, lr)
-        elif hasattr(self, "adagrad_rows"):
+        elif self.adagrad_rows is not None:
             update = partial(self._lazy_adagrad_step, lr)
         else:
             update = partial(self._lazy_step, lr)
@@ -222,7 +224,8 @@ class SparseBatchRunner:
 
     def _lazy_adagrad_step(self, lr):
         self.adagrad_rows(self.n_outputs, self.cast(lr), self.cast(self.state.epsilon), self.cast(self.alpha_l2),
-                          self.touched, self.n_touched, self.grad_t, self.seen, self.params_t, self.buffers_t["sum_sq"], self.n_threads)
+                          self.touched, self.n_touched, self.grad_t, self.seen, self.params_t,
+                          self.buffers_t["sum_sq"], self.n_threads)
         self.n_touched = 0  # the step cleared the touched rows of grad_t and seen
         self.state.t += 1
 
