@@ -52,13 +52,15 @@ def test_sparse_matches_dense_where_the_update_is_the_same(Estimator, optimizer,
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_lazy_adagrad_without_penalty_is_the_dense_step(Estimator, dtype):
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+def test_lazy_adagrad_without_penalty_is_the_dense_step(Estimator, dtype, backend):
     # an absent feature's Adagrad step is exactly nothing (zero gradient: sum of squares and weight unchanged),
     # so without a penalty the in-place lazy step on the touched rows trains the dense model
+    require_backend(backend)
     X, y = make_data(dtype=dtype)
     params = fit_params(optimizer="adagrad", penalty=None, learning_rate=0.5)
     dense = Estimator(**params).fit(X.toarray(), y)
-    sparse = Estimator(sparse_update="lazy", **params).fit(X, y)
+    sparse = Estimator(sparse_update="lazy", backend=backend, **params).fit(X, y)
     rtol = 1e-4 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=rtol, atol=rtol * 1e-2)
     np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=rtol, atol=rtol * 1e-2)
@@ -342,10 +344,11 @@ def truncated_sgd_reference(X, y, *, learning_rate, alpha, batch_size, max_epoch
     return W, b
 
 
-@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("backend", ["numba", "cython", "numpy"])
 @pytest.mark.parametrize("Estimator, kind", [(SoftmaxClassifier, "softmax"), (LinearRegressor, "regression")],
                          ids=["softmax", "regressor"])
 def test_lazy_l1_truncation_is_truncating_every_weight_at_every_step(Estimator, kind, backend):
+    require_backend(backend)
     X, y = make_data(n_features=60, density=0.08)
     if kind == "regression":
         X, y = make_regression_data(n_features=60, density=0.08)

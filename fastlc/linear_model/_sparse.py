@@ -171,9 +171,6 @@ class SparseBatchRunner:
         elif self.state.name == "adagrad" and self.alpha_l1 == 0:
             # Adagrad's lazy step in place on the touched rows (no packed copies; the same arithmetic)
             self.adagrad_rows = sparse_kernel("sparse_adagrad_rows", backend)
-            # (Numba's) on one thread after a Cython gradient: the two thread pools fought for the cores
-            # between calls (490 steps of a 2^18-feature SVM fit: 3.1 s on 2 threads, 0.4 s on one)
-            self.adagrad_threads = 1 if backend == "cython" else n_threads
         elif not self.fused_sgd:
             from fastlc._numba._sparse_linear import gather_rows, scatter_rows
 
@@ -228,7 +225,7 @@ class SparseBatchRunner:
     def _lazy_adagrad_step(self, lr):
         self.adagrad_rows(self.n_outputs, self.cast(lr), self.cast(self.state.epsilon), self.cast(self.alpha_l2),
                           self.touched, self.n_touched, self.grad_t, self.seen, self.params_t,
-                          self.buffers_t["sum_sq"], self.adagrad_threads)
+                          self.buffers_t["sum_sq"], self.n_threads)
         self.n_touched = 0  # the step cleared the touched rows of grad_t and seen
         self.state.t += 1
 

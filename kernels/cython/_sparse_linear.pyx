@@ -17,9 +17,9 @@ n_outputs). Per batch:
 Threads (the same bits on any ``n_threads``): the scores run over fixed
 chunks of FASTLC_CHUNK_ROWS rows on fastlc's thread pool; the gradient on
 several threads gives each its own range of features (every gradient row is
-still summed in batch order); the in-place SGD runs on one. The lazy Adagrad
-rows and the L1 truncation have no Cython port: ``backend="cython"`` takes
-them from Numba.
+still summed in batch order); the in-place SGD runs on one. Also the lazy
+Adagrad step on the touched rows (the dense Adagrad kernel's element loop,
+``_optim.h``, row by row) and the cumulative L1 truncation.
 
 No validation here (layer 1): CSR arrays (int32 or int64 indices), float32 or
 float64 values of the weights' dtype, ``rows`` in range, labels in range.
@@ -41,6 +41,13 @@ ctypedef fused index_t:
 include "_threadpool.pxi"
 include "_rowmath.pxi"
 include "_regression_row.pxi"
+
+# the Adagrad element loop of the dense optimizer kernel (one formula): a feature row is n_outputs contiguous values
+cdef extern from "_optim.h" nogil:
+    void fastlc_adagrad_f32(const float* grad, float* param, float* sum_sq, Py_ssize_t n, float clr,
+                            float eps_inside, float eps_outside, float weight_decay, int maximize)
+    void fastlc_adagrad_f64(const double* grad, double* param, double* sum_sq, Py_ssize_t n, double clr,
+                            double eps_inside, double eps_outside, double weight_decay, int maximize)
 
 cdef enum:
     CROSS_ENTROPY = 0
@@ -362,3 +369,146 @@ def sparse_linear_regression_gradient(const floating[::1] data, const index_t[::
     return _run(REGRESSION, data, indices, indptr, rows, rows, targets, point, intercept, row_weight, coef_t,
                 intercept, grad_scale, 0, param, False, grad_scores, touched, n_previous, marks, sgd,
                 loss_out, grad_coef_t, grad_intercept, n_threads)
+
+
+# ---------------------------------------------------------------------------- lazy Adagrad rows
+
+
+cdef enum:
+    # the touched share (1 / SWEEP_FROM of the features) from which the rows are visited in feature order
+    # (a sweep of ``seen``: the memory streams forward), and feature rows per parallel block of the sweep
+    SWEEP_FROM = 8
+    SWEEP_ROWS = 4096
+
+
+ctypedef struct AdagradJob:
+    bint is_double, sweep
+    Py_ssize_t n_outputs, n_touched, n_features
+    const Py_ssize_t* touched
+    unsigned char* seen
+    void* grad
+    void* params
+    void* sum_sq
+    double clr, eps, weight_decay
+
+
+cdef inline void _adagrad_row(AdagradJob* job, Py_ssize_t j, floating* dtype) noexcept nogil:
+    """Adagrad on feature row j (with the weight decay), then its gradient row cleared."""
+    cdef Py_ssize_t base = j * job.n_outputs, c
+    cdef floating* grad = <floating*> job.grad + base
+    if floating is float:
+        fastlc_adagrad_f32(grad, <float*> job.params + base, <float*> job.sum_sq + base, job.n_outputs,
+                           <float> job.clr, 0, <float> job.eps, <float> job.weight_decay, 0)
+    else:
+        fastlc_adagrad_f64(grad, <double*> job.params + base, <double*> job.sum_sq + base, job.n_outputs,
+                           job.clr, 0, job.eps, job.weight_decay, 0)
+    for c in range(job.n_outputs):
+        grad[c] = 0
+
+
+cdef void _adagrad_block(void* ctx, Py_ssize_t k) noexcept nogil:
+    """Block k: SWEEP_ROWS entries of the touched list, or SWEEP_ROWS features of the sweep."""
+    cdef AdagradJob* job = <AdagradJob*> ctx
+    cdef Py_ssize_t lo = k * SWEEP_ROWS, t, j
+    cdef Py_ssize_t hi = lo + SWEEP_ROWS
+    if job.sweep:
+        hi = hi if hi < job.n_features else job.n_features
+        for j in range(lo, hi):
+            if job.seen[j]:
+                if job.is_double:
+                    _adagrad_row(job, j, <double*> NULL)
+                else:
+                    _adagrad_row(job, j, <float*> NULL)
+                job.seen[j] = 0
+    else:
+        hi = hi if hi < job.n_touched else job.n_touched
+        for t in range(lo, hi):
+            j = job.touched[t]
+            if job.is_double:
+                _adagrad_row(job, j, <double*> NULL)
+            else:
+                _adagrad_row(job, j, <float*> NULL)
+            job.seen[j] = 0
+
+
+def sparse_adagrad_rows(Py_ssize_t n_outputs, double clr, double eps, double weight_decay,
+                        const Py_ssize_t[::1] touched, Py_ssize_t n_touched, floating[::1] grad, seen,
+                        floating[::1] params, floating[::1] sum_sq, int n_threads):
+    """The lazy Adagrad step in place on the touched feature rows (with ``weight_decay``) and on the n_outputs
+    tail (the intercepts, without); then those rows of ``grad`` and their ``seen`` marks are cleared (see the
+    Numba kernel). Rows are independent: the same bits on any number of threads. The scalars arrive in the
+    arrays' dtype (held here as double, exactly; a fused scalar first would not pick the float32 version)."""
+    cdef unsigned char[::1] marks = seen.view(np.uint8)
+    cdef AdagradJob job
+    cdef Py_ssize_t n_features = marks.shape[0], n_blocks
+    job.is_double = floating is double
+    job.n_outputs = n_outputs
+    job.n_touched = n_touched
+    job.n_features = n_features
+    job.touched = &touched[0]
+    job.seen = &marks[0]
+    job.grad = &grad[0]
+    job.params = &params[0]
+    job.sum_sq = &sum_sq[0]
+    job.clr = clr
+    job.eps = eps
+    job.weight_decay = weight_decay
+    job.sweep = n_touched * SWEEP_FROM >= n_features
+    n_blocks = ((n_features if job.sweep else n_touched) + SWEEP_ROWS - 1) // SWEEP_ROWS
+    with nogil:
+        if n_blocks:
+            parallel_for(_adagrad_block, &job, n_blocks, n_threads)
+        job.weight_decay = 0  # the intercepts: no decay
+        if floating is float:
+            _adagrad_row(&job, n_features, <float*> NULL)
+        else:
+            _adagrad_row(&job, n_features, <double*> NULL)
+
+
+# ---------------------------------------------------------------------------- cumulative L1 truncation
+
+
+cdef inline void _truncate_row(floating* weights, floating* applied, Py_ssize_t base, Py_ssize_t n_outputs,
+                               floating u, floating scale) noexcept nogil:
+    """Cumulative L1 truncation (Tsuruoka et al. 2009; see the Numba kernel's ``_truncate_row``) of the row at
+    ``base``: each weight moves towards 0 by the penalty it could have had (``u``) minus what it had
+    (``applied``, true units), never past 0."""
+    cdef Py_ssize_t c
+    cdef floating z
+    for c in range(base, base + n_outputs):
+        z = weights[c]
+        if scale * z > 0:
+            weights[c] = max(<floating> 0, z - (u + applied[c]) / scale)
+        elif scale * z < 0:
+            weights[c] = min(<floating> 0, z + (u - applied[c]) / scale)
+        applied[c] = applied[c] + scale * (weights[c] - z)
+
+
+def sparse_l1_catch_up(const index_t[::1] indices, const index_t[::1] indptr, const Py_ssize_t[::1] rows,
+                       Py_ssize_t n_outputs, double u, double scale, Py_ssize_t[::1] touched, seen,
+                       floating[::1] weights, floating[::1] applied, int n_threads):
+    """Truncate the feature rows of the batch once each, at the penalty so far (see the Numba kernel)."""
+    cdef unsigned char[::1] marks = seen.view(np.uint8)
+    cdef Py_ssize_t i, p, r, j, t, n_touched = 0
+    with nogil:
+        for i in range(rows.shape[0]):
+            r = rows[i]
+            for p in range(indptr[r], indptr[r + 1]):
+                j = indices[p]
+                if not marks[j]:
+                    marks[j] = 1
+                    touched[n_touched] = j
+                    n_touched = n_touched + 1
+                    _truncate_row(&weights[0], &applied[0], j * n_outputs, n_outputs, <floating> u,
+                                  <floating> scale)
+        for t in range(n_touched):
+            marks[touched[t]] = 0
+
+
+def sparse_l1_truncate_all(Py_ssize_t n_outputs, double u, double scale, floating[::1] weights,
+                           floating[::1] applied, int n_threads):
+    """Truncate every row (the epoch's end)."""
+    cdef Py_ssize_t j
+    with nogil:
+        for j in range(weights.shape[0] // n_outputs):
+            _truncate_row(&weights[0], &applied[0], j * n_outputs, n_outputs, <floating> u, <floating> scale)
