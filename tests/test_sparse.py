@@ -380,11 +380,12 @@ def test_lazy_elasticnet_truncation_trains_and_zeroes(Estimator):
 @pytest.mark.parametrize("Estimator, extra", [
     (SoftmaxClassifier, dict(optimizer="sgd", penalty="l2")),
     (SoftmaxClassifier, dict(optimizer="sgd", penalty="l1")),
+    (SoftmaxClassifier, dict(optimizer="adam", sparse_update="lazy", penalty="elasticnet")),
     (LinearSVMClassifier, dict(optimizer="adagrad", sparse_update="lazy")),
     (LinearSVMClassifier, dict(optimizer="adam", sparse_update="dense", squared_hinge=True)),
     (LinearRegressor, dict(optimizer="sgd", loss="huber", delta=0.5, penalty="elasticnet")),
     (LinearRegressor, dict(optimizer="adagrad", loss="epsilon_insensitive")),
-], ids=["softmax-sgd-l2", "softmax-sgd-l1", "svm-adagrad-lazy", "svm-squared-adam-dense", "regressor-sgd-huber-en",
+], ids=["softmax-sgd-l2", "softmax-sgd-l1", "softmax-adam-lazy-en", "svm-adagrad-lazy", "svm-squared-adam-dense", "regressor-sgd-huber-en",
         "regressor-adagrad-epsilon"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_naive_loops_match_the_numpy_reference(Estimator, extra, dtype):

@@ -153,3 +153,21 @@ def sparse_l1_catch_up(indices, indptr, rows, n_outputs, u, scale, touched, seen
 def sparse_l1_truncate_all(n_outputs, u, scale, weights, applied, n_threads):
     for k in range(weights.shape[0]):
         _truncate(weights, applied, k, u, scale)
+
+
+def _row_starts(n_outputs, touched, n_touched, size):
+    return [touched[t] * n_outputs for t in range(n_touched)] + [size - n_outputs]
+
+
+def sparse_gather_rows(flat, n_outputs, touched, n_touched, out, n_threads):
+    """out = [the touched rows of flat's feature-major head, then its n_outputs tail] (packed)."""
+    for t, base in enumerate(_row_starts(n_outputs, touched, n_touched, flat.shape[0])):
+        for c in range(n_outputs):
+            out[t * n_outputs + c] = flat[base + c]
+
+
+def sparse_scatter_rows(packed, n_outputs, touched, n_touched, flat, n_threads):
+    """The inverse of sparse_gather_rows."""
+    for t, base in enumerate(_row_starts(n_outputs, touched, n_touched, flat.shape[0])):
+        for c in range(n_outputs):
+            flat[base + c] = packed[t * n_outputs + c]

@@ -123,3 +123,21 @@ def sparse_l1_catch_up(indices, indptr, rows, n_outputs, u, scale, touched, seen
 
 def sparse_l1_truncate_all(n_outputs, u, scale, weights, applied, n_threads):
     _truncate(weights, applied, slice(None), u, scale)
+
+
+def _row_index(n_outputs, touched, n_touched, size):
+    """Flat indices of the rows touched[:n_touched] of the (n_features, n_outputs) head, then the tail."""
+    head = (touched[:n_touched, None] * n_outputs + np.arange(n_outputs)).ravel()
+    return np.concatenate([head, np.arange(size - n_outputs, size)])
+
+
+def sparse_gather_rows(flat, n_outputs, touched, n_touched, out, n_threads):
+    """out = [the touched rows of flat's feature-major head, then its n_outputs tail] (packed)."""
+    index = _row_index(n_outputs, touched, n_touched, flat.shape[0])
+    out[: index.shape[0]] = flat[index]
+
+
+def sparse_scatter_rows(packed, n_outputs, touched, n_touched, flat, n_threads):
+    """The inverse of sparse_gather_rows: write ``packed`` back into ``flat``."""
+    index = _row_index(n_outputs, touched, n_touched, flat.shape[0])
+    flat[index] = packed[: index.shape[0]]

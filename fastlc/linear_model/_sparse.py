@@ -172,9 +172,8 @@ class SparseBatchRunner:
             # Adagrad's lazy step in place on the touched rows (no packed copies; the same arithmetic)
             self.adagrad_rows = sparse_kernel("sparse_adagrad_rows", backend)
         elif not self.fused_sgd:
-            from fastlc._numba._sparse_linear import gather_rows, scatter_rows
-
-            self.gather, self.scatter = gather_rows, scatter_rows
+            self.gather = sparse_kernel("sparse_gather_rows", backend)
+            self.scatter = sparse_kernel("sparse_scatter_rows", backend)
             # packed rows of one batch: at most its non-zeros (or every feature) rows plus the intercepts
             max_nnz = int(np.diff(X.indptr).max(initial=0))
             rows = min(n_features, max_nnz * batch_size)
@@ -233,10 +232,10 @@ class SparseBatchRunner:
         n_touched, n_outputs = self.n_touched, self.n_outputs
         size = (n_touched + 1) * n_outputs
         packed = {k: v[:size] for k, v in self.packed.items()}
-        self.gather(self.params_t, n_outputs, self.touched, n_touched, packed["params"])
-        self.gather(self.grad_t, n_outputs, self.touched, n_touched, packed["grad"])
+        self.gather(self.params_t, n_outputs, self.touched, n_touched, packed["params"], 1)
+        self.gather(self.grad_t, n_outputs, self.touched, n_touched, packed["grad"], 1)
         for key, buffer in self.buffers_t.items():
-            self.gather(buffer, n_outputs, self.touched, n_touched, packed[key])
+            self.gather(buffer, n_outputs, self.touched, n_touched, packed[key], 1)
         n_packed_weights = n_touched * n_outputs
         if self.alpha_l1 > 0:
             head = packed["params"][:n_packed_weights]
@@ -247,9 +246,9 @@ class SparseBatchRunner:
         state.stepper(packed["params"], self.backend, self.n_threads, n_decayed=n_packed_weights,
                       weight_decay=self.alpha_l2)(packed["grad"], lr)
         self.state.t = state.t
-        self.scatter(packed["params"], n_outputs, self.touched, n_touched, self.params_t)
+        self.scatter(packed["params"], n_outputs, self.touched, n_touched, self.params_t, 1)
         for key, buffer in self.buffers_t.items():
-            self.scatter(packed[key], n_outputs, self.touched, n_touched, buffer)
+            self.scatter(packed[key], n_outputs, self.touched, n_touched, buffer, 1)
 
     def sync(self):
         """Write the feature-major parameters back into the estimator's class-major ``_params`` (every epoch:

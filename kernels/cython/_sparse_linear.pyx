@@ -19,12 +19,14 @@ chunks of FASTLC_CHUNK_ROWS rows on fastlc's thread pool; the gradient on
 several threads gives each its own range of features (every gradient row is
 still summed in batch order); the in-place SGD runs on one. Also the lazy
 Adagrad step on the touched rows (the dense Adagrad kernel's element loop,
-``_optim.h``, row by row) and the cumulative L1 truncation.
+``_optim.h``, row by row), the cumulative L1 truncation, and the packed rows
+(gather / scatter) of the other optimizers' lazy step.
 
 No validation here (layer 1): CSR arrays (int32 or int64 indices), float32 or
 float64 values of the weights' dtype, ``rows`` in range, labels in range.
 """
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
 import numpy as np
 
@@ -512,3 +514,26 @@ def sparse_l1_truncate_all(Py_ssize_t n_outputs, double u, double scale, floatin
     with nogil:
         for j in range(weights.shape[0] // n_outputs):
             _truncate_row(&weights[0], &applied[0], j * n_outputs, n_outputs, <floating> u, <floating> scale)
+
+
+# ---------------------------------------------------------------------------- packed rows (the other lazy steps)
+
+
+def sparse_gather_rows(const floating[::1] flat, Py_ssize_t n_outputs, const Py_ssize_t[::1] touched,
+                       Py_ssize_t n_touched, floating[::1] out, int n_threads):
+    """out = [the rows touched[:n_touched] of flat's (n_features, n_outputs) head, then its n_outputs tail]."""
+    cdef Py_ssize_t t, n_head = flat.shape[0] - n_outputs
+    with nogil:
+        for t in range(n_touched):
+            memcpy(&out[t * n_outputs], &flat[touched[t] * n_outputs], n_outputs * sizeof(floating))
+        memcpy(&out[n_touched * n_outputs], &flat[n_head], n_outputs * sizeof(floating))
+
+
+def sparse_scatter_rows(const floating[::1] packed, Py_ssize_t n_outputs, const Py_ssize_t[::1] touched,
+                        Py_ssize_t n_touched, floating[::1] flat, int n_threads):
+    """The inverse of sparse_gather_rows: write ``packed`` back into ``flat``."""
+    cdef Py_ssize_t t, n_head = flat.shape[0] - n_outputs
+    with nogil:
+        for t in range(n_touched):
+            memcpy(&flat[touched[t] * n_outputs], &packed[t * n_outputs], n_outputs * sizeof(floating))
+        memcpy(&flat[n_head], &packed[n_touched * n_outputs], n_outputs * sizeof(floating))

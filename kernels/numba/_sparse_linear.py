@@ -341,5 +341,5 @@ sparse_linear_regression_gradient = with_n_threads(_sparse_linear_regression_gra
 sparse_adagrad_rows = with_n_threads(_sparse_adagrad_rows)
 sparse_l1_catch_up = with_n_threads(_sparse_l1_catch_up)
 sparse_l1_truncate_all = with_n_threads(_sparse_l1_truncate_all)
-gather_rows = _gather_rows
-scatter_rows = _scatter_rows
+sparse_gather_rows = with_n_threads(_gather_rows)
+sparse_scatter_rows = with_n_threads(_scatter_rows)
