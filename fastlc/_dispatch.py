@@ -38,10 +38,15 @@ KERNEL_MODULES = {
     "linear_cross_entropy_gradient": "_linear",
     "linear_hinge_gradient": "_linear",
     "linear_regression_gradient": "_linear",
-    # fused gradients on CSR input (fastlc.linear_model._sparse): Numba only so far
+    # fused gradients on CSR input (fastlc.linear_model._sparse) and the lazy steps' row kernels
     "sparse_linear_cross_entropy_gradient": "_sparse_linear",
     "sparse_linear_hinge_gradient": "_sparse_linear",
     "sparse_linear_regression_gradient": "_sparse_linear",
+    "sparse_adagrad_rows": "_sparse_linear",
+    "sparse_l1_catch_up": "_sparse_linear",
+    "sparse_l1_truncate_all": "_sparse_linear",
+    "sparse_gather_rows": "_sparse_linear",
+    "sparse_scatter_rows": "_sparse_linear",
 }
 
 #: What ``backend="auto"`` picks, first available wins. Cython first: it has
@@ -50,7 +55,10 @@ KERNEL_MODULES = {
 AUTO_ORDER = ("cython", "numba", "numpy")
 AUTO_ORDER_OVERRIDES = {name: ("numba",) for name in ("sparse_linear_cross_entropy_gradient",
                                                       "sparse_linear_hinge_gradient",
-                                                      "sparse_linear_regression_gradient")}
+                                                      "sparse_linear_regression_gradient",
+                                                      "sparse_adagrad_rows", "sparse_l1_catch_up",
+                                                      "sparse_l1_truncate_all", "sparse_gather_rows",
+                                                      "sparse_scatter_rows")}
 
 
 @lru_cache(maxsize=None)

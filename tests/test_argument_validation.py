@@ -407,7 +407,8 @@ CASES = {
     "fastlc.LinearRegressor": (
         _fit(LinearRegressor), lambda: {**_estimator_valid(), "y": np.linspace(-1.0, 1.0, 30)},
         {**{k: v for k, v in ESTIMATOR_BAD.items() if k != "class_weight"}, "y": [None, np.full(30, NAN), np.array(["a"] * 30)],
-         "loss": ["l2", None, "hinge"], "delta": [0.0, -1.0, INF, "a"], "margin": [-1.0, INF, "a"]},
+         "loss": ["l2", None, "hinge"], "delta": [0.0, -1.0, INF, "a"], "margin": [-1.0, INF, "a"],
+         "sparse_update": ["sometimes", None, True]},
     ),
     "fastlc.MLPClassifier": (
         _fit(MLPClassifier), lambda: {**_estimator_valid(), "hidden_layer_sizes": (3,)},

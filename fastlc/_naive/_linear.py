@@ -67,18 +67,25 @@ def linear_regression_gradient(X, rows, targets, row_weight, coef, intercept, gr
     point loss ``point`` (fastlc._constants.REGRESSION_*: Huber with threshold ``param``,
     or epsilon-insensitive with margin ``param``) of ``score - target``.
     """
-    point_loss = huber_point if point == REGRESSION_HUBER else epsilon_insensitive_point
     scores = _scores(X, rows, coef, intercept)
+    grad_scores = regression_rows(scores, targets[rows], row_weight[rows], grad_scale, point, param, loss_out)
+    _accumulate(X, rows, row_weight, grad_scores, grad_coef, grad_intercept)
+
+
+def regression_rows(scores, targets, weights, grad_scale, point, param, loss_out):
+    """Weighted loss rows into ``loss_out`` and ``dL/dscores`` (returned) of the batch's regression scores
+    (shared with the sparse reference, ``_sparse_linear.py``)."""
+    point_loss = huber_point if point == REGRESSION_HUBER else epsilon_insensitive_point
     grad_scores = np.zeros_like(scores)
-    for k in range(rows.shape[0]):
-        weight = float(row_weight[rows[k]])
+    for k in range(scores.shape[0]):
+        weight = float(weights[k])
         if weight == 0:
             loss_out[k] = 0
             continue
         total = 0.0
         for j in range(scores.shape[1]):
-            loss, slope = point_loss(float(scores[k, j]), float(targets[rows[k], j]), 1.0, float(param))
+            loss, slope = point_loss(float(scores[k, j]), float(targets[k, j]), 1.0, float(param))
             total += loss
             grad_scores[k, j] = grad_scale * weight * slope
         loss_out[k] = weight * total
-    _accumulate(X, rows, row_weight, grad_scores, grad_coef, grad_intercept)
+    return grad_scores

@@ -46,13 +46,19 @@ def linear_hinge_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, m
     _backward(X_batch, weights, loss_out, grad_scores, grad_coef, grad_intercept)
 
 
+def regression_rows(scores, targets, weights, grad_scale, point, param, loss_out):
+    """Weighted loss rows into ``loss_out`` and ``dL/dscores`` (returned) of the batch's regression scores
+    (shared with the sparse reference, ``_sparse_linear.py``)."""
+    point_loss = _huber if point == REGRESSION_HUBER else _epsilon_insensitive
+    with np.errstate(invalid="ignore", over="ignore"):
+        loss, slope = point_loss(scores, targets, None, param)
+        loss_out[...] = weights * loss.sum(axis=1, dtype=scores.dtype)
+        return (grad_scale * weights)[:, None] * slope.astype(scores.dtype, copy=False)
+
+
 def linear_regression_gradient(X, rows, targets, row_weight, coef, intercept, grad_scale, point, param, loss_out,
                                grad_coef, grad_intercept, n_threads):
     X_batch, scores = _forward(X, rows, coef, intercept)
     weights = row_weight[rows]
-    point_loss = _huber if point == REGRESSION_HUBER else _epsilon_insensitive
-    with np.errstate(invalid="ignore", over="ignore"):
-        loss, slope = point_loss(scores, targets[rows], None, param)
-        loss_out[...] = weights * loss.sum(axis=1, dtype=scores.dtype)
-        grad_scores = (grad_scale * weights)[:, None] * slope.astype(scores.dtype, copy=False)
+    grad_scores = regression_rows(scores, targets[rows], weights, grad_scale, point, param, loss_out)
     _backward(X_batch, weights, loss_out, grad_scores, grad_coef, grad_intercept)

@@ -11,6 +11,7 @@ from .._constants import REGRESSION_EPSILON_INSENSITIVE, REGRESSION_HUBER
 from .._dispatch import get_kernel
 from ._base import BaseLinearModel
 from ._params_doc import REGRESSOR_ATTRIBUTES, REGRESSOR_PARAMETERS
+from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 
 #: The losses, as (point loss of the fused kernel, its threshold parameter); see ``_point_loss``.
 LOSSES = ("squared_error", "absolute_error", "huber", "epsilon_insensitive")
@@ -26,8 +27,10 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. float32 trains in float32, anything else in float64.
+            scipy.sparse input (CSR; CSC / COO converted once) is trained on
+            without densifying (see ``sparse_update``).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets (converted to the training dtype).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -165,7 +168,7 @@ class LinearRegressor(BaseRegressor):
 
     Parameters
     ----------
-{REGRESSOR_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber", "epsilon_insensitive"}}, default="squared_error"
+{REGRESSOR_PARAMETERS}{SPARSE_UPDATE_DOC}    loss : {{"squared_error", "absolute_error", "huber", "epsilon_insensitive"}}, default="squared_error"
         Loss of a residual ``r = prediction - target``: ``r^2 / 2`` (as
         ``SGDRegressor`` and ``MLPRegressor``), ``|r|`` (subgradient 0 at 0),
         Huber ``r^2 / 2`` for ``|r| < delta`` else ``delta (|r| - delta / 2)``
@@ -196,18 +199,20 @@ class LinearRegressor(BaseRegressor):
 
     _parameter_constraints = {
         **BaseLinearModel._parameter_constraints,
+        "sparse_update": [StrOptions(set(SPARSE_UPDATES))],
         "loss": [StrOptions(set(LOSSES))],
         "delta": [Interval(numbers.Real, 0, None, closed="neither")],
         "margin": [Interval(numbers.Real, 0, None, closed="left")],
     }
     _gradient_kernel_name = "linear_regression_gradient"
+    _accept_sparse = "csr"
 
     def __init__(self, *, optimizer="adam", learning_rate=1e-2, lr_schedule="constant", lr_decay=0.95,
                  lr_step_size=10, power_t=0.5, momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  batch_size="auto", max_epochs=100, alpha=1e-4, penalty="l2", l1_ratio=0.15, fit_intercept=True,
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1, shuffle=True,
                  random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None,
-                 loss="squared_error", delta=1.0, margin=0.1):
+                 sparse_update="lazy", loss="squared_error", delta=1.0, margin=0.1):
         self._store_parameters(locals())
 
     def _point_loss(self, dtype):
@@ -232,5 +237,17 @@ class LinearRegressor(BaseRegressor):
         def batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef, grad_intercept):
             kernel(X, rows, y, row_weight, coef, intercept, grad_scale, point, param, loss_out, grad_coef,
                    grad_intercept, n_threads)
+
+        return batch_gradient
+
+    def _sparse_gradient_kernel(self, dtype, n_threads):
+        kernel = sparse_kernel("sparse_linear_regression_gradient", self.backend)
+        point, param = self._point_loss(dtype)
+
+        def batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, grad_scores,
+                           touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept):
+            return kernel(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, point, param,
+                          grad_scores, touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept,
+                          n_threads)
 
         return batch_gradient

@@ -177,6 +177,14 @@ def _sgd_step(grad, lr, momentum, one_minus_dampening, weight_decay, nesterov, f
                 param_c[i] = p - lr * _direction(grad_c[i], p, weight_decay, maximize)
 
 
+@numba.njit(**_INLINE)
+def adagrad_point(grad, p, s, clr, eps_inside, eps_outside, weight_decay, maximize):
+    """One Adagrad element: returns (new param, new sum of squares); also the sparse lazy step's (_sparse_linear)."""
+    g = _direction(grad, p, weight_decay, maximize)
+    s = s + g * g
+    return p - clr * (g / (math.sqrt(s + eps_inside) + eps_outside)), s
+
+
 @numba.njit(parallel=True, **NUMBA_ELEMENTWISE_OPTIONS)
 def _adagrad_step(grad, clr, eps_inside, eps_outside, weight_decay, maximize, param, sum_sq, n_chunks):
     n = param.shape[0]
@@ -185,11 +193,8 @@ def _adagrad_step(grad, clr, eps_inside, eps_outside, weight_decay, maximize, pa
         param_c = _chunk(param, c, n_chunks, n)
         sum_sq_c = _chunk(sum_sq, c, n_chunks, n)
         for i in range(param_c.shape[0]):
-            p = param_c[i]
-            g = _direction(grad_c[i], p, weight_decay, maximize)
-            s = sum_sq_c[i] + g * g
-            sum_sq_c[i] = s
-            param_c[i] = p - clr * (g / (math.sqrt(s + eps_inside) + eps_outside))
+            param_c[i], sum_sq_c[i] = adagrad_point(grad_c[i], param_c[i], sum_sq_c[i], clr, eps_inside, eps_outside,
+                                                    weight_decay, maximize)
 
 
 def _chunked(kernel):
