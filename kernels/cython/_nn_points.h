@@ -12,9 +12,10 @@
 #include "_rowmath.h"
 
 /* Branch-free tanh, expm1 and log1p for the activations, so that their loops vectorize
-   (libm's are scalar calls, 10-40x slower). Computed in double; the float versions
-   are float versions of the same forms (expm1 by its Taylor series). A few ulp.
-   - tanh: Cephes' rational approximation for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1);
+   (libm's are scalar calls, 10-40x slower). The double forms are below; the float ones
+   are float versions of the same forms (expm1 by its Taylor series), except tanh (a
+   rational form without exp, see fastlc_tanh32). A few ulp.
+   - tanh (double): Cephes' rational approximation for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1);
    - expm1: the Pade form of fastlc_exp for |x| <= 0.5 (Cephes' expm1), else exp(x) - 1;
    - log1p(u) for 0 <= u <= 1 (softplus): 2 atanh(s), s = u / (2 + u) <= 1/3, by its series. */
 static inline double fastlc_tanh64(double x) {
@@ -71,7 +72,7 @@ static inline float fastlc_log1p_unit32(float u) {
    [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its series
    to s^22; subnormals are scaled first. 0 -> -inf, negative -> NaN, inf -> inf, NaN stays NaN.
    log1p(u) for -1 <= u <= 1: the atanh series of fastlc_log1p_unit64 where |u / (2 + u)| <= 1/3,
-   else log(1 + u) (exact 1 + u for u <= -1/2). Float versions round the double result. */
+   else log(1 + u) (exact 1 + u for u <= -1/2). The float versions are fastlc_logf / fastlc_log1pf. */
 static inline double fastlc_log64(double x) {
     int sub = x < 2.2250738585072014e-308;
     double xs = sub ? x * 18014398509481984.0 : x;   /* 2^54 */
@@ -88,7 +89,7 @@ static inline double fastlc_log64(double x) {
     double sum = ((((((((((((1.0 / 23.0) * s2 + 1.0 / 21.0) * s2 + 1.0 / 19.0) * s2 + 1.0 / 17.0) * s2 + 1.0 / 15.0) * s2 + 1.0 / 13.0) * s2 + 1.0 / 11.0) * s2 + 1.0 / 9.0) * s2 + 1.0 / 7.0) * s2 + 1.0 / 5.0) * s2 + 1.0 / 3.0) * s2 + 1.0 / 1.0);
     double r = e * 6.93147180369123816490e-01 + (2.0 * s * sum + e * 1.90821492927058770002e-10);
     double special = x == 0 ? -(double)INFINITY : (x < 0 ? (double)NAN : x);  /* x itself for inf and NaN */
-    return (x > 0) & (x < (double)INFINITY) ? r : special;
+    return ((x > 0) & (x < (double)INFINITY)) ? r : special;
 }
 static inline double fastlc_log1p_small64(double u) {
     double series = fastlc_log1p_unit64(u), direct = fastlc_log64(1.0 + u);  /* both: a select vectorizes */
@@ -125,7 +126,7 @@ static inline float fastlc_logf(float x) {
     y = y * f * z - 2.12194440e-4f * e - 0.5f * z;
     float r = f + y + 0.693359375f * e;
     float special = x == 0 ? -(float)INFINITY : (x < 0 ? (float)NAN : x);  /* x itself for inf and NaN */
-    return (x > 0) & (x < (float)INFINITY) ? r : special;
+    return ((x > 0) & (x < (float)INFINITY)) ? r : special;
 }
 static inline float fastlc_log1pf(float u) {
     float w = 1.0f + u;
