@@ -86,7 +86,7 @@ enum { FASTLC_RELU, FASTLC_LEAKY_RELU, FASTLC_ELU, FASTLC_GELU, FASTLC_GELU_TANH
 #define FASTLC_GELU_TANH_KAPPA 0.044715
 
 /* forward f(x, a, b) and backward g * f'(x) of each activation; a, b: its parameters */
-#define FASTLC_ACTIVATION_POINTS(T, S, EXP, EXPM1, CDF, TANH, BITS)                         \
+#define FASTLC_ACTIVATION_POINTS(T, S, EXP, EXPM1, CDF, TANH, TANH_PARTS, BITS)                         \
 static inline T fastlc_sigmoid1_##S(T x) { return (T)1 / ((T)1 + EXP(-x)); }                \
 static inline T fastlc_relu_##S(T x, T a, T b) { return x <= 0 ? (T)0 : x; }                \
 static inline T fastlc_relu_backward_##S(T g, T x, T a, T b) { return x <= 0 ? (T)0 : g; }  \
@@ -101,14 +101,16 @@ static inline T fastlc_gelu_backward_##S(T g, T x, T a, T b) {                  
     return g * (cdf + x * pdf);                                                              \
 }                                                                                            \
 static inline T fastlc_gelu_tanh_##S(T x, T a, T b) {                                        \
-    T inner = (T)FASTLC_GELU_TANH_BETA * (x + (T)FASTLC_GELU_TANH_KAPPA * x * x * x);        \
-    return (T)0.5 * x * ((T)1 + TANH(inner));                                                \
+    T half, omt2;                                                                            \
+    TANH_PARTS((T)FASTLC_GELU_TANH_BETA * (x + (T)FASTLC_GELU_TANH_KAPPA * x * x * x), &half, &omt2); \
+    return x * half;                                                                         \
 }                                                                                            \
 static inline T fastlc_gelu_tanh_backward_##S(T g, T x, T a, T b) {                          \
     const T beta = (T)FASTLC_GELU_TANH_BETA, kappa = (T)FASTLC_GELU_TANH_KAPPA;              \
-    T t = TANH(beta * (x + kappa * x * x * x));                                              \
-    T right = (T)0.5 * x * ((T)1 - t * t) * beta * ((T)1 + (T)3 * kappa * x * x);           \
-    return g * ((T)0.5 * ((T)1 + t) + right);                                                \
+    T half, omt2;                                                                            \
+    TANH_PARTS(beta * (x + kappa * x * x * x), &half, &omt2);                                \
+    T right = (T)0.5 * x * omt2 * beta * ((T)1 + (T)3 * kappa * x * x);                     \
+    return g * (half + right);                                                               \
 }                                                                                            \
 static inline T fastlc_sigmoid_##S(T x, T a, T b) { return fastlc_sigmoid1_##S(x); }        \
 static inline T fastlc_sigmoid_backward_##S(T g, T x, T a, T b) {                            \
@@ -161,8 +163,26 @@ static inline float fastlc_normal_cdf32(float x) {
     return x < 0 ? half_erfc : 1.0f - half_erfc;
 }
 
-FASTLC_ACTIVATION_POINTS(float, f32, fastlc_expf, fastlc_expm1_32, fastlc_normal_cdf32, fastlc_tanh32, 32)
-FASTLC_ACTIVATION_POINTS(double, f64, fastlc_exp, fastlc_expm1_64, fastlc_normal_cdf64, fastlc_tanh64, 64)
+/* (1 + tanh u) / 2 and 1 - tanh(u)^2, the two parts of the tanh GELU and its derivative.
+   double: from tanh (as PyTorch computes them, which the float64 results match to 1e-12).
+   float: sigmoid(2u) and 4 e / (1 + e)^2 with e = exp(-2|u|): both keep their relative
+   accuracy in the tails, where 1 - t^2 from a rounded t would cancel (t rounds to 1 beyond
+   |u| = 8.7, and the derivative's x^3 factor amplifies the error), one exp and one division. */
+static inline void fastlc_tanh_parts64(double u, double* half, double* omt2) {
+    double t = fastlc_tanh64(u);
+    *half = 0.5 * (1.0 + t);
+    *omt2 = 1.0 - t * t;
+}
+static inline void fastlc_tanh_parts32(float u, float* half, float* omt2) {
+    float e = fastlc_expf(-2.0f * fabsf(u)), r = 1.0f / (1.0f + e);
+    *half = u >= 0 ? r : e * r;  /* NaN: e * r, NaN */
+    *omt2 = 4.0f * e * r * r;
+}
+
+FASTLC_ACTIVATION_POINTS(float, f32, fastlc_expf, fastlc_expm1_32, fastlc_normal_cdf32, fastlc_tanh32,
+                         fastlc_tanh_parts32, 32)
+FASTLC_ACTIVATION_POINTS(double, f64, fastlc_exp, fastlc_expm1_64, fastlc_normal_cdf64, fastlc_tanh64,
+                         fastlc_tanh_parts64, 64)
 
 #define FASTLC_ACTIVATION_LOOPS(NAME, T, S)                                                  \
 FASTLC_CLONES static void fastlc_##NAME##_loop_##S(const T* x, T a, T b, T* out, ptrdiff_t n) {            \

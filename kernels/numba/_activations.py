@@ -14,7 +14,7 @@ import numba
 from fastlc._chunking import n_chunks as _n_chunks
 from fastlc._config import NUMBA_POLYNOMIAL_OPTIONS
 
-from ._nn_math import chunk_bounds, fast_expm1, fast_tanh, log1p_unit, nn_kernel, normal_cdf, typed
+from ._nn_math import chunk_bounds, fast_expm1, fast_tanh, log1p_unit, nn_kernel, normal_cdf, tanh_parts, typed
 from ._rowmath import fast_exp
 
 _INLINE = dict(NUMBA_POLYNOMIAL_OPTIONS, inline="always")
@@ -79,19 +79,18 @@ def _gelu_backward(g, x, a, b):
 
 @numba.njit(**_INLINE)
 def _gelu_tanh(x, a, b):
-    inner = typed(GELU_TANH_BETA, x) * (x + typed(GELU_TANH_KAPPA, x) * x * x * x)
-    return typed(0.5, x) * x * (typed(1, x) + fast_tanh(inner))
+    half, omt2 = tanh_parts(typed(GELU_TANH_BETA, x) * (x + typed(GELU_TANH_KAPPA, x) * x * x * x))
+    return x * half
 
 
 @numba.njit(**_INLINE)
 def _gelu_tanh_backward(g, x, a, b):
     one = typed(1, x)
-    half = typed(0.5, x)
     beta = typed(GELU_TANH_BETA, x)
     kappa = typed(GELU_TANH_KAPPA, x)
-    t = fast_tanh(beta * (x + kappa * x * x * x))
-    right = half * x * (one - t * t) * beta * (one + typed(3, x) * kappa * x * x)
-    return g * (half * (one + t) + right)
+    half, omt2 = tanh_parts(beta * (x + kappa * x * x * x))
+    right = typed(0.5, x) * x * omt2 * beta * (one + typed(3, x) * kappa * x * x)
+    return g * (half + right)
 
 
 @numba.njit(**_INLINE)

@@ -296,3 +296,26 @@ def normal_cdf(x):
 
 
 _by_dtype(normal_cdf, _normal_cdf32, _normal_cdf64)
+
+
+# (1 + tanh u) / 2 and 1 - tanh(u)^2 for the tanh GELU: the forms of fastlc_tanh_parts32 / 64 in
+# kernels/cython/_nn.h (see there): float64 from tanh, float32 from e = exp(-2|u|) without cancellation.
+@numba.njit(**_EXACT_INLINE)
+def _tanh_parts32(u):
+    one = np.float32(1)
+    e = exp32(np.float32(-2) * abs(u))
+    r = one / (one + e)
+    return _select(u >= np.float32(0), r, e * r), np.float32(4) * e * r * r
+
+
+@numba.njit(**_EXACT_INLINE)
+def _tanh_parts64(u):
+    t = _tanh64(u)
+    return 0.5 * (1.0 + t), 1.0 - t * t
+
+
+def tanh_parts(u):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+_by_dtype(tanh_parts, _tanh_parts32, _tanh_parts64)
