@@ -124,7 +124,7 @@ static inline T fastlc_tanh_backward_##S(T g, T x, T a, T b) {                  
 }                                                                                            \
 static inline T fastlc_softplus_##S(T x, T beta, T threshold) {                              \
     T z = x * beta;                                                                          \
-    return z > threshold ? x : FASTLC_SOFTPLUS_BODY(T, BITS, EXP) / beta;                    \
+    return z > threshold ? x : FASTLC_SOFTPLUS_BODY(T, BITS, EXP) * ((T)1 / beta);  /* 1 / beta: hoisted */ \
 }                                                                                            \
 static inline T fastlc_softplus_backward_##S(T g, T x, T beta, T threshold) {                \
     T z = x * beta;                                                                          \

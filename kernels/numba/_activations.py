@@ -120,7 +120,8 @@ def _softplus(x, beta, threshold):
     z = x * beta
     zero = typed(0, x)
     # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), without overflow
-    return x if z > threshold else ((z if z > zero else zero) + log1p_unit(fast_exp(-abs(z)))) / beta
+    # times 1 / beta, which LLVM hoists out of the loop (a division per element costs more)
+    return x if z > threshold else ((z if z > zero else zero) + log1p_unit(fast_exp(-abs(z)))) * (typed(1, x) / beta)
 
 
 @numba.njit(**_INLINE)
