@@ -1,6 +1,6 @@
 """Speed of the neural-network building blocks against their targets (issue 13), interleaved.
 
-    python benchmarks/nn_speed.py [--repeats 5] [--threads 2] [--out benchmarks/results/nn.md]
+    python benchmarks/nn_speed.py [--repeats 5] [--threads 2] [--size N] [--out benchmarks/results/nn.md]
 
 Every case times the numpy, numba and cython backends and, for the element-wise kernels, two copy
 kernels (NumPy's single-threaded ``copyto`` and a Numba copy on ``--threads`` threads) in the same
@@ -114,11 +114,11 @@ def median_times(fits, repeats):
 
 
 def _ms(seconds):
-    return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} us"
 
 
-def measure(repeats, quick, n_threads):
-    size = 100_000 if quick else 10_000_000
+def measure(repeats, quick, n_threads, size=None):
+    size = size or (100_000 if quick else 10_000_000)
     elementwise, others = [], []
     src = np.random.default_rng(1).standard_normal(size).astype(np.float32)
     dst = np.empty_like(src)
@@ -172,13 +172,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds per case (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="threads of the compiled kernels (default 2)")
+    parser.add_argument("--size", type=int, help="elements of the element-wise cases (default 10 M; e.g. 262144 "
+                        "with --threads 1 for the compute cost of cache-resident data)")
     parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
     parser.add_argument("--out", help="also write the Markdown report here")
     args = parser.parse_args(argv)
-    if args.repeats < 1 or args.threads < 1:
-        parser.error("--repeats and --threads must be at least 1")
+    if args.repeats < 1 or args.threads < 1 or (args.size is not None and args.size < 1):
+        parser.error("--repeats, --threads and --size must be at least 1")
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    text = report(*measure(args.repeats, args.quick, args.threads), args.repeats, args.threads)
+    text = report(*measure(args.repeats, args.quick, args.threads, args.size), args.repeats, args.threads)
     print(text)
     if args.out:
         with open(args.out, "w") as f:
