@@ -79,7 +79,8 @@ def other_cases(quick):
     log_prob = (scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))).astype(np.float32)
     y = rng.integers(0, 10, rows)
     nll_grad = np.empty_like(log_prob)
-    yield (f"nll_loss {rows}x10", lambda backend, k: K.nll_loss(log_prob, y, backend=backend, n_threads=k, out=nll_grad))
+    yield (f"nll_loss {rows}x10",
+           lambda backend, k: K.nll_loss(log_prob, y, backend=backend, n_threads=k, out=nll_grad))
     for shape in ([(16, 64), (4, 8, 8, 8)] if quick else [(256, 1024), (64, 32, 32, 32)]):
         xs = rng.standard_normal(shape).astype(np.float32)
         gs = rng.standard_normal(shape).astype(np.float32)
@@ -144,7 +145,8 @@ def report(size, elementwise, others, repeats, n_threads):
         f"Code path: {code_path()}.  ",
         f"fastlc {fastlc.__version__}, NumPy {np.__version__}, Numba {numba.__version__}, "
         f"Python {platform.python_version()}; {n_threads} threads; medians of {repeats} interleaved rounds "
-        f"after a warm-up round, each timed call right after an untimed one of the same kernel. Regenerate with `python benchmarks/nn_speed.py`.",
+        f"after a warm-up round, each timed call right after an untimed one of the same kernel. "
+        f"Regenerate with `python benchmarks/nn_speed.py`.",
         "",
         f"Element-wise kernels on {size:,} float32 (targets: >= 3x numpy, >= 0.8x the faster copy's GB/s,"
         " measured in the same rounds):",
@@ -163,7 +165,8 @@ def report(size, elementwise, others, repeats, n_threads):
     lines += ["", "Losses with their gradients and batch norm (target: >= 3x numpy):", "",
               "| case | numpy | numba | cython |", "|---|---:|---:|---:|"]
     for name, times in others:
-        cells = [_ms(times["numpy"])] + [f"{_ms(times[b])}: {times['numpy'] / times[b]:.1f}x" for b in ("numba", "cython")]
+        cells = [_ms(times["numpy"])]
+        cells += [f"{_ms(times[b])}: {times['numpy'] / times[b]:.1f}x" for b in ("numba", "cython")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
