@@ -142,9 +142,10 @@ static inline T fastlc_silu_backward_##S(T g, T x, T a, T b) {                  
    float: 0.5 erfc(|x| / sqrt 2) for x < 0, else 1 - that, with Numerical Recipes' erfc (erfcc:
    t exp(-z^2 + P(t)), t = 1 / (1 + z / 2), P of degree 9; relative error < 1.2e-7 for all z >= 0),
    so the lower tail keeps its relative accuracy instead of cancelling in 1 + erf. Branch-free
-   (one exp, one division), so the loop vectorizes; libm's erff is a scalar call, 20x slower.
-   Max relative error of Phi over [-13, 10] against double: 2.4e-6 (the rounding of z^2 in the
-   exp's argument for x -> -13), 2.0e-7 for x >= -5. NaN propagates; Phi(-inf) = 0, Phi(inf) = 1. */
+   (one exp, one division), so the loop vectorizes; with libm's erff (a scalar call) the GELU
+   loops were 15x slower. Measured against double on 1e7 points: max absolute error 2.0e-7;
+   max relative error 1.9e-6 on [-5, 10] and 1.6e-5 at x = -13 (the rounding of z^2 in the exp's
+   argument, about z^2 2^-24). NaN propagates; Phi(-inf) = 0, Phi(inf) = 1. */
 static inline double fastlc_normal_cdf64(double x) { return 0.5 * (1.0 + erf(x * FASTLC_SQRT_HALF)); }
 static inline float fastlc_normal_cdf32(float x) {
     float z = fabsf(x) * (float)FASTLC_SQRT_HALF;
