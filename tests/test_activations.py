@@ -101,6 +101,23 @@ def test_in_place_and_strided(backend):
 
 
 @pytest.mark.parametrize("backend", ("numba", "cython"))
+def test_float32_on_a_dense_grid(backend):
+    # the compiled float32 kernels use their own polynomial forms of erf, tanh, exp, log1p
+    # (not libm's): checked on 4001 points through the saturated tails, not only on the few
+    # values above, against the float64 reference at the same (float32) points
+    require_backend(backend)
+    x = np.concatenate([np.linspace(-20, 20, 4001), [1e-30, -1e-30, 1e-7, -1e-7]]).astype(np.float32)
+    g = np.random.default_rng(3).standard_normal(x.size).astype(np.float32)
+    for case in ("elu", "gelu", "gelu-tanh", "sigmoid", "tanh", "softplus", "silu"):
+        forward, backward, kw = _functions(case)
+        assert_allclose(forward(x, backend=backend, **kw), forward(x.astype(np.float64), backend="naive", **kw),
+                        **tolerance(np.float32), err_msg=case)
+        assert_allclose(backward(g, x, backend=backend, **kw),
+                        backward(g.astype(np.float64), x.astype(np.float64), backend="naive", **kw),
+                        **tolerance(np.float32), err_msg=case)
+
+
+@pytest.mark.parametrize("backend", ("numba", "cython"))
 def test_thread_count_does_not_change_results(backend, dtype, monkeypatch):
     require_backend(backend)
     monkeypatch.setattr(_chunking, "CHUNK", 64)

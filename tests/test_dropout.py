@@ -57,6 +57,21 @@ def test_same_mask_in_every_backend_and_thread_count(backend, dtype, seed, monke
                            K.dropout_backward(g, mask, 0.3, backend="naive"))
 
 
+@pytest.mark.parametrize("backend", ("numba", "cython"))
+@pytest.mark.parametrize("chunk", [1 << 16, 1000])
+def test_same_mask_on_long_runs(backend, dtype, chunk, monkeypatch):
+    # long chunks: the vectorized paths (AVX-512 where the CPU has it: 16 blocks at a time) with
+    # a remainder of single blocks and a last partial block (4099 = 4 * 1024 + 3)
+    require_backend(backend)
+    monkeypatch.setattr(_chunking, "CHUNK", chunk)
+    x = np.random.default_rng(2).standard_normal(4099).astype(dtype)
+    ref_out, ref_mask = K.dropout(x, 0.7, seed=99, backend="naive")
+    for n_threads in (1, 2):
+        out, mask = K.dropout(x, 0.7, seed=99, backend=backend, n_threads=n_threads)
+        assert_array_equal(mask, ref_mask)
+        assert_array_equal(out, ref_out)
+
+
 def test_values_and_statistics():
     x = np.random.default_rng(0).standard_normal(200_000).astype(np.float32)
     out, mask = K.dropout(x, 0.3, seed=7, backend="numpy")

@@ -134,6 +134,42 @@ def test_thread_count_does_not_change_results(backend, dtype, monkeypatch):
         assert_allclose(one[0], ref[0], **tolerance(dtype))
 
 
+@pytest.mark.parametrize("backend", COMPILED)
+def test_bce_float32_keeps_small_losses(backend):
+    # float32 BCE uses its own log and log1p: log1p(-p) for tiny p must stay ~ -p (relative
+    # accuracy), which a 1 + u rounding shortcut loses (it gives 0 below p = 6e-8)
+    require_backend(backend)
+    p = np.concatenate([np.geomspace(1e-30, 0.5, 200), 1 - np.geomspace(1e-7, 0.5, 100)]).astype(np.float32)
+    for target in (0.0, 1.0):
+        t = np.full(p.size, target, np.float32)
+        loss = K.binary_cross_entropy(p, t, reduction="none", backend=backend)[0]
+        expected = K.binary_cross_entropy(p.astype(np.float64), t.astype(np.float64), reduction="none",
+                                          backend="naive")[0]
+        assert_allclose(loss, expected, rtol=1e-6, atol=0)
+    logits = np.linspace(-30, 30, 2001).astype(np.float32)
+    t = np.random.default_rng(4).uniform(size=logits.size).astype(np.float32)
+    loss, grad = K.binary_cross_entropy_with_logits(logits, t, reduction="none", backend=backend)
+    expected = K.binary_cross_entropy_with_logits(logits.astype(np.float64), t.astype(np.float64),
+                                                  reduction="none", backend="naive")
+    # (1 - t) x + softplus(-x) cancels: float32 rounding of terms up to 30 (ulp 1.9e-6) remains
+    assert_allclose(loss, expected[0], rtol=1e-6, atol=4e-6)
+    assert_allclose(grad, expected[1], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+def test_nll_thread_count_does_not_change_results(backend, monkeypatch):
+    require_backend(backend)
+    monkeypatch.setattr(_chunking, "CHUNK", 40)  # chunks of a few rows
+    log_prob, y, weight = _nll_problem(np.float32, n=101, c=7)
+    y = np.where(y < 0, 3, y) % 7
+    one = K.nll_loss(log_prob, y, class_weight=weight, reduction="none", backend=backend, n_threads=1)
+    two = K.nll_loss(log_prob, y, class_weight=weight, reduction="none", backend=backend, n_threads=2)
+    assert_array_equal(one[0], two[0]) and assert_array_equal(one[1], two[1])
+    expected = K.nll_loss(log_prob, y, class_weight=weight, reduction="none", backend="naive")
+    assert_allclose(one[0], expected[0], **tolerance(np.float32))
+    assert_array_equal(one[1], expected[1])
+
+
 def test_strided_readonly_inputs_and_out(backend):
     x, t, _ = _data((6, 8), np.float32)
     view = x[::2, 1::2]

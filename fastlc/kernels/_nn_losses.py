@@ -10,6 +10,7 @@ import numpy as np
 from .._chunking import n_chunks
 from .._dispatch import get_kernel, resolve_backend
 from .._validation import (
+    _unit_weights,
     check_choice,
     check_float_array,
     check_int,
@@ -228,12 +229,18 @@ def nll_loss(log_prob, y, *, class_weight=None, ignore_index=-100, reduction="me
     dtype = log_prob.dtype
     reduction = check_choice(reduction, "reduction", REDUCTIONS)
     ignore_index = check_int(ignore_index, "ignore_index")  # an int, as in F.nll_loss
+    unweighted = class_weight is None
     class_weight = check_weights(class_weight, n_classes, "class_weight", dtype, what="class")
     y, ignored = check_labels(y, n_samples, n_classes, "y", ignore_index=ignore_index)
-    row_weight = class_weight[y]
-    if ignored is not None:
-        row_weight = np.where(ignored, dtype.type(0), row_weight)
-    denominator = float(row_weight.sum(dtype=np.float64))
+    if unweighted and ignored is None:
+        # every row weighs 1: no gather of the class weights, no sum (a third of the time on 65 536 rows)
+        row_weight = _unit_weights(n_samples, dtype)
+        denominator = float(n_samples)
+    else:
+        row_weight = class_weight[y]
+        if ignored is not None:
+            row_weight = np.where(ignored, dtype.type(0), row_weight)
+        denominator = float(row_weight.sum(dtype=np.float64))
     n_threads = check_n_threads(n_threads)
     kernel = get_kernel("nll_loss", resolve_backend(backend, "nll_loss"))
     grad = check_out(out, log_prob.shape, dtype, inputs=(log_prob,))

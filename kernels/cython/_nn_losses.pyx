@@ -12,6 +12,8 @@ from functools import partial
 
 from libc.string cimport memset
 
+from fastlc import _chunking
+
 include "_threadpool.pxi"
 
 ctypedef fused floating:
@@ -107,16 +109,60 @@ binary_cross_entropy = partial(_pointwise_loss, FASTLC_BCE)
 binary_cross_entropy_with_logits = partial(_pointwise_loss, FASTLC_BCE_LOGITS)
 
 
+ctypedef struct NllJob:
+    bint is_double
+    Py_ssize_t n_samples
+    Py_ssize_t n_classes
+    Py_ssize_t n_chunks
+    const void* log_prob
+    const Py_ssize_t* y
+    const void* row_weight
+    double grad_scale
+    void* loss_out
+    void* grad
+
+
+cdef inline void _nll_rows(const floating* log_prob, const Py_ssize_t* y, const floating* row_weight,
+                           floating grad_scale, floating* loss_out, floating* grad, Py_ssize_t lo, Py_ssize_t hi,
+                           Py_ssize_t n_classes) noexcept nogil:
+    cdef Py_ssize_t i
+    # the chunk's rows zeroed at once (one memset streams), then one read and one write per row
+    memset(grad + lo * n_classes, 0, (hi - lo) * n_classes * sizeof(floating))
+    for i in range(lo, hi):
+        if row_weight[i] == 0:
+            loss_out[i] = 0
+        else:
+            loss_out[i] = -row_weight[i] * log_prob[i * n_classes + y[i]]
+            grad[i * n_classes + y[i]] = -row_weight[i] * grad_scale
+
+
+cdef void _nll_task(void* ctx, Py_ssize_t c) noexcept nogil:
+    cdef NllJob* job = <NllJob*> ctx
+    cdef Py_ssize_t lo = c * job.n_samples // job.n_chunks, hi = (c + 1) * job.n_samples // job.n_chunks
+    if job.is_double:
+        _nll_rows(<const double*> job.log_prob, job.y, <const double*> job.row_weight, job.grad_scale,
+                  <double*> job.loss_out, <double*> job.grad, lo, hi, job.n_classes)
+    else:
+        _nll_rows(<const float*> job.log_prob, job.y, <const float*> job.row_weight, <float> job.grad_scale,
+                  <float*> job.loss_out, <float*> job.grad, lo, hi, job.n_classes)
+
+
 def nll_loss(const floating[:, ::1] log_prob, const Py_ssize_t[::1] y, const floating[::1] row_weight,
              floating grad_scale, floating[::1] loss_out, floating[:, ::1] grad_out, int n_threads):
-    # one read per row and a zero-fill (one memset): memory-bound and short, so one thread
-    cdef Py_ssize_t n_samples = log_prob.shape[0], n_classes = log_prob.shape[1], i
+    # memory-bound (a zero-fill and one read per row): parallel over fixed chunks of rows, which
+    # write disjoint rows (nothing is summed here, so the thread count cannot change a result)
+    cdef NllJob job
+    job.is_double = floating is double
+    job.n_samples = log_prob.shape[0]
+    job.n_classes = log_prob.shape[1]
+    if job.n_samples == 0 or job.n_classes == 0:
+        return
+    job.n_chunks = min(_chunking.n_chunks(job.n_samples * job.n_classes), job.n_samples)
+    job.log_prob = &log_prob[0, 0]
+    job.y = &y[0]
+    job.row_weight = &row_weight[0]
+    job.grad_scale = grad_scale
+    job.loss_out = &loss_out[0]
+    job.grad = &grad_out[0, 0]
     with nogil:
-        if n_samples * n_classes > 0:
-            memset(&grad_out[0, 0], 0, n_samples * n_classes * sizeof(floating))
-        for i in range(n_samples):
-            if row_weight[i] == 0:
-                loss_out[i] = 0
-            else:
-                loss_out[i] = -row_weight[i] * log_prob[i, y[i]]
-                grad_out[i, y[i]] = -row_weight[i] * grad_scale
+        parallel_for(_nll_task, &job, job.n_chunks, n_threads)

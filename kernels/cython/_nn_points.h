@@ -12,9 +12,10 @@
 #include "_rowmath.h"
 
 /* Branch-free tanh, expm1 and log1p for the activations, so that their loops vectorize
-   (libm's are scalar calls, 10-40x slower). Computed in double; the float versions
-   are float versions of the same forms (expm1 by its Taylor series). A few ulp.
-   - tanh: Cephes' rational approximation for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1);
+   (libm's are scalar calls, 10-40x slower). The double forms are below; the float ones
+   are float versions of the same forms (expm1 by its Taylor series), except tanh (a
+   rational form without exp, see fastlc_tanh32). A few ulp.
+   - tanh (double): Cephes' rational approximation for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1);
    - expm1: the Pade form of fastlc_exp for |x| <= 0.5 (Cephes' expm1), else exp(x) - 1;
    - log1p(u) for 0 <= u <= 1 (softplus): 2 atanh(s), s = u / (2 + u) <= 1/3, by its series. */
 static inline double fastlc_tanh64(double x) {
@@ -37,13 +38,26 @@ static inline double fastlc_log1p_unit64(double u) {
     double s = u / (2.0 + u), s2 = s * s;
     return 2.0 * s * ((((((((((((((((((1.0 / 35.0) * s2 + 1.0 / 33.0) * s2 + 1.0 / 31.0) * s2 + 1.0 / 29.0) * s2 + 1.0 / 27.0) * s2 + 1.0 / 25.0) * s2 + 1.0 / 23.0) * s2 + 1.0 / 21.0) * s2 + 1.0 / 19.0) * s2 + 1.0 / 17.0) * s2 + 1.0 / 15.0) * s2 + 1.0 / 13.0) * s2 + 1.0 / 11.0) * s2 + 1.0 / 9.0) * s2 + 1.0 / 7.0) * s2 + 1.0 / 5.0) * s2 + 1.0 / 3.0) * s2 + 1.0 / 1.0);  /* written out: a loop here can stop the outer one vectorizing */
 }
-/* float: Cephes' tanhf polynomial below 0.625; expm1's Taylor series; log1p's series to (1/9)^8 < 2^-24 */
+/* float tanh: Eigen's rational approximation (generic_fast_tanh_float: x P(x^2) / Q(x^2), odd
+   degree 13 over even degree 6), one division and no exp; +-1 beyond |x| = 7.905 (where
+   1 - tanh(x) < 3e-7). Measured against tanh in double over [-10, 10] (1e7 points, see
+   benchmarks/results/nn.md): max relative and absolute error 2.9e-7 (about 4 ulp near 1). NaN propagates
+   (the comparison is false for NaN, and NaN * P / Q is NaN). */
 static inline float fastlc_tanh32(float x) {
     float z = x * x;
-    float small = ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z
-                    + 1.33314422036E-1f) * z - 3.33332819422E-1f) * z * x + x;
-    float large = copysignf(1.0f - 2.0f / (fastlc_expf(2.0f * fabsf(x)) + 1.0f), x);
-    return fabsf(x) < 0.625f ? small : large;
+    float p = -2.76076847742355e-16f;
+    p = p * z + 2.00018790482477e-13f;
+    p = p * z - 8.60467152213735e-11f;
+    p = p * z + 5.12229709037114e-08f;
+    p = p * z + 1.48572235717979e-05f;
+    p = p * z + 6.37261928875436e-04f;
+    p = p * z + 4.89352455891786e-03f;
+    float q = 1.19825839466702e-06f;
+    q = q * z + 1.18534705686654e-04f;
+    q = q * z + 2.26843463243900e-03f;
+    q = q * z + 4.89352518554385e-03f;
+    float r = x * (p / q);  /* p / q first: x * p would lose subnormal x's bits; inf / inf beyond the cut is not taken */
+    return fabsf(x) > 7.90531110763549805f ? copysignf(1.0f, x) : r;
 }
 static inline float fastlc_expm1_32(float x) {  /* Taylor to x^9 / 9! below |x| = 0.5 */
     float p = ((((((((2.75573192e-6f * x + 2.48015873e-5f) * x + 1.98412698e-4f) * x + 1.38888889e-3f) * x
@@ -52,13 +66,14 @@ static inline float fastlc_expm1_32(float x) {  /* Taylor to x^9 / 9! below |x| 
 }
 static inline float fastlc_log1p_unit32(float u) {
     float s = u / (2.0f + u), s2 = s * s;
-    return 2.0f * s * ((((((((((1.0f / 19.0f) * s2 + 1.0f / 17.0f) * s2 + 1.0f / 15.0f) * s2 + 1.0f / 13.0f) * s2 + 1.0f / 11.0f) * s2 + 1.0f / 9.0f) * s2 + 1.0f / 7.0f) * s2 + 1.0f / 5.0f) * s2 + 1.0f / 3.0f) * s2 + 1.0f / 1.0f);
+    /* to s^12 / 13: the next term is below (1/9)^7 / 15 = 1.4e-8 of the sum */
+    return 2.0f * s * (((((((1.0f / 13.0f) * s2 + 1.0f / 11.0f) * s2 + 1.0f / 9.0f) * s2 + 1.0f / 7.0f) * s2 + 1.0f / 5.0f) * s2 + 1.0f / 3.0f) * s2 + 1.0f / 1.0f);
 }
 /* Branch-free log (BCE on probabilities; libm's is a scalar call): x = 2^e m with m in
    [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its series
    to s^22; subnormals are scaled first. 0 -> -inf, negative -> NaN, inf -> inf, NaN stays NaN.
    log1p(u) for -1 <= u <= 1: the atanh series of fastlc_log1p_unit64 where |u / (2 + u)| <= 1/3,
-   else log(1 + u) (exact 1 + u for u <= -1/2). Float versions round the double result. */
+   else log(1 + u) (exact 1 + u for u <= -1/2). The float versions are fastlc_logf / fastlc_log1pf. */
 static inline double fastlc_log64(double x) {
     int sub = x < 2.2250738585072014e-308;
     double xs = sub ? x * 18014398509481984.0 : x;   /* 2^54 */
@@ -75,14 +90,51 @@ static inline double fastlc_log64(double x) {
     double sum = ((((((((((((1.0 / 23.0) * s2 + 1.0 / 21.0) * s2 + 1.0 / 19.0) * s2 + 1.0 / 17.0) * s2 + 1.0 / 15.0) * s2 + 1.0 / 13.0) * s2 + 1.0 / 11.0) * s2 + 1.0 / 9.0) * s2 + 1.0 / 7.0) * s2 + 1.0 / 5.0) * s2 + 1.0 / 3.0) * s2 + 1.0 / 1.0);
     double r = e * 6.93147180369123816490e-01 + (2.0 * s * sum + e * 1.90821492927058770002e-10);
     double special = x == 0 ? -(double)INFINITY : (x < 0 ? (double)NAN : x);  /* x itself for inf and NaN */
-    return (x > 0) & (x < (double)INFINITY) ? r : special;
+    return ((x > 0) & (x < (double)INFINITY)) ? r : special;
 }
 static inline double fastlc_log1p_small64(double u) {
     double series = fastlc_log1p_unit64(u), direct = fastlc_log64(1.0 + u);  /* both: a select vectorizes */
     return u > -0.5 ? series : direct;
 }
-static inline float fastlc_log32(float x) { return (float)fastlc_log64(x); }
-static inline float fastlc_log1p_small32(float u) { return (float)fastlc_log1p_small64(u); }
+/* float log, in float (BCE on float32; the double form above costs 4x as much): Cephes' logf,
+   x = 2^e m, m in [sqrt(1/2), sqrt(2)), log m by a degree-9 polynomial in f = m - 1, ln 2 split in
+   two; subnormals scaled by 2^25 first. Max relative error 1.2e-7 measured over [1e-38, 1e4]
+   (against log in double). 0 -> -inf, negative -> NaN, inf -> inf, NaN stays NaN.
+   log1p(u) for -1 <= u <= 1: log(w) with w = 1 + u rounded, plus the rounding error
+   c = u - (w - 1) (exact) over w, the first-order term of log(1 + u) - log(w): 2.5e-7 relative. */
+static inline float fastlc_logf(float x) {
+    int sub = x < 1.17549435e-38f;
+    float xs = sub ? x * 33554432.0f : x;
+    int32_t bits;
+    memcpy(&bits, &xs, sizeof bits);
+    float e = (float)(((bits >> 23) & 0xff) - 126) - (sub ? 25.0f : 0.0f);
+    int32_t mbits = (bits & 0x007fffff) | 0x3f000000;  /* m in [1/2, 1) */
+    float m;
+    memcpy(&m, &mbits, sizeof m);
+    int low = m < 0.707106781186547524f;
+    e = low ? e - 1.0f : e;
+    float f = low ? m + m - 1.0f : m - 1.0f;
+    float z = f * f;
+    float y = 7.0376836292e-2f;
+    y = y * f - 1.1514610310e-1f;
+    y = y * f + 1.1676998740e-1f;
+    y = y * f - 1.2420140846e-1f;
+    y = y * f + 1.4249322787e-1f;
+    y = y * f - 1.6668057665e-1f;
+    y = y * f + 2.0000714765e-1f;
+    y = y * f - 2.4999993993e-1f;
+    y = y * f + 3.3333331174e-1f;
+    y = y * f * z - 2.12194440e-4f * e - 0.5f * z;
+    float r = f + y + 0.693359375f * e;
+    float special = x == 0 ? -(float)INFINITY : (x < 0 ? (float)NAN : x);  /* x itself for inf and NaN */
+    return ((x > 0) & (x < (float)INFINITY)) ? r : special;
+}
+static inline float fastlc_log1pf(float u) {
+    float w = 1.0f + u;
+    float c = u - (w - 1.0f);
+    float correction = c == 0 ? 0.0f : c / w;  /* w = 0 (u = -1) has c = 0: no 0 / 0 */
+    return fastlc_logf(w) + correction;
+}
 
 /* log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), without overflow */
 #define FASTLC_SOFTPLUS_BODY(T, S, EXP) ((z > 0 ? z : (T)0) + fastlc_log1p_unit##S(EXP(-FABS_##S(z))))
@@ -126,12 +178,13 @@ static inline T fastlc_bce_##S(T p, T t, T pw, T param, T* slope) {             
 }                                                                                            \
 static inline T fastlc_bce_logits_##S(T x, T t, T pw, T param, T* slope) {                   \
     T log_weight = (T)1 + (pw - (T)1) * t;                                                   \
-    T softplus_neg = (-x > 0 ? -x : (T)0) + LOG1P(EXP(-FABS(x)));  /* LOG1P on [0, 1] */                            \
-    *slope = log_weight / ((T)1 + EXP(-x)) - pw * t;                                         \
+    T e = EXP(-FABS(x));  /* one exp for both: sigmoid(x) = 1 / (1 + e) or e / (1 + e) */      \
+    T softplus_neg = (-x > 0 ? -x : (T)0) + LOG1P(e);  /* LOG1P on [0, 1] */                 \
+    *slope = log_weight * ((x >= 0 ? (T)1 : e) / ((T)1 + e)) - pw * t;                       \
     return ((T)1 - t) * x + log_weight * softplus_neg;                                       \
 }
 
-FASTLC_NN_POINTS(float, f32, fastlc_log32, fastlc_log1p_small32, fastlc_expf, fabsf)
+FASTLC_NN_POINTS(float, f32, fastlc_logf, fastlc_log1pf, fastlc_expf, fabsf)
 FASTLC_NN_POINTS(double, f64, fastlc_log64, fastlc_log1p_small64, fastlc_exp, fabs)
 
 #endif

@@ -4,25 +4,25 @@ One inlined point function per activation and direction; one parallel kernel for
 all of them, which picks the point function by op code once per chunk, so each gets
 its own vectorizable loop (one cached compile per dtype instead of eighteen).
 Compiled without fast-math: exact IEEE arithmetic, NaN propagates as in PyTorch.
-exp, tanh, expm1 and log1p are branch-free (vectorizable) forms (_rowmath.py, _nn_math.py); erf is libm's.
+exp, tanh, expm1, log1p and (float32) the normal CDF are branch-free (vectorizable) forms
+(_rowmath.py, _nn_math.py); the float64 CDF uses libm's erf.
 """
 import math
 
 import numba
 
 from fastlc._chunking import n_chunks as _n_chunks
-from fastlc._config import NUMBA_ELEMENTWISE_OPTIONS
+from fastlc._config import NUMBA_POLYNOMIAL_OPTIONS
 
-from ._nn_math import chunk_bounds, fast_expm1, fast_tanh, log1p_unit, nn_kernel, typed
+from ._nn_math import chunk_bounds, fast_expm1, fast_tanh, log1p_unit, nn_kernel, normal_cdf, tanh_parts, typed
 from ._rowmath import fast_exp
 
-_INLINE = dict(NUMBA_ELEMENTWISE_OPTIONS, inline="always")
+_INLINE = dict(NUMBA_POLYNOMIAL_OPTIONS, inline="always")
 
 #: Op codes, in the order of fastlc._naive._activations.ACTIVATIONS.
 RELU, LEAKY_RELU, ELU, GELU, GELU_TANH, SIGMOID, TANH, SOFTPLUS, SILU = range(9)
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "sigmoid", "tanh", "softplus", "silu")
 
-SQRT_HALF = math.sqrt(0.5)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 GELU_TANH_BETA = math.sqrt(2.0 / math.pi)
 GELU_TANH_KAPPA = 0.044715
@@ -66,33 +66,31 @@ def _elu_backward(g, x, alpha, b):
 
 @numba.njit(**_INLINE)
 def _gelu(x, a, b):
-    half = typed(0.5, x)
-    return half * x * (typed(1, x) + math.erf(x * typed(SQRT_HALF, x)))
+    return x * normal_cdf(x)
 
 
 @numba.njit(**_INLINE)
 def _gelu_backward(g, x, a, b):
     half = typed(0.5, x)
-    cdf = half * (typed(1, x) + math.erf(x * typed(SQRT_HALF, x)))
+    cdf = normal_cdf(x)
     pdf = typed(INV_SQRT_2PI, x) * fast_exp(-half * x * x)
     return g * (cdf + x * pdf)
 
 
 @numba.njit(**_INLINE)
 def _gelu_tanh(x, a, b):
-    inner = typed(GELU_TANH_BETA, x) * (x + typed(GELU_TANH_KAPPA, x) * x * x * x)
-    return typed(0.5, x) * x * (typed(1, x) + fast_tanh(inner))
+    half, omt2 = tanh_parts(typed(GELU_TANH_BETA, x) * (x + typed(GELU_TANH_KAPPA, x) * x * x * x))
+    return x * half
 
 
 @numba.njit(**_INLINE)
 def _gelu_tanh_backward(g, x, a, b):
     one = typed(1, x)
-    half = typed(0.5, x)
     beta = typed(GELU_TANH_BETA, x)
     kappa = typed(GELU_TANH_KAPPA, x)
-    t = fast_tanh(beta * (x + kappa * x * x * x))
-    right = half * x * (one - t * t) * beta * (one + typed(3, x) * kappa * x * x)
-    return g * (half * (one + t) + right)
+    half, omt2 = tanh_parts(beta * (x + kappa * x * x * x))
+    right = typed(0.5, x) * x * omt2 * beta * (one + typed(3, x) * kappa * x * x)
+    return g * (half + right)
 
 
 @numba.njit(**_INLINE)
@@ -122,7 +120,8 @@ def _softplus(x, beta, threshold):
     z = x * beta
     zero = typed(0, x)
     # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), without overflow
-    return x if z > threshold else ((z if z > zero else zero) + log1p_unit(fast_exp(-abs(z)))) / beta
+    # times 1 / beta, which LLVM hoists out of the loop (a division per element costs more)
+    return x if z > threshold else ((z if z > zero else zero) + log1p_unit(fast_exp(-abs(z)))) * (typed(1, x) / beta)
 
 
 @numba.njit(**_INLINE)
@@ -155,7 +154,7 @@ def _backward_chunk(point, g, x, a, b, out):
         out[i] = point(g[i], x[i], a, b)
 
 
-@numba.njit(parallel=True, **NUMBA_ELEMENTWISE_OPTIONS)
+@numba.njit(parallel=True, **NUMBA_POLYNOMIAL_OPTIONS)
 def _activation(op, backward, grad_out, x, a, b, out, n_chunks):
     n = x.shape[0]
     for c in numba.prange(n_chunks):

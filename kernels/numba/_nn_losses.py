@@ -103,9 +103,10 @@ def _bce_logits(x, t, pos_weight, param):
     zero = typed(0, x)
     log_weight = one + (pos_weight - one) * t
     neg = -x
-    softplus_neg = (neg if neg > zero else zero) + log1p_unit(fast_exp(-abs(x)))
+    e = fast_exp(-abs(x))  # one exp for both: sigmoid(x) = 1 / (1 + e) or e / (1 + e)
+    softplus_neg = (neg if neg > zero else zero) + log1p_unit(e)
     loss = (one - t) * x + log_weight * softplus_neg
-    sigmoid = one / (one + fast_exp(neg))
+    sigmoid = (one if x >= zero else e) / (one + e)
     return loss, log_weight * sigmoid - pos_weight * t
 
 

@@ -5,6 +5,7 @@ point functions keep float32 arithmetic in float32 (Numba promotes float32 with
 a Python float to float64); the cast is folded at compile time.
 """
 import ctypes
+import math
 from functools import wraps
 
 import numba
@@ -14,7 +15,7 @@ from numba.extending import overload
 
 from fastlc._config import NUMBA_OPTIONS
 
-from ._rowmath import _float64_bits, _float64_from_bits, exp32, exp64
+from ._rowmath import _float32_bits, _float32_from_bits, _float64_bits, _float64_from_bits, exp32, exp64
 from ._threads import with_n_threads
 
 _INLINE = dict(NUMBA_OPTIONS, inline="always")
@@ -103,13 +104,21 @@ def _tanh64(x):
 
 @numba.njit(**_EXACT_INLINE)
 def _tanh32(x):
+    """Eigen's rational tanh, the form of fastlc_tanh32 in kernels/cython/_nn_points.h (see there)."""
     z = x * x
-    small = ((((np.float32(-5.70498872745e-3) * z + np.float32(2.06390887954e-2)) * z
-               - np.float32(5.37397155531e-2)) * z + np.float32(1.33314422036e-1)) * z
-             - np.float32(3.33332819422e-1)) * z * x + x
-    one = np.float32(1)
-    large = np.copysign(one - np.float32(2) / (exp32(np.float32(2) * abs(x)) + one), x)
-    return _select(abs(x) < np.float32(0.625), small, large)
+    p = np.float32(-2.76076847742355e-16)
+    p = p * z + np.float32(2.00018790482477e-13)
+    p = p * z - np.float32(8.60467152213735e-11)
+    p = p * z + np.float32(5.12229709037114e-08)
+    p = p * z + np.float32(1.48572235717979e-05)
+    p = p * z + np.float32(6.37261928875436e-04)
+    p = p * z + np.float32(4.89352455891786e-03)
+    q = np.float32(1.19825839466702e-06)
+    q = q * z + np.float32(1.18534705686654e-04)
+    q = q * z + np.float32(2.26843463243900e-03)
+    q = q * z + np.float32(4.89352518554385e-03)
+    r = x * (p / q)
+    return _select(abs(x) > np.float32(7.90531110763549805), np.copysign(np.float32(1), x), r)
 
 
 @numba.njit(**_EXACT_INLINE)
@@ -141,7 +150,8 @@ def _log1p_unit64(u):
 def _log1p_unit32(u):
     s = u / (np.float32(2) + u)
     s2 = s * s
-    return np.float32(2) * s * (((((((((np.float32(1.0 / 19) * s2 + np.float32(1.0 / 17)) * s2 + np.float32(1.0 / 15)) * s2 + np.float32(1.0 / 13)) * s2 + np.float32(1.0 / 11)) * s2 + np.float32(1.0 / 9)) * s2 + np.float32(1.0 / 7)) * s2 + np.float32(1.0 / 5)) * s2 + np.float32(1.0 / 3)) * s2 + np.float32(1.0 / 1))
+    # to s^12 / 13: the next term is below (1/9)^7 / 15 = 1.4e-8 of the sum
+    return np.float32(2) * s * ((((((np.float32(1.0 / 13) * s2 + np.float32(1.0 / 11)) * s2 + np.float32(1.0 / 9)) * s2 + np.float32(1.0 / 7)) * s2 + np.float32(1.0 / 5)) * s2 + np.float32(1.0 / 3)) * s2 + np.float32(1.0 / 1))
 
 
 def fast_tanh(x):
@@ -202,12 +212,42 @@ def _log1p_small64(u):
 
 @numba.njit(**_EXACT_INLINE)
 def _log32(x):
-    return np.float32(_log64(np.float64(x)))
+    """Cephes' logf in float32, the form of fastlc_logf in kernels/cython/_nn_points.h (see there)."""
+    sub = x < np.float32(1.17549435e-38)
+    xs = _select(sub, x * np.float32(33554432.0), x)
+    bits = _float32_bits(xs)
+    exponent = ((bits >> np.int32(23)) & np.int32(0xFF)) - np.int32(126)
+    e = np.float32(exponent) - _select(sub, np.float32(25), np.float32(0))
+    m = _float32_from_bits((bits & np.int32(0x007FFFFF)) | np.int32(0x3F000000))
+    low = m < np.float32(0.707106781186547524)
+    e = _select(low, e - np.float32(1), e)
+    f = _select(low, m + m - np.float32(1), m - np.float32(1))
+    z = f * f
+    y = np.float32(7.0376836292e-2)
+    y = y * f - np.float32(1.1514610310e-1)
+    y = y * f + np.float32(1.1676998740e-1)
+    y = y * f - np.float32(1.2420140846e-1)
+    y = y * f + np.float32(1.4249322787e-1)
+    y = y * f - np.float32(1.6668057665e-1)
+    y = y * f + np.float32(2.0000714765e-1)
+    y = y * f - np.float32(2.4999993993e-1)
+    y = y * f + np.float32(3.3333331174e-1)
+    y = y * f * z - np.float32(2.12194440e-4) * e - np.float32(0.5) * z
+    r = f + y + np.float32(0.693359375) * e
+    special = _select(x == 0, -np.float32(np.inf), _select(x < 0, np.float32(np.nan), x))
+    return _select((x > 0) & (x < np.float32(np.inf)), r, special)
 
 
 @numba.njit(**_EXACT_INLINE)
 def _log1p_small32(u):
-    return np.float32(_log1p_small64(np.float64(u)))
+    """log1p(u) for -1 <= u <= 1, the form of _log1p_small64 in float32.
+
+    Not fastlc_log1pf's rounding correction u - ((1 + u) - 1): these helpers are inlined into
+    kernels compiled with ``reassoc``, which folds that to 0.
+    """
+    series = _log1p_unit32(u)
+    direct = _log32(np.float32(1) + u)
+    return _select(u > np.float32(-0.5), series, direct)
 
 
 def fast_log(x):
@@ -220,3 +260,64 @@ def log1p_small(u):
 
 _by_dtype(fast_log, _log32, _log64)
 _by_dtype(log1p_small, _log1p_small32, _log1p_small64)
+
+
+# The standard normal CDF of the exact GELU: the forms of fastlc_normal_cdf32 / 64 in
+# kernels/cython/_nn.h (see there for the accuracy): float32 by Numerical Recipes' erfc
+# (branch-free, vectorizes), float64 by libm's erf.
+_SQRT_HALF = 0.70710678118654752440
+
+
+@numba.njit(**_EXACT_INLINE)
+def _normal_cdf32(x):
+    one = np.float32(1)
+    half = np.float32(0.5)
+    z = abs(x) * np.float32(_SQRT_HALF)
+    t = one / (one + half * z)
+    p = np.float32(0.17087277)
+    p = p * t - np.float32(0.82215223)
+    p = p * t + np.float32(1.48851587)
+    p = p * t - np.float32(1.13520398)
+    p = p * t + np.float32(0.27886807)
+    p = p * t - np.float32(0.18628806)
+    p = p * t + np.float32(0.09678418)
+    p = p * t + np.float32(0.37409196)
+    p = p * t + np.float32(1.00002368)
+    p = p * t - np.float32(1.26551223)
+    half_erfc = half * t * exp32(p - z * z)
+    return _select(x < np.float32(0), half_erfc, one - half_erfc)
+
+
+@numba.njit(**_EXACT_INLINE)
+def _normal_cdf64(x):
+    return 0.5 * (1.0 + math.erf(x * _SQRT_HALF))
+
+
+def normal_cdf(x):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+_by_dtype(normal_cdf, _normal_cdf32, _normal_cdf64)
+
+
+# (1 + tanh u) / 2 and 1 - tanh(u)^2 for the tanh GELU: the forms of fastlc_tanh_parts32 / 64 in
+# kernels/cython/_nn.h (see there): float64 from tanh, float32 from e = exp(-2|u|) without cancellation.
+@numba.njit(**_EXACT_INLINE)
+def _tanh_parts32(u):
+    one = np.float32(1)
+    e = exp32(np.float32(-2) * abs(u))
+    r = one / (one + e)
+    return _select(u >= np.float32(0), r, e * r), np.float32(4) * e * r * r
+
+
+@numba.njit(**_EXACT_INLINE)
+def _tanh_parts64(u):
+    t = _tanh64(u)
+    return 0.5 * (1.0 + t), 1.0 - t * t
+
+
+def tanh_parts(u):
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+_by_dtype(tanh_parts, _tanh_parts32, _tanh_parts64)

@@ -1,0 +1,194 @@
+"""Speed of the neural-network building blocks against their targets (issue 13), interleaved.
+
+    python benchmarks/nn_speed.py [--repeats 5] [--threads 2] [--size N] [--out benchmarks/results/nn.md]
+
+Every case times the numpy, numba and cython backends and, for the element-wise kernels, two copy
+kernels (NumPy's single-threaded ``copyto`` and a Numba copy on ``--threads`` threads) in the same
+interleaved rounds, so that a machine busy with other work slows the references too. Reported: the
+median time, the speed-up over numpy, and for the element-wise kernels the bandwidth (bytes moved:
+inputs read once, output written once, the dropout mask 1 byte per element) next to the faster copy's.
+Targets: activations and dropout on 10 M float32 >= 3x numpy and >= 0.8x a copy's bandwidth;
+each loss with its gradient (1 M elements, NLL 65 536 x 10) >= 3x numpy; batch norm forward +
+backward >= 3x numpy. benchmarks/test_bench_nn.py times the same kernels under pytest-benchmark.
+"""
+import argparse
+import functools
+import platform
+import statistics
+import time
+
+import numba
+import numpy as np
+from workflow_speed import code_path, cpu_description
+
+import fastlc
+from fastlc import kernels as K
+
+BACKENDS = ("numpy", "numba", "cython")
+ACTIVATIONS = {
+    "relu": ("relu", {}), "leaky_relu": ("leaky_relu", {}), "elu": ("elu", {}), "gelu": ("gelu", {}),
+    "gelu-tanh": ("gelu", dict(approximate="tanh")), "sigmoid": ("sigmoid", {}), "tanh": ("tanh", {}),
+    "softplus": ("softplus", {}), "silu": ("silu", {}),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _parallel_copy():
+    @numba.njit(parallel=True, cache=True)
+    def copy(src, dst):
+        for i in numba.prange(src.shape[0]):
+            dst[i] = src[i]
+
+    return copy
+
+
+def elementwise_cases(size):
+    """(name, bytes moved, {backend: call(n_threads)}) of every activation, direction and dropout."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(size).astype(np.float32)
+    g = rng.standard_normal(size).astype(np.float32)
+    out = np.empty_like(x)
+    _, mask = K.dropout(x, 0.5, seed=1, backend="numpy")
+    for case, (name, options) in ACTIVATIONS.items():
+        forward, backward = getattr(K, name), getattr(K, f"{name}_backward")
+        yield (f"{case} forward", 8 * size,
+               lambda backend, n, f=forward, o=options: f(x, backend=backend, n_threads=n, out=out, **o))
+        yield (f"{case} backward", 12 * size,
+               lambda backend, n, f=backward, o=options: f(g, x, backend=backend, n_threads=n, out=out, **o))
+    yield ("dropout forward", 9 * size,
+           lambda backend, n: K.dropout(x, 0.5, seed=1, backend=backend, n_threads=n, out=out))
+    yield ("dropout backward", 9 * size,
+           lambda backend, n: K.dropout_backward(g, mask, 0.5, backend=backend, n_threads=n, out=out))
+
+
+def other_cases(quick):
+    """(name, call(backend, n_threads)) of the losses (with their gradients) and batch norm."""
+    rng = np.random.default_rng(0)
+    n = 10_000 if quick else 1_000_000
+    x = rng.standard_normal(n).astype(np.float32)
+    t = rng.standard_normal(n).astype(np.float32)
+    p = rng.uniform(0.01, 0.99, n).astype(np.float32)
+    labels = (rng.uniform(size=n) < 0.5).astype(np.float32)
+    grad = np.empty_like(x)
+    for name in ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy_with_logits"):
+        yield (f"{name} {n}", lambda backend, k, f=getattr(K, name): f(x, t, backend=backend, n_threads=k, out=grad))
+    yield (f"binary_cross_entropy {n}",
+           lambda backend, k: K.binary_cross_entropy(p, labels, backend=backend, n_threads=k, out=grad))
+    rows = 1024 if quick else 65_536
+    scores = rng.standard_normal((rows, 10))
+    log_prob = (scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))).astype(np.float32)
+    y = rng.integers(0, 10, rows)
+    nll_grad = np.empty_like(log_prob)
+    yield (f"nll_loss {rows}x10",
+           lambda backend, k: K.nll_loss(log_prob, y, backend=backend, n_threads=k, out=nll_grad))
+    for shape in ([(16, 64), (4, 8, 8, 8)] if quick else [(256, 1024), (64, 32, 32, 32)]):
+        xs = rng.standard_normal(shape).astype(np.float32)
+        gs = rng.standard_normal(shape).astype(np.float32)
+        gamma = rng.uniform(0.5, 2, shape[1]).astype(np.float32)
+        beta = rng.standard_normal(shape[1]).astype(np.float32)
+        stats = (np.zeros(shape[1], np.float32), np.ones(shape[1], np.float32))
+
+        def forward_backward(backend, k, xs=xs, gs=gs, gamma=gamma, beta=beta, stats=stats):
+            _, mean, invstd = K.batch_norm(xs, gamma, beta, running_mean=stats[0], running_var=stats[1],
+                                           backend=backend, n_threads=k)
+            return K.batch_norm_backward(gs, xs, gamma, mean, invstd, backend=backend, n_threads=k)
+
+        yield f"batch_norm fwd+bwd {'x'.join(map(str, shape))}", forward_backward
+
+
+def median_times(fits, repeats):
+    """Median seconds of each named call, interleaved round by round after a warm-up round.
+
+    Each timed call follows an untimed one of the same kernel, as in a training loop: on a machine
+    with other work, the first call after another library's calls can wait milliseconds for its
+    sleeping worker threads to get a CPU back, which says nothing about the kernel.
+    """
+    times = {name: [] for name in fits}
+    for round_ in range(repeats + 1):
+        for name, fit in fits.items():
+            fit()
+            start = time.perf_counter()
+            fit()
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _ms(seconds):
+    return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} us"
+
+
+def measure(repeats, quick, n_threads, size=None):
+    size = size or (100_000 if quick else 10_000_000)
+    elementwise, others = [], []
+    src = np.random.default_rng(1).standard_normal(size).astype(np.float32)
+    dst = np.empty_like(src)
+    copies = {"copy 1 thread": lambda: np.copyto(dst, src),
+              f"copy {n_threads} threads": lambda: _parallel_copy()(src, dst)}
+    for name, nbytes, call in elementwise_cases(size):
+        fits = {backend: functools.partial(call, backend, n_threads) for backend in BACKENDS}
+        times = median_times({**fits, **copies}, repeats)
+        copy_rate = max(2 * src.nbytes / times[copy] for copy in copies) / 1e9
+        elementwise.append((name, nbytes, times, copy_rate))
+    for name, call in other_cases(quick):
+        times = median_times({backend: functools.partial(call, backend, n_threads) for backend in BACKENDS}, repeats)
+        others.append((name, times))
+    return size, elementwise, others
+
+
+def report(size, elementwise, others, repeats, n_threads):
+    model, flags, n_cpus = cpu_description()
+    lines = [
+        "# Neural-network building blocks: speed",
+        "",
+        f"CPU: {model}, {n_cpus} logical CPUs; instruction sets: {', '.join(flags)}.  ",
+        f"Code path: {code_path()}.  ",
+        f"fastlc {fastlc.__version__}, NumPy {np.__version__}, Numba {numba.__version__}, "
+        f"Python {platform.python_version()}; {n_threads} threads; medians of {repeats} interleaved rounds "
+        f"after a warm-up round, each timed call right after an untimed one of the same kernel. "
+        f"Regenerate with `python benchmarks/nn_speed.py`.",
+        "",
+        f"Element-wise kernels on {size:,} float32 (targets: >= 3x numpy, >= 0.8x the faster copy's GB/s,"
+        " measured in the same rounds):",
+        "",
+        "| case | numpy | numba | cython | copy |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, nbytes, times, copy_rate in elementwise:
+        cells = [_ms(times["numpy"])]
+        for backend in ("numba", "cython"):
+            rate = nbytes / times[backend] / 1e9
+            cells.append(f"{_ms(times[backend])}: {times['numpy'] / times[backend]:.1f}x, {rate:.1f} GB/s "
+                         f"({rate / copy_rate:.2f} of copy)")
+        cells.append(f"{copy_rate:.1f} GB/s")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Losses with their gradients and batch norm (target: >= 3x numpy):", "",
+              "| case | numpy | numba | cython |", "|---|---:|---:|---:|"]
+    for name, times in others:
+        cells = [_ms(times["numpy"])]
+        cells += [f"{_ms(times[b])}: {times['numpy'] / times[b]:.1f}x" for b in ("numba", "cython")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds per case (default 5)")
+    parser.add_argument("--threads", type=int, default=2, help="threads of the compiled kernels (default 2)")
+    parser.add_argument("--size", type=int, help="elements of the element-wise cases (default 10 M; e.g. 262144 "
+                        "with --threads 1 for the compute cost of cache-resident data)")
+    parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
+    parser.add_argument("--out", help="also write the Markdown report here")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.threads < 1 or (args.size is not None and args.size < 1):
+        parser.error("--repeats, --threads and --size must be at least 1")
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    text = report(*measure(args.repeats, args.quick, args.threads, args.size), args.repeats, args.threads)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
