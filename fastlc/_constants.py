@@ -28,3 +28,9 @@ BLOCK_ELEMENTS = 4096
 #: epsilon-insensitive with margin ``param`` (``param = 0`` is the absolute error).
 REGRESSION_HUBER = 0
 REGRESSION_EPSILON_INSENSITIVE = 1
+
+#: The lazy Adagrad step on sparse input (kernels/*/_sparse_linear.*): once a batch touched at least
+#: 1 / SPARSE_SWEEP_FROM of the features, their rows are visited in feature order (a sweep, which the
+#: hardware prefetchers follow) instead of from the touched list, in parallel blocks of SPARSE_SWEEP_ROWS.
+SPARSE_SWEEP_FROM = 8
+SPARSE_SWEEP_ROWS = 4096

@@ -376,11 +376,11 @@ def sparse_linear_regression_gradient(const floating[::1] data, const index_t[::
 # ---------------------------------------------------------------------------- lazy Adagrad rows
 
 
-cdef enum:
-    # the touched share (1 / SWEEP_FROM of the features) from which the rows are visited in feature order
-    # (a sweep of ``seen``: the memory streams forward), and feature rows per parallel block of the sweep
-    SWEEP_FROM = 8
-    SWEEP_ROWS = 4096
+# the touched share (1 / FASTLC_SPARSE_SWEEP_FROM of the features) from which the rows are visited in feature
+# order (a sweep of ``seen``: the memory streams forward), and feature rows per parallel block (_constants.h)
+cdef extern from "_constants.h":
+    enum: FASTLC_SPARSE_SWEEP_FROM
+    enum: FASTLC_SPARSE_SWEEP_ROWS
 
 
 ctypedef struct AdagradJob:
@@ -409,10 +409,10 @@ cdef inline void _adagrad_row(AdagradJob* job, Py_ssize_t j, floating* dtype) no
 
 
 cdef void _adagrad_block(void* ctx, Py_ssize_t k) noexcept nogil:
-    """Block k: SWEEP_ROWS entries of the touched list, or SWEEP_ROWS features of the sweep."""
+    """Block k: FASTLC_SPARSE_SWEEP_ROWS entries of the touched list, or as many features of the sweep."""
     cdef AdagradJob* job = <AdagradJob*> ctx
-    cdef Py_ssize_t lo = k * SWEEP_ROWS, t, j
-    cdef Py_ssize_t hi = lo + SWEEP_ROWS
+    cdef Py_ssize_t lo = k * FASTLC_SPARSE_SWEEP_ROWS, t, j
+    cdef Py_ssize_t hi = lo + FASTLC_SPARSE_SWEEP_ROWS
     if job.sweep:
         hi = hi if hi < job.n_features else job.n_features
         for j in range(lo, hi):
@@ -455,8 +455,8 @@ def sparse_adagrad_rows(Py_ssize_t n_outputs, double clr, double eps, double wei
     job.clr = clr
     job.eps = eps
     job.weight_decay = weight_decay
-    job.sweep = n_touched * SWEEP_FROM >= n_features
-    n_blocks = ((n_features if job.sweep else n_touched) + SWEEP_ROWS - 1) // SWEEP_ROWS
+    job.sweep = n_touched * FASTLC_SPARSE_SWEEP_FROM >= n_features
+    n_blocks = ((n_features if job.sweep else n_touched) + FASTLC_SPARSE_SWEEP_ROWS - 1) // FASTLC_SPARSE_SWEEP_ROWS
     with nogil:
         if n_blocks:
             parallel_for(_adagrad_block, &job, n_blocks, n_threads)

@@ -26,12 +26,7 @@ import numba
 import numpy as np
 
 from fastlc._config import NUMBA_OPTIONS
-from fastlc._constants import CHUNK_ROWS
-
-#: Feature rows per parallel block of the lazy Adagrad sweep, and the touched share (1 / SWEEP_FROM of the
-#: features) from which the sweep replaces the touched list.
-SWEEP_ROWS = 4096
-SWEEP_FROM = 8
+from fastlc._constants import CHUNK_ROWS, SPARSE_SWEEP_FROM, SPARSE_SWEEP_ROWS
 
 from ._linear import CROSS_ENTROPY, HINGE, REGRESSION  # noqa: F401  (the kinds, shared with the dense kernel)
 from ._nn_losses import regression_row
@@ -279,15 +274,15 @@ def _sparse_adagrad_rows(n_outputs, clr, eps, weight_decay, touched, n_touched, 
     """
     n_features = seen.shape[0]
     zero = params.dtype.type(0)
-    if n_touched * SWEEP_FROM < n_features:
+    if n_touched * SPARSE_SWEEP_FROM < n_features:
         for t in numba.prange(n_touched):
             j = touched[t]
             _adagrad_row(grad, params, sum_sq, j * n_outputs, n_outputs, clr, eps, weight_decay)
             seen[j] = False
     else:
-        n_blocks = (n_features + SWEEP_ROWS - 1) // SWEEP_ROWS
+        n_blocks = (n_features + SPARSE_SWEEP_ROWS - 1) // SPARSE_SWEEP_ROWS
         for block in numba.prange(n_blocks):
-            for j in range(block * SWEEP_ROWS, min((block + 1) * SWEEP_ROWS, n_features)):
+            for j in range(block * SPARSE_SWEEP_ROWS, min((block + 1) * SPARSE_SWEEP_ROWS, n_features)):
                 if seen[j]:
                     _adagrad_row(grad, params, sum_sq, j * n_outputs, n_outputs, clr, eps, weight_decay)
                     seen[j] = False
