@@ -25,6 +25,7 @@ ctypedef fused floating:
 
 include "_threadpool.pxi"
 include "_rowmath.pxi"
+include "_regression_row.pxi"
 
 cdef extern from "_linear.h" nogil:
     ctypedef struct fastlc_ahead:
@@ -43,13 +44,6 @@ cdef extern from "_linear.h" nogil:
                           const double* g, const Py_ssize_t* active, Py_ssize_t n_active, fastlc_ahead* ahead)
     void fastlc_add_f32(float* y, const float* x, Py_ssize_t n)
     void fastlc_add_f64(double* y, const double* x, Py_ssize_t n)
-
-# the regression point losses, the same C functions as the nn loss kernels' (_nn_points.h)
-cdef extern from "_nn_points.h" nogil:
-    float fastlc_huber_f32(float x, float t, float pw, float delta, float* slope)
-    double fastlc_huber_f64(double x, double t, double pw, double delta, double* slope)
-    float fastlc_epsilon_insensitive_f32(float x, float t, float pw, float epsilon, float* slope)
-    double fastlc_epsilon_insensitive_f64(double x, double t, double pw, double epsilon, double* slope)
 
 # FASTLC_CHUNK_ROWS (rows per chunk: the unit of parallel work and of the fixed-order reduction) and
 # FASTLC_GROUP (rows handled together, see _linear.h; the C helpers take 4) come from _constants.h, the
@@ -91,27 +85,6 @@ cdef inline void _shift_by_max(const floating* s, floating* g, Py_ssize_t n_clas
     for j in range(n_classes):
         g[j] = s[j] - m
     row_max[0] = m
-
-
-cdef inline floating _regression_row(const floating* s, const floating* t, Py_ssize_t n, int point, floating param,
-                                     floating row_coef, floating* g) noexcept nogil:
-    """Sum over the targets of one row's point losses (``point``: FASTLC_REGRESSION_*); g = row_coef * slope."""
-    cdef floating total = 0, loss, slope
-    cdef Py_ssize_t j
-    for j in range(n):
-        if floating is float:
-            if point == FASTLC_REGRESSION_HUBER:
-                loss = fastlc_huber_f32(s[j], t[j], 1, param, &slope)
-            else:
-                loss = fastlc_epsilon_insensitive_f32(s[j], t[j], 1, param, &slope)
-        else:
-            if point == FASTLC_REGRESSION_HUBER:
-                loss = fastlc_huber_f64(s[j], t[j], 1, param, &slope)
-            else:
-                loss = fastlc_epsilon_insensitive_f64(s[j], t[j], 1, param, &slope)
-        total = total + loss
-        g[j] = row_coef * slope
-    return total
 
 
 cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_features, const Py_ssize_t* rows,

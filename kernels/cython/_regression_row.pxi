@@ -1,7 +1,6 @@
 # The regressor's loss row for the Cython kernels (included after "ctypedef fused floating" and
 # _rowmath.pxi): the sum over the targets of the point losses of _nn_points.h, the same C functions as the
-# nn loss kernels'. Included by _sparse_linear.pyx; _linear.pyx still defines its own copy of this
-# wrapper (it could include this file instead).
+# nn loss kernels'. Included by _linear.pyx (dense) and _sparse_linear.pyx (sparse): one copy.
 
 cdef extern from "_nn_points.h" nogil:
     float fastlc_huber_f32(float x, float t, float pw, float delta, float* slope)
