@@ -87,13 +87,22 @@ def image_data(n_samples=4000, seed=0):
     return train_test_split(X, digits.target[picks], test_size=0.25, random_state=seed)
 
 
+#: Seconds between two timed fits. OpenBLAS's worker threads keep spinning for up to about 0.1 s after
+#: a BLAS call returns; a fit started in that time shares the second core with them (a fastlc float64
+#: SVM fit took 91 ms right after scikit-learn's MLPClassifier fit and 53 ms after a 0.1 s pause), so
+#: without a pause each fit would pay for the one timed before it.
+SETTLE_SECONDS = 0.2
+
+
 def median_times(fits, repeats):
-    """Median seconds of each named fit, interleaved round by round (after one warm-up round)."""
+    """Median seconds of each named fit, interleaved round by round (after one warm-up round), each
+    started ``SETTLE_SECONDS`` after the previous one ended."""
     times = {name: [] for name in fits}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for round_ in range(repeats + 1):
             for name, fit in fits.items():
+                time.sleep(SETTLE_SECONDS)
                 start = time.perf_counter()
                 fit()
                 if round_:

@@ -257,6 +257,39 @@ cdef void _gradient_task(void* ctx, Py_ssize_t k) noexcept nogil:
         _gradient_chunk(job, k, <float*> NULL)
 
 
+cdef void _sum_chunks_task(void* ctx, Py_ssize_t part) noexcept nogil:
+    cdef Gradient* job = <Gradient*> ctx
+    if job.is_double:
+        _sum_chunks(job, part, <double*> NULL)
+    else:
+        _sum_chunks(job, part, <float*> NULL)
+
+
+cdef void _sum_chunks(Gradient* job, Py_ssize_t part, floating* kind) noexcept nogil:
+    """Part ``part`` (FASTLC_BLOCK_ELEMENTS values) of the (dW, db) sum: chunk 0's values (already in the
+    outputs) plus those of chunks 1, 2, ... in that order: per value the additions of a chunk-by-chunk sum."""
+    cdef Py_ssize_t n_weights = job.n_classes * job.n_features
+    cdef Py_ssize_t lo = part * FASTLC_BLOCK_ELEMENTS, hi = lo + FASTLC_BLOCK_ELEMENTS, k, end
+    cdef floating* block
+    if hi > n_weights + job.n_classes:
+        hi = n_weights + job.n_classes
+    for k in range(1, job.n_chunks_minus_one + 1):
+        block = <floating*> job.memory + (k - 1) * job.block
+        # a chunk's block holds dW then db; the outputs are two arrays
+        end = hi if hi < n_weights else n_weights
+        if lo < end:
+            if floating is float:
+                fastlc_add_f32(<float*> job.grad_coef + lo, block + lo, end - lo)
+            else:
+                fastlc_add_f64(<double*> job.grad_coef + lo, block + lo, end - lo)
+        if hi > n_weights:
+            end = lo if lo > n_weights else n_weights
+            if floating is float:
+                fastlc_add_f32(<float*> job.grad_intercept + (end - n_weights), block + end, hi - end)
+            else:
+                fastlc_add_f64(<double*> job.grad_intercept + (end - n_weights), block + end, hi - end)
+
+
 cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::1] rows, const Py_ssize_t[::1] y,
                          const floating[:, ::1] targets, int point, const floating[::1] class_weight, const floating[::1] row_weight,
                          const floating[:, ::1] coef, const floating[::1] intercept, floating grad_scale,
@@ -271,9 +304,8 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     cdef Py_ssize_t rows_per_chunk = _round_up((n_batch + n_chunks - 1) // n_chunks, FASTLC_GROUP)
     # one aligned allocation, every piece starting on a cache line (see Gradient)
     cdef Py_ssize_t line = ALIGN // sizeof(floating)
-    cdef Py_ssize_t k, j
+    cdef Py_ssize_t j, n_parts
     cdef floating weight_total = 0
-    cdef floating* dW
     cdef floating* memory
     cdef floating* zeros
     cdef Gradient job
@@ -324,15 +356,11 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     job.memory = memory
     job.zeros = zeros
     parallel_for(_gradient_task, &job, n_chunks, n_threads)
-    # fixed-order sum of the chunks: the same bits whatever the thread count
-    for k in range(1, n_chunks):
-        dW = memory + (k - 1) * job.block
-        if floating is float:
-            fastlc_add_f32(&grad_coef[0, 0], dW, n_classes * n_features)
-            fastlc_add_f32(&grad_intercept[0], dW + n_classes * n_features, n_classes)
-        else:
-            fastlc_add_f64(&grad_coef[0, 0], dW, n_classes * n_features)
-            fastlc_add_f64(&grad_intercept[0], dW + n_classes * n_features, n_classes)
+    # fixed-order sum of the chunks, by parts of the values on the same threads: the same bits whatever
+    # the thread count (10 classes x 784 float64 features from 4 chunks: 0.6 MB of traffic a batch)
+    if n_chunks > 1:
+        n_parts = (n_classes * n_features + n_classes + FASTLC_BLOCK_ELEMENTS - 1) // FASTLC_BLOCK_ELEMENTS
+        parallel_for(_sum_chunks_task, &job, n_parts, n_threads)
     fastlc_aligned_free(memory)
     fastlc_aligned_free(job.active)
     return 0
