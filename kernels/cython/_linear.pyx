@@ -113,11 +113,11 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
     cdef floating losses[FASTLC_GROUP]
     cdef Py_ssize_t i = lo, a, c, r, n_active, n_moved
     cdef fastlc_ahead ahead
-    # A vector load that straddles two cache lines costs two: the tiles read each row 2 * ceil(C / 2)
-    # times (scores, gradient), so a row not on a cache line boundary (numpy's large arrays start 16
-    # bytes past one) is copied once to an aligned row when it is read 4 times or more (same values,
-    # same result). With one or two classes (a regressor's single target) the copy costs more than the
-    # two straddling reads it saves.
+    # A vector load that straddles two cache lines costs two: the tiles read each row once per class
+    # tile in each pass (scores, gradient), so a row not on a cache line boundary (numpy's large arrays
+    # start 16 bytes past one) is copied once to an aligned row when it is read 3 times or more (same
+    # values, same result). With one or two classes (a regressor's single target) it is read twice, and
+    # the copy costs more than the straddling reads it saves.
     cdef bint copy_rows = n_classes > 2
     ahead.row_bytes = n_features * sizeof(floating)
     ahead.per_line = (n_classes + 1) // 2
