@@ -52,8 +52,12 @@ def test_a_big_job_uses_the_workers():
     if not _threaded():
         pytest.skip("this build's pool is serial (FASTLC_PLAIN, or no pthreads/atomics): no workers to use")
     # with enough work per chunk a woken worker claims some chunks (it may
-    # start late on a busy machine, hence many chunks and a few tries)
+    # start late on a busy machine, hence many chunks and a few tries; and
+    # stragglers of earlier tests must not leave the pool in a serial window)
+    from fastlc._cython import _fastlc_threadpool
+
     for _ in range(20):
+        _fastlc_threadpool._forget_stragglers()
         if len(np.unique(probe(2000, 2, spin=20000))) == 2:
             return
     pytest.fail("no worker took part in 20 parallel calls of 2000 chunks")
@@ -76,6 +80,63 @@ def test_concurrent_callers_each_get_all_their_chunks():
     for caller in callers:
         caller.join()
     assert not errors
+
+
+# ---------------------------------------------------------------- the straggler back-off rule
+MS = 1_000_000
+
+
+@pytest.fixture
+def pool():
+    """The pool's module with no straggler on record, before and after the test."""
+    from fastlc._cython import _fastlc_threadpool
+
+    if not _fastlc_threadpool.THREADED:
+        pytest.skip("this build's pool is serial (FASTLC_PLAIN, or no pthreads/atomics): it never backs off")
+    _fastlc_threadpool._forget_stragglers()
+    yield _fastlc_threadpool
+    _fastlc_threadpool._forget_stragglers()
+
+
+def test_serial_windows_double_while_stragglers_recur_and_start_over_after_a_quiet_spell(pool):
+    # times 1 s after boot: long past, so these windows never cover a real call
+    end = 1000 * MS
+    pool._note_wait(end, 1 * MS, 3 * MS)  # waited 3 ms for a worker, worked 1 ms itself
+    state = pool.stats()
+    assert (state["backoff"], state["serial_until_ns"]) == (2, end + 6 * MS)
+    end = state["serial_until_ns"] + 10 * MS  # the next straggler soon after that window
+    pool._note_wait(end, 1 * MS, 3 * MS)
+    state = pool.stats()
+    assert (state["backoff"], state["serial_until_ns"]) == (4, end + 12 * MS)
+    # no stragglers: a wait under 50 us, or one shorter than the caller's own work
+    pool._note_wait(end + 20 * MS, 1 * MS, 40_000)
+    pool._note_wait(end + 20 * MS, 5 * MS, 3 * MS)
+    assert pool.stats()["serial_until_ns"] == end + 12 * MS
+    end += 12 * MS + 300 * MS  # over 250 ms after the last window: a new episode
+    pool._note_wait(end, 1 * MS, 3 * MS)
+    state = pool.stats()
+    assert (state["backoff"], state["serial_until_ns"]) == (2, end + 6 * MS)
+
+
+def test_a_serial_window_lasts_at_most_a_second(pool):
+    end = 1000 * MS
+    for _ in range(15):
+        pool._note_wait(end, 1 * MS, 50 * MS)
+        window = pool.stats()["serial_until_ns"] - end
+        end += window + 1 * MS
+    assert window == 1000 * MS
+    assert pool.stats()["backoff"] == 1024
+
+
+@pytest.mark.skipif(sys.platform != "linux",
+                    reason="needs Python's time.monotonic_ns to be the pool's CLOCK_MONOTONIC, as on Linux")
+def test_calls_inside_a_serial_window_run_on_the_caller(pool):
+    import time
+
+    pool._note_wait(time.monotonic_ns(), 1 * MS, 10_000 * MS)  # a 10 s wait: a window of 1 s from now
+    before = pool.stats()["backoff_calls"]
+    assert set(probe(200, 2, spin=20000).tolist()) == {threading.get_native_id()}
+    assert pool.stats()["backoff_calls"] == before + 1
 
 
 def _child_probe(queue):

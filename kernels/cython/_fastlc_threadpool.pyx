@@ -20,6 +20,8 @@ cdef extern from "_threadpool_impl.h" nogil:
     void fastlc_parallel_for(fastlc_task task, void* ctx, Py_ssize_t n_chunks, int n_threads)
     fastlc_pool_api fastlc_pool_table
     void fastlc_pool_stats(int64_t* out)
+    void fastlc_pool_note_wait(int64_t end_ns, int64_t worked_ns, int64_t waited_ns)
+    void fastlc_pool_forget_stragglers()
 
 # The OS thread id, as threading.get_native_id(): Linux, macOS, Windows and the BSDs
 cdef extern from "pythread.h" nogil:
@@ -73,8 +75,22 @@ def stats():
         longer for a descheduled worker than they worked), ``waited_seconds`` (total
         time callers waited for chunks in progress elsewhere) and ``workers``
         (threads started). Calls with one thread or one chunk are not counted.
+        Also the back-off state: ``serial_until_ns`` (calls before this time of
+        CLOCK_MONOTONIC run serially; 0: none yet) and ``backoff`` (the last
+        serial window in multiples of its straggler's wait).
     """
-    cdef int64_t out[5]
+    cdef int64_t out[7]
     fastlc_pool_stats(out)
     return {"parallel_calls": out[0], "backoff_calls": out[1], "straggler_calls": out[2],
-            "waited_seconds": out[3] * 1e-9, "workers": out[4]}
+            "waited_seconds": out[3] * 1e-9, "workers": out[4], "serial_until_ns": out[5], "backoff": out[6]}
+
+
+def _note_wait(int64_t end_ns, int64_t worked_ns, int64_t waited_ns):
+    """For the tests: apply the straggler rule to a call that ended at ``end_ns``
+    (CLOCK_MONOTONIC), worked ``worked_ns`` and waited ``waited_ns`` for chunks elsewhere."""
+    fastlc_pool_note_wait(end_ns, worked_ns, waited_ns)
+
+
+def _forget_stragglers():
+    """For the tests: the back-off state of a fresh pool (no serial window)."""
+    fastlc_pool_forget_stragglers()

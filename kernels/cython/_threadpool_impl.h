@@ -19,9 +19,18 @@
  * claimer of the new job cannot start before the fields are complete.
  *
  * Straggler back-off: if a call waited longer for a chunk in progress on a
- * worker than it worked itself (that worker was descheduled mid-chunk), the
- * next calls run serially, for a number of calls that doubles while it keeps
- * happening; a call where the workers kept up resets it.
+ * worker than it worked itself (that worker was descheduled mid-chunk: the
+ * wait is a scheduler time slice, milliseconds), the calls of the next
+ * `backoff` times that wait run serially. The multiple doubles with every
+ * straggler that comes within FASTLC_BACKOFF_MEMORY_NS of the last one and
+ * starts over at FASTLC_BACKOFF_MIN otherwise. So a core held by another
+ * process for a while costs a few waits, each followed by a serial window
+ * twice as long as the one before, while a rare preemption on a quiet machine
+ * costs its wait and a short window. (Counting serial calls instead, and
+ * starting over after one call where the worker kept up, let a fit stall
+ * every few calls: 1.4-1.5x the one-thread time with a core held.) A window
+ * is time, not calls, because the wait is time; it never exceeds
+ * FASTLC_BACKOFF_LIMIT_NS.
  *
  * Portable fallback: without POSIX threads and the GCC/clang __atomic
  * builtins (MSVC), or with FASTLC_POOL_SERIAL defined, every call runs its
@@ -61,7 +70,11 @@ static void fastlc_run_serial(fastlc_task task, void *ctx, Py_ssize_t n_chunks)
 #define FASTLC_CALLER_SPIN_NS 20000
 /* A wait this short never triggers the serial back-off. */
 #define FASTLC_STRAGGLER_NS 50000
-#define FASTLC_MAX_SERIAL_CALLS 1024
+/* Serial window after a straggler, in multiples of its wait (see the top of this file). */
+#define FASTLC_BACKOFF_MIN 2
+#define FASTLC_BACKOFF_MAX 1024
+#define FASTLC_BACKOFF_MEMORY_NS 250000000
+#define FASTLC_BACKOFF_LIMIT_NS 1000000000
 
 #if defined(__x86_64__) || defined(__i386__)
 #define FASTLC_CPU_RELAX() __builtin_ia32_pause()
@@ -87,8 +100,8 @@ static struct {
     int sleepers;           /* workers waiting on `wake` */
     int owned;              /* 1 while a caller runs a job (one caller at a time) */
     int n_workers;          /* touched by the owning caller only */
-    int serial_calls;       /* calls left to run serially after a straggler */
-    int backoff;
+    int64_t serial_until;   /* calls before this time (fastlc_now_ns) run serially */
+    int64_t backoff;        /* the last window, in multiples of its straggler's wait */
     uint32_t start_generation[FASTLC_POOL_MAX_WORKERS];
     /* counters for tests and benchmark reports, written by the owning caller only */
     int64_t parallel_calls, backoff_calls, straggler_calls, waited_ns;
@@ -206,23 +219,25 @@ static void fastlc_pool_after_fork(void)
 
 static int fastlc_pool_init(void)
 {
-    fastlc_pool.backoff = 1;
     if (pthread_mutex_init(&fastlc_pool.lock, NULL) != 0 || pthread_cond_init(&fastlc_pool.wake, NULL) != 0)
         return -1;
     return pthread_atfork(NULL, NULL, fastlc_pool_after_fork) == 0 ? 0 : -1;
 }
 
-static void fastlc_note_wait(int64_t worked_ns, int64_t waited_ns)
+static void fastlc_note_wait(int64_t end_ns, int64_t worked_ns, int64_t waited_ns)
 {
     fastlc_pool.parallel_calls++;
     fastlc_pool.waited_ns += waited_ns;
     if (waited_ns > FASTLC_STRAGGLER_NS && waited_ns > worked_ns) {
+        int64_t window;
+        int recent = fastlc_pool.serial_until != 0 && end_ns - fastlc_pool.serial_until < FASTLC_BACKOFF_MEMORY_NS;
         fastlc_pool.straggler_calls++;
-        fastlc_pool.serial_calls = fastlc_pool.backoff;
-        if (fastlc_pool.backoff < FASTLC_MAX_SERIAL_CALLS)
+        if (!recent)
+            fastlc_pool.backoff = FASTLC_BACKOFF_MIN;
+        else if (fastlc_pool.backoff < FASTLC_BACKOFF_MAX)
             fastlc_pool.backoff *= 2;
-    } else if (4 * waited_ns < worked_ns) {
-        fastlc_pool.backoff = 1;
+        window = waited_ns * fastlc_pool.backoff;
+        fastlc_pool.serial_until = end_ns + (window < FASTLC_BACKOFF_LIMIT_NS ? window : FASTLC_BACKOFF_LIMIT_NS);
     }
 }
 
@@ -230,7 +245,7 @@ static void fastlc_parallel_for(fastlc_task task, void *ctx, Py_ssize_t n_chunks
 {
     uint32_t generation;
     int helpers;
-    int64_t start, worked, waited;
+    int64_t start, worked, waited, end;
     unsigned spins = 0;
     if (n_threads > n_chunks)
         n_threads = (int)n_chunks;
@@ -241,8 +256,7 @@ static void fastlc_parallel_for(fastlc_task task, void *ctx, Py_ssize_t n_chunks
         fastlc_run_serial(task, ctx, n_chunks);
         return;
     }
-    if (fastlc_pool.serial_calls > 0) {
-        fastlc_pool.serial_calls--;
+    if (fastlc_pool.serial_until != 0 && fastlc_now_ns() < fastlc_pool.serial_until) {
         fastlc_pool.backoff_calls++;
         __atomic_store_n(&fastlc_pool.owned, 0, __ATOMIC_RELEASE);
         fastlc_run_serial(task, ctx, n_chunks);
@@ -274,8 +288,9 @@ static void fastlc_parallel_for(fastlc_task task, void *ctx, Py_ssize_t n_chunks
         if ((++spins & 255) == 0 && fastlc_now_ns() - start - worked > FASTLC_CALLER_SPIN_NS)
             sched_yield();
     }
-    waited = fastlc_now_ns() - start - worked;
-    fastlc_note_wait(worked, waited);
+    end = fastlc_now_ns();
+    waited = end - start - worked;
+    fastlc_note_wait(end, worked, waited);
     __atomic_store_n(&fastlc_pool.owned, 0, __ATOMIC_RELEASE);
 }
 
@@ -286,14 +301,35 @@ static void fastlc_pool_stats(int64_t *out)
     out[2] = fastlc_pool.straggler_calls;
     out[3] = fastlc_pool.waited_ns;
     out[4] = fastlc_pool.n_workers;
+    out[5] = fastlc_pool.serial_until;
+    out[6] = fastlc_pool.backoff;
+}
+
+/* For the tests of the back-off rule: feed it a call's times; forget every straggler. */
+static void fastlc_pool_note_wait(int64_t end_ns, int64_t worked_ns, int64_t waited_ns)
+{
+    fastlc_note_wait(end_ns, worked_ns, waited_ns);
+}
+
+static void fastlc_pool_forget_stragglers(void)
+{
+    fastlc_pool.serial_until = 0;
+    fastlc_pool.backoff = 0;
 }
 
 #else /* serial fallback */
 
 static void fastlc_pool_stats(int64_t *out)
 {
-    out[0] = out[1] = out[2] = out[3] = out[4] = 0;
+    out[0] = out[1] = out[2] = out[3] = out[4] = out[5] = out[6] = 0;
 }
+
+static void fastlc_pool_note_wait(int64_t end_ns, int64_t worked_ns, int64_t waited_ns)
+{
+    (void)end_ns, (void)worked_ns, (void)waited_ns;
+}
+
+static void fastlc_pool_forget_stragglers(void) {}
 
 static int fastlc_pool_init(void) { return 0; }
 
