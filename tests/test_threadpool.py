@@ -104,7 +104,7 @@ def test_serial_windows_double_while_stragglers_recur_and_start_over_after_a_qui
     pool._note_wait(end, 1 * MS, 3 * MS)  # waited 3 ms for a worker, worked 1 ms itself
     state = pool.stats()
     assert (state["backoff"], state["serial_until_ns"]) == (2, end + 6 * MS)
-    end = state["serial_until_ns"] + 10 * MS  # the next straggler soon after that window
+    end = state["serial_until_ns"] + 5 * MS  # the next straggler within a window's length (6 ms) of it
     pool._note_wait(end, 1 * MS, 3 * MS)
     state = pool.stats()
     assert (state["backoff"], state["serial_until_ns"]) == (4, end + 12 * MS)
@@ -112,7 +112,7 @@ def test_serial_windows_double_while_stragglers_recur_and_start_over_after_a_qui
     pool._note_wait(end + 20 * MS, 1 * MS, 40_000)
     pool._note_wait(end + 20 * MS, 5 * MS, 3 * MS)
     assert pool.stats()["serial_until_ns"] == end + 12 * MS
-    end += 12 * MS + 300 * MS  # over 250 ms after the last window: a new episode
+    end += 12 * MS + 13 * MS  # more than a window's length (12 ms) after the last window: a new episode
     pool._note_wait(end, 1 * MS, 3 * MS)
     state = pool.stats()
     assert (state["backoff"], state["serial_until_ns"]) == (2, end + 6 * MS)
@@ -123,7 +123,7 @@ def test_a_serial_window_lasts_at_most_a_second(pool):
     for _ in range(15):
         pool._note_wait(end, 1 * MS, 50 * MS)
         window = pool.stats()["serial_until_ns"] - end
-        end += window + 1 * MS
+        end += window + 1 * MS  # stragglers right after each window
     assert window == 1000 * MS
     assert pool.stats()["backoff"] == 1024
 

@@ -22,11 +22,12 @@
  * worker than it worked itself (that worker was descheduled mid-chunk: the
  * wait is a scheduler time slice, milliseconds), the calls of the next
  * `backoff` times that wait run serially. The multiple doubles with every
- * straggler that comes within FASTLC_BACKOFF_MEMORY_NS of the last one and
- * starts over at FASTLC_BACKOFF_MIN otherwise. So a core held by another
- * process for a while costs a few waits, each followed by a serial window
- * twice as long as the one before, while a rare preemption on a quiet machine
- * costs its wait and a short window. (Counting serial calls instead, and
+ * straggler that comes less than one window's length after the last window
+ * ended, and starts over at FASTLC_BACKOFF_MIN otherwise. A core held by
+ * another process gives a straggler within a millisecond or so of parallel
+ * calls, so it costs a few waits, each followed by a serial window twice as
+ * long as the one before; a rare preemption on a quiet machine (tens of
+ * milliseconds apart) costs its wait and a short window. (Counting serial calls instead, and
  * starting over after one call where the worker kept up, let a fit stall
  * every few calls: 1.4-1.5x the one-thread time with a core held.) A window
  * is time, not calls, because the wait is time; it never exceeds
@@ -73,7 +74,6 @@ static void fastlc_run_serial(fastlc_task task, void *ctx, Py_ssize_t n_chunks)
 /* Serial window after a straggler, in multiples of its wait (see the top of this file). */
 #define FASTLC_BACKOFF_MIN 2
 #define FASTLC_BACKOFF_MAX 1024
-#define FASTLC_BACKOFF_MEMORY_NS 250000000
 #define FASTLC_BACKOFF_LIMIT_NS 1000000000
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -102,6 +102,7 @@ static struct {
     int n_workers;          /* touched by the owning caller only */
     int64_t serial_until;   /* calls before this time (fastlc_now_ns) run serially */
     int64_t backoff;        /* the last window, in multiples of its straggler's wait */
+    int64_t window;         /* the last window's length */
     uint32_t start_generation[FASTLC_POOL_MAX_WORKERS];
     /* counters for tests and benchmark reports, written by the owning caller only */
     int64_t parallel_calls, backoff_calls, straggler_calls, waited_ns;
@@ -230,14 +231,15 @@ static void fastlc_note_wait(int64_t end_ns, int64_t worked_ns, int64_t waited_n
     fastlc_pool.waited_ns += waited_ns;
     if (waited_ns > FASTLC_STRAGGLER_NS && waited_ns > worked_ns) {
         int64_t window;
-        int recent = fastlc_pool.serial_until != 0 && end_ns - fastlc_pool.serial_until < FASTLC_BACKOFF_MEMORY_NS;
+        int recent = fastlc_pool.serial_until != 0 && end_ns - fastlc_pool.serial_until < fastlc_pool.window;
         fastlc_pool.straggler_calls++;
         if (!recent)
             fastlc_pool.backoff = FASTLC_BACKOFF_MIN;
         else if (fastlc_pool.backoff < FASTLC_BACKOFF_MAX)
             fastlc_pool.backoff *= 2;
         window = waited_ns * fastlc_pool.backoff;
-        fastlc_pool.serial_until = end_ns + (window < FASTLC_BACKOFF_LIMIT_NS ? window : FASTLC_BACKOFF_LIMIT_NS);
+        fastlc_pool.window = window < FASTLC_BACKOFF_LIMIT_NS ? window : FASTLC_BACKOFF_LIMIT_NS;
+        fastlc_pool.serial_until = end_ns + fastlc_pool.window;
     }
 }
 
@@ -315,6 +317,7 @@ static void fastlc_pool_forget_stragglers(void)
 {
     fastlc_pool.serial_until = 0;
     fastlc_pool.backoff = 0;
+    fastlc_pool.window = 0;
 }
 
 #else /* serial fallback */
