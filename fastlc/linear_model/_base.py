@@ -61,6 +61,14 @@ def _blas_controller():
 #: more than a small chunk's work (digits: 64 x 64 x 10).
 PARALLEL_CHUNK_WORK = 1 << 17
 
+#: Bytes of X one chunk reads (rows x features x item size) from which the kernel runs on n_threads even
+#: when its arithmetic is below PARALLEL_CHUNK_WORK: rows that stream from beyond the caches keep one
+#: thread waiting on memory, and a second one doubles the reads in flight. Measured with the pool's
+#: straggler back-off (2-core Xeon, quiet): LinearRegressor's kernel on 16000 x 100 float64 (51 KB a
+#: chunk) 26.1 -> 18.7 ms for 20 epochs of 256-row batches on 2 threads; float32 (26 KB) 18.3 -> 18.9 ms
+#: and the digits' 64-feature rows (32 KB in float64, 10 classes) 4.4 -> 4.6 ms, no gain.
+PARALLEL_CHUNK_BYTES = 48 * 1024
+
 #: Non-zeros x outputs of a sparse batch from which its gradient kernel runs on n_threads (see _batch_runner):
 #: on 2 threads 8192-row text batches (~800k non-zeros, 20 classes) took 0.22 s an epoch (0.43 s on one), and a
 #: 10-epoch fit with 1024-row batches 2.6 s (3.6 s); 256-row batches were slower on 2 (see _batch_runner).
@@ -402,13 +410,13 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                                      self.sparse_update, batch_size, self.backend, n_threads)
         backend = resolve_backend(self.backend, self._gradient_kernel_name)
         n_classes, n_features = self._coef_matrix.shape
-        # The thread count changes the speed only, never the result (fixed chunks).
-        # Only the arithmetic counts: scattered rows from memory (a shuffled batch of a large X) did not
-        # make a second thread pay. On the shared 2-core machine (load ~5) a single-output regressor on
-        # 16000 x 100 float64 (256- or 1000-row batches) gained nothing in the kernel's median batch time
-        # and lost 1.7-2x in fit wall time: a worker descheduled mid-chunk stalls the batch.
+        # The thread count changes the speed only, never the result (fixed chunks). A chunk is worth a
+        # second thread by its arithmetic or by the bytes of X it streams (see the two constants). (Before
+        # the pool's time-window back-off, a worker descheduled mid-chunk on a loaded machine stalled
+        # single-output batches often enough to cost 1.7-2x in fit wall time, and only arithmetic counted.)
         chunk_work = 2 * CHUNK_ROWS * n_features * n_classes
-        kernel_threads = n_threads if chunk_work >= PARALLEL_CHUNK_WORK else 1
+        chunk_bytes = CHUNK_ROWS * n_features * X.itemsize
+        kernel_threads = n_threads if chunk_work >= PARALLEL_CHUNK_WORK or chunk_bytes >= PARALLEL_CHUNK_BYTES else 1
         batch_gradient = self._gradient_kernel(X.dtype, backend, kernel_threads)
         batch_size = self._batch_size(X.shape[0]) if batch_size is None else batch_size
         runner = BatchRunner(self, X, y, weight, batch_gradient, self._stepper(n_threads), batch_size)
