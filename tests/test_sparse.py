@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from fastlc import LinearRegressor, LinearSVMClassifier, SoftmaxClassifier
+from fastlc._shuffle import permutation
 from fastlc.kernels import available_backends
 
 ESTIMATORS = [SoftmaxClassifier, LinearSVMClassifier]
@@ -323,7 +324,7 @@ def truncated_sgd_reference(X, y, *, learning_rate, alpha, batch_size, max_epoch
     seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max)
     generator = np.random.default_rng(seed)  # the estimators' shuffling stream
     for _ in range(max_epochs):
-        order = generator.permutation(n_samples)
+        order = permutation(generator, n_samples)  # the estimators' row order (tested in test_shuffle.py)
         for start in range(0, n_samples, batch_size):
             rows = order[start:start + batch_size]
             scores = X[rows] @ W.T + b

@@ -41,6 +41,7 @@ from threadpoolctl import ThreadpoolController
 from .._constants import CHUNK_ROWS
 from .._dispatch import BACKENDS, resolve_backend
 from .._memory import aligned_copy, aligned_zeros, is_aligned
+from .._shuffle import permutation
 from .._validation import check_n_threads
 from ._sparse import SparseBatchRunner
 from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, scheduled_learning_rate
@@ -340,7 +341,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         with self._blas_threads():
             for _ in range(1 if incremental else self.max_epochs):
                 lr = self._epoch_learning_rate()
-                order = generator.permutation(X.shape[0]) if self.shuffle else in_order
+                order = permutation(generator, X.shape[0]) if self.shuffle else in_order
                 try:
                     data_loss = runner.run_epoch(order, lr, guard)
                     with np.errstate(over="ignore", invalid="ignore"):
