@@ -179,6 +179,23 @@ def test_dtype_is_kept_and_the_seed_fixes_the_model(dtype):
     assert one.loss_curve_ == two.loss_curve_
 
 
+def test_wide_float64_rows_run_on_two_threads_with_the_same_model():
+    # 100 float64 features: a 64-row chunk streams 51 KB of X, enough for a second thread
+    # (PARALLEL_CHUNK_BYTES); float32 rows of the same width stay on one
+    from fastlc.linear_model._base import CHUNK_ROWS, PARALLEL_CHUNK_BYTES, PARALLEL_CHUNK_WORK
+
+    assert 2 * CHUNK_ROWS * 100 < PARALLEL_CHUNK_WORK  # not by its arithmetic
+    assert CHUNK_ROWS * 100 * 4 < PARALLEL_CHUNK_BYTES <= CHUNK_ROWS * 100 * 8
+    params = dict(max_epochs=3, tol=None, random_state=3)
+    for dtype, expected_threads in ((np.float32, 1), (np.float64, 2)):
+        X, y = linear_data(1200, 100, dtype=dtype)
+        one = LinearRegressor(n_threads=1, **params).fit(X, y)
+        two = LinearRegressor(n_threads=2, **params).fit(X, y)
+        runner = two._batch_runner(X, y.reshape(-1, 1), np.ones(1200, dtype))
+        assert runner.kernel_threads == expected_threads
+        assert np.array_equal(one.coef_, two.coef_) and one.loss_curve_ == two.loss_curve_
+
+
 def test_partial_fit_warm_start_and_pickle():
     X, y = linear_data(400, 3)
     model = LinearRegressor(random_state=0, learning_rate=0.05)
