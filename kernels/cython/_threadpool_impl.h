@@ -27,11 +27,11 @@
  * another process gives a straggler within a millisecond or so of parallel
  * calls, so it costs a few waits, each followed by a serial window twice as
  * long as the one before; a rare preemption on a quiet machine (tens of
- * milliseconds apart) costs its wait and a short window. (Counting serial calls instead, and
- * starting over after one call where the worker kept up, let a fit stall
- * every few calls: 1.4-1.5x the one-thread time with a core held.) A window
- * is time, not calls, because the wait is time; it never exceeds
- * FASTLC_BACKOFF_LIMIT_NS.
+ * milliseconds apart) costs its wait and a short window. (Counting serial
+ * calls instead, and starting over after one call where the worker kept up,
+ * let a fit stall every few calls: 1.4-1.5x the one-thread time with a core
+ * held.) A window is time, not calls, because the wait is time; it never
+ * exceeds FASTLC_BACKOFF_LIMIT_NS.
  *
  * Portable fallback: without POSIX threads and the GCC/clang __atomic
  * builtins (MSVC), or with FASTLC_POOL_SERIAL defined, every call runs its
@@ -225,6 +225,9 @@ static void fastlc_pool_after_fork(void)
     fastlc_pool.sleepers = 0;
     fastlc_pool.owned = 0;
     fastlc_pool.helpers = 0;
+    fastlc_pool.serial_until = 0;  /* the parent's stragglers say nothing of the child's cores */
+    fastlc_pool.backoff = 0;
+    fastlc_pool.window = 0;
 }
 
 static int fastlc_pool_init(void)
