@@ -216,6 +216,14 @@ static int fastlc_start_workers(int wanted)
     return fastlc_pool.n_workers;
 }
 
+/* No straggler on record: the state of a fresh pool (also a test hook, see _fastlc_threadpool.pyx). */
+static void fastlc_pool_forget_stragglers(void)
+{
+    fastlc_pool.serial_until = 0;
+    fastlc_pool.backoff = 0;
+    fastlc_pool.window = 0;
+}
+
 /* After fork() the child has only the forking thread: start the pool over. */
 static void fastlc_pool_after_fork(void)
 {
@@ -225,9 +233,7 @@ static void fastlc_pool_after_fork(void)
     fastlc_pool.sleepers = 0;
     fastlc_pool.owned = 0;
     fastlc_pool.helpers = 0;
-    fastlc_pool.serial_until = 0;  /* the parent's stragglers say nothing of the child's cores */
-    fastlc_pool.backoff = 0;
-    fastlc_pool.window = 0;
+    fastlc_pool_forget_stragglers();  /* the parent's stragglers say nothing of the child's cores */
 }
 
 static int fastlc_pool_init(void)
@@ -319,17 +325,10 @@ static void fastlc_pool_stats(int64_t *out)
     out[6] = fastlc_pool.backoff;
 }
 
-/* For the tests of the back-off rule: feed it a call's times; forget every straggler. */
+/* For the tests of the back-off rule: feed it a call's times. */
 static void fastlc_pool_note_wait(int64_t end_ns, int64_t worked_ns, int64_t waited_ns)
 {
     fastlc_note_wait(end_ns, worked_ns, waited_ns);
-}
-
-static void fastlc_pool_forget_stragglers(void)
-{
-    fastlc_pool.serial_until = 0;
-    fastlc_pool.backoff = 0;
-    fastlc_pool.window = 0;
 }
 
 #else /* serial fallback */
