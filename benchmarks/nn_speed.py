@@ -1,6 +1,6 @@
 """Speed of the neural-network building blocks against their targets (issue 13), interleaved.
 
-    python benchmarks/nn_speed.py [--repeats 5] [--threads 2] [--size N] [--out benchmarks/results/nn.md]
+    python benchmarks/nn_speed.py [--repeats 5] [--threads 2] [--size N] [--cases gelu,nll] [--out benchmarks/results/nn.md]
 
 Every case times the numpy, numba and cython backends and, for the element-wise kernels, two copy
 kernels (NumPy's single-threaded ``copyto`` and a Numba copy on ``--threads`` threads) in the same
@@ -118,7 +118,12 @@ def _ms(seconds):
     return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} us"
 
 
-def measure(repeats, quick, n_threads, size=None):
+def _selected(name, cases):
+    return not cases or any(case in name for case in cases)
+
+
+def measure(repeats, quick, n_threads, size=None, cases=None):
+    """Times of every case whose name contains one of ``cases`` (all cases when None)."""
     size = size or (100_000 if quick else 10_000_000)
     elementwise, others = [], []
     src = np.random.default_rng(1).standard_normal(size).astype(np.float32)
@@ -126,11 +131,15 @@ def measure(repeats, quick, n_threads, size=None):
     copies = {"copy 1 thread": lambda: np.copyto(dst, src),
               f"copy {n_threads} threads": lambda: _parallel_copy()(src, dst)}
     for name, nbytes, call in elementwise_cases(size):
+        if not _selected(name, cases):
+            continue
         fits = {backend: functools.partial(call, backend, n_threads) for backend in BACKENDS}
         times = median_times({**fits, **copies}, repeats)
         copy_rate = max(2 * src.nbytes / times[copy] for copy in copies) / 1e9
         elementwise.append((name, nbytes, times, copy_rate))
     for name, call in other_cases(quick):
+        if not _selected(name, cases):
+            continue
         times = median_times({backend: functools.partial(call, backend, n_threads) for backend in BACKENDS}, repeats)
         others.append((name, times))
     return size, elementwise, others
@@ -178,12 +187,15 @@ def main(argv=None):
     parser.add_argument("--size", type=int, help="elements of the element-wise cases (default 10 M; e.g. 262144 "
                         "with --threads 1 for the compute cost of cache-resident data)")
     parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
+    parser.add_argument("--cases", help="comma-separated parts of case names to run (e.g. 'gelu,nll_loss'); "
+                        "default: every case")
     parser.add_argument("--out", help="also write the Markdown report here")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.threads < 1 or (args.size is not None and args.size < 1):
         parser.error("--repeats, --threads and --size must be at least 1")
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    text = report(*measure(args.repeats, args.quick, args.threads, args.size), args.repeats, args.threads)
+    cases = [case.strip() for case in args.cases.split(",") if case.strip()] if args.cases else None
+    text = report(*measure(args.repeats, args.quick, args.threads, args.size, cases), args.repeats, args.threads)
     print(text)
     if args.out:
         with open(args.out, "w") as f:
