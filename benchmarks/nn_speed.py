@@ -96,17 +96,28 @@ def other_cases(quick):
         yield f"batch_norm fwd+bwd {'x'.join(map(str, shape))}", forward_backward
 
 
-def median_times(fits, repeats):
+#: Seconds of untimed calls of a kernel before each timed call (at least one call).
+WARM = 0.005
+
+
+def median_times(fits, repeats, warm=WARM):
     """Median seconds of each named call, interleaved round by round after a warm-up round.
 
-    Each timed call follows an untimed one of the same kernel, as in a training loop: on a machine
-    with other work, the first call after another library's calls can wait milliseconds for its
-    sleeping worker threads to get a CPU back, which says nothing about the kernel.
+    Each timed call follows untimed calls of the same kernel for at least ``warm`` seconds, as in
+    a training loop: on a machine with other work, the first call after another library's calls
+    can wait milliseconds for its sleeping worker threads to get a CPU back, and the previous
+    kernel's threads may still be spinning for their next job on a core this one needs (Numba's
+    OpenMP workers spin for milliseconds after a parallel loop: the Cython NLL measured 380 us
+    right after one untimed call, 220-250 us once they had gone to sleep); neither says anything
+    about the kernel.
     """
     times = {name: [] for name in fits}
     for round_ in range(repeats + 1):
         for name, fit in fits.items():
+            start = time.perf_counter()
             fit()
+            while time.perf_counter() - start < warm:
+                fit()
             start = time.perf_counter()
             fit()
             if round_:
@@ -154,7 +165,8 @@ def report(size, elementwise, others, repeats, n_threads):
         f"Code path: {code_path()}.  ",
         f"fastlc {fastlc.__version__}, NumPy {np.__version__}, Numba {numba.__version__}, "
         f"Python {platform.python_version()}; {n_threads} threads; medians of {repeats} interleaved rounds "
-        f"after a warm-up round, each timed call right after an untimed one of the same kernel. "
+        f"after a warm-up round, each timed call right after untimed calls of the same kernel for at least "
+        f"{WARM * 1e3:.0f} ms. "
         f"Regenerate with `python benchmarks/nn_speed.py`.",
         "",
         f"Element-wise kernels on {size:,} float32 (targets: >= 3x numpy, >= 0.8x the faster copy's GB/s,"
