@@ -1,6 +1,7 @@
 """Speed of the neural-network building blocks against their targets (issue 13), interleaved.
 
-    python benchmarks/nn_speed.py [--repeats 5] [--threads 2] [--size N] [--cases gelu,nll] [--out benchmarks/results/nn.md]
+    python benchmarks/nn_speed.py [--repeats 5] [--threads 2] [--size N] [--cases gelu,nll]
+                                  [--out benchmarks/results/nn.md]
 
 Every case times the numpy, numba and cython backends and, for the element-wise kernels, two copy
 kernels (NumPy's single-threaded ``copyto`` and a Numba copy on ``--threads`` threads) in the same
