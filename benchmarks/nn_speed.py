@@ -1,6 +1,7 @@
 """Speed of the neural-network building blocks against their targets (issue 13), interleaved.
 
-    python benchmarks/nn_speed.py [--repeats 5] [--threads 2] [--size N] [--out benchmarks/results/nn.md]
+    python benchmarks/nn_speed.py [--repeats 5] [--threads 2] [--size N] [--cases gelu,nll]
+                                  [--out benchmarks/results/nn.md]
 
 Every case times the numpy, numba and cython backends and, for the element-wise kernels, two copy
 kernels (NumPy's single-threaded ``copyto`` and a Numba copy on ``--threads`` threads) in the same
@@ -96,17 +97,28 @@ def other_cases(quick):
         yield f"batch_norm fwd+bwd {'x'.join(map(str, shape))}", forward_backward
 
 
-def median_times(fits, repeats):
+#: Seconds of untimed calls of a kernel before each timed call (at least one call).
+WARM = 0.005
+
+
+def median_times(fits, repeats, warm=WARM):
     """Median seconds of each named call, interleaved round by round after a warm-up round.
 
-    Each timed call follows an untimed one of the same kernel, as in a training loop: on a machine
-    with other work, the first call after another library's calls can wait milliseconds for its
-    sleeping worker threads to get a CPU back, which says nothing about the kernel.
+    Each timed call follows untimed calls of the same kernel for at least ``warm`` seconds, as in
+    a training loop: on a machine with other work, the first call after another library's calls
+    can wait milliseconds for its sleeping worker threads to get a CPU back, and the previous
+    kernel's threads may still be spinning for their next job on a core this one needs (Numba's
+    OpenMP workers spin for milliseconds after a parallel loop: the Cython NLL measured 380 us
+    right after one untimed call, 220-250 us once they had gone to sleep); neither says anything
+    about the kernel.
     """
     times = {name: [] for name in fits}
     for round_ in range(repeats + 1):
         for name, fit in fits.items():
+            start = time.perf_counter()
             fit()
+            while time.perf_counter() - start < warm:
+                fit()
             start = time.perf_counter()
             fit()
             if round_:
@@ -118,7 +130,12 @@ def _ms(seconds):
     return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} us"
 
 
-def measure(repeats, quick, n_threads, size=None):
+def _selected(name, cases):
+    return not cases or any(case in name for case in cases)
+
+
+def measure(repeats, quick, n_threads, size=None, cases=None):
+    """Times of every case whose name contains one of ``cases`` (all cases when None)."""
     size = size or (100_000 if quick else 10_000_000)
     elementwise, others = [], []
     src = np.random.default_rng(1).standard_normal(size).astype(np.float32)
@@ -126,11 +143,15 @@ def measure(repeats, quick, n_threads, size=None):
     copies = {"copy 1 thread": lambda: np.copyto(dst, src),
               f"copy {n_threads} threads": lambda: _parallel_copy()(src, dst)}
     for name, nbytes, call in elementwise_cases(size):
+        if not _selected(name, cases):
+            continue
         fits = {backend: functools.partial(call, backend, n_threads) for backend in BACKENDS}
         times = median_times({**fits, **copies}, repeats)
         copy_rate = max(2 * src.nbytes / times[copy] for copy in copies) / 1e9
         elementwise.append((name, nbytes, times, copy_rate))
     for name, call in other_cases(quick):
+        if not _selected(name, cases):
+            continue
         times = median_times({backend: functools.partial(call, backend, n_threads) for backend in BACKENDS}, repeats)
         others.append((name, times))
     return size, elementwise, others
@@ -145,7 +166,8 @@ def report(size, elementwise, others, repeats, n_threads):
         f"Code path: {code_path()}.  ",
         f"fastlc {fastlc.__version__}, NumPy {np.__version__}, Numba {numba.__version__}, "
         f"Python {platform.python_version()}; {n_threads} threads; medians of {repeats} interleaved rounds "
-        f"after a warm-up round, each timed call right after an untimed one of the same kernel. "
+        f"after a warm-up round, each timed call right after untimed calls of the same kernel for at least "
+        f"{WARM * 1e3:.0f} ms. "
         f"Regenerate with `python benchmarks/nn_speed.py`.",
         "",
         f"Element-wise kernels on {size:,} float32 (targets: >= 3x numpy, >= 0.8x the faster copy's GB/s,"
@@ -178,12 +200,15 @@ def main(argv=None):
     parser.add_argument("--size", type=int, help="elements of the element-wise cases (default 10 M; e.g. 262144 "
                         "with --threads 1 for the compute cost of cache-resident data)")
     parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
+    parser.add_argument("--cases", help="comma-separated parts of case names to run (e.g. 'gelu,nll_loss'); "
+                        "default: every case")
     parser.add_argument("--out", help="also write the Markdown report here")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.threads < 1 or (args.size is not None and args.size < 1):
         parser.error("--repeats, --threads and --size must be at least 1")
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    text = report(*measure(args.repeats, args.quick, args.threads, args.size), args.repeats, args.threads)
+    cases = [case.strip() for case in args.cases.split(",") if case.strip()] if args.cases else None
+    text = report(*measure(args.repeats, args.quick, args.threads, args.size, cases), args.repeats, args.threads)
     print(text)
     if args.out:
         with open(args.out, "w") as f:

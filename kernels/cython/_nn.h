@@ -85,8 +85,9 @@ enum { FASTLC_RELU, FASTLC_LEAKY_RELU, FASTLC_ELU, FASTLC_GELU, FASTLC_GELU_TANH
 #define FASTLC_GELU_TANH_BETA 0.79788456080286535588
 #define FASTLC_GELU_TANH_KAPPA 0.044715
 
-/* forward f(x, a, b) and backward g * f'(x) of each activation; a, b: its parameters */
-#define FASTLC_ACTIVATION_POINTS(T, S, EXP, EXPM1, CDF, TANH, TANH_PARTS, BITS)                         \
+/* forward f(x, a, b) and backward g * f'(x) of each activation; a, b: its parameters.
+   EXPLOW: exp for arguments bounded above (fastlc_expf_upto88), cheaper in float. */
+#define FASTLC_ACTIVATION_POINTS(T, S, EXP, EXPLOW, EXPM1, CDF, TANH, TANH_PARTS, BITS)                         \
 static inline T fastlc_sigmoid1_##S(T x) { return (T)1 / ((T)1 + EXP(-x)); }                \
 static inline T fastlc_relu_##S(T x, T a, T b) { return x <= 0 ? (T)0 : x; }                \
 static inline T fastlc_relu_backward_##S(T g, T x, T a, T b) { return x <= 0 ? (T)0 : g; }  \
@@ -97,7 +98,7 @@ static inline T fastlc_elu_backward_##S(T g, T x, T a, T b) { return x <= 0 ? g 
 static inline T fastlc_gelu_##S(T x, T a, T b) { return x * CDF(x); }                      \
 static inline T fastlc_gelu_backward_##S(T g, T x, T a, T b) {                               \
     T cdf = CDF(x);                                                                          \
-    T pdf = (T)FASTLC_INV_SQRT_2PI * EXP((T)-0.5 * x * x);                                   \
+    T pdf = (T)FASTLC_INV_SQRT_2PI * EXPLOW((T)-0.5 * x * x);                                 \
     return g * (cdf + x * pdf);                                                              \
 }                                                                                            \
 static inline T fastlc_gelu_tanh_##S(T x, T a, T b) {                                        \
@@ -124,7 +125,7 @@ static inline T fastlc_tanh_backward_##S(T g, T x, T a, T b) {                  
 }                                                                                            \
 static inline T fastlc_softplus_##S(T x, T beta, T threshold) {                              \
     T z = x * beta;                                                                          \
-    return z > threshold ? x : FASTLC_SOFTPLUS_BODY(T, BITS, EXP) * ((T)1 / beta);  /* 1 / beta: hoisted */ \
+    return z > threshold ? x : FASTLC_SOFTPLUS_BODY(T, BITS, EXPLOW) * ((T)1 / beta);  /* 1 / beta: hoisted */ \
 }                                                                                            \
 static inline T fastlc_softplus_backward_##S(T g, T x, T beta, T threshold) {                \
     T z = x * beta;                                                                          \
@@ -160,7 +161,7 @@ static inline float fastlc_normal_cdf32(float x) {
     p = p * t + 0.37409196f;
     p = p * t + 1.00002368f;
     p = p * t - 1.26551223f;
-    float half_erfc = 0.5f * t * fastlc_expf(p - z * z);
+    float half_erfc = 0.5f * t * fastlc_expf_upto88(p - z * z);  /* p - z^2 <= 3e-8 */
     return x < 0 ? half_erfc : 1.0f - half_erfc;
 }
 
@@ -175,14 +176,14 @@ static inline void fastlc_tanh_parts64(double u, double* half, double* omt2) {
     *omt2 = 1.0 - t * t;
 }
 static inline void fastlc_tanh_parts32(float u, float* half, float* omt2) {
-    float e = fastlc_expf(-2.0f * fabsf(u)), r = 1.0f / (1.0f + e);
+    float e = fastlc_expf_upto88(-2.0f * fabsf(u)), r = 1.0f / (1.0f + e);
     *half = u >= 0 ? r : e * r;  /* NaN: e * r, NaN */
     *omt2 = 4.0f * e * r * r;
 }
 
-FASTLC_ACTIVATION_POINTS(float, f32, fastlc_expf, fastlc_expm1_32, fastlc_normal_cdf32, fastlc_tanh32,
+FASTLC_ACTIVATION_POINTS(float, f32, fastlc_expf, fastlc_expf_upto88, fastlc_expm1_32, fastlc_normal_cdf32, fastlc_tanh32,
                          fastlc_tanh_parts32, 32)
-FASTLC_ACTIVATION_POINTS(double, f64, fastlc_exp, fastlc_expm1_64, fastlc_normal_cdf64, fastlc_tanh64,
+FASTLC_ACTIVATION_POINTS(double, f64, fastlc_exp, fastlc_exp_upto709, fastlc_expm1_64, fastlc_normal_cdf64, fastlc_tanh64,
                          fastlc_tanh_parts64, 64)
 
 #define FASTLC_ACTIVATION_LOOPS(NAME, T, S)                                                  \

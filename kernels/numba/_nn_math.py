@@ -265,6 +265,37 @@ _by_dtype(log1p_small, _log1p_small32, _log1p_small64)
 # The standard normal CDF of the exact GELU: the forms of fastlc_normal_cdf32 / 64 in
 # kernels/cython/_nn.h (see there for the accuracy): float32 by Numerical Recipes' erfc
 # (branch-free, vectorizes), float64 by libm's erf.
+@numba.njit(**_EXACT_INLINE)
+def _exp_upto88_32(x_in):
+    """exp32 for arguments that cannot exceed 88: the same bits there, without the overflow clamp and
+    select, and with a low clamp that lets NaN through (fastlc_expf_upto88 in kernels/cython/_nn_points.h)."""
+    x = np.float32(-87.0) if x_in < np.float32(-87.0) else x_in
+    t = x * np.float32(1.44269504088896341) + np.float32(12582912.0)
+    n = t - np.float32(12582912.0)
+    r = x - n * np.float32(0.693359375) - n * np.float32(-2.12194440e-4)
+    p = np.float32(1.9875691500e-4)
+    p = p * r + np.float32(1.3981999507e-3)
+    p = p * r + np.float32(8.3334519073e-3)
+    p = p * r + np.float32(4.1665795894e-2)
+    p = p * r + np.float32(1.6666665459e-1)
+    p = p * r + np.float32(5.0000001201e-1)
+    p = p * r * r + r + np.float32(1.0)
+    y = p * _float32_from_bits((_float32_bits(t) - 0x4B400000 + 127) << 23)  # NaN: p is NaN
+    return np.float32(0.0) if x_in < np.float32(-87.0) else y
+
+
+@numba.njit(**_EXACT_INLINE)
+def _exp_upto709_64(x):
+    return exp64(x)
+
+
+def exp_upto88(x):
+    """exp for arguments bounded above (exp(-|u|), exp(-x^2 / 2)): cheaper in float32."""
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
+_by_dtype(exp_upto88, _exp_upto88_32, _exp_upto709_64)
+
 _SQRT_HALF = 0.70710678118654752440
 
 
@@ -284,7 +315,7 @@ def _normal_cdf32(x):
     p = p * t + np.float32(0.37409196)
     p = p * t + np.float32(1.00002368)
     p = p * t - np.float32(1.26551223)
-    half_erfc = half * t * exp32(p - z * z)
+    half_erfc = half * t * _exp_upto88_32(p - z * z)  # p - z^2 <= 3e-8
     return _select(x < np.float32(0), half_erfc, one - half_erfc)
 
 
@@ -305,7 +336,7 @@ _by_dtype(normal_cdf, _normal_cdf32, _normal_cdf64)
 @numba.njit(**_EXACT_INLINE)
 def _tanh_parts32(u):
     one = np.float32(1)
-    e = exp32(np.float32(-2) * abs(u))
+    e = _exp_upto88_32(np.float32(-2) * abs(u))
     r = one / (one + e)
     return _select(u >= np.float32(0), r, e * r), np.float32(4) * e * r * r
 
