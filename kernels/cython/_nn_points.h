@@ -25,25 +25,7 @@
    below -87, NaN stays NaN). Measured in-cache on AVX-512 (1 thread): exact GELU forward 0.72 ->
    0.59 ns per element. */
 static inline float fastlc_expf_upto88(float x_in) {
-    const float log2e = 1.44269504088896341f, shifter = 12582912.0f;
-    const float c1 = 0.693359375f, c2 = -2.12194440e-4f;
-    float x = x_in < -87.0f ? -87.0f : x_in;
-    float t = x * log2e + shifter;
-    int32_t n_bits;
-    memcpy(&n_bits, &t, sizeof n_bits);
-    float n = t - shifter;
-    float r = x - n * c1 - n * c2;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = (n_bits - 0x4B400000 + 127) << 23;   /* 2^n */
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    float y = p * scale;                                /* NaN: p is NaN */
+    float y = fastlc_expf_in_range(x_in < -87.0f ? -87.0f : x_in);  /* NaN: NaN */
     return x_in < -87.0f ? 0.0f : y;
 }
 static inline double fastlc_exp_upto709(double x) { return fastlc_exp(x); }

@@ -41,12 +41,11 @@
 /* Round-to-nearest by the 1.5 * 2^23 (float) / 1.5 * 2^52 (double) shifter:
    plain IEEE arithmetic, so it vectorizes on every ISA (floor would not on SSE2),
    and the integer n is read from the low bits of the shifted value. */
-static inline float fastlc_expf(float x_in) {
+/* exp(x) for x in [-87, 88] (or NaN, which gives NaN): the range reduction and polynomial that
+   fastlc_expf and fastlc_expf_upto88 (_nn_points.h) wrap in their clamps. */
+static inline float fastlc_expf_in_range(float x) {
     const float log2e = 1.44269504088896341f, shifter = 12582912.0f;
     const float c1 = 0.693359375f, c2 = -2.12194440e-4f;
-    /* clamp (NaN becomes the low bound) so that 2^n stays a normal number */
-    float x = x_in >= -87.0f ? x_in : -87.0f;
-    x = x <= 88.0f ? x : 88.0f;
     float t = x * log2e + shifter;
     int32_t n_bits;
     memcpy(&n_bits, &t, sizeof n_bits);
@@ -62,7 +61,14 @@ static inline float fastlc_expf(float x_in) {
     int32_t bits = (n_bits - 0x4B400000 + 127) << 23;   /* 2^n */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    float y = p * scale;
+    return p * scale;
+}
+
+static inline float fastlc_expf(float x_in) {
+    /* clamp (NaN becomes the low bound) so that 2^n stays a normal number */
+    float x = x_in >= -87.0f ? x_in : -87.0f;
+    x = x <= 88.0f ? x : 88.0f;
+    float y = fastlc_expf_in_range(x);
     y = x_in < -87.0f ? 0.0f : y;                       /* underflow (also -inf) */
     y = x_in > 88.0f ? (float)INFINITY : y;             /* saturates */
     return x_in != x_in ? x_in : y;                     /* NaN propagates */
