@@ -15,7 +15,7 @@ from numba.extending import overload
 
 from fastlc._config import NUMBA_OPTIONS
 
-from ._rowmath import _float32_bits, _float32_from_bits, _float64_bits, _float64_from_bits, exp32, exp64
+from ._rowmath import _float32_bits, _float32_from_bits, _float64_bits, _float64_from_bits, exp32, exp32_in_range, exp64
 from ._threads import with_n_threads
 
 _INLINE = dict(NUMBA_OPTIONS, inline="always")
@@ -262,25 +262,11 @@ _by_dtype(fast_log, _log32, _log64)
 _by_dtype(log1p_small, _log1p_small32, _log1p_small64)
 
 
-# The standard normal CDF of the exact GELU: the forms of fastlc_normal_cdf32 / 64 in
-# kernels/cython/_nn.h (see there for the accuracy): float32 by Numerical Recipes' erfc
-# (branch-free, vectorizes), float64 by libm's erf.
 @numba.njit(**_EXACT_INLINE)
 def _exp_upto88_32(x_in):
     """exp32 for arguments that cannot exceed 88: the same bits there, without the overflow clamp and
     select, and with a low clamp that lets NaN through (fastlc_expf_upto88 in kernels/cython/_nn_points.h)."""
-    x = np.float32(-87.0) if x_in < np.float32(-87.0) else x_in
-    t = x * np.float32(1.44269504088896341) + np.float32(12582912.0)
-    n = t - np.float32(12582912.0)
-    r = x - n * np.float32(0.693359375) - n * np.float32(-2.12194440e-4)
-    p = np.float32(1.9875691500e-4)
-    p = p * r + np.float32(1.3981999507e-3)
-    p = p * r + np.float32(8.3334519073e-3)
-    p = p * r + np.float32(4.1665795894e-2)
-    p = p * r + np.float32(1.6666665459e-1)
-    p = p * r + np.float32(5.0000001201e-1)
-    p = p * r * r + r + np.float32(1.0)
-    y = p * _float32_from_bits((_float32_bits(t) - 0x4B400000 + 127) << 23)  # NaN: p is NaN
+    y = exp32_in_range(np.float32(-87.0) if x_in < np.float32(-87.0) else x_in)  # NaN: NaN
     return np.float32(0.0) if x_in < np.float32(-87.0) else y
 
 
@@ -296,6 +282,9 @@ def exp_upto88(x):
 
 _by_dtype(exp_upto88, _exp_upto88_32, _exp_upto709_64)
 
+# The standard normal CDF of the exact GELU: the forms of fastlc_normal_cdf32 / 64 in
+# kernels/cython/_nn.h (see there for the accuracy): float32 by Numerical Recipes' erfc
+# (branch-free, vectorizes), float64 by libm's erf.
 _SQRT_HALF = 0.70710678118654752440
 
 

@@ -72,10 +72,9 @@ def _float64_from_bits(typingctx, bits):
 
 
 @numba.njit(**_EXACT_OPTIONS)
-def exp32(x_in):
-    """exp of a float32 (see the module docstring for accuracy and range)."""
-    x = x_in if x_in >= np.float32(-87.0) else np.float32(-87.0)
-    x = x if x <= np.float32(88.0) else np.float32(88.0)
+def exp32_in_range(x):
+    """exp of a float32 in [-87, 88] (or NaN, which gives NaN): the range reduction and polynomial that
+    exp32 and _nn_math's exp_upto88 wrap in their clamps (fastlc_expf_in_range in _rowmath.h)."""
     t = x * np.float32(1.44269504088896341) + np.float32(12582912.0)
     n = t - np.float32(12582912.0)
     r = x - n * np.float32(0.693359375) - n * np.float32(-2.12194440e-4)
@@ -86,8 +85,15 @@ def exp32(x_in):
     p = p * r + np.float32(1.6666665459e-1)
     p = p * r + np.float32(5.0000001201e-1)
     p = p * r * r + r + np.float32(1.0)
-    scale = _float32_from_bits((_float32_bits(t) - 0x4B400000 + 127) << 23)
-    y = p * scale
+    return p * _float32_from_bits((_float32_bits(t) - 0x4B400000 + 127) << 23)
+
+
+@numba.njit(**_EXACT_OPTIONS)
+def exp32(x_in):
+    """exp of a float32 (see the module docstring for accuracy and range)."""
+    x = x_in if x_in >= np.float32(-87.0) else np.float32(-87.0)
+    x = x if x <= np.float32(88.0) else np.float32(88.0)
+    y = exp32_in_range(x)
     y = np.float32(0.0) if x_in < np.float32(-87.0) else y
     y = np.float32(np.inf) if x_in > np.float32(88.0) else y
     return x_in if x_in != x_in else y
