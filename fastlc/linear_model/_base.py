@@ -44,7 +44,7 @@ from .._memory import aligned_copy, aligned_zeros, is_aligned
 from .._shuffle import permutation
 from .._validation import check_n_threads
 from ._sparse import SparseBatchRunner
-from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, scheduled_learning_rate
+from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, epoch_schedule
 from ._training import BatchRunner, DivergenceGuard, Diverged, StoppingRule
 
 #: Batch size used by ``batch_size="auto"`` (capped at the number of samples).
@@ -336,11 +336,12 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
             stopping = StoppingRule(self.tol, self.n_iter_no_change, higher_is_better=False, best=previous_best)
         snapshot = self._snapshot()
         in_order = np.arange(X.shape[0], dtype=np.intp)
+        schedule = self._learning_rate_schedule()
         converged = False
         started = time.perf_counter()
         with self._blas_threads():
             for _ in range(1 if incremental else self.max_epochs):
-                lr = self._epoch_learning_rate()
+                lr = schedule(self._epochs_seen)
                 order = permutation(generator, X.shape[0]) if self.shuffle else in_order
                 try:
                     data_loss = runner.run_epoch(order, lr, guard)
@@ -429,10 +430,10 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         return self._optimizer_state.stepper(self._params, self.backend, n_threads, n_decayed=self._n_penalized(),
                                              weight_decay=self._penalty_parts()[1])
 
-    def _epoch_learning_rate(self):
-        return scheduled_learning_rate(self.learning_rate, self.lr_schedule, self._epochs_seen,
-                                       lr_decay=self.lr_decay, lr_step_size=self.lr_step_size,
-                                       power_t=self.power_t)
+    def _learning_rate_schedule(self):
+        """``epoch -> learning rate`` for this fit (epochs counted over every fit of a warm start)."""
+        return epoch_schedule(self.learning_rate, self.lr_schedule, lr_decay=self.lr_decay,
+                              lr_step_size=self.lr_step_size, power_t=self.power_t)
 
     def _snapshot(self):
         """What :meth:`_restore` needs to undo this call's training."""
