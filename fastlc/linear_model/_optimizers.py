@@ -7,6 +7,8 @@ The L2 part of the penalty is the step kernels' ``weight_decay`` on the weights
 (the head of ``params``; it must skip the intercepts), the L1 part is added to
 the gradient by the training loop.
 """
+import functools
+
 import numpy as np
 
 from .._config import elementwise_n_threads
@@ -94,7 +96,21 @@ class OptimizerState:
             self.buffers[key] = value.astype(dtype)
         return self
 
-    def stepper(self, params, backend, n_threads, *, n_decayed=0, weight_decay=0.0):
+    def step_backend(self, backend):
+        """The backend whose step kernel :meth:`stepper` uses for ``backend``."""
+        name = self._kernel_name()
+        try:
+            chosen = resolve_backend(backend, name)
+            get_kernel(name, chosen)
+        except ImportError:
+            # this backend has no such optimizer kernel (yet): the automatic choice
+            chosen = resolve_backend("auto", name)
+        return chosen
+
+    def _kernel_name(self):
+        return "sgd_step" if self.name in ("sgd", "momentum", "nesterov") else f"{self.name.rstrip('w')}_step"
+
+    def stepper(self, params, backend, n_threads, *, n_decayed=0, weight_decay=0.0, defer=None):
         """Return ``step(grad, lr)`` that updates ``params`` in place.
 
         The first ``n_decayed`` values (the weights; the intercepts follow them)
@@ -112,13 +128,15 @@ class OptimizerState:
         Everything that does not change between steps is prepared here once:
         the closure is built once per fit call, for that call's ``params``,
         and is not pickled.
+
+        ``defer``: a ``DeferredSteps`` of the Cython backend (which must be
+        :meth:`step_backend`), in which ``step`` records the step instead of
+        running it, for the fused gradient kernel to apply (see
+        ``BatchRunner``). ``step`` then first clears what the previous call recorded.
         """
-        name = "sgd_step" if self.name in ("sgd", "momentum", "nesterov") else f"{self.name.rstrip('w')}_step"
-        try:
-            kernel = get_kernel(name, resolve_backend(backend, name))
-        except ImportError:
-            # this backend has no such optimizer kernel (yet): use the automatic choice
-            kernel = get_kernel(name, resolve_backend("auto", name))
+        kernel = get_kernel(self._kernel_name(), self.step_backend(backend))
+        if defer is not None:
+            kernel = functools.partial(kernel, defer=defer)
         state = self
         cast = params.dtype.type
         size = params.shape[0]
@@ -175,4 +193,11 @@ class OptimizerState:
                     factor = cast(1 - lr * raw_decay) if decoupled else one
                     kernel(grad[lo:hi], lr_t, bias_2, *betas, eps, decay, factor, False, False, param, exp_avg,
                            exp_avg_sq, empty, threads)
+        if defer is not None:
+            record = step
+
+            def step(grad, lr):
+                defer.clear()
+                record(grad, lr)
+
         return step

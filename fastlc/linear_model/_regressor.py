@@ -8,7 +8,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._constants import REGRESSION_EPSILON_INSENSITIVE, REGRESSION_HUBER
-from .._dispatch import get_kernel
 from ._base import BaseLinearModel
 from ._params_doc import REGRESSOR_ATTRIBUTES, REGRESSOR_PARAMETERS
 from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
@@ -230,8 +229,8 @@ class LinearRegressor(BaseRegressor):
         }[self.loss]
         return point, dtype.type(param)
 
-    def _gradient_kernel(self, dtype, backend, n_threads):
-        kernel = get_kernel(self._gradient_kernel_name, backend)
+    def _gradient_kernel(self, dtype, backend, n_threads, after=None):
+        kernel = self._training_kernel(backend, after)
         point, param = self._point_loss(dtype)
 
         def batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef, grad_intercept):

@@ -5,7 +5,6 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import kernels
-from .._dispatch import get_kernel
 from ._base import BaseLinearClassifier
 from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
@@ -91,8 +90,8 @@ class SoftmaxClassifier(SoftmaxOutputMixin, BaseLinearClassifier):
                  sparse_update="lazy", label_smoothing=0.0):
         self._store_parameters(locals())
 
-    def _gradient_kernel(self, dtype, backend, n_threads):
-        kernel = get_kernel(self._gradient_kernel_name, backend)
+    def _gradient_kernel(self, dtype, backend, n_threads, after=None):
+        kernel = self._training_kernel(backend, after)
         class_weight = np.ones(self.classes_.shape[0], dtype=dtype)
         label_smoothing = dtype.type(self.label_smoothing)
 

@@ -3,7 +3,6 @@ import numbers
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._dispatch import get_kernel
 from ._base import BaseLinearClassifier
 from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
@@ -63,8 +62,8 @@ class LinearSVMClassifier(BaseLinearClassifier):
                  sparse_update="lazy", margin=1.0, squared_hinge=False):
         self._store_parameters(locals())
 
-    def _gradient_kernel(self, dtype, backend, n_threads):
-        kernel = get_kernel(self._gradient_kernel_name, backend)
+    def _gradient_kernel(self, dtype, backend, n_threads, after=None):
+        kernel = self._training_kernel(backend, after)
         margin = dtype.type(self.margin)
         squared = bool(self.squared_hinge)
 

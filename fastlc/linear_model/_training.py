@@ -112,6 +112,10 @@ def run_batches(order, batch_size, mean_weight, row_loss, guard, gradient, updat
     return data_loss
 
 
+def _nothing():
+    pass
+
+
 class BatchRunner:
     """Runs the mini-batches of an epoch: fused gradient, penalty terms, optimizer step.
 
@@ -124,14 +128,18 @@ class BatchRunner:
     batch_gradient : the fused kernel (see ``_BaseLinearClassifier._gradient_kernel``)
     step : ``step(grad, lr)`` of the optimizer state, updating ``params`` in place
     batch_size : int
+    step_in_kernel : bool
+        ``step`` only records the step and ``batch_gradient`` applies it (see
+        ``_BaseLinearClassifier._deferred_steps``): step before the kernel, not after.
     """
 
-    def __init__(self, estimator, X, y, weight, batch_gradient, step, batch_size):
+    def __init__(self, estimator, X, y, weight, batch_gradient, step, batch_size, step_in_kernel=False):
         dtype = X.dtype
         params = estimator._params
         n_weights = estimator._n_penalized()
         self.X, self.y, self.weight = X, y, weight  # y: class indices (intp) or float targets, as the kernel takes
         self.batch_gradient, self.step, self.batch_size = batch_gradient, step, batch_size
+        self.step_in_kernel = step_in_kernel
         self.dtype = dtype.type
         self.weights = params[:n_weights]  # flat, the penalised part (weights first, intercepts after)
         self.grad = aligned_zeros(params.shape, dtype)
@@ -160,6 +168,15 @@ class BatchRunner:
             self._add_l1_gradient()
             self.step(self.grad, lr)
 
+        if self.step_in_kernel:
+            # the step is recorded first and applied by the kernel; a batch that then fails the divergence
+            # check has already stepped, which does not matter: the estimator restores its snapshot
+            def gradient_and_step(rows, batch_weight, row_loss):
+                self.step(self.grad, lr)
+                gradient(rows, batch_weight, row_loss)
+
+            return run_batches(order, self.batch_size, self.mean_weight, self.row_loss, guard, gradient_and_step,
+                               _nothing)
         return run_batches(order, self.batch_size, self.mean_weight, self.row_loss, guard, gradient, update)
 
     def objective(self, estimator):

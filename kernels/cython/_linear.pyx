@@ -18,6 +18,7 @@ dtype, ``rows`` in [0, n_samples), labels in [0, n_classes).
 """
 from libc.stdint cimport uintptr_t
 from libc.string cimport memcpy, memset
+from cpython.pycapsule cimport PyCapsule_GetPointer
 
 ctypedef fused floating:
     float
@@ -26,6 +27,13 @@ ctypedef fused floating:
 include "_threadpool.pxi"
 include "_rowmath.pxi"
 include "_regression_row.pxi"
+
+cdef extern from "_range_op.h" nogil:
+    ctypedef void (*fastlc_range_fn)(void* ctx, const void* flat, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
+    ctypedef struct fastlc_range_op:
+        fastlc_range_fn run
+        void* ctx
+    const char* FASTLC_RANGE_OP_CAPSULE
 
 cdef extern from "_linear.h" nogil:
     ctypedef struct fastlc_ahead:
@@ -223,6 +231,9 @@ ctypedef struct Gradient:
     const void* zeros
     Py_ssize_t block, per_chunk, copy_stride, n_chunks_minus_one, rows_per_chunk
     Py_ssize_t* active
+    # applied to each part of the flat gradient (from grad_coef on, see _after_op) once the part
+    # is final, or NULL (see _range_op.h: the optimizer step, fused into the chunk sum)
+    const fastlc_range_op* after
 
 
 cdef void _gradient_chunk(Gradient* job, Py_ssize_t k, floating* kind) noexcept nogil:
@@ -263,6 +274,19 @@ cdef void _sum_chunks_task(void* ctx, Py_ssize_t part) noexcept nogil:
         _sum_chunks(job, part, <double*> NULL)
     else:
         _sum_chunks(job, part, <float*> NULL)
+    _after_part(job, part)
+
+
+cdef void _after_part(Gradient* job, Py_ssize_t part) noexcept nogil:
+    """The ``after`` operation on part ``part`` (FASTLC_BLOCK_ELEMENTS values) of the final flat gradient."""
+    cdef Py_ssize_t lo = part * FASTLC_BLOCK_ELEMENTS, hi = lo + FASTLC_BLOCK_ELEMENTS
+    cdef Py_ssize_t size = job.n_classes * job.n_features + job.n_classes
+    if job.after != NULL:
+        job.after.run(job.after.ctx, job.grad_coef, lo, hi if hi < size else size)
+
+
+cdef void _after_task(void* ctx, Py_ssize_t part) noexcept nogil:
+    _after_part(<Gradient*> ctx, part)
 
 
 cdef void _sum_chunks(Gradient* job, Py_ssize_t part, floating* kind) noexcept nogil:
@@ -294,8 +318,9 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
                          const floating[:, ::1] targets, int point, const floating[::1] class_weight, const floating[::1] row_weight,
                          const floating[:, ::1] coef, const floating[::1] intercept, floating grad_scale,
                          floating label_smoothing, floating margin, bint squared, floating[::1] loss_out,
-                         floating[:, ::1] grad_coef, floating[::1] grad_intercept, int n_threads) noexcept nogil:
-    """Returns 0, or -1 when the scratch memory could not be allocated."""
+                         floating[:, ::1] grad_coef, floating[::1] grad_intercept, int n_threads,
+                         const fastlc_range_op* after) noexcept nogil:
+    """Returns 0, or -1 when the scratch memory could not be allocated. ``after``: see Gradient."""
     cdef Py_ssize_t n_batch = rows.shape[0], n_features = X.shape[1], n_classes = coef.shape[0]
     # as many chunks as FASTLC_CHUNK_ROWS rows need, of near-equal size (whole groups): a batch of 200 is
     # 52 + 52 + 52 + 44 rows, which two threads share evenly (64 + 64 + 64 + 8 would leave one idle
@@ -304,16 +329,24 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     cdef Py_ssize_t rows_per_chunk = _round_up((n_batch + n_chunks - 1) // n_chunks, FASTLC_GROUP)
     # one aligned allocation, every piece starting on a cache line (see Gradient)
     cdef Py_ssize_t line = ALIGN // sizeof(floating)
-    cdef Py_ssize_t j, n_parts
+    cdef Py_ssize_t j
+    # parts of the flat gradient for the chunk sum and ``after``: FASTLC_BLOCK_ELEMENTS values each
+    cdef Py_ssize_t n_parts = (n_classes * n_features + n_classes + FASTLC_BLOCK_ELEMENTS - 1) // FASTLC_BLOCK_ELEMENTS
     cdef floating weight_total = 0
     cdef floating* memory
     cdef floating* zeros
     cdef Gradient job
     for j in range(class_weight.shape[0]):
         weight_total = weight_total + class_weight[j]
+    job.after = after
+    job.grad_coef = &grad_coef[0, 0]
+    job.n_classes = n_classes
+    job.n_features = n_features
     if n_batch == 0:
         memset(&grad_coef[0, 0], 0, n_classes * n_features * sizeof(floating))
         memset(&grad_intercept[0], 0, n_classes * sizeof(floating))
+        if after != NULL:
+            parallel_for(_after_task, &job, n_parts, n_threads)
         return 0
     n_chunks = (n_batch + rows_per_chunk - 1) // rows_per_chunk  # whole groups per chunk may leave fewer
     job.block = _round_up(n_classes * n_features + n_classes, line)  # one chunk's (dW, db)
@@ -333,9 +366,7 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     job.is_double = floating is double
     job.squared = squared
     job.X = &X[0, 0]
-    job.n_features = n_features
     job.n_batch = n_batch
-    job.n_classes = n_classes
     job.n_chunks_minus_one = n_chunks - 1
     job.rows_per_chunk = rows_per_chunk
     job.rows = &rows[0]
@@ -351,31 +382,47 @@ cdef int _fused_gradient(int kind, const floating[:, ::1] X, const Py_ssize_t[::
     job.label_smoothing = label_smoothing
     job.margin = margin
     job.loss_out = &loss_out[0]
-    job.grad_coef = &grad_coef[0, 0]
     job.grad_intercept = &grad_intercept[0]
     job.memory = memory
     job.zeros = zeros
     parallel_for(_gradient_task, &job, n_chunks, n_threads)
     # fixed-order sum of the chunks, by parts of the values on the same threads: the same bits whatever
-    # the thread count (10 classes x 784 float64 features from 4 chunks: 0.6 MB of traffic a batch)
+    # the thread count (10 classes x 784 float64 features from 4 chunks: 0.6 MB of traffic a batch), each
+    # part followed by ``after`` while it is in cache
     if n_chunks > 1:
-        n_parts = (n_classes * n_features + n_classes + FASTLC_BLOCK_ELEMENTS - 1) // FASTLC_BLOCK_ELEMENTS
         parallel_for(_sum_chunks_task, &job, n_parts, n_threads)
+    elif after != NULL:
+        parallel_for(_after_task, &job, n_parts, n_threads)
     fastlc_aligned_free(memory)
     fastlc_aligned_free(job.active)
     return 0
+
+
+
+cdef const fastlc_range_op* _after_op(object after) except? NULL:
+    """The range operation in the capsule ``after`` (None: NULL).
+
+    It runs over the flat vector of n_classes * n_features + n_classes values that starts at grad_coef: the
+    weights' gradient, then what the caller keeps after it (the estimators' flat gradient, whose tail is
+    grad_intercept, or zeros for a model without intercept, whose grad_intercept is scratch elsewhere).
+    """
+    if after is None:
+        return NULL
+    return <const fastlc_range_op*> PyCapsule_GetPointer(after, FASTLC_RANGE_OP_CAPSULE)
 
 
 def linear_cross_entropy_gradient(const floating[:, ::1] X, const Py_ssize_t[::1] rows, const Py_ssize_t[::1] y,
                                   const floating[::1] class_weight, const floating[::1] row_weight,
                                   const floating[:, ::1] coef, const floating[::1] intercept, floating grad_scale,
                                   floating label_smoothing, floating[::1] loss_out, floating[:, ::1] grad_coef,
-                                  floating[::1] grad_intercept, int n_threads):
+                                  floating[::1] grad_intercept, int n_threads, object after=None):
     cdef int status
+    cdef const fastlc_range_op* op = _after_op(after)
     with nogil:
         # targets and point are unused by the classifiers: X stands in for targets (right type)
         status = _fused_gradient(CROSS_ENTROPY, X, rows, y, X, 0, class_weight, row_weight, coef, intercept,
-                                 grad_scale, label_smoothing, 0, False, loss_out, grad_coef, grad_intercept, n_threads)
+                                 grad_scale, label_smoothing, 0, False, loss_out, grad_coef, grad_intercept, n_threads,
+                                 op)
     if status != 0:
         raise MemoryError("linear_cross_entropy_gradient: could not allocate the per-chunk gradient buffers")
 
@@ -383,12 +430,14 @@ def linear_cross_entropy_gradient(const floating[:, ::1] X, const Py_ssize_t[::1
 def linear_hinge_gradient(const floating[:, ::1] X, const Py_ssize_t[::1] rows, const Py_ssize_t[::1] y,
                           const floating[::1] row_weight, const floating[:, ::1] coef, const floating[::1] intercept,
                           floating grad_scale, floating margin, bint squared, floating[::1] loss_out,
-                          floating[:, ::1] grad_coef, floating[::1] grad_intercept, int n_threads):
+                          floating[:, ::1] grad_coef, floating[::1] grad_intercept, int n_threads, object after=None):
     cdef int status
+    cdef const fastlc_range_op* op = _after_op(after)
     with nogil:
         # class_weight is unused by the hinge: pass the intercept as a placeholder of the right type
         status = _fused_gradient(HINGE, X, rows, y, X, 0, intercept, row_weight, coef, intercept, grad_scale,
-                                 0, margin, squared, loss_out, grad_coef, grad_intercept, n_threads)
+                                 0, margin, squared, loss_out, grad_coef, grad_intercept, n_threads,
+                                 op)
     if status != 0:
         raise MemoryError("linear_hinge_gradient: could not allocate the per-chunk gradient buffers")
 
@@ -397,12 +446,14 @@ def linear_regression_gradient(const floating[:, ::1] X, const Py_ssize_t[::1] r
                                const floating[:, ::1] targets, const floating[::1] row_weight,
                                const floating[:, ::1] coef, const floating[::1] intercept, floating grad_scale,
                                int point, floating param, floating[::1] loss_out, floating[:, ::1] grad_coef,
-                               floating[::1] grad_intercept, int n_threads):
+                               floating[::1] grad_intercept, int n_threads, object after=None):
     cdef int status
+    cdef const fastlc_range_op* op = _after_op(after)
     with nogil:
         # the labels and class weights are unused by the regressor: rows and intercept stand in (right types)
         status = _fused_gradient(REGRESSION, X, rows, rows, targets, point, intercept, row_weight, coef, intercept,
-                                 grad_scale, 0, param, False, loss_out, grad_coef, grad_intercept, n_threads)
+                                 grad_scale, 0, param, False, loss_out, grad_coef, grad_intercept, n_threads,
+                                 op)
     if status != 0:
         raise MemoryError("linear_regression_gradient: could not allocate the per-chunk gradient buffers")
 

@@ -20,6 +20,15 @@ computed alike. An absent (zero-length) optional buffer is passed to C as NULL.
 """
 include "_threadpool.pxi"
 
+from cpython.pycapsule cimport PyCapsule_New
+
+cdef extern from "_range_op.h" nogil:
+    ctypedef void (*fastlc_range_fn)(void* ctx, const void* flat, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
+    ctypedef struct fastlc_range_op:
+        fastlc_range_fn run
+        void* ctx
+    const char* FASTLC_RANGE_OP_CAPSULE
+
 ctypedef fused floating:
     float
     double
@@ -85,9 +94,8 @@ cdef inline floating* _offset(void* array, Py_ssize_t start, floating* kind) noe
     return <floating*> array + start
 
 
-cdef void _step_block(Step* s, Py_ssize_t block, floating* kind) noexcept nogil:
-    cdef Py_ssize_t start = block * BLOCK
-    cdef Py_ssize_t n = s.n - start if s.n - start < BLOCK else BLOCK
+cdef void _step_span(Step* s, Py_ssize_t start, Py_ssize_t n, floating* kind) noexcept nogil:
+    """The step of elements [start, start + n)."""
     cdef const floating* grad = <const floating*> s.grad + start
     cdef floating* param = <floating*> s.param + start
     cdef floating* a = _offset(s.buffers[0], start, kind)
@@ -116,6 +124,11 @@ cdef void _step_block(Step* s, Py_ssize_t block, floating* kind) noexcept nogil:
             fastlc_adagrad_f64(grad, param, a, n, x[0], x[1], x[2], x[3], s.flags[0])
 
 
+cdef void _step_block(Step* s, Py_ssize_t block, floating* kind) noexcept nogil:
+    cdef Py_ssize_t start = block * BLOCK
+    _step_span(s, start, s.n - start if s.n - start < BLOCK else BLOCK, kind)
+
+
 cdef void _step_task(void* ctx, Py_ssize_t block) noexcept nogil:
     cdef Step* s = <Step*> ctx
     if s.is_double:
@@ -129,20 +142,104 @@ cdef inline void* _data(floating[::1] buffer, bint present) noexcept nogil:
 
 
 cdef void _run(Step* s, const floating[::1] grad, floating[::1] param, int n_threads) noexcept nogil:
+    _bind(s, grad, param)
+    if s.n > 0:
+        parallel_for(_step_task, s, (s.n + BLOCK - 1) // BLOCK, n_threads)
+
+
+cdef inline void _bind(Step* s, const floating[::1] grad, floating[::1] param) noexcept nogil:
     s.is_double = floating is double
     s.n = param.shape[0]
-    if s.n == 0:
-        return
-    s.grad = &grad[0]
-    s.param = &param[0]
-    parallel_for(_step_task, s, (s.n + BLOCK - 1) // BLOCK, n_threads)
+    if s.n > 0:
+        s.grad = &grad[0]
+        s.param = &param[0]
+
+
+cdef enum:
+    # steps one DeferredSteps holds: the estimators defer two (the decayed weights, the intercepts)
+    MAX_DEFERRED = 4
+
+
+ctypedef struct Deferred:
+    Step steps[MAX_DEFERRED]
+    int n_steps
+
+
+cdef void _deferred_range(void* ctx, const void* flat, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """The range operation of DeferredSteps: the part of each held step that falls in [lo, hi) of ``flat``."""
+    cdef Deferred* d = <Deferred*> ctx
+    cdef Step* s
+    cdef Py_ssize_t offset, start, stop
+    cdef int i
+    for i in range(d.n_steps):
+        s = &d.steps[i]
+        # where the step's gradient sits in the flat vector (it is a slice of it)
+        if s.is_double:
+            offset = <const double*> s.grad - <const double*> flat
+        else:
+            offset = <const float*> s.grad - <const float*> flat
+        start = lo if lo > offset else offset
+        stop = hi if hi < offset + s.n else offset + s.n
+        if start < stop:
+            if s.is_double:
+                _step_span(s, start - offset, stop - start, <double*> NULL)
+            else:
+                _step_span(s, start - offset, stop - start, <float*> NULL)
+
+
+cdef class DeferredSteps:
+    """Optimizer steps recorded now and applied later by the fused linear gradient kernel.
+
+    Pass ``defer=`` to the step functions of this module and they record the
+    step (arrays and scalars) here instead of running it; then pass
+    :attr:`capsule` as ``after=`` to a ``linear_*_gradient`` kernel of
+    ``_linear.pyx``, whose gradient must be the flat vector the recorded steps'
+    gradients are slices of. The kernel applies each part of the steps as soon
+    as that part of the gradient is final (see _range_op.h): the same element
+    loops, hence the same bits, as running the steps after the kernel.
+    The recorded arrays must stay alive until then (the caller holds them).
+    """
+    cdef Deferred deferred
+    cdef fastlc_range_op op
+    cdef readonly object capsule
+
+    def __cinit__(self):
+        self.deferred.n_steps = 0
+        self.op.run = _deferred_range
+        self.op.ctx = &self.deferred
+        self.capsule = PyCapsule_New(&self.op, FASTLC_RANGE_OP_CAPSULE, NULL)
+
+    def clear(self):
+        """Forget the recorded steps (before recording those of the next batch)."""
+        self.deferred.n_steps = 0
+
+    cdef int _record(self, Step* s) except -1:
+        if s.n == 0:
+            return 0
+        if self.deferred.n_steps == MAX_DEFERRED:
+            raise ValueError(f"DeferredSteps holds at most {MAX_DEFERRED} steps; call clear() between batches")
+        self.deferred.steps[self.deferred.n_steps] = s[0]
+        self.deferred.n_steps += 1
+        return 0
+
+
+cdef int _run_or_defer(Step* s, const floating[::1] grad, floating[::1] param, int n_threads,
+                       DeferredSteps defer) except -1:
+    """Run the step now, or (``defer`` given) record it there for the fused gradient kernel."""
+    if defer is None:
+        with nogil:
+            _run(s, grad, param, n_threads)
+    else:
+        _bind(s, grad, param)
+        defer._record(s)
+    return 0
 
 
 def adam_step(const floating[::1] grad, floating step_size, floating inv_bias_correction2_sqrt, floating beta1,
               floating one_minus_beta1, floating beta2, floating one_minus_beta2, floating eps,
               floating weight_decay, floating param_scale, bint amsgrad, bint maximize,
               floating[::1] param, floating[::1] exp_avg, floating[::1] exp_avg_sq, floating[::1] max_exp_avg_sq,
-              int n_threads):
+              int n_threads, DeferredSteps defer=None):
     """max_exp_avg_sq is unused (length 0) without AMSGrad."""
     cdef Step s
     s.optimizer = ADAM
@@ -150,44 +247,42 @@ def adam_step(const floating[::1] grad, floating step_size, floating inv_bias_co
     s.scalars[:8] = [step_size, inv_bias_correction2_sqrt, one_minus_beta1, beta2, one_minus_beta2, eps,
                      weight_decay, param_scale]
     s.flags[0] = maximize
-    with nogil:
-        _run(&s, grad, param, n_threads)
+    _run_or_defer(&s, grad, param, n_threads, defer)
 
 
 def rmsprop_step(const floating[::1] grad, floating lr, floating alpha, floating one_minus_alpha,
                  floating eps_inside, floating eps_outside, floating weight_decay, floating momentum,
                  bint centered, bint maximize,
                  floating[::1] param, floating[::1] square_avg, floating[::1] momentum_buffer,
-                 floating[::1] grad_avg, int n_threads):
+                 floating[::1] grad_avg, int n_threads, DeferredSteps defer=None):
     """momentum_buffer is unused without momentum, grad_avg unless centered."""
     cdef Step s
     s.optimizer = RMSPROP
     s.buffers = [_data(square_avg, True), _data(momentum_buffer, momentum > 0), _data(grad_avg, centered)]
     s.scalars[:7] = [lr, alpha, one_minus_alpha, eps_inside, eps_outside, weight_decay, momentum]
     s.flags[0] = maximize
-    with nogil:
-        _run(&s, grad, param, n_threads)
+    _run_or_defer(&s, grad, param, n_threads, defer)
 
 
 def sgd_step(const floating[::1] grad, floating lr, floating momentum, floating one_minus_dampening,
              floating weight_decay, bint nesterov, bint first_step, bint maximize,
-             floating[::1] param, floating[::1] momentum_buffer, int n_threads):
+             floating[::1] param, floating[::1] momentum_buffer, int n_threads,
+             DeferredSteps defer=None):
     """momentum_buffer is unused without momentum."""
     cdef Step s
     s.optimizer = SGD
     s.buffers = [_data(momentum_buffer, momentum != 0), NULL, NULL]
     s.scalars[:4] = [lr, momentum, one_minus_dampening, weight_decay]
     s.flags = [nesterov, first_step, maximize]
-    with nogil:
-        _run(&s, grad, param, n_threads)
+    _run_or_defer(&s, grad, param, n_threads, defer)
 
 
 def adagrad_step(const floating[::1] grad, floating clr, floating eps_inside, floating eps_outside,
-                 floating weight_decay, bint maximize, floating[::1] param, floating[::1] sum_sq, int n_threads):
+                 floating weight_decay, bint maximize, floating[::1] param, floating[::1] sum_sq, int n_threads,
+                 DeferredSteps defer=None):
     cdef Step s
     s.optimizer = ADAGRAD
     s.buffers = [_data(sum_sq, True), NULL, NULL]
     s.scalars[:4] = [clr, eps_inside, eps_outside, weight_decay]
     s.flags[0] = maximize
-    with nogil:
-        _run(&s, grad, param, n_threads)
+    _run_or_defer(&s, grad, param, n_threads, defer)

@@ -1,0 +1,30 @@
+/* An operation over a range of a flat vector, handed from one Cython kernel module to another.
+ *
+ * The fused linear gradient (_linear.pyx) can finish its batch by applying the
+ * optimizer step (_optim.pyx) to each part of the gradient as soon as that part
+ * is final: on the same threads, in the same parallel pass as the chunk sum,
+ * while the part is still in cache, instead of in a separate call over memory.
+ * The step is prepared by the optimizer module and handed over as a capsule
+ * holding this struct, so neither module needs to know the other's types.
+ *
+ * run(ctx, flat, lo, hi): apply the operation to values [lo, hi) of the flat
+ * vector that starts at ``flat`` (the gradient: the weights, then the
+ * intercepts). Ranges of one call to the kernel do not overlap, and together
+ * they cover the vector once; they may run on different threads at once.
+ * Must not touch Python objects (runs without the GIL).
+ */
+#ifndef FASTLC_RANGE_OP_H
+#define FASTLC_RANGE_OP_H
+
+#include <Python.h>
+
+typedef void (*fastlc_range_fn)(void *ctx, const void *flat, Py_ssize_t lo, Py_ssize_t hi);
+
+typedef struct fastlc_range_op {
+    fastlc_range_fn run;
+    void *ctx;
+} fastlc_range_op;
+
+#define FASTLC_RANGE_OP_CAPSULE "fastlc.range_op"
+
+#endif
