@@ -9,7 +9,7 @@ written once, the gradient (a ``const`` memoryview, so read-only arrays work)
 read once. Formulas and order of operations are those of the naive backend
 (PyTorch's single-tensor path).
 
-The arrays are cut into blocks of BLOCK elements, the chunks of fastlc's
+The arrays are cut into equal blocks of at most MAX_BLOCK elements, the chunks of fastlc's
 thread pool (_threadpool.h), which hands them out one at a time: when one
 thread is descheduled, the others take its blocks instead of waiting for it
 (with two static halves a step took 2-4x longer whenever the second core was
@@ -61,9 +61,13 @@ cdef extern from "_optim.h" nogil:
                             double eps_inside, double eps_outside, double weight_decay, int maximize)
 
 
-# Elements per dynamically scheduled block (as fastlc._config.ELEMENTWISE_GRAIN):
-# 256 KiB of float32 per array, large next to the cost of handing a block out.
-cdef Py_ssize_t BLOCK = 1 << 16
+# Elements per dynamically scheduled block, at most: 64 KiB of float32 per array, still large next to the
+# cost of handing a block out (a float64 Adam block is about 30 us of work). Blocks are of equal size
+# (whole cache lines), so that two threads share a step evenly: with fixed blocks of 65536 values
+# (fastlc._config.ELEMENTWISE_GRAIN), the 203 530 parameters of a (784, 256, 10) network were blocks of
+# 65536, 65536, 65536 and 6922, and one thread did two thirds (182 against 278 us on one thread).
+cdef Py_ssize_t MAX_BLOCK = 1 << 14
+cdef Py_ssize_t LINE = 16
 
 cdef enum Optimizer:
     ADAM
@@ -79,7 +83,7 @@ ctypedef struct Step:
     # exact: the public layer cast them to that dtype first.
     Optimizer optimizer
     bint is_double
-    Py_ssize_t n
+    Py_ssize_t n, block
     const void* grad
     void* param
     void* buffers[3]
@@ -125,8 +129,8 @@ cdef void _step_span(Step* s, Py_ssize_t start, Py_ssize_t n, floating* kind) no
 
 
 cdef void _step_block(Step* s, Py_ssize_t block, floating* kind) noexcept nogil:
-    cdef Py_ssize_t start = block * BLOCK
-    _step_span(s, start, s.n - start if s.n - start < BLOCK else BLOCK, kind)
+    cdef Py_ssize_t start = block * s.block
+    _step_span(s, start, s.n - start if s.n - start < s.block else s.block, kind)
 
 
 cdef void _step_task(void* ctx, Py_ssize_t block) noexcept nogil:
@@ -143,8 +147,11 @@ cdef inline void* _data(floating[::1] buffer, bint present) noexcept nogil:
 
 cdef void _run(Step* s, const floating[::1] grad, floating[::1] param, int n_threads) noexcept nogil:
     _bind(s, grad, param)
-    if s.n > 0:
-        parallel_for(_step_task, s, (s.n + BLOCK - 1) // BLOCK, n_threads)
+    if s.n == 0:
+        return
+    cdef Py_ssize_t n_blocks = (s.n + MAX_BLOCK - 1) // MAX_BLOCK
+    s.block = ((s.n + n_blocks - 1) // n_blocks + LINE - 1) // LINE * LINE  # equal blocks of whole lines
+    parallel_for(_step_task, s, (s.n + s.block - 1) // s.block, n_threads)
 
 
 cdef inline void _bind(Step* s, const floating[::1] grad, floating[::1] param) noexcept nogil:
