@@ -130,9 +130,8 @@ class OptimizerState:
         and is not pickled.
 
         ``defer``: a ``DeferredSteps`` of the Cython backend (which must be
-        :meth:`step_backend`), in which ``step`` records the step instead of
-        running it, for the fused gradient kernel to apply (see
-        ``BatchRunner``). ``step`` then first clears what the previous call recorded.
+        :meth:`step_backend`), to which ``step`` adds the step instead of
+        running it, for the Cython epoch loop to apply (see ``BatchRunner``).
         """
         kernel = get_kernel(self._kernel_name(), self.step_backend(backend))
         if defer is not None:
@@ -185,19 +184,39 @@ class OptimizerState:
             betas = (cast(beta_1), cast(1 - beta_1), cast(beta_2), cast(1 - beta_2))
             pieces = parts(self.buffers["exp_avg"], self.buffers["exp_avg_sq"])
 
+            def time_scalars(t, lr):
+                """Adam's two scalars that change with the step count t."""
+                return cast(lr / (1 - beta_1**t)), cast(1 / (1 - beta_2**t) ** 0.5)
+
             def step(grad, lr):
                 state.t += 1
-                t = state.t
-                lr_t, bias_2 = cast(lr / (1 - beta_1**t)), cast(1 / (1 - beta_2**t) ** 0.5)
+                lr_t, bias_2 = time_scalars(state.t, lr)
                 for lo, hi, decay, raw_decay, threads, param, exp_avg, exp_avg_sq in pieces:
                     factor = cast(1 - lr * raw_decay) if decoupled else one
                     kernel(grad[lo:hi], lr_t, bias_2, *betas, eps, decay, factor, False, False, param, exp_avg,
                            exp_avg_sq, empty, threads)
+
+            if defer is not None:
+                return self._recording_step(step, defer, len(pieces),
+                                            lambda lr: defer.repeat_adam(len(pieces), *time_scalars(state.t, lr)))
         if defer is not None:
-            record = step
-
-            def step(grad, lr):
-                defer.clear()
-                record(grad, lr)
-
+            return self._recording_step(step, defer, len(pieces), lambda lr: defer.repeat(len(pieces)))
         return step
+
+    def _recording_step(self, step, defer, n_pieces, repeat):
+        """``step(grad, lr)`` that adds the step to ``defer``: in full the first time after ``defer.clear()``,
+        then as a copy of the previous one (``repeat(lr)``, with Adam's step-count scalars renewed).
+
+        Between two ``clear()`` the caller (the epoch loop of ``BatchRunner``) passes the same ``grad`` and
+        ``lr``: the steps of one epoch's batches differ only in the step count.
+        """
+        state = self
+
+        def record(grad, lr):
+            if defer.n_steps == 0:
+                step(grad, lr)
+            else:
+                state.t += 1
+                repeat(lr)
+
+        return record

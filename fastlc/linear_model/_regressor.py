@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._constants import REGRESSION_EPSILON_INSENSITIVE, REGRESSION_HUBER
+from .._dispatch import get_kernel
 from ._base import BaseLinearModel
 from ._params_doc import REGRESSOR_ATTRIBUTES, REGRESSOR_PARAMETERS
 from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
@@ -229,8 +230,8 @@ class LinearRegressor(BaseRegressor):
         }[self.loss]
         return point, dtype.type(param)
 
-    def _gradient_kernel(self, dtype, backend, n_threads, after=None):
-        kernel = self._training_kernel(backend, after)
+    def _gradient_kernel(self, dtype, backend, n_threads):
+        kernel = get_kernel(self._gradient_kernel_name, backend)
         point, param = self._point_loss(dtype)
 
         def batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef, grad_intercept):
@@ -238,6 +239,17 @@ class LinearRegressor(BaseRegressor):
                    grad_intercept, n_threads)
 
         return batch_gradient
+
+    def _epoch_kernel(self, dtype, n_threads, after):
+        kernel = self._cython_epoch("linear_regression_epoch")
+        point, param = self._point_loss(dtype)
+
+        def run_epoch(X, order, y, row_weight, coef, intercept, batch_size, mean_weight, row_loss, batch_losses,
+                      grad_coef, grad_intercept):
+            kernel(X, order, y, row_weight, coef, intercept, batch_size, mean_weight, point, param, row_loss,
+                   batch_losses, grad_coef, grad_intercept, n_threads, after)
+
+        return run_epoch
 
     def _sparse_gradient_kernel(self, dtype, n_threads):
         kernel = sparse_kernel("sparse_linear_regression_gradient", self.backend)

@@ -5,6 +5,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import kernels
+from .._dispatch import get_kernel
 from ._base import BaseLinearClassifier
 from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
@@ -90,16 +91,30 @@ class SoftmaxClassifier(SoftmaxOutputMixin, BaseLinearClassifier):
                  sparse_update="lazy", label_smoothing=0.0):
         self._store_parameters(locals())
 
-    def _gradient_kernel(self, dtype, backend, n_threads, after=None):
-        kernel = self._training_kernel(backend, after)
-        class_weight = np.ones(self.classes_.shape[0], dtype=dtype)
-        label_smoothing = dtype.type(self.label_smoothing)
+    def _loss_constants(self, dtype):
+        """(class weights, label smoothing) as the fused kernels take them (class weights ride in row_weight)."""
+        return np.ones(self.classes_.shape[0], dtype=dtype), dtype.type(self.label_smoothing)
+
+    def _gradient_kernel(self, dtype, backend, n_threads):
+        kernel = get_kernel(self._gradient_kernel_name, backend)
+        class_weight, label_smoothing = self._loss_constants(dtype)
 
         def batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef, grad_intercept):
             kernel(X, rows, y, class_weight, row_weight, coef, intercept, grad_scale, label_smoothing, loss_out,
                    grad_coef, grad_intercept, n_threads)
 
         return batch_gradient
+
+    def _epoch_kernel(self, dtype, n_threads, after):
+        kernel = self._cython_epoch("linear_cross_entropy_epoch")
+        class_weight, label_smoothing = self._loss_constants(dtype)
+
+        def run_epoch(X, order, y, row_weight, coef, intercept, batch_size, mean_weight, row_loss, batch_losses,
+                      grad_coef, grad_intercept):
+            kernel(X, order, y, class_weight, row_weight, coef, intercept, batch_size, mean_weight, label_smoothing,
+                   row_loss, batch_losses, grad_coef, grad_intercept, n_threads, after)
+
+        return run_epoch
 
     def _sparse_gradient_kernel(self, dtype, n_threads):
         kernel = sparse_kernel("sparse_linear_cross_entropy_gradient", self.backend)

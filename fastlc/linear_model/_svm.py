@@ -3,6 +3,7 @@ import numbers
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._dispatch import get_kernel
 from ._base import BaseLinearClassifier
 from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
@@ -62,16 +63,30 @@ class LinearSVMClassifier(BaseLinearClassifier):
                  sparse_update="lazy", margin=1.0, squared_hinge=False):
         self._store_parameters(locals())
 
-    def _gradient_kernel(self, dtype, backend, n_threads, after=None):
-        kernel = self._training_kernel(backend, after)
-        margin = dtype.type(self.margin)
-        squared = bool(self.squared_hinge)
+    def _loss_constants(self, dtype):
+        """(margin, squared) as the fused kernels take them."""
+        return dtype.type(self.margin), bool(self.squared_hinge)
+
+    def _gradient_kernel(self, dtype, backend, n_threads):
+        kernel = get_kernel(self._gradient_kernel_name, backend)
+        margin, squared = self._loss_constants(dtype)
 
         def batch_gradient(X, rows, y, row_weight, coef, intercept, grad_scale, loss_out, grad_coef, grad_intercept):
             kernel(X, rows, y, row_weight, coef, intercept, grad_scale, margin, squared, loss_out, grad_coef,
                    grad_intercept, n_threads)
 
         return batch_gradient
+
+    def _epoch_kernel(self, dtype, n_threads, after):
+        kernel = self._cython_epoch("linear_hinge_epoch")
+        margin, squared = self._loss_constants(dtype)
+
+        def run_epoch(X, order, y, row_weight, coef, intercept, batch_size, mean_weight, row_loss, batch_losses,
+                      grad_coef, grad_intercept):
+            kernel(X, order, y, row_weight, coef, intercept, batch_size, mean_weight, margin, squared, row_loss,
+                   batch_losses, grad_coef, grad_intercept, n_threads, after)
+
+        return run_epoch
 
     def _sparse_gradient_kernel(self, dtype, n_threads):
         kernel = sparse_kernel("sparse_linear_hinge_gradient", self.backend)

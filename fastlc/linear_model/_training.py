@@ -112,10 +112,6 @@ def run_batches(order, batch_size, mean_weight, row_loss, guard, gradient, updat
     return data_loss
 
 
-def _nothing():
-    pass
-
-
 class BatchRunner:
     """Runs the mini-batches of an epoch: fused gradient, penalty terms, optimizer step.
 
@@ -128,18 +124,18 @@ class BatchRunner:
     batch_gradient : the fused kernel (see ``_BaseLinearClassifier._gradient_kernel``)
     step : ``step(grad, lr)`` of the optimizer state, updating ``params`` in place
     batch_size : int
-    step_in_kernel : bool
-        ``step`` only records the step and ``batch_gradient`` applies it (see
-        ``_BaseLinearClassifier._deferred_steps``): step before the kernel, not after.
+    epoch : ``run_epoch`` of the Cython epoch loop, or None (see ``BaseLinearModel._deferred_steps``)
+    defer : the ``DeferredSteps`` to which ``step`` adds its steps for ``epoch``, or None
     """
 
-    def __init__(self, estimator, X, y, weight, batch_gradient, step, batch_size, step_in_kernel=False):
+    def __init__(self, estimator, X, y, weight, batch_gradient, step, batch_size, epoch=None, defer=None):
         dtype = X.dtype
         params = estimator._params
         n_weights = estimator._n_penalized()
         self.X, self.y, self.weight = X, y, weight  # y: class indices (intp) or float targets, as the kernel takes
         self.batch_gradient, self.step, self.batch_size = batch_gradient, step, batch_size
-        self.step_in_kernel = step_in_kernel
+        self.epoch, self.defer = epoch, defer
+        self.batch_losses = np.empty(-(-X.shape[0] // batch_size), dtype=np.float64) if epoch is not None else None
         self.dtype = dtype.type
         self.weights = params[:n_weights]  # flat, the penalised part (weights first, intercepts after)
         self.grad = aligned_zeros(params.shape, dtype)
@@ -159,6 +155,8 @@ class BatchRunner:
 
     def run_epoch(self, order, lr, guard):
         """One pass over the rows in ``order``; returns the summed weighted data loss (a Python float)."""
+        if self.epoch is not None:
+            return self._run_compiled_epoch(order, lr, guard)
 
         def gradient(rows, batch_weight, row_loss):
             self.batch_gradient(self.X, rows, self.y, self.weight, self.coef, self.intercept,
@@ -168,16 +166,27 @@ class BatchRunner:
             self._add_l1_gradient()
             self.step(self.grad, lr)
 
-        if self.step_in_kernel:
-            # the step is recorded first and applied by the kernel; a batch that then fails the divergence
-            # check has already stepped, which does not matter: the estimator restores its snapshot
-            def gradient_and_step(rows, batch_weight, row_loss):
-                self.step(self.grad, lr)
-                gradient(rows, batch_weight, row_loss)
-
-            return run_batches(order, self.batch_size, self.mean_weight, self.row_loss, guard, gradient_and_step,
-                               _nothing)
         return run_batches(order, self.batch_size, self.mean_weight, self.row_loss, guard, gradient, update)
+
+    def _run_compiled_epoch(self, order, lr, guard):
+        """The epoch as one Cython loop: each batch's step recorded first, the loop runs kernel and step of
+        every batch, then the divergence rule on each batch's mean loss, in order. A batch that breaks the
+        rule is found after the epoch instead of at once; the error and the restored model are the same.
+        Batch losses are summed in double, in row order (the Python loop sums with numpy's ``sum``)."""
+        n_samples, batch_size = order.shape[0], self.batch_size
+        n_batches = -(-n_samples // batch_size)
+        self.defer.clear()
+        for _ in range(n_batches):
+            self.step(self.grad, lr)
+        self.defer.split(n_batches)
+        batch_losses = self.batch_losses[:n_batches]
+        self.epoch(self.X, order, self.y, self.weight, self.coef, self.intercept, batch_size, self.mean_weight,
+                   self.row_loss, batch_losses, self.grad_coef, self.grad_intercept)
+        data_loss = 0.0
+        for start, batch_loss in zip(range(0, n_samples, batch_size), batch_losses.tolist()):
+            guard.check_batch(batch_loss / (min(batch_size, n_samples - start) * self.mean_weight))
+            data_loss += batch_loss
+        return data_loss
 
     def objective(self, estimator):
         """The full objective and its gradient at the current weights, by training's own fused kernel.

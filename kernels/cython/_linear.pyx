@@ -30,8 +30,12 @@ include "_regression_row.pxi"
 
 cdef extern from "_range_op.h" nogil:
     ctypedef void (*fastlc_range_fn)(void* ctx, const void* flat, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
+    ctypedef void (*fastlc_range_select)(void* ctx, Py_ssize_t group) noexcept nogil
+    ctypedef Py_ssize_t (*fastlc_range_groups)(void* ctx) noexcept nogil
     ctypedef struct fastlc_range_op:
         fastlc_range_fn run
+        fastlc_range_select select
+        fastlc_range_groups n_groups
         void* ctx
     const char* FASTLC_RANGE_OP_CAPSULE
 
@@ -411,18 +415,111 @@ cdef const fastlc_range_op* _after_op(object after) except? NULL:
     return <const fastlc_range_op*> PyCapsule_GetPointer(after, FASTLC_RANGE_OP_CAPSULE)
 
 
+cdef int _epoch(int kind, const floating[:, ::1] X, const Py_ssize_t[::1] order, const Py_ssize_t[::1] y,
+                const floating[:, ::1] targets, int point, const floating[::1] class_weight,
+                const floating[::1] row_weight, const floating[:, ::1] coef, const floating[::1] intercept,
+                Py_ssize_t batch_size, double mean_weight, floating label_smoothing, floating margin, bint squared,
+                floating[::1] row_loss, double[::1] batch_losses, floating[:, ::1] grad_coef,
+                floating[::1] grad_intercept, int n_threads, const fastlc_range_op* after) noexcept nogil:
+    """The mini-batches of one epoch: batch b is rows ``order[b * batch_size:(b + 1) * batch_size]``, its
+    gradient scaled by 1 / (its row count * mean_weight), then group b of ``after`` (its optimizer step).
+    ``batch_losses[b]``: the sum of the batch's weighted loss rows, in row order, in double.
+    Returns 0, or -1 when scratch memory could not be allocated."""
+    cdef Py_ssize_t n_samples = order.shape[0], start = 0, stop, b = 0, i
+    cdef double total
+    while start < n_samples:
+        stop = start + batch_size if start + batch_size < n_samples else n_samples
+        if after != NULL:
+            after.select(after.ctx, b)
+        # the batch's scale as the Python loop computes it: 1 / (rows * mean weight) in double, then cast
+        if _fused_gradient(kind, X, order[start:stop], y, targets, point, class_weight, row_weight, coef, intercept,
+                           <floating> (1.0 / (<double> (stop - start) * mean_weight)), label_smoothing, margin,
+                           squared, row_loss[:stop - start], grad_coef, grad_intercept, n_threads, after) != 0:
+            return -1
+        total = 0
+        for i in range(stop - start):
+            total = total + row_loss[i]
+        batch_losses[b] = total
+        b = b + 1
+        start = stop
+    return 0
+
+
+cdef int _check_epoch(const Py_ssize_t[::1] order, Py_ssize_t batch_size, floating[::1] row_loss,
+                      double[::1] batch_losses, const fastlc_range_op* op) except -1:
+    cdef Py_ssize_t n_batches = (order.shape[0] + batch_size - 1) // batch_size if batch_size > 0 else 0
+    if batch_size <= 0 or row_loss.shape[0] < batch_size or batch_losses.shape[0] < n_batches:
+        raise ValueError(f"an epoch of {order.shape[0]} rows in batches of {batch_size} needs row_loss of "
+                         f">= {batch_size} values (got {row_loss.shape[0]}) and batch_losses of >= {n_batches} "
+                         f"(got {batch_losses.shape[0]})")
+    if op != NULL and op.n_groups(op.ctx) < n_batches:
+        raise ValueError(f"after= holds {op.n_groups(op.ctx)} groups of steps, fewer than the {n_batches} batches")
+    return 0
+
+
+def linear_cross_entropy_epoch(const floating[:, ::1] X, const Py_ssize_t[::1] order, const Py_ssize_t[::1] y,
+                               const floating[::1] class_weight, const floating[::1] row_weight,
+                               const floating[:, ::1] coef, const floating[::1] intercept, Py_ssize_t batch_size,
+                               double mean_weight, floating label_smoothing, floating[::1] row_loss,
+                               double[::1] batch_losses, floating[:, ::1] grad_coef, floating[::1] grad_intercept,
+                               int n_threads, object after=None):
+    """One epoch of ``linear_cross_entropy_gradient`` batches (and their steps, see _epoch)."""
+    cdef int status
+    cdef const fastlc_range_op* op = _after_op(after)
+    _check_epoch(order, batch_size, row_loss, batch_losses, op)
+    with nogil:
+        status = _epoch(CROSS_ENTROPY, X, order, y, X, 0, class_weight, row_weight, coef, intercept, batch_size,
+                        mean_weight, label_smoothing, 0, False, row_loss, batch_losses, grad_coef, grad_intercept,
+                        n_threads, op)
+    if status != 0:
+        raise MemoryError("linear_cross_entropy_epoch: could not allocate the per-chunk gradient buffers")
+
+
+def linear_hinge_epoch(const floating[:, ::1] X, const Py_ssize_t[::1] order, const Py_ssize_t[::1] y,
+                       const floating[::1] row_weight, const floating[:, ::1] coef, const floating[::1] intercept,
+                       Py_ssize_t batch_size, double mean_weight, floating margin, bint squared,
+                       floating[::1] row_loss, double[::1] batch_losses, floating[:, ::1] grad_coef,
+                       floating[::1] grad_intercept, int n_threads, object after=None):
+    """One epoch of ``linear_hinge_gradient`` batches (and their steps, see _epoch)."""
+    cdef int status
+    cdef const fastlc_range_op* op = _after_op(after)
+    _check_epoch(order, batch_size, row_loss, batch_losses, op)
+    with nogil:
+        status = _epoch(HINGE, X, order, y, X, 0, intercept, row_weight, coef, intercept, batch_size, mean_weight,
+                        0, margin, squared, row_loss, batch_losses, grad_coef, grad_intercept, n_threads, op)
+    if status != 0:
+        raise MemoryError("linear_hinge_epoch: could not allocate the per-chunk gradient buffers")
+
+
+def linear_regression_epoch(const floating[:, ::1] X, const Py_ssize_t[::1] order, const floating[:, ::1] targets,
+                            const floating[::1] row_weight, const floating[:, ::1] coef,
+                            const floating[::1] intercept, Py_ssize_t batch_size, double mean_weight, int point,
+                            floating param, floating[::1] row_loss, double[::1] batch_losses,
+                            floating[:, ::1] grad_coef, floating[::1] grad_intercept, int n_threads,
+                            object after=None):
+    """One epoch of ``linear_regression_gradient`` batches (and their steps, see _epoch)."""
+    cdef int status
+    cdef const fastlc_range_op* op = _after_op(after)
+    _check_epoch(order, batch_size, row_loss, batch_losses, op)
+    with nogil:
+        status = _epoch(REGRESSION, X, order, order, targets, point, intercept, row_weight, coef, intercept,
+                        batch_size, mean_weight, 0, param, False, row_loss, batch_losses, grad_coef, grad_intercept,
+                        n_threads, op)
+    if status != 0:
+        raise MemoryError("linear_regression_epoch: could not allocate the per-chunk gradient buffers")
+
+
 def linear_cross_entropy_gradient(const floating[:, ::1] X, const Py_ssize_t[::1] rows, const Py_ssize_t[::1] y,
                                   const floating[::1] class_weight, const floating[::1] row_weight,
                                   const floating[:, ::1] coef, const floating[::1] intercept, floating grad_scale,
                                   floating label_smoothing, floating[::1] loss_out, floating[:, ::1] grad_coef,
-                                  floating[::1] grad_intercept, int n_threads, object after=None):
+                                  floating[::1] grad_intercept, int n_threads):
     cdef int status
-    cdef const fastlc_range_op* op = _after_op(after)
     with nogil:
         # targets and point are unused by the classifiers: X stands in for targets (right type)
         status = _fused_gradient(CROSS_ENTROPY, X, rows, y, X, 0, class_weight, row_weight, coef, intercept,
                                  grad_scale, label_smoothing, 0, False, loss_out, grad_coef, grad_intercept, n_threads,
-                                 op)
+                                 NULL)
     if status != 0:
         raise MemoryError("linear_cross_entropy_gradient: could not allocate the per-chunk gradient buffers")
 
@@ -430,14 +527,13 @@ def linear_cross_entropy_gradient(const floating[:, ::1] X, const Py_ssize_t[::1
 def linear_hinge_gradient(const floating[:, ::1] X, const Py_ssize_t[::1] rows, const Py_ssize_t[::1] y,
                           const floating[::1] row_weight, const floating[:, ::1] coef, const floating[::1] intercept,
                           floating grad_scale, floating margin, bint squared, floating[::1] loss_out,
-                          floating[:, ::1] grad_coef, floating[::1] grad_intercept, int n_threads, object after=None):
+                          floating[:, ::1] grad_coef, floating[::1] grad_intercept, int n_threads):
     cdef int status
-    cdef const fastlc_range_op* op = _after_op(after)
     with nogil:
         # class_weight is unused by the hinge: pass the intercept as a placeholder of the right type
         status = _fused_gradient(HINGE, X, rows, y, X, 0, intercept, row_weight, coef, intercept, grad_scale,
                                  0, margin, squared, loss_out, grad_coef, grad_intercept, n_threads,
-                                 op)
+                                 NULL)
     if status != 0:
         raise MemoryError("linear_hinge_gradient: could not allocate the per-chunk gradient buffers")
 
@@ -446,14 +542,13 @@ def linear_regression_gradient(const floating[:, ::1] X, const Py_ssize_t[::1] r
                                const floating[:, ::1] targets, const floating[::1] row_weight,
                                const floating[:, ::1] coef, const floating[::1] intercept, floating grad_scale,
                                int point, floating param, floating[::1] loss_out, floating[:, ::1] grad_coef,
-                               floating[::1] grad_intercept, int n_threads, object after=None):
+                               floating[::1] grad_intercept, int n_threads):
     cdef int status
-    cdef const fastlc_range_op* op = _after_op(after)
     with nogil:
         # the labels and class weights are unused by the regressor: rows and intercept stand in (right types)
         status = _fused_gradient(REGRESSION, X, rows, rows, targets, point, intercept, row_weight, coef, intercept,
                                  grad_scale, 0, param, False, loss_out, grad_coef, grad_intercept, n_threads,
-                                 op)
+                                 NULL)
     if status != 0:
         raise MemoryError("linear_regression_gradient: could not allocate the per-chunk gradient buffers")
 

@@ -21,11 +21,16 @@ computed alike. An absent (zero-length) optional buffer is passed to C as NULL.
 include "_threadpool.pxi"
 
 from cpython.pycapsule cimport PyCapsule_New
+from libc.stdlib cimport free, realloc
 
 cdef extern from "_range_op.h" nogil:
     ctypedef void (*fastlc_range_fn)(void* ctx, const void* flat, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
+    ctypedef void (*fastlc_range_select)(void* ctx, Py_ssize_t group) noexcept nogil
+    ctypedef Py_ssize_t (*fastlc_range_groups)(void* ctx) noexcept nogil
     ctypedef struct fastlc_range_op:
         fastlc_range_fn run
+        fastlc_range_select select
+        fastlc_range_groups n_groups
         void* ctx
     const char* FASTLC_RANGE_OP_CAPSULE
 
@@ -162,24 +167,37 @@ cdef inline void _bind(Step* s, const floating[::1] grad, floating[::1] param) n
         s.param = &param[0]
 
 
-cdef enum:
-    # steps one DeferredSteps holds: the estimators defer two (the decayed weights, the intercepts)
-    MAX_DEFERRED = 4
-
-
 ctypedef struct Deferred:
-    Step steps[MAX_DEFERRED]
-    int n_steps
+    Step* steps             # n_steps recorded steps, in groups of group_size (0: one group of all)
+    Py_ssize_t n_steps, capacity, group_size, first
+
+
+cdef inline Py_ssize_t _n_groups(Deferred* d) noexcept nogil:
+    if d.group_size == 0:
+        return 1
+    return d.n_steps // d.group_size
+
+
+cdef Py_ssize_t _deferred_groups(void* ctx) noexcept nogil:
+    return _n_groups(<Deferred*> ctx)
+
+
+cdef void _deferred_select(void* ctx, Py_ssize_t group) noexcept nogil:
+    cdef Deferred* d = <Deferred*> ctx
+    d.first = group * d.group_size
 
 
 cdef void _deferred_range(void* ctx, const void* flat, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    """The range operation of DeferredSteps: the part of each held step that falls in [lo, hi) of ``flat``."""
+    """The range operation of DeferredSteps: the part of each step of the selected group that falls in
+    [lo, hi) of ``flat``."""
     cdef Deferred* d = <Deferred*> ctx
     cdef Step* s
-    cdef Py_ssize_t offset, start, stop
-    cdef int i
-    for i in range(d.n_steps):
+    cdef Py_ssize_t offset, start, stop, i
+    cdef Py_ssize_t end = d.first + d.group_size if d.group_size > 0 else d.n_steps
+    for i in range(d.first, end):
         s = &d.steps[i]
+        if s.n == 0:
+            continue
         # where the step's gradient sits in the flat vector (it is a slice of it)
         if s.is_double:
             offset = <const double*> s.grad - <const double*> flat
@@ -195,13 +213,14 @@ cdef void _deferred_range(void* ctx, const void* flat, Py_ssize_t lo, Py_ssize_t
 
 
 cdef class DeferredSteps:
-    """Optimizer steps recorded now and applied later by the fused linear gradient kernel.
+    """Optimizer steps recorded now and applied later by the fused linear gradient kernels.
 
     Pass ``defer=`` to the step functions of this module and they record the
     step (arrays and scalars) here instead of running it; then pass
     :attr:`capsule` as ``after=`` to a ``linear_*_gradient`` kernel of
-    ``_linear.pyx``, whose gradient must be the flat vector the recorded steps'
-    gradients are slices of. The kernel applies each part of the steps as soon
+    ``_linear.pyx`` (or to a ``linear_*_epoch`` loop, which applies group g of the
+    recorded steps after batch g), whose gradient must be the flat vector the recorded
+    steps' gradients are slices of. The kernel applies each part of the steps as soon
     as that part of the gradient is final (see _range_op.h): the same element
     loops, hence the same bits, as running the steps after the kernel.
     The recorded arrays must stay alive until then (the caller holds them).
@@ -211,20 +230,73 @@ cdef class DeferredSteps:
     cdef readonly object capsule
 
     def __cinit__(self):
-        self.deferred.n_steps = 0
+        self.deferred.steps = NULL
+        self.deferred.n_steps = self.deferred.capacity = self.deferred.group_size = self.deferred.first = 0
         self.op.run = _deferred_range
+        self.op.select = _deferred_select
+        self.op.n_groups = _deferred_groups
         self.op.ctx = &self.deferred
         self.capsule = PyCapsule_New(&self.op, FASTLC_RANGE_OP_CAPSULE, NULL)
 
+    def __dealloc__(self):
+        free(self.deferred.steps)
+
     def clear(self):
-        """Forget the recorded steps (before recording those of the next batch)."""
+        """Forget the recorded steps (all in one group again)."""
         self.deferred.n_steps = 0
+        self.deferred.first = 0
+        self.deferred.group_size = 0
+
+    def split(self, Py_ssize_t n_groups):
+        """Make the recorded steps ``n_groups`` groups of equal size, in recording order: the steps of
+        the batches of an epoch loop, one group per batch."""
+        if n_groups <= 0 or self.deferred.n_steps % n_groups != 0:
+            raise ValueError(f"cannot split {self.deferred.n_steps} recorded steps into {n_groups} equal groups")
+        self.deferred.group_size = self.deferred.n_steps // n_groups
+        self.deferred.first = 0
+
+    def repeat(self, Py_ssize_t n):
+        """Record again the last ``n`` recorded steps (the next batch's steps, when they are the same)."""
+        self._repeat(n)
+
+    def repeat_adam(self, Py_ssize_t n, double step_size, double inv_bias_correction2_sqrt):
+        """Record again the last ``n`` recorded steps, all Adam steps, with the two scalars that change with
+        the step count replaced (the arguments of ``adam_step`` of those names, already cast to the steps'
+        dtype: held as double, exactly, like every step scalar)."""
+        cdef Py_ssize_t i
+        self._repeat(n)
+        for i in range(self.deferred.n_steps - n, self.deferred.n_steps):
+            if self.deferred.steps[i].optimizer != ADAM:
+                self.deferred.n_steps -= n
+                raise ValueError("repeat_adam: the repeated steps must be Adam steps")
+            self.deferred.steps[i].scalars[0] = step_size
+            self.deferred.steps[i].scalars[1] = inv_bias_correction2_sqrt
+
+    cdef int _repeat(self, Py_ssize_t n) except -1:
+        cdef Py_ssize_t i, first = self.deferred.n_steps - n
+        if n <= 0 or first < 0:
+            raise ValueError(f"cannot repeat the last {n} steps of {self.deferred.n_steps} recorded")
+        cdef Step copy
+        for i in range(n):
+            copy = self.deferred.steps[first + i]  # a copy: recording may move the list
+            self._record(&copy)
+        return 0
+
+    @property
+    def n_steps(self):
+        """How many steps are recorded."""
+        return self.deferred.n_steps
 
     cdef int _record(self, Step* s) except -1:
-        if s.n == 0:
-            return 0
-        if self.deferred.n_steps == MAX_DEFERRED:
-            raise ValueError(f"DeferredSteps holds at most {MAX_DEFERRED} steps; call clear() between batches")
+        cdef Py_ssize_t capacity
+        cdef Step* grown
+        if self.deferred.n_steps == self.deferred.capacity:
+            capacity = 2 * self.deferred.capacity if self.deferred.capacity else 8
+            grown = <Step*> realloc(self.deferred.steps, capacity * sizeof(Step))
+            if grown == NULL:
+                raise MemoryError("DeferredSteps: could not grow the step list")
+            self.deferred.steps = grown
+            self.deferred.capacity = capacity
         self.deferred.steps[self.deferred.n_steps] = s[0]
         self.deferred.n_steps += 1
         return 0

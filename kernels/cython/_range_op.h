@@ -12,6 +12,10 @@
  * intercepts). Ranges of one call to the kernel do not overlap, and together
  * they cover the vector once; they may run on different threads at once.
  * Must not touch Python objects (runs without the GIL).
+ *
+ * The operations may come in groups, one per batch of an epoch loop:
+ * select(ctx, g) makes run apply group g from then on (group 0 at first), and
+ * n_groups(ctx) says how many groups there are.
  */
 #ifndef FASTLC_RANGE_OP_H
 #define FASTLC_RANGE_OP_H
@@ -20,8 +24,13 @@
 
 typedef void (*fastlc_range_fn)(void *ctx, const void *flat, Py_ssize_t lo, Py_ssize_t hi);
 
+typedef void (*fastlc_range_select)(void *ctx, Py_ssize_t group);
+typedef Py_ssize_t (*fastlc_range_groups)(void *ctx);
+
 typedef struct fastlc_range_op {
     fastlc_range_fn run;
+    fastlc_range_select select;
+    fastlc_range_groups n_groups;
     void *ctx;
 } fastlc_range_op;
 
