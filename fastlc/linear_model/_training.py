@@ -35,8 +35,11 @@ class DivergenceGuard:
 
     Convex losses that are trained with a sound learning rate stay near or
     below L0; a thousandfold rise is certain divergence, caught within one
-    step of it instead of after the weights overflow (adaptive optimizers such
-    as Adam keep their steps bounded and may never overflow at all).
+    step of it (the Python loop) or at the end of its epoch (the Cython epoch
+    loop, which checks its batches' losses in order afterwards) instead of
+    after the weights overflow (adaptive optimizers such as Adam keep their
+    steps bounded and may never overflow at all). Either way the error names
+    the first batch that broke the rule, and the model is restored.
     """
 
     def __init__(self):
