@@ -188,12 +188,23 @@ FASTLC_ACTIVATION_POINTS(double, f64, fastlc_exp, fastlc_exp_upto709, fastlc_exp
 
 #define FASTLC_ACTIVATION_LOOPS(NAME, T, S)                                                  \
 FASTLC_CLONES static void fastlc_##NAME##_loop_##S(const T* x, T a, T b, T* out, ptrdiff_t n) {            \
-    FASTLC_PRAGMA(omp simd)                                                                  \
-    for (ptrdiff_t i = 0; i < n; i++) out[i] = fastlc_##NAME##_##S(x[i], a, b);              \
+    const ptrdiff_t block = FASTLC_STREAM_BLOCK / (ptrdiff_t)sizeof(T);                      \
+    for (ptrdiff_t lo = 0; lo < n; lo += block) {                                            \
+        ptrdiff_t hi = n - lo < block ? n : lo + block;                                      \
+        fastlc_prefetch_ahead(x, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
+        FASTLC_PRAGMA(omp simd)                                                              \
+        for (ptrdiff_t i = lo; i < hi; i++) out[i] = fastlc_##NAME##_##S(x[i], a, b);        \
+    }                                                                                        \
 }                                                                                            \
 FASTLC_CLONES static void fastlc_##NAME##_backward_loop_##S(const T* g, const T* x, T a, T b, T* out, ptrdiff_t n) { \
-    FASTLC_PRAGMA(omp simd)                                                                  \
-    for (ptrdiff_t i = 0; i < n; i++) out[i] = fastlc_##NAME##_backward_##S(g[i], x[i], a, b); \
+    const ptrdiff_t block = FASTLC_STREAM_BLOCK / (ptrdiff_t)sizeof(T);                      \
+    for (ptrdiff_t lo = 0; lo < n; lo += block) {                                            \
+        ptrdiff_t hi = n - lo < block ? n : lo + block;                                      \
+        fastlc_prefetch_ahead(g, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
+        fastlc_prefetch_ahead(x, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
+        FASTLC_PRAGMA(omp simd)                                                              \
+        for (ptrdiff_t i = lo; i < hi; i++) out[i] = fastlc_##NAME##_backward_##S(g[i], x[i], a, b); \
+    }                                                                                        \
 }
 
 #define FASTLC_ACTIVATION_CASE(OP, NAME, S)                                                  \
@@ -323,6 +334,8 @@ FASTLC_DROPOUT_WIDE_TARGET static ptrdiff_t fastlc_dropout_wide_##S(const T* x, 
     const __m512i one = _mm512_set1_epi8(1);                                                 \
     ptrdiff_t g = first;                                                                     \
     for (; g + 16 <= stop && 4 * (g + 16) <= n; g += 16) {                                   \
+        fastlc_prefetch_ahead(x, 4 * g * (ptrdiff_t)sizeof(T), 4 * (g + 16) * (ptrdiff_t)sizeof(T), \
+                              n * (ptrdiff_t)sizeof(T));                                     \
         uint64_t keep = fastlc_philox_keep64((uint64_t)g, k0, k1, t);                        \
         _mm512_storeu_si512((void*)(mask + 4 * g), _mm512_maskz_mov_epi8(keep, one));        \
         APPLY                                                                                \
@@ -355,6 +368,8 @@ FASTLC_CLONES static void fastlc_dropout_portable_##S(const T* x, uint64_t thres
     uint32_t words[4 * FASTLC_DROPOUT_RUN];                                                  \
     for (ptrdiff_t run = first; run < stop; run += FASTLC_DROPOUT_RUN) {                     \
         ptrdiff_t end = stop - run < FASTLC_DROPOUT_RUN ? stop : run + FASTLC_DROPOUT_RUN;   \
+        fastlc_prefetch_ahead(x, 4 * run * (ptrdiff_t)sizeof(T), 4 * end * (ptrdiff_t)sizeof(T), \
+                              n * (ptrdiff_t)sizeof(T));                                     \
         FASTLC_PRAGMA(omp simd)                                                              \
         for (ptrdiff_t g = run; g < end; g++) {                                              \
             uint32_t* w = words + 4 * (g - run);                                             \

@@ -34,11 +34,20 @@ FASTLC_NO_FP_CONTRACT_BEGIN
 #define FASTLC_DIRECTION(g_in, p) \
     (weight_decay != 0 ? (maximize ? -(g_in) : (g_in)) + weight_decay * (p) : (maximize ? -(g_in) : (g_in)))
 
+/* Adam, RMSprop and Adagrad (bound by sqrt and division as much as by memory) run in blocks
+   [lo, hi) of FASTLC_STREAM_BLOCK bytes, each after prefetching its inputs further on, so that
+   their arithmetic overlaps the loads (see fastlc_prefetch_ahead in _portable.h). */
+#define FASTLC_BLOCKS_BEGIN(T)                                                        \
+    for (ptrdiff_t lo = 0, hi; lo < n; lo = hi) {                                     \
+        hi = n - lo < FASTLC_STREAM_BLOCK / (ptrdiff_t)sizeof(T) ? n : lo + FASTLC_STREAM_BLOCK / (ptrdiff_t)sizeof(T);
+#define FASTLC_PREFETCH_BLOCK(T, array)                                               \
+    fastlc_prefetch_ahead((array), lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T))
+
 /* One loop per combination of the optional buffers: AMSGRAD, CENTERED and
    MOMENTUM are literal 0/1 constants, so each expansion keeps only the code
    (and the arrays) of its variant and vectorizes on its own. */
 #define FASTLC_ADAM_LOOP(T, SQRT, AMSGRAD)                                            \
-    for (ptrdiff_t i = 0; i < n; i++) {                                               \
+    for (ptrdiff_t i = lo; i < hi; i++) {                                             \
         T p = param[i];                                                               \
         T g = FASTLC_DIRECTION(grad[i], p);                                           \
         T m = exp_avg[i];                                                             \
@@ -59,7 +68,7 @@ FASTLC_NO_FP_CONTRACT_BEGIN
     }
 
 #define FASTLC_RMSPROP_LOOP(T, SQRT, CENTERED, MOMENTUM)                              \
-    for (ptrdiff_t i = 0; i < n; i++) {                                               \
+    for (ptrdiff_t i = lo; i < hi; i++) {                                             \
         T p = param[i];                                                               \
         T g = FASTLC_DIRECTION(grad[i], p);                                           \
         T s = alpha * square_avg[i] + one_minus_alpha * g * g;                        \
@@ -86,26 +95,40 @@ FASTLC_CLONES static void fastlc_adam_##SUFFIX(const T* grad, T* param, T* exp_a
         T* exp_avg_sq, T* max_exp_avg_sq, ptrdiff_t n, T step_size,                   \
         T inv_bias_correction2_sqrt, T one_minus_beta1, T beta2, T one_minus_beta2,   \
         T eps, T weight_decay, T param_scale, int maximize) {                         \
-    /* AMSGrad: max_exp_avg_sq given */                                               \
-    if (max_exp_avg_sq) {                                                             \
-        FASTLC_ADAM_LOOP(T, SQRT, 1)                                                  \
-    } else {                                                                          \
-        FASTLC_ADAM_LOOP(T, SQRT, 0)                                                  \
+    FASTLC_BLOCKS_BEGIN(T)                                                            \
+        FASTLC_PREFETCH_BLOCK(T, grad);                                               \
+        FASTLC_PREFETCH_BLOCK(T, param);                                              \
+        FASTLC_PREFETCH_BLOCK(T, exp_avg);                                            \
+        FASTLC_PREFETCH_BLOCK(T, exp_avg_sq);                                         \
+        /* AMSGrad: max_exp_avg_sq given */                                           \
+        if (max_exp_avg_sq) {                                                         \
+            FASTLC_PREFETCH_BLOCK(T, max_exp_avg_sq);                                 \
+            FASTLC_ADAM_LOOP(T, SQRT, 1)                                              \
+        } else {                                                                      \
+            FASTLC_ADAM_LOOP(T, SQRT, 0)                                              \
+        }                                                                             \
     }                                                                                 \
 }                                                                                     \
 FASTLC_CLONES static void fastlc_rmsprop_##SUFFIX(const T* grad, T* param,            \
         T* square_avg, T* momentum_buffer, T* grad_avg, ptrdiff_t n, T lr, T alpha,   \
         T one_minus_alpha, T eps_inside, T eps_outside, T weight_decay, T momentum,   \
         int maximize) {                                                               \
-    /* centered: grad_avg given; momentum: momentum_buffer given */                   \
-    if (grad_avg && momentum_buffer) {                                                \
-        FASTLC_RMSPROP_LOOP(T, SQRT, 1, 1)                                            \
-    } else if (grad_avg) {                                                            \
-        FASTLC_RMSPROP_LOOP(T, SQRT, 1, 0)                                            \
-    } else if (momentum_buffer) {                                                     \
-        FASTLC_RMSPROP_LOOP(T, SQRT, 0, 1)                                            \
-    } else {                                                                          \
-        FASTLC_RMSPROP_LOOP(T, SQRT, 0, 0)                                            \
+    FASTLC_BLOCKS_BEGIN(T)                                                            \
+        FASTLC_PREFETCH_BLOCK(T, grad);                                               \
+        FASTLC_PREFETCH_BLOCK(T, param);                                              \
+        FASTLC_PREFETCH_BLOCK(T, square_avg);                                         \
+        if (momentum_buffer) FASTLC_PREFETCH_BLOCK(T, momentum_buffer);               \
+        if (grad_avg) FASTLC_PREFETCH_BLOCK(T, grad_avg);                             \
+        /* centered: grad_avg given; momentum: momentum_buffer given */               \
+        if (grad_avg && momentum_buffer) {                                            \
+            FASTLC_RMSPROP_LOOP(T, SQRT, 1, 1)                                        \
+        } else if (grad_avg) {                                                        \
+            FASTLC_RMSPROP_LOOP(T, SQRT, 1, 0)                                        \
+        } else if (momentum_buffer) {                                                 \
+            FASTLC_RMSPROP_LOOP(T, SQRT, 0, 1)                                        \
+        } else {                                                                      \
+            FASTLC_RMSPROP_LOOP(T, SQRT, 0, 0)                                        \
+        }                                                                             \
     }                                                                                 \
 }                                                                                     \
 FASTLC_CLONES static void fastlc_sgd_##SUFFIX(const T* grad, T* param,                \
@@ -132,12 +155,17 @@ FASTLC_CLONES static void fastlc_sgd_##SUFFIX(const T* grad, T* param,          
 FASTLC_CLONES static void fastlc_adagrad_##SUFFIX(const T* grad, T* param, T* sum_sq, \
         ptrdiff_t n, T clr, T eps_inside, T eps_outside, T weight_decay,              \
         int maximize) {                                                               \
-    for (ptrdiff_t i = 0; i < n; i++) {                                               \
-        T p = param[i];                                                               \
-        T g = FASTLC_DIRECTION(grad[i], p);                                           \
-        T s = sum_sq[i] + g * g;                                                      \
-        sum_sq[i] = s;                                                                \
-        param[i] = p - clr * (g / (SQRT(s + eps_inside) + eps_outside));              \
+    FASTLC_BLOCKS_BEGIN(T)                                                            \
+        FASTLC_PREFETCH_BLOCK(T, grad);                                               \
+        FASTLC_PREFETCH_BLOCK(T, param);                                              \
+        FASTLC_PREFETCH_BLOCK(T, sum_sq);                                             \
+        for (ptrdiff_t i = lo; i < hi; i++) {                                         \
+            T p = param[i];                                                           \
+            T g = FASTLC_DIRECTION(grad[i], p);                                       \
+            T s = sum_sq[i] + g * g;                                                  \
+            sum_sq[i] = s;                                                            \
+            param[i] = p - clr * (g / (SQRT(s + eps_inside) + eps_outside));          \
+        }                                                                             \
     }                                                                                 \
 }
 
@@ -145,6 +173,8 @@ FASTLC_OPTIM_FUNCTIONS(float, f32, sqrtf)
 FASTLC_OPTIM_FUNCTIONS(double, f64, sqrt)
 
 #undef FASTLC_DIRECTION
+#undef FASTLC_BLOCKS_BEGIN
+#undef FASTLC_PREFETCH_BLOCK
 #undef FASTLC_ADAM_LOOP
 #undef FASTLC_RMSPROP_LOOP
 FASTLC_NO_FP_CONTRACT_END

@@ -61,6 +61,24 @@
 #define FASTLC_PREFETCH(address) ((void)(address))
 #endif
 
+/* ---- streaming loops: prefetch the inputs ahead ---------------------------
+   Streaming loops (activations, dropout, optimizer steps) run in blocks of
+   FASTLC_STREAM_BLOCK bytes of each input, and before a block they ask for
+   the inputs' cache lines FASTLC_PREFETCH_AHEAD bytes further on. The hardware
+   prefetcher alone did not keep the loads ahead of an arithmetic-heavy loop: on this 2-core
+   machine a 10 M float32 exact GELU took the time of its arithmetic plus that of its traffic
+   (3.3 ms for a GELU-like polynomial against 1.9 ms in cache and 1.6-1.9 ms for a copy); with
+   the inputs prefetched 4 KB ahead it took 1.9 ms, the two overlapped. Prefetching the output
+   as well was slower (2.4-6 ms): only the inputs. Hints only: results are unchanged. */
+#define FASTLC_STREAM_BLOCK 1024
+#define FASTLC_PREFETCH_AHEAD 4096
+static inline void fastlc_prefetch_ahead(const void* base, ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t size) {
+    /* the lines of bytes [lo, hi) + FASTLC_PREFETCH_AHEAD of an array of size bytes, within it */
+    const char* p = (const char*)base;
+    ptrdiff_t end = hi + FASTLC_PREFETCH_AHEAD < size ? hi + FASTLC_PREFETCH_AHEAD : size;
+    for (ptrdiff_t b = lo + FASTLC_PREFETCH_AHEAD; b < end; b += 64) FASTLC_PREFETCH(p + b);
+}
+
 /* ---- OpenMP SIMD hints: vectorize a loop (with a reduction) without the
    OpenMP runtime; setup.py passes -fopenmp-simd where the compiler takes it,
    elsewhere the pragma is ignored. MSVC would warn about it, so it gets none. */
