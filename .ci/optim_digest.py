@@ -16,7 +16,7 @@ import fastlc
 from fastlc.kernels import adagrad_step, adam_step, rmsprop_step, sgd_step
 
 # Odd sizes leave a scalar remainder after the vector loops; 70001 is over one
-# parallel block (65536 elements) of _optim.pyx.
+# parallel block (at most 16384 elements, MAX_BLOCK) of _optim.pyx.
 SIZES = (1037, 70001)
 STEPS = 3
 

@@ -186,3 +186,86 @@ def test_works_in_pipeline_grid_search_and_calibration():
     calibrated = CalibratedClassifierCV(MLPClassifier((8,), learning_rate=1e-2, max_epochs=20, tol=None,
                                                       random_state=0), cv=3).fit(X, y)
     assert calibrated.predict_proba(X).shape == (300, 3)
+
+
+# ---------------------------------------------------------------- the fused hidden layer
+
+
+def test_the_activation_table_gives_the_public_kernels_at_their_defaults():
+    """The networks call the private kernels with the (kernel, a, b) of ``ACTIVATIONS``: the public
+    functions at PyTorch's default options, forward and backward, bit for bit."""
+    from fastlc import kernels
+    from fastlc._dispatch import get_kernel
+    from fastlc.neural_network._multilayer import ACTIVATIONS as TABLE
+
+    x = np.linspace(-30, 30, 1001)
+    g = np.cos(x)
+    assert sorted(TABLE) == sorted(ACTIVATIONS)
+    for name, (kernel, a, b) in TABLE.items():
+        forward, backward = np.empty_like(x), np.empty_like(x)
+        get_kernel(kernel, "numpy")(x, a, b, forward, 1)
+        get_kernel(f"{kernel}_backward", "numpy")(g, x, a, b, backward, 1)
+        np.testing.assert_array_equal(forward, getattr(kernels, name)(x, backend="numpy"), err_msg=name)
+        np.testing.assert_array_equal(backward, getattr(kernels, f"{name}_backward")(g, x, backend="numpy"),
+                                      err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_the_fused_hidden_layer_trains_the_same_bits(activation, dropout, dtype, monkeypatch):
+    """Bias, activation and dropout in one pass (``fastlc._cython._layer``) against the separate kernels:
+    the same network, the same loss curve, on one and two threads. 7 units: rows that do not start on
+    a 4-element dropout group."""
+    from conftest import require_backend
+    from fastlc.neural_network._multilayer import _MLPMixin
+
+    require_backend("cython")
+    X, y = small_classification(n_samples=150, n_features=6, dtype=dtype)
+    models = []
+    for fused, n_threads in ((True, 1), (True, 2), (False, 1)):
+        with monkeypatch.context() as patch:
+            if not fused:
+                patch.setattr(_MLPMixin, "_fused_layer", lambda self: None)
+            model = MLPClassifier((7, 5), activation=activation, dropout=dropout, max_epochs=3, batch_size=32,
+                                  backend="cython", n_threads=n_threads, random_state=0)
+            assert (model._fused_layer() is not None) == fused
+            models.append(fitted(model, X, y))
+    for other in models[1:]:
+        for coef, expected in zip(other.coefs_ + other.intercepts_, models[0].coefs_ + models[0].intercepts_):
+            np.testing.assert_array_equal(coef, expected)
+        assert other.loss_curve_ == models[0].loss_curve_
+    np.testing.assert_array_equal(models[0].predict_proba(X), models[2].predict_proba(X))
+
+
+@pytest.mark.parametrize("shape", [(1000, 7), (90, 256), (3, 1)], ids=["many-blocks", "wide", "tiny"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_fused_hidden_layer_kernel_is_the_separate_kernels(shape, dtype):
+    """Kernel level, over several blocks of rows (the blocks of 7 units start mid dropout group):
+    z + bias, the activation and dropout (mask included), and the backward, against the public kernels."""
+    from conftest import require_backend
+    from fastlc import kernels
+    from fastlc.kernels._dropout import generator_arguments
+
+    require_backend("cython")
+    from fastlc._cython import _layer
+
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal(shape).astype(dtype)
+    bias = rng.standard_normal(shape[1]).astype(dtype)
+    delta = rng.standard_normal(shape).astype(dtype)
+    pre = z + bias
+    expected_h, expected_mask = kernels.dropout(kernels.gelu(pre), 0.3, seed=12345)
+    expected_delta = kernels.gelu_backward(kernels.dropout_backward(delta, expected_mask, 0.3), pre)
+    threshold, scale, key0, key1 = generator_arguments(0.3, 12345, np.dtype(dtype))
+    for n_threads in (1, 2):
+        z_run, out, mask = z.copy(), np.empty_like(z), np.empty(shape, dtype=bool)
+        _layer.hidden_forward(_layer.OPS["gelu"], z_run, bias, dtype(0), dtype(0), threshold, scale, key0, key1,
+                              out, mask.reshape(-1).view(np.uint8), n_threads)
+        np.testing.assert_array_equal(z_run, pre)
+        np.testing.assert_array_equal(out, expected_h)
+        np.testing.assert_array_equal(mask, expected_mask)
+        delta_run = delta.copy()
+        _layer.hidden_backward(_layer.OPS["gelu"], delta_run, pre, mask.reshape(-1).view(np.uint8), scale, dtype(0),
+                               dtype(0), n_threads)
+        np.testing.assert_array_equal(delta_run, expected_delta)

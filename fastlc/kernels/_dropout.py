@@ -52,11 +52,17 @@ def dropout(x, p=0.5, *, seed, training=True, backend="auto", n_threads=None, ou
         result[...] = x
         mask[...] = True
         return result, mask
+    kernel(x.reshape(-1), *generator_arguments(p, seed, x.dtype), result.reshape(-1), mask.reshape(-1).view(np.uint8),
+           n_threads)
+    return result, mask
+
+
+def generator_arguments(p, seed, dtype):
+    """(threshold, scale, key0, key1): how the private dropout kernels take a checked ``p`` and ``seed``
+    (also the networks' fused hidden-layer kernel)."""
     # keep when the 32-bit word >= round(p * 2**32): exactly p up to 2**-33, and all integers
     threshold = min(round(p * 2.0**32), 1 << 32)
-    kernel(x.reshape(-1), threshold, _scale(p, x.dtype), seed & 0xFFFFFFFF, seed >> 32, result.reshape(-1),
-           mask.reshape(-1).view(np.uint8), n_threads)
-    return result, mask
+    return threshold, _scale(p, dtype), seed & 0xFFFFFFFF, seed >> 32
 
 
 def dropout_backward(grad_out, mask, p=0.5, *, backend="auto", n_threads=None, out=None):

@@ -20,6 +20,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import kernels
+from ..kernels._activations import _softplus_params
+from ..kernels._dropout import generator_arguments
 from .._dispatch import get_kernel, resolve_backend
 from .._memory import aligned_copy, aligned_zeros, is_aligned
 from .._numpy._nn_losses import _epsilon_insensitive, _huber
@@ -33,16 +35,17 @@ from ..linear_model._regressor import BaseRegressor
 from ..linear_model._softmax import SoftmaxOutputMixin
 from ..linear_model._training import BatchRunner
 
-#: activation name -> (forward, backward) of fastlc.kernels (PyTorch's default options)
+#: activation name -> (private kernel, a, b): the arguments ``fastlc.kernels``' public activation of that
+#: name gives its private kernel at PyTorch's default options (tests/test_mlp.py checks it)
 ACTIVATIONS = {
-    "relu": (kernels.relu, kernels.relu_backward),
-    "leaky_relu": (kernels.leaky_relu, kernels.leaky_relu_backward),
-    "elu": (kernels.elu, kernels.elu_backward),
-    "gelu": (kernels.gelu, kernels.gelu_backward),
-    "sigmoid": (kernels.sigmoid, kernels.sigmoid_backward),
-    "tanh": (kernels.tanh, kernels.tanh_backward),
-    "softplus": (kernels.softplus, kernels.softplus_backward),
-    "silu": (kernels.silu, kernels.silu_backward),
+    "relu": ("relu", 0.0, 0.0),
+    "leaky_relu": ("leaky_relu", 0.01, 0.0),
+    "elu": ("elu", 1.0, 0.0),
+    "gelu": ("gelu", 0.0, 0.0),
+    "sigmoid": ("sigmoid", 0.0, 0.0),
+    "tanh": ("tanh", 0.0, 0.0),
+    "softplus": ("softplus", *_softplus_params(1.0, 20.0)),
+    "silu": ("silu", 0.0, 0.0),
 }
 
 #: batch normalisation's running-statistics momentum and variance epsilon (PyTorch's defaults)
@@ -207,10 +210,46 @@ class _MLPMixin:
 
     # ----------------------------------------------------------- passes
 
+    def _activation(self):
+        """(private forward kernel, private backward kernel, a, b) of ``activation`` on this fit's backend."""
+        name, a, b = ACTIVATIONS[self.activation]
+        forward = get_kernel(name, resolve_backend(self.backend, name))
+        backward = get_kernel(f"{name}_backward", resolve_backend(self.backend, f"{name}_backward"))
+        return forward, backward, a, b
+
+    def _fused_layer(self):
+        """``fastlc._cython._layer`` when the activations run on the Cython backend and there is no batch
+        norm (the layer's bias, activation and dropout then take one pass forward and one backward),
+        else None."""
+        name = ACTIVATIONS[self.activation][0]
+        if self.batch_norm or resolve_backend(self.backend, name) != "cython":
+            return None
+        try:
+            from .._cython import _layer
+        except ImportError:  # a partial build: the separate kernels
+            return None
+        return _layer
+
     def _hidden_forward(self, A, layer, training, cache, n_threads, seed):
-        """One hidden layer in place of ``A``: dense, batch norm, activation, dropout; returns its output."""
-        forward, _ = ACTIVATIONS[self.activation]
+        """One hidden layer: dense, batch norm, activation, dropout; returns its output."""
+        forward, _, a, b = self._activation()
         Z = A @ self.coefs_[layer]
+        cast = Z.dtype.type
+        dropping = training and self.dropout > 0
+        fused = self._fused_layer()
+        if fused is not None:
+            H = np.empty_like(Z)
+            mask = np.empty(Z.shape if dropping else 0, dtype=bool)
+            threshold, scale, key0, key1 = generator_arguments(self.dropout, seed, Z.dtype) if dropping else (
+                0, cast(1), 0, 0)
+            op = fused.OPS[ACTIVATIONS[self.activation][0]]
+            fused.hidden_forward(op, Z, self.intercepts_[layer], cast(a), cast(b), threshold, scale, key0, key1, H,
+                                 mask.reshape(-1).view(np.uint8), n_threads)
+            if training:
+                cache["pre"].append(Z)
+                if dropping:
+                    cache["mask"].append(mask)
+            return H
         Z += self.intercepts_[layer]
         normalized = Z
         if self.batch_norm:
@@ -220,10 +259,11 @@ class _MLPMixin:
                 backend=self.backend, n_threads=n_threads)
             if training:
                 cache["norm"].append((Z, mean, invstd))
-        H = forward(normalized, backend=self.backend, n_threads=n_threads)
+        H = np.empty_like(normalized)
+        forward(normalized.reshape(-1), cast(a), cast(b), H.reshape(-1), n_threads)
         if training:
             cache["pre"].append(normalized)
-            if self.dropout > 0:
+            if dropping:
                 H, mask = kernels.dropout(H, self.dropout, seed=seed, backend=self.backend, n_threads=n_threads,
                                           out=np.empty_like(H))
                 cache["mask"].append(mask)
@@ -246,7 +286,11 @@ class _MLPMixin:
 
     def _backward(self, grad_scores, cache, grad, n_threads):
         """Gradient of the batch loss into the flat ``grad`` from d loss / d scores."""
-        _, backward = ACTIVATIONS[self.activation]
+        _, backward, a, b = self._activation()
+        fused = self._fused_layer()
+        cast = grad.dtype.type
+        op = fused.OPS[ACTIVATIONS[self.activation][0]] if fused is not None else None
+        scale = generator_arguments(self.dropout, 0, grad.dtype)[1]  # the dropout's 1 / (1 - p)
         grad_coefs, grad_intercepts, grad_gammas, grad_betas = self._views(grad)
         delta = grad_scores
         n_hidden = len(self._sizes) - 2
@@ -269,10 +313,16 @@ class _MLPMixin:
             delta = delta @ self.coefs_[layer].T  # d loss / d (output of hidden layer - 1): a new array
             below = layer - 1
             # in place on that new array: no fresh (batch, units) buffer per call
-            if self.dropout > 0:
-                delta = kernels.dropout_backward(delta, cache["mask"][below], self.dropout, backend=self.backend,
-                                                 n_threads=n_threads, out=delta)
-            delta = backward(delta, cache["pre"][below], backend=self.backend, n_threads=n_threads, out=delta)
+            pre = cache["pre"][below]
+            if fused is not None:
+                mask = cache["mask"][below] if self.dropout > 0 else np.empty(0, dtype=bool)
+                fused.hidden_backward(op, delta, pre, mask.reshape(-1).view(np.uint8), scale, cast(a), cast(b),
+                                      n_threads)
+            else:
+                if self.dropout > 0:
+                    delta = kernels.dropout_backward(delta, cache["mask"][below], self.dropout,
+                                                     backend=self.backend, n_threads=n_threads, out=delta)
+                backward(delta.reshape(-1), pre.reshape(-1), cast(a), cast(b), delta.reshape(-1), n_threads)
             if self.batch_norm:
                 Z, mean, invstd = cache["norm"][below]
                 delta, grad_gamma, grad_beta = kernels.batch_norm_backward(

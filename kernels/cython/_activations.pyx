@@ -14,11 +14,7 @@ ctypedef fused floating:
     float
     double
 
-cdef extern from "_nn.h" nogil:
-    void fastlc_activation_chunk_f32(int op, const float* g, const float* x, float a, float b, float* out,
-                                     Py_ssize_t n)
-    void fastlc_activation_chunk_f64(int op, const double* g, const double* x, double a, double b, double* out,
-                                     Py_ssize_t n)
+include "_nn_loops.pxi"
 
 #: The order of fastlc._naive._activations.ACTIVATIONS (the op codes of _nn.h).
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "sigmoid", "tanh", "softplus", "silu")
