@@ -7,7 +7,8 @@ Every case times the numpy, numba and cython backends and, for the element-wise 
 kernels (NumPy's single-threaded ``copyto`` and a Numba copy on ``--threads`` threads) in the same
 interleaved rounds, so that a machine busy with other work slows the references too. Reported: the
 median time, the speed-up over numpy, and for the element-wise kernels the bandwidth (bytes moved:
-inputs read once, output written once, the dropout mask 1 byte per element) next to the faster copy's.
+inputs read once, output written once, the dropout mask 1 byte per element) next to the faster copy's,
+and beside it the Cython kernel's arithmetic floor: the same work on a slice that stays in L2.
 Targets: activations and dropout on 10 M float32 >= 3x numpy and >= 0.8x a copy's bandwidth;
 each loss with its gradient (1 M elements, NLL 65 536 x 10) >= 3x numpy; batch norm forward +
 backward >= 3x numpy. benchmarks/test_bench_nn.py times the same kernels under pytest-benchmark.
@@ -126,6 +127,18 @@ def median_times(fits, repeats, warm=WARM):
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+#: Values of the in-cache runs of the element-wise cases: 1 MB of float32 per array, so that a backward's
+#: three arrays (1.5 MB a thread on 2 threads) stay in a 2 MB L2.
+CACHED_SIZE = 1 << 18
+
+
+def _repeated(cached_call, times, n_threads):
+    """The Cython kernel on a cache-resident slice, ``times`` times: the same work as one full-size call
+    with (almost) no memory traffic, so the time its arithmetic takes (plus ``times`` calls' overhead)."""
+    for _ in range(times):
+        cached_call("cython", n_threads)
+
+
 def _ms(seconds):
     return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} us"
 
@@ -142,10 +155,12 @@ def measure(repeats, quick, n_threads, size=None, cases=None):
     dst = np.empty_like(src)
     copies = {"copy 1 thread": lambda: np.copyto(dst, src),
               f"copy {n_threads} threads": lambda: _parallel_copy()(src, dst)}
-    for name, nbytes, call in elementwise_cases(size):
+    in_cache = min(size, CACHED_SIZE)
+    for (name, nbytes, call), (_, _, cached_call) in zip(elementwise_cases(size), elementwise_cases(in_cache)):
         if not _selected(name, cases):
             continue
         fits = {backend: functools.partial(call, backend, n_threads) for backend in BACKENDS}
+        fits["cython in cache"] = functools.partial(_repeated, cached_call, size // in_cache, n_threads)
         times = median_times({**fits, **copies}, repeats)
         copy_rate = max(2 * src.nbytes / times[copy] for copy in copies) / 1e9
         elementwise.append((name, nbytes, times, copy_rate))
@@ -171,10 +186,12 @@ def report(size, elementwise, others, repeats, n_threads):
         f"Regenerate with `python benchmarks/nn_speed.py`.",
         "",
         f"Element-wise kernels on {size:,} float32 (targets: >= 3x numpy, >= 0.8x the faster copy's GB/s,"
-        " measured in the same rounds):",
+        " measured in the same rounds). The last column is the Cython kernel's floor: the same work on a "
+        f"{CACHED_SIZE:,}-value slice that stays in L2, repeated (its arithmetic, plus the calls' overhead), and "
+        "the fraction of copy the kernel would reach if moving the data took no time at all:",
         "",
-        "| case | numpy | numba | cython | copy |",
-        "|---|---:|---:|---:|---:|",
+        "| case | numpy | numba | cython | copy | cython in cache |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, nbytes, times, copy_rate in elementwise:
         cells = [_ms(times["numpy"])]
@@ -183,6 +200,8 @@ def report(size, elementwise, others, repeats, n_threads):
             cells.append(f"{_ms(times[backend])}: {times['numpy'] / times[backend]:.1f}x, {rate:.1f} GB/s "
                          f"({rate / copy_rate:.2f} of copy)")
         cells.append(f"{copy_rate:.1f} GB/s")
+        floor_rate = nbytes / times["cython in cache"] / 1e9
+        cells.append(f"{_ms(times['cython in cache'])}: at most {floor_rate / copy_rate:.2f} of copy")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "Losses with their gradients and batch norm (target: >= 3x numpy):", "",
               "| case | numpy | numba | cython |", "|---|---:|---:|---:|"]

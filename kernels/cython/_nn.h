@@ -186,22 +186,29 @@ FASTLC_ACTIVATION_POINTS(float, f32, fastlc_expf, fastlc_expf_upto88, fastlc_exp
 FASTLC_ACTIVATION_POINTS(double, f64, fastlc_exp, fastlc_exp_upto709, fastlc_expm1_64, fastlc_normal_cdf64, fastlc_tanh64,
                          fastlc_tanh_parts64, 64)
 
-#define FASTLC_ACTIVATION_LOOPS(NAME, T, S)                                                  \
+/* PREFETCH: 1 for the loops whose arithmetic is heavy enough to stall the hardware prefetcher
+   (blocks with fastlc_prefetch_ahead, _portable.h), 0 for ReLU and leaky ReLU, copies in all
+   but name: one plain loop (the hints and blocks cost them 5-10%: 10 M float32 ReLU 1.58-1.63 ms
+   without, 1.64-1.83 with). */
+#define FASTLC_ACTIVATION_LOOPS(NAME, T, S, PREFETCH)                                        \
 FASTLC_CLONES static void fastlc_##NAME##_loop_##S(const T* x, T a, T b, T* out, ptrdiff_t n) {            \
-    const ptrdiff_t block = FASTLC_STREAM_BLOCK / (ptrdiff_t)sizeof(T);                      \
+    const ptrdiff_t block = PREFETCH ? FASTLC_STREAM_BLOCK / (ptrdiff_t)sizeof(T) : n;      \
     for (ptrdiff_t lo = 0; lo < n; lo += block) {                                            \
         ptrdiff_t hi = n - lo < block ? n : lo + block;                                      \
-        fastlc_prefetch_ahead(x, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
+        if (PREFETCH)                                                                        \
+            fastlc_prefetch_ahead(x, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
         FASTLC_PRAGMA(omp simd)                                                              \
         for (ptrdiff_t i = lo; i < hi; i++) out[i] = fastlc_##NAME##_##S(x[i], a, b);        \
     }                                                                                        \
 }                                                                                            \
 FASTLC_CLONES static void fastlc_##NAME##_backward_loop_##S(const T* g, const T* x, T a, T b, T* out, ptrdiff_t n) { \
-    const ptrdiff_t block = FASTLC_STREAM_BLOCK / (ptrdiff_t)sizeof(T);                      \
+    const ptrdiff_t block = PREFETCH ? FASTLC_STREAM_BLOCK / (ptrdiff_t)sizeof(T) : n;      \
     for (ptrdiff_t lo = 0; lo < n; lo += block) {                                            \
         ptrdiff_t hi = n - lo < block ? n : lo + block;                                      \
-        fastlc_prefetch_ahead(g, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
-        fastlc_prefetch_ahead(x, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
+        if (PREFETCH) {                                                                      \
+            fastlc_prefetch_ahead(g, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
+            fastlc_prefetch_ahead(x, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
+        }                                                                                    \
         FASTLC_PRAGMA(omp simd)                                                              \
         for (ptrdiff_t i = lo; i < hi; i++) out[i] = fastlc_##NAME##_backward_##S(g[i], x[i], a, b); \
     }                                                                                        \
@@ -215,15 +222,15 @@ FASTLC_CLONES static void fastlc_##NAME##_backward_loop_##S(const T* g, const T*
 
 /* One chunk of an activation: forward when g is NULL, else the backward. */
 #define FASTLC_ACTIVATION_CHUNK(T, S)                                                        \
-FASTLC_ACTIVATION_LOOPS(relu, T, S)                                                          \
-FASTLC_ACTIVATION_LOOPS(leaky_relu, T, S)                                                    \
-FASTLC_ACTIVATION_LOOPS(elu, T, S)                                                           \
-FASTLC_ACTIVATION_LOOPS(gelu, T, S)                                                          \
-FASTLC_ACTIVATION_LOOPS(gelu_tanh, T, S)                                                     \
-FASTLC_ACTIVATION_LOOPS(sigmoid, T, S)                                                       \
-FASTLC_ACTIVATION_LOOPS(tanh, T, S)                                                          \
-FASTLC_ACTIVATION_LOOPS(softplus, T, S)                                                      \
-FASTLC_ACTIVATION_LOOPS(silu, T, S)                                                          \
+FASTLC_ACTIVATION_LOOPS(relu, T, S, 0)                                                          \
+FASTLC_ACTIVATION_LOOPS(leaky_relu, T, S, 0)                                                    \
+FASTLC_ACTIVATION_LOOPS(elu, T, S, 1)                                                           \
+FASTLC_ACTIVATION_LOOPS(gelu, T, S, 1)                                                          \
+FASTLC_ACTIVATION_LOOPS(gelu_tanh, T, S, 1)                                                     \
+FASTLC_ACTIVATION_LOOPS(sigmoid, T, S, 1)                                                       \
+FASTLC_ACTIVATION_LOOPS(tanh, T, S, 1)                                                          \
+FASTLC_ACTIVATION_LOOPS(softplus, T, S, 1)                                                      \
+FASTLC_ACTIVATION_LOOPS(silu, T, S, 1)                                                          \
 static inline void fastlc_activation_chunk_##S(int op, const T* g, const T* x, T a, T b, T* out, ptrdiff_t n) { \
     switch (op) {                                                                            \
     FASTLC_ACTIVATION_CASE(FASTLC_RELU, relu, S)                                             \
