@@ -197,13 +197,13 @@ class OptimizerState:
                            exp_avg_sq, empty, threads)
 
             if defer is not None:
-                return self._recording_step(step, defer, len(pieces),
+                return self._recording_step(step, defer,
                                             lambda lr: defer.repeat_adam(len(pieces), *time_scalars(state.t, lr)))
         if defer is not None:
-            return self._recording_step(step, defer, len(pieces), lambda lr: defer.repeat(len(pieces)))
+            return self._recording_step(step, defer, lambda lr: defer.repeat(len(pieces)))
         return step
 
-    def _recording_step(self, step, defer, n_pieces, repeat):
+    def _recording_step(self, step, defer, repeat):
         """``step(grad, lr)`` that adds the step to ``defer``: in full the first time after ``defer.clear()``,
         then as a copy of the previous one (``repeat(lr)``, with Adam's step-count scalars renewed).
 
