@@ -213,17 +213,17 @@ cdef void _deferred_range(void* ctx, const void* flat, Py_ssize_t lo, Py_ssize_t
 
 
 cdef class DeferredSteps:
-    """Optimizer steps recorded now and applied later by the fused linear gradient kernels.
+    """Optimizer steps recorded now and applied later by the fused linear epoch loops.
 
     Pass ``defer=`` to the step functions of this module and they record the
-    step (arrays and scalars) here instead of running it; then pass
-    :attr:`capsule` as ``after=`` to a ``linear_*_gradient`` kernel of
-    ``_linear.pyx`` (or to a ``linear_*_epoch`` loop, which applies group g of the
-    recorded steps after batch g), whose gradient must be the flat vector the recorded
-    steps' gradients are slices of. The kernel applies each part of the steps as soon
-    as that part of the gradient is final (see _range_op.h): the same element
-    loops, hence the same bits, as running the steps after the kernel.
-    The recorded arrays must stay alive until then (the caller holds them).
+    step (arrays and scalars) here instead of running it; :meth:`split` the
+    recorded steps into one group per batch, then pass :attr:`capsule` as
+    ``after=`` to a ``linear_*_epoch`` loop of ``_linear.pyx``, whose gradient
+    must be the flat vector the recorded steps' gradients are slices of. After
+    batch g's gradient the loop applies group g, each part of it as soon as that
+    part of the gradient is final (see _range_op.h): the same element loops,
+    hence the same bits, as running the steps after the kernel. The recorded
+    arrays must stay alive until then (the caller holds them).
     """
     cdef Deferred deferred
     cdef fastlc_range_op op

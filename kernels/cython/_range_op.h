@@ -1,7 +1,7 @@
 /* An operation over a range of a flat vector, handed from one Cython kernel module to another.
  *
- * The fused linear gradient (_linear.pyx) can finish its batch by applying the
- * optimizer step (_optim.pyx) to each part of the gradient as soon as that part
+ * The epoch loops of the fused linear gradient (_linear.pyx) finish each batch by
+ * applying its optimizer step (_optim.pyx) to each part of the gradient as soon as that part
  * is final: on the same threads, in the same parallel pass as the chunk sum,
  * while the part is still in cache, instead of in a separate call over memory.
  * The step is prepared by the optimizer module and handed over as a capsule
