@@ -12,6 +12,7 @@ the whole network per mini-batch, exactly as for the linear models
 """
 import math
 import numbers
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -21,7 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import kernels
 from ..kernels._activations import _softplus_params
-from ..kernels._dropout import generator_arguments
+from ..kernels._dropout import _scale as dropout_scale, generator_arguments
 from .._dispatch import get_kernel, resolve_backend
 from .._memory import aligned_copy, aligned_zeros, is_aligned
 from .._numpy._nn_losses import _epsilon_insensitive, _huber
@@ -88,6 +89,17 @@ THREADS_NOTE = """
     cap. The same ``random_state`` and ``n_threads`` give the same model bit for
     bit (BLAS sums in an order that may depend on its thread count).
 """
+
+
+@lru_cache(maxsize=1)
+def _layer_module():
+    """``fastlc._cython._layer`` (the fused hidden layer), or None in a partial build (imported once, not
+    on every batch)."""
+    try:
+        from .._cython import _layer
+    except ImportError:  # a partial build: the separate kernels
+        return None
+    return _layer
 
 
 class _MLPMixin:
@@ -224,11 +236,7 @@ class _MLPMixin:
         name = ACTIVATIONS[self.activation][0]
         if self.batch_norm or resolve_backend(self.backend, name) != "cython":
             return None
-        try:
-            from .._cython import _layer
-        except ImportError:  # a partial build: the separate kernels
-            return None
-        return _layer
+        return _layer_module()
 
     def _hidden_forward(self, A, layer, training, cache, n_threads, seed):
         """One hidden layer: dense, batch norm, activation, dropout; returns its output."""
@@ -290,7 +298,7 @@ class _MLPMixin:
         fused = self._fused_layer()
         cast = grad.dtype.type
         op = fused.OPS[ACTIVATIONS[self.activation][0]] if fused is not None else None
-        scale = generator_arguments(self.dropout, 0, grad.dtype)[1]  # the dropout's 1 / (1 - p)
+        scale = dropout_scale(self.dropout, grad.dtype)
         grad_coefs, grad_intercepts, grad_gammas, grad_betas = self._views(grad)
         delta = grad_scores
         n_hidden = len(self._sizes) - 2
