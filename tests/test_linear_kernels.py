@@ -12,9 +12,11 @@ from fastlc.gradcheck import numerical_gradient
 
 from conftest import require_backend, tolerance
 
-# (n_samples in X, n_features D, n_classes C, batch size); batches of 64+ rows cross the kernels' chunks
+# (n_samples in X, n_features D, n_classes C, batch size); batches of 64+ rows cross the kernels' chunks;
+# D = 1100 makes the Cython gradient pass take the features by blocks (3 of 368, 368, 364 in float64,
+# 2 of 560, 540 in float32: a vector tail at the end of the last block only)
 SHAPES = [(40, 7, 3, 20), (30, 1, 2, 30), (9, 5, 1, 1), (12, 3, 2, 1), (300, 40, 10, 150), (140, 33, 4, 130),
-          (70, 17, 2, 64), (260, 50, 40, 256)]
+          (70, 17, 2, 64), (260, 50, 40, 256), (64, 1100, 5, 48)]
 SHAPE_IDS = [f"n{n}-D{d}-C{c}-B{b}" for n, d, c, b in SHAPES]
 
 OPTIONS = {

@@ -219,10 +219,12 @@ TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,  
     FASTLC_AHEAD_END(ahead);                                                          \
 }                                                                                     \
 /* dW[c] += g[0 * n_classes + c] x_0 + ... + g[3 * n_classes + c] x_3 (added in     \
-   that order) for the classes listed in active[0..n_active), in pairs; an odd    \
-   last class runs alone. (Classes by 4 were no faster: the loop waits on dW.) */                                                                     \
+   that order) over n features, for the classes listed in active[0..n_active), in  \
+   pairs; an odd last class runs alone. dW's rows are ld values apart: the caller  \
+   may pass a block of the features of a wider dW (and x advanced to it).          \
+   (Classes by 4 were no faster: the loop waits on dW.) */                         \
 TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,           \
-        const T** x, ptrdiff_t n, const T* g, const ptrdiff_t* active,          \
+        const T** x, ptrdiff_t n, ptrdiff_t ld, const T* g, const ptrdiff_t* active,  \
         ptrdiff_t n_active, fastlc_ahead* ahead) {                                      \
     typedef VTYPE V;                                                                  \
     enum { L = sizeof(V) / sizeof(T) };                                               \
@@ -232,8 +234,8 @@ TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,
     for (; i < n_active; i += 2) {                                                    \
         ptrdiff_t c0 = active[i], c1 = active[i + 1 < n_active ? i + 1 : i];          \
         int pair = i + 1 < n_active;                                                  \
-        T* d0 = dW + c0 * n;                                                          \
-        T* d1 = dW + c1 * n;                                                          \
+        T* d0 = dW + c0 * ld;                                                         \
+        T* d1 = dW + c1 * ld;                                                         \
         T s00 = g[c0], s10 = g[n_classes + c0], s20 = g[2 * n_classes + c0],          \
           s30 = g[3 * n_classes + c0];                                                \
         T s01 = g[c1], s11 = g[n_classes + c1], s21 = g[2 * n_classes + c1],          \
@@ -365,11 +367,11 @@ static inline void fastlc_scores4_##SUFFIX(int wide, const T* W, const T* b,    
     else fastlc_scores4_##SUFFIX##_portable(W, b, n_classes, x, n, scores, ahead);    \
 }                                                                                     \
 static inline void fastlc_grad4_##SUFFIX(int wide, T* dW, ptrdiff_t n_classes,        \
-        const T** x, ptrdiff_t n, const T* g, const ptrdiff_t* active,          \
+        const T** x, ptrdiff_t n, ptrdiff_t ld, const T* g, const ptrdiff_t* active,  \
         ptrdiff_t n_active, fastlc_ahead* ahead) {                                      \
     if (FASTLC_LINEAR_HAVE_WIDE && wide)                                              \
-        FASTLC_LINEAR_WIDE_CALL(fastlc_grad4_##SUFFIX, dW, n_classes, x, n, g, active, n_active, ahead); \
-    else fastlc_grad4_##SUFFIX##_portable(dW, n_classes, x, n, g, active, n_active, ahead); \
+        FASTLC_LINEAR_WIDE_CALL(fastlc_grad4_##SUFFIX, dW, n_classes, x, n, ld, g, active, n_active, ahead); \
+    else fastlc_grad4_##SUFFIX##_portable(dW, n_classes, x, n, ld, g, active, n_active, ahead); \
 }                                                                                     \
 /* Ask for the n values at x to be brought into the caches (the next rows of a   \
    batch are scattered over X, so the hardware prefetcher cannot guess them). */     \

@@ -41,9 +41,9 @@ cdef extern from "_linear.h" nogil:
                             Py_ssize_t n, float* scores, fastlc_ahead* ahead)
     void fastlc_scores4_f64(int wide, const double* W, const double* b, Py_ssize_t n_classes, const double** x,
                             Py_ssize_t n, double* scores, fastlc_ahead* ahead)
-    void fastlc_grad4_f32(int wide, float* dW, Py_ssize_t n_classes, const float** x, Py_ssize_t n, const float* g,
-                          const Py_ssize_t* active, Py_ssize_t n_active, fastlc_ahead* ahead)
-    void fastlc_grad4_f64(int wide, double* dW, Py_ssize_t n_classes, const double** x, Py_ssize_t n,
+    void fastlc_grad4_f32(int wide, float* dW, Py_ssize_t n_classes, const float** x, Py_ssize_t n, Py_ssize_t ld,
+                          const float* g, const Py_ssize_t* active, Py_ssize_t n_active, fastlc_ahead* ahead)
+    void fastlc_grad4_f64(int wide, double* dW, Py_ssize_t n_classes, const double** x, Py_ssize_t n, Py_ssize_t ld,
                           const double* g, const Py_ssize_t* active, Py_ssize_t n_active, fastlc_ahead* ahead)
     void fastlc_add_f32(float* y, const float* x, Py_ssize_t n)
     void fastlc_add_f64(double* y, const double* x, Py_ssize_t n)
@@ -54,6 +54,8 @@ cdef extern from "_linear.h" nogil:
 cdef enum:
     # bytes: the scratch rows and the gradient blocks start on cache lines (one vector on AVX-512)
     ALIGN = 64
+    # bytes of a group's rows above which the gradient pass takes the features by blocks (see _chunk_gradient)
+    GROUP_ROWS_IN_L1 = 16384
     CROSS_ENTROPY = 0
     HINGE = 1
     REGRESSION = 2
@@ -114,7 +116,8 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
     cdef Py_ssize_t labels[FASTLC_GROUP]
     cdef floating weights[FASTLC_GROUP]
     cdef floating losses[FASTLC_GROUP]
-    cdef Py_ssize_t i = lo, a, c, r, n_active, n_moved
+    cdef Py_ssize_t i = lo, a, c, r, n_active, n_moved, j0, width
+    cdef const floating* x_block[FASTLC_GROUP]
     cdef fastlc_ahead ahead
     # A vector load that straddles two cache lines costs two: the tiles read each row once per class
     # tile in each pass (scores, gradient), so a row not on a cache line boundary (numpy's large arrays
@@ -122,6 +125,14 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
     # values, same result). With one or two classes (a regressor's single target) it is read twice, and
     # the copy costs more than the straddling reads it saves.
     cdef bint copy_rows = n_classes > 2
+    # The gradient pass reads the group's rows once per pair of classes. Where they take more than half
+    # of a 32 KB L1 (4 float64 rows of 784 features: 25 KB), the class pairs' loops would fetch them from
+    # L2 each time: they run over blocks of features instead, the same additions in the same order for
+    # each value, so the same bits (two blocks of 392 float64 features: 5% faster a batch on a Zen 4 core;
+    # splitting the 12.5 KB of 4 float32 rows was 10% slower, so smaller groups of rows are not split).
+    # Blocks start on whole cache lines, hence on whole vectors.
+    cdef Py_ssize_t n_blocks = (FASTLC_GROUP * n_features * sizeof(floating) + GROUP_ROWS_IN_L1 - 1) // GROUP_ROWS_IN_L1
+    cdef Py_ssize_t grad_block = _round_up((n_features + n_blocks - 1) // n_blocks, ALIGN // sizeof(floating))
     ahead.row_bytes = n_features * sizeof(floating)
     ahead.per_line = (n_classes + 1) // 2
     memset(dW, 0, n_classes * n_features * sizeof(floating))
@@ -192,10 +203,17 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
                 n_moved = n_moved + 1
                 for a in range(n_active):
                     db[c] = db[c] + g[a * n_classes + c]
-        if floating is float:
-            fastlc_grad4_f32(wide, dW, n_classes, x, n_features, g, active, n_moved, &ahead)
-        else:
-            fastlc_grad4_f64(wide, dW, n_classes, x, n_features, g, active, n_moved, &ahead)
+        # by blocks of features, so that the group's rows stay in L1 while every class adds them
+        j0 = 0
+        while j0 < n_features:
+            width = grad_block if j0 + grad_block < n_features else n_features - j0
+            for a in range(FASTLC_GROUP):
+                x_block[a] = x[a] + j0
+            if floating is float:
+                fastlc_grad4_f32(wide, dW + j0, n_classes, x_block, width, n_features, g, active, n_moved, &ahead)
+            else:
+                fastlc_grad4_f64(wide, dW + j0, n_classes, x_block, width, n_features, g, active, n_moved, &ahead)
+            j0 = j0 + width
 
 
 ctypedef struct Gradient:
