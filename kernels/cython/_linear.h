@@ -20,10 +20,11 @@
  *     64-byte vectors and a shuffle tree for the lane sums.
  * The kernel asks fastlc_linear_wide() which one the CPU runs.
  *
- * Determinism: every dot product is summed in a fixed order (one partial sum
- * per vector lane, a scalar tail, then a fixed tree of lane pairs), which
- * depends on D and on the build the CPU runs, never on the thread count or on
- * where the arrays start. No fast-math: NaN propagates.
+ * Determinism: every dot product is summed in a fixed order (per block of
+ * features, one partial sum per vector lane, a scalar tail, then a fixed tree
+ * of lane pairs; the blocks added in order), which depends on D, the dtype and
+ * the build the CPU runs, never on the thread count or on where the arrays
+ * start. No fast-math: NaN propagates.
  */
 #ifndef FASTLC_LINEAR_H
 #define FASTLC_LINEAR_H
@@ -127,7 +128,8 @@ typedef struct { double lane[4]; } fastlc_f64x4;
     } while (0)
 
 /* The end of a 4 x 2 tile of classes (c, c1) whose vector loop stopped at j: the
-   scalar tail of the dot products, the lane sums, the intercepts. */
+   scalar tail of the dot products, the lane sums, plus the intercepts (first
+   block of features) or the scores of the blocks before. */
 #define FASTLC_SCORES_FINISH(T, V, REDUCE8, acc, w0, w1, c, c1, j)                    \
     do {                                                                              \
         T tail[8] = {0};                                                              \
@@ -140,8 +142,10 @@ typedef struct { double lane[4]; } fastlc_f64x4;
         T dots[8];                                                                    \
         REDUCE8(T, V, acc, dots);                                                     \
         for (int r = 0; r < 4; r++) {                                                 \
-            scores[r * n_classes + (c)] = (dots[2 * r] + tail[2 * r]) + b[c];         \
-            scores[r * n_classes + (c1)] = (dots[2 * r + 1] + tail[2 * r + 1]) + b[c1]; \
+            T* s_ = scores + r * n_classes;                                           \
+            T base0 = first ? b[c] : s_[c], base1 = first ? b[c1] : s_[c1];           \
+            s_[c] = (dots[2 * r] + tail[2 * r]) + base0;                              \
+            s_[c1] = (dots[2 * r + 1] + tail[2 * r + 1]) + base1;                     \
         }                                                                             \
     } while (0)
 
@@ -163,17 +167,20 @@ typedef struct { double lane[4]; } fastlc_f64x4;
    same order whatever the tile, so both give the same bits. */
 #define FASTLC_TILE_FUNCTIONS(T, SUFFIX, VARIANT, TARGET, VTYPE, PIN, REDUCE8, QUAD)   \
 /* scores[r * n_classes + c] = W[c] . x_r + b[c] for the 4 rows x[0..3] of length   \
-   n and every class c (W row-major (n_classes, n)). Classes go by 4 (QUAD), then   \
-   in pairs; an odd last class is paired with itself. */                            \
+   n and every class c (W row-major (n_classes, n), rows ld values apart). Classes  \
+   go by 4 (QUAD), then in pairs; an odd last class is paired with itself. With     \
+   first = 0, W and x are a later block of features: scores[...] += W[c] . x_r.    \
+*/                                                                                  \
 TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,            \
-        ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores, fastlc_ahead* ahead) { \
+        ptrdiff_t n_classes, const T** x, ptrdiff_t n, ptrdiff_t ld, int first, T* scores, \
+        fastlc_ahead* ahead) {                                                        \
     typedef VTYPE V;                                                                  \
     enum { L = sizeof(V) / sizeof(T) };                                               \
     const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];                           \
     ptrdiff_t c = 0;                                                                  \
     FASTLC_AHEAD_BEGIN(ahead)                                                         \
     for (; QUAD && c + 4 <= n_classes; c += 4) {                                      \
-        const T *w0 = W + c * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;            \
+        const T *w0 = W + c * ld, *w1 = w0 + ld, *w2 = w1 + ld, *w3 = w2 + ld;        \
         /* acc[2 r + k]: lane partial sums of x_r . w_k; hi[2 r + k] of x_r . w_(2 + k) */ \
         V acc[8] = {0}, hi[8] = {0};                                                  \
         ptrdiff_t j = 0;                                                              \
@@ -200,7 +207,7 @@ TARGET static void fastlc_scores4_##SUFFIX##_##VARIANT(const T* W, const T* b,  
     }                                                                                 \
     for (; c < n_classes; c += 2) {                                                   \
         ptrdiff_t c1 = c + 1 < n_classes ? c + 1 : c;                                 \
-        const T *w0 = W + c * n, *w1 = W + c1 * n;                                    \
+        const T *w0 = W + c * ld, *w1 = W + c1 * ld;                                  \
         /* acc[2 r + k]: lane partial sums of x_r . w_k */                            \
         V acc[8] = {0};                                                               \
         ptrdiff_t j = 0;                                                              \
@@ -361,10 +368,11 @@ static int fastlc_linear_wide(void) { return 0; }
 #endif
 #define FASTLC_LINEAR_FUNCTIONS(T, SUFFIX)                                            \
 static inline void fastlc_scores4_##SUFFIX(int wide, const T* W, const T* b,          \
-        ptrdiff_t n_classes, const T** x, ptrdiff_t n, T* scores, fastlc_ahead* ahead) { \
+        ptrdiff_t n_classes, const T** x, ptrdiff_t n, ptrdiff_t ld, int first, T* scores, \
+        fastlc_ahead* ahead) {                                                        \
     if (FASTLC_LINEAR_HAVE_WIDE && wide)                                              \
-        FASTLC_LINEAR_WIDE_CALL(fastlc_scores4_##SUFFIX, W, b, n_classes, x, n, scores, ahead); \
-    else fastlc_scores4_##SUFFIX##_portable(W, b, n_classes, x, n, scores, ahead);    \
+        FASTLC_LINEAR_WIDE_CALL(fastlc_scores4_##SUFFIX, W, b, n_classes, x, n, ld, first, scores, ahead); \
+    else fastlc_scores4_##SUFFIX##_portable(W, b, n_classes, x, n, ld, first, scores, ahead); \
 }                                                                                     \
 static inline void fastlc_grad4_##SUFFIX(int wide, T* dW, ptrdiff_t n_classes,        \
         const T** x, ptrdiff_t n, ptrdiff_t ld, const T* g, const ptrdiff_t* active,  \
