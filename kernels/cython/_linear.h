@@ -4,9 +4,10 @@
  * in L1 between the score pass and the gradient pass, and W / dW are read once
  * per group instead of once per row. Where 4 rows exceed 16 KB (float64 and
  * D = 784: 25 KB, more than half a 32 KB L1), both passes take the features by
- * blocks (the caller's loop; the tiles take a block and the row stride ld). Rows a group lacks (the end of a chunk,
- * rows of weight 0) point to a row of zeros with coefficient 0, so one code
- * path serves every case and a skipped row adds exact zeros.
+ * blocks (the caller's loop; the tiles take a block and the row stride ld).
+ * Rows a group lacks (the end of a chunk, rows of weight 0) point to a row of
+ * zeros with coefficient 0, so one code path serves every case and a skipped
+ * row adds exact zeros.
  *
  * Both passes work on tiles of 4 rows x 2 classes held in registers: per step
  * of one vector (64 bytes) along the features they load 4 sample vectors and 2
