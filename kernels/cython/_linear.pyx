@@ -54,7 +54,7 @@ cdef extern from "_linear.h" nogil:
 cdef enum:
     # bytes: the scratch rows and the gradient blocks start on cache lines (one vector on AVX-512)
     ALIGN = 64
-    # bytes of a group's rows above which the gradient pass takes the features by blocks (see _chunk_gradient)
+    # bytes of a group's rows above which both passes take the features by blocks (see _chunk_gradient)
     GROUP_ROWS_IN_L1 = 16384
     CROSS_ENTROPY = 0
     HINGE = 1
@@ -90,6 +90,15 @@ cdef inline void _shift_by_max(const floating* s, floating* g, Py_ssize_t n_clas
     for j in range(n_classes):
         g[j] = s[j] - m
     row_max[0] = m
+
+
+cdef inline Py_ssize_t _feature_block(const floating** x, Py_ssize_t j0, Py_ssize_t block, Py_ssize_t n_features,
+                                      const floating** x_block) noexcept nogil:
+    """The block of features from j0 of the group's rows ``x`` into ``x_block``; returns its width."""
+    cdef Py_ssize_t a
+    for a in range(FASTLC_GROUP):
+        x_block[a] = x[a] + j0
+    return block if j0 + block < n_features else n_features - j0
 
 
 cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_features, const Py_ssize_t* rows,
@@ -166,9 +175,7 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
             ahead.row[a] = <const char*> (X + rows[i + a] * n_features if i + a < hi else zeros)
         j0 = 0
         while j0 < n_features:
-            width = block if j0 + block < n_features else n_features - j0
-            for a in range(FASTLC_GROUP):
-                x_block[a] = x[a] + j0
+            width = _feature_block(x, j0, block, n_features, x_block)
             if floating is float:
                 fastlc_scores4_f32(wide, W + j0, b, n_classes, x_block, width, n_features, j0 == 0, scores, &ahead)
             else:
@@ -212,9 +219,7 @@ cdef void _chunk_gradient(int kind, int wide, const floating* X, Py_ssize_t n_fe
                     db[c] = db[c] + g[a * n_classes + c]
         j0 = 0
         while j0 < n_features:
-            width = block if j0 + block < n_features else n_features - j0
-            for a in range(FASTLC_GROUP):
-                x_block[a] = x[a] + j0
+            width = _feature_block(x, j0, block, n_features, x_block)
             if floating is float:
                 fastlc_grad4_f32(wide, dW + j0, n_classes, x_block, width, n_features, g, active, n_moved, &ahead)
             else:
