@@ -4,9 +4,9 @@
 train, 10 000 to test), one hidden layer of 256 ReLU units, Adam (lr 1e-3), batch 200,
 20 epochs, no early stop, in float32 and float64: fit times and test accuracies side by
 side (targets: >= 3x scikit-learn in float32, >= 2x in float64, accuracy within 0.01; at
-least as fast as the PyTorch loop). Beside them, the floor of any implementation of this
-training: the two 200 x 784 x 256 matrix products of every batch (the same BLAS, the same
-threads) and one Adam step over the network's 203 530 parameters (a memory-bound pass:
+least as fast as the PyTorch loop). Beside them, timed in the same interleaved rounds, the
+floor of any implementation of this training: the two 200 x 784 x 256 matrix products of
+every batch (the same BLAS, the same threads) and one Adam step over the network's 203 530 parameters (a memory-bound pass:
 read parameters, gradient and both moments, write three of them), times the batches.
 
 Configured alike: the same L2 penalty on the weights (not the intercepts) in all three.
@@ -28,8 +28,6 @@ On a machine shared with other busy processes, two-thread BLAS products are erra
 (a product waits for a descheduled worker: 10-40x its quiet time per call, for all
 three libraries alike), so a one-thread run gives the steadier ratios.
 """
-import statistics
-import time
 import warnings
 
 import numpy as np
@@ -46,8 +44,11 @@ def data(n_train, n_test, seed=0):
     return X[:n_train], X[n_train:], y[:n_train], y[n_train:]
 
 
-def floor_seconds(X, hidden, batch, epochs, repeats, n_threads):
-    """Seconds of the two big products (forward, weight gradient) and one Adam step per batch, alone."""
+def floor_run(X, hidden, batch, epochs, n_threads):
+    """A callable that runs the two big products (forward, weight gradient) and one Adam step per batch,
+    alone, for as many batches as the fits make: timed in the same interleaved rounds as the fits, so
+    that it sees the same state of the shared machine (whose memory bandwidth varies by up to 2x over
+    tens of seconds with its neighbours' load)."""
     from fastlc.linear_model._base import _blas_controller
     from fastlc.linear_model._optimizers import OptimizerState
 
@@ -60,16 +61,15 @@ def floor_seconds(X, hidden, batch, epochs, repeats, n_threads):
     step = adam.stepper(params, "auto", n_threads, n_decayed=n_params - hidden - 10,
                         weight_decay=SKLEARN_ALPHA / batch)
     n_batches = epochs * ((X.shape[0] + batch - 1) // batch)
-    times = []
-    with _blas_controller().limit(limits=n_threads, user_api="blas"):
-        for _ in range(repeats):
-            start = time.perf_counter()
+
+    def run():
+        with _blas_controller().limit(limits=n_threads, user_api="blas"):
             for _ in range(n_batches):
                 A @ W
                 A.T @ delta
                 step(grad, 1e-3)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+
+    return run
 
 
 #: scikit-learn's default per-batch L2 penalty; fastlc's and PyTorch's equivalent is this over the batch size
@@ -122,10 +122,11 @@ def against_scikit_learn(repeats, quick):
         torch_fit = torch_loop(X, y_train, hidden, batch, epochs, n_threads)
         if torch_fit is not None:
             fits["torch"] = torch_fit
+        fits["floor"] = floor_run(X, hidden, batch, epochs, n_threads)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning at a fixed epoch budget
             times = median_times(fits, repeats)
-        floor = floor_seconds(X, hidden, batch, epochs, repeats, n_threads)
+        floor = times["floor"]
         name = np.dtype(dtype).name
         ours_acc, theirs_acc = ours.score(X_eval, y_test), theirs.score(X_eval, y_test)
         target = ">= 3x, accuracy within 0.01" if dtype == np.float32 else ">= 2x, accuracy within 0.01"
