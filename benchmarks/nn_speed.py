@@ -99,7 +99,7 @@ def other_cases(quick):
 
 
 #: Seconds of untimed calls of a kernel before each timed call (at least one call).
-WARM = 0.005
+WARM = 0.02
 
 
 def median_times(fits, repeats, warm=WARM):
@@ -110,8 +110,10 @@ def median_times(fits, repeats, warm=WARM):
     can wait milliseconds for its sleeping worker threads to get a CPU back, and the previous
     kernel's threads may still be spinning for their next job on a core this one needs (Numba's
     OpenMP workers spin for milliseconds after a parallel loop: the Cython NLL measured 380 us
-    right after one untimed call, 220-250 us once they had gone to sleep); neither says anything
-    about the kernel.
+    right after one untimed call, 220-250 us once they had gone to sleep; on a Zen 4 EPYC the
+    Cython tanh on 10 M values took 2.3-3.3 ms in the first calls after Numba's and 1.8-1.9 ms
+    alone, and 5 ms of untimed calls did not cover that, 20 ms did); neither says anything about
+    the kernel.
     """
     times = {name: [] for name in fits}
     for round_ in range(repeats + 1):
