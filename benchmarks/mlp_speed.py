@@ -6,8 +6,9 @@ train, 10 000 to test), one hidden layer of 256 ReLU units, Adam (lr 1e-3), batc
 side (targets: >= 3x scikit-learn in float32, >= 2x in float64, accuracy within 0.01; at
 least as fast as the PyTorch loop). Beside them, timed in the same interleaved rounds, the
 floor of any implementation of this training: the two 200 x 784 x 256 matrix products of
-every batch (the same BLAS, the same threads) and one Adam step over the network's 203 530 parameters (a memory-bound pass:
-read parameters, gradient and both moments, write three of them), times the batches.
+every batch (the same BLAS, the same threads) and one Adam step over the network's 203 530
+parameters (a memory-bound pass: read parameters, gradient and both moments, write three of
+them), times the batches.
 
 Configured alike: the same L2 penalty on the weights (not the intercepts) in all three.
 scikit-learn's ``alpha=1e-4`` (its default) is per batch -- it adds ``alpha / 200 * W``
