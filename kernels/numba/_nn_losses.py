@@ -16,7 +16,7 @@ import numpy as np
 from fastlc._config import NUMBA_OPTIONS
 from fastlc._constants import REGRESSION_HUBER
 
-from ._nn_math import chunk_bounds, clamp_below, fast_log, log1p_small, log1p_unit, nn_kernel, sign, typed
+from ._nn_math import chunk_bounds, clamp_below, fast_log, log1p_unit, nn_kernel, sign, typed
 from ._rowmath import fast_exp
 
 _INLINE = dict(NUMBA_OPTIONS, inline="always")
@@ -86,11 +86,23 @@ def _smooth_l1(x, t, pos_weight, beta):
 
 
 @numba.njit(**_INLINE)
+def _bce_logs(p):
+    """log p and log1p(-p) for p in [0, 1] from one log and one atanh series (the split of
+    fastlc_bce_logs in kernels/cython/_nn_points.h, see there): p - 1 and 1 - p are exact from 1/2 on."""
+    one = typed(1, p)
+    low = p < typed(0.5, p)
+    by_log = fast_log(p if low else one - p)
+    by_series = log1p_unit(-p if low else p - one)
+    return (by_log, by_series) if low else (by_series, by_log)
+
+
+@numba.njit(**_INLINE)
 def _bce(p, t, pos_weight, param):
     one = typed(1, p)
     clamp = typed(-100, p)
-    log_p = clamp_below(fast_log(p), clamp)
-    log_q = clamp_below(log1p_small(-p), clamp)
+    log_p, log_q = _bce_logs(p)
+    log_p = clamp_below(log_p, clamp)
+    log_q = clamp_below(log_q, clamp)
     loss = (t - one) * log_q - t * log_p
     # PyTorch's EPSILON is the float 1e-12f, also for float64
     slope = (p - t) / clamp_below((one - p) * p, typed(9.999999960041972e-13, p))

@@ -78,7 +78,7 @@ def nn_kernel(kernel):
     return run
 
 
-# Branch-free tanh, expm1 and log1p(u) for 0 <= u <= 1, the same forms as kernels/cython/_nn.h
+# Branch-free tanh, expm1 and log1p(u) for -1/2 <= u <= 1, the same forms as kernels/cython/_nn.h
 # (see there): math.tanh / expm1 / log1p are scalar libm calls that keep a loop from vectorizing.
 _EXACT = dict(NUMBA_OPTIONS, fastmath={"nsz", "contract"})
 # inlined into the callers (Numba IR): left to LLVM, the larger ones stay calls and the loop stays scalar
@@ -203,14 +203,6 @@ def _log64(x):
 
 
 @numba.njit(**_EXACT_INLINE)
-def _log1p_small64(u):
-    """log1p(u) for -1 <= u <= 1."""
-    series = _log1p_unit64(u)
-    direct = _log64(1.0 + u)  # both computed: a select vectorizes, a branch does not
-    return _select(u > -0.5, series, direct)
-
-
-@numba.njit(**_EXACT_INLINE)
 def _log32(x):
     """Cephes' logf in float32, the form of fastlc_logf in kernels/cython/_nn_points.h (see there)."""
     sub = x < np.float32(1.17549435e-38)
@@ -238,28 +230,11 @@ def _log32(x):
     return _select((x > 0) & (x < np.float32(np.inf)), r, special)
 
 
-@numba.njit(**_EXACT_INLINE)
-def _log1p_small32(u):
-    """log1p(u) for -1 <= u <= 1, the form of _log1p_small64 in float32.
-
-    Not fastlc_log1pf's rounding correction u - ((1 + u) - 1): these helpers are inlined into
-    kernels compiled with ``reassoc``, which folds that to 0.
-    """
-    series = _log1p_unit32(u)
-    direct = _log32(np.float32(1) + u)
-    return _select(u > np.float32(-0.5), series, direct)
-
-
 def fast_log(x):
     raise NotImplementedError("only callable from Numba-compiled code")
 
 
-def log1p_small(u):
-    raise NotImplementedError("only callable from Numba-compiled code")
-
-
 _by_dtype(fast_log, _log32, _log64)
-_by_dtype(log1p_small, _log1p_small32, _log1p_small64)
 
 
 @numba.njit(**_EXACT_INLINE)
