@@ -38,7 +38,9 @@ from setuptools.errors import BaseError, CCompilerError
 # vectorized. -fno-trapping-math lets the branch-free selects of our exp become
 # vector blends. Neither is fast-math: NaN, infinities and rounding are
 # unchanged (the kernels never read errno or trap).
-UNIX_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd"]
+# -Werror=implicit-function-declaration: a misspelt helper in a header macro would
+# otherwise compile to a call of an undefined symbol, and the module fail on import.
+UNIX_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "-Werror=implicit-function-declaration"]
 MSVC_FLAGS = ["/O2"]
 # Modules whose results must be the same bits from every build: no fused
 # multiply-add contraction (_optim.h also says so in a pragma).
@@ -130,12 +132,14 @@ class BuildExt(build_ext):
 
 
 def extensions():
+    headers = sorted(glob.glob(os.path.join("kernels", "cython", "*.h")))
     exts = [
         Extension(
             f"fastlc._cython.{os.path.splitext(os.path.basename(source))[0]}",
             [source],
             include_dirs=[np.get_include(), os.path.join("kernels", "cython")],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+            depends=headers,  # an edited header rebuilds the modules (setuptools compares times)
         )
         for source in sorted(glob.glob(os.path.join("kernels", "cython", "*.pyx")))
     ]

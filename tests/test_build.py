@@ -1,5 +1,7 @@
 """The installation: what setup.py built, and how a missing Cython backend is reported."""
+import importlib
 import os
+import pkgutil
 
 import pytest
 
@@ -34,3 +36,15 @@ def test_failed_build_is_named_in_the_error(monkeypatch):
     assert "failed to build" in str(raised.value)
     assert error in str(raised.value)
     assert _dispatch.resolve_backend("auto", "softmax") == "numba"
+
+
+def test_every_cython_kernel_module_imports():
+    # The backend counts as present when one module imports; a module with an undefined
+    # symbol (a helper misspelt in a header macro) would fail only when its kernel is called.
+    if "cython" not in fastlc.available_backends():
+        pytest.skip("no Cython backend in this installation (test_build_record_agrees_with_available_backends)")
+    import fastlc._cython as package
+
+    installed = {info.name for info in pkgutil.iter_modules(package.__path__)}
+    for module in sorted(installed | set(_dispatch.KERNEL_MODULES.values())):
+        importlib.import_module(f"{package.__name__}.{module}")
