@@ -86,7 +86,8 @@ enum { FASTLC_RELU, FASTLC_LEAKY_RELU, FASTLC_ELU, FASTLC_GELU, FASTLC_GELU_TANH
 #define FASTLC_GELU_TANH_KAPPA 0.044715
 
 /* forward f(x, a, b) and backward g * f'(x) of each activation; a, b: its parameters.
-   EXPLOW: exp for arguments bounded above (fastlc_expf_upto88), cheaper in float. */
+   EXPLOW: exp for arguments bounded above (fastlc_expf_upto88), cheaper in float; EXPM1: expm1 for
+   x <= 0 at least (ELU's negative side, its one use). */
 #define FASTLC_ACTIVATION_POINTS(T, S, EXP, EXPLOW, EXPM1, CDF, TANH, TANH_PARTS, BITS)                         \
 static inline T fastlc_sigmoid1_##S(T x) { return (T)1 / ((T)1 + EXP(-x)); }                \
 static inline T fastlc_relu_##S(T x, T a, T b) { return x <= 0 ? (T)0 : x; }                \
@@ -181,7 +182,7 @@ static inline void fastlc_tanh_parts32(float u, float* half, float* omt2) {
     *omt2 = 4.0f * e * r * r;
 }
 
-FASTLC_ACTIVATION_POINTS(float, f32, fastlc_expf, fastlc_expf_upto88, fastlc_expm1_32, fastlc_normal_cdf32, fastlc_tanh32,
+FASTLC_ACTIVATION_POINTS(float, f32, fastlc_expf, fastlc_expf_upto88, fastlc_expm1_nonpositive32, fastlc_normal_cdf32, fastlc_tanh32,
                          fastlc_tanh_parts32, 32)
 FASTLC_ACTIVATION_POINTS(double, f64, fastlc_exp, fastlc_exp_upto709, fastlc_expm1_64, fastlc_normal_cdf64, fastlc_tanh64,
                          fastlc_tanh_parts64, 64)

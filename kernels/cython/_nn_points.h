@@ -13,10 +13,10 @@
 
 /* Branch-free tanh, expm1 and log1p for the activations, so that their loops vectorize
    (libm's are scalar calls, 10-40x slower). The double forms are below; the float ones
-   are float versions of the same forms (expm1 by its Taylor series), except tanh (a
-   rational form without exp, see fastlc_tanh32). A few ulp.
+   are float versions of the same forms, except tanh (a rational form without exp, see
+   fastlc_tanh32) and expm1 (one range reduction, see fastlc_expm1_nonpositive32). A few ulp.
    - tanh (double): Cephes' rational approximation for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1);
-   - expm1: the Pade form of fastlc_exp for |x| <= 0.5 (Cephes' expm1), else exp(x) - 1;
+   - expm1 (double): the Pade form of fastlc_exp for |x| <= 0.5 (Cephes' expm1), else exp(x) - 1;
    - log1p(u) for -1/2 <= u <= 1 (softplus, BCE): 2 atanh(s), s = u / (2 + u), |s| <= 1/3, by its series. */
 /* exp(x) for arguments that cannot exceed 88 (exp(-|u|), exp(-x^2 / 2), erfc's exp(P(t) - z^2)):
    fastlc_expf without its overflow clamp and select, and with the low clamp written so that a NaN
@@ -71,10 +71,16 @@ static inline float fastlc_tanh32(float x) {
     float r = x * (p / q);  /* p / q first: x * p would lose subnormal x's bits; inf / inf beyond the cut is not taken */
     return fabsf(x) > 7.90531110763549805f ? copysignf(1.0f, x) : r;
 }
-static inline float fastlc_expm1_32(float x) {  /* Taylor to x^9 / 9! below |x| = 0.5 */
-    float p = ((((((((2.75573192e-6f * x + 2.48015873e-5f) * x + 1.98412698e-4f) * x + 1.38888889e-3f) * x
-                   + 8.33333333e-3f) * x + 4.16666667e-2f) * x + 1.66666667e-1f) * x + 0.5f) * x + 1.0f);
-    return fabsf(x) <= 0.5f ? p * x : fastlc_expf(x) - 1.0f;
+/* float expm1 for x <= 0 (the ELU's negative side; NaN gives NaN; positive x are not its domain):
+   one range reduction x = n ln 2 + r, then 2^n (e^r - 1) + (2^n - 1) in one multiply-add, with
+   e^r - 1 = r + r^2 P(r) from fastlc_expf's polynomial. For |x| < ln 2 / 2, n = 0 and this is
+   r + r^2 P(r), which keeps the relative accuracy of small x; beyond, the result is below -0.29
+   and neither term exceeds 1, so the sum loses at most 2 bits. x below -87 (and -inf) are
+   clamped to -87, where the result rounds to -1. Half the work of the Taylor series + exp - 1 it
+   replaces (which computed both and selected). */
+static inline float fastlc_expm1_nonpositive32(float x) {
+    float scale, r = fastlc_expf_reduce(x < -87.0f ? -87.0f : x, &scale);  /* NaN: NaN */
+    return scale * (fastlc_expf_tail(r) + r) + (scale - 1.0f);
 }
 static inline float fastlc_log1p_unit32(float u) {
     float s = u / (2.0f + u), s2 = s * s;
@@ -144,13 +150,13 @@ static inline float fastlc_logf(float x) {
    series and log1p(-p) = log(1 - p) by LOG. p - 1 and 1 - p are exact there (Sterbenz), and the
    series' argument stays in [-1/2, 0]. Two logs and a series cost a third more (Numba's BCE was
    2.9x numpy with them). NaN: both NaN. */
-#define FASTLC_NN_POINTS(T, S, LOG, EXP, FABS)                                               \
+#define FASTLC_NN_POINTS(T, S, LOG, LOG1P_UNIT, EXP, FABS)                                   \
 static inline T fastlc_sign_##S(T d) { return d > 0 ? (T)1 : (d < 0 ? (T)-1 : d * (T)0); }  \
 static inline T fastlc_clamp_below_##S(T v, T low) { return v < low ? low : v; }             \
 static inline void fastlc_bce_logs_##S(T p, T* log_p, T* log_q) {                            \
     int low = p < (T)0.5;                                                                    \
     T by_log = LOG(low ? p : (T)1 - p);                                                      \
-    T by_series = fastlc_log1p_unit##S(low ? -p : p - (T)1);                                 \
+    T by_series = LOG1P_UNIT(low ? -p : p - (T)1);                                           \
     *log_p = low ? by_log : by_series;                                                       \
     *log_q = low ? by_series : by_log;                                                       \
 }                                                                                            \
@@ -191,12 +197,12 @@ static inline T fastlc_bce_##S(T p, T t, T pw, T param, T* slope) {             
 static inline T fastlc_bce_logits_##S(T x, T t, T pw, T param, T* slope) {                   \
     T log_weight = (T)1 + (pw - (T)1) * t;                                                   \
     T e = EXP(-FABS(x));  /* one exp for both: sigmoid(x) = 1 / (1 + e) or e / (1 + e) */      \
-    T softplus_neg = (-x > 0 ? -x : (T)0) + fastlc_log1p_unit##S(e);  /* e in [0, 1] */       \
+    T softplus_neg = (-x > 0 ? -x : (T)0) + LOG1P_UNIT(e);  /* e in [0, 1] */                \
     *slope = log_weight * ((x >= 0 ? (T)1 : e) / ((T)1 + e)) - pw * t;                       \
     return ((T)1 - t) * x + log_weight * softplus_neg;                                       \
 }
 
-FASTLC_NN_POINTS(float, f32, fastlc_logf, fastlc_expf, fabsf)
-FASTLC_NN_POINTS(double, f64, fastlc_log64, fastlc_exp, fabs)
+FASTLC_NN_POINTS(float, f32, fastlc_logf, fastlc_log1p_unit32, fastlc_expf, fabsf)
+FASTLC_NN_POINTS(double, f64, fastlc_log64, fastlc_log1p_unit64, fastlc_exp, fabs)
 
 #endif

@@ -41,27 +41,36 @@
 /* Round-to-nearest by the 1.5 * 2^23 (float) / 1.5 * 2^52 (double) shifter:
    plain IEEE arithmetic, so it vectorizes on every ISA (floor would not on SSE2),
    and the integer n is read from the low bits of the shifted value. */
-/* exp(x) for x in [-87, 88] (or NaN, which gives NaN): the range reduction and polynomial that
-   fastlc_expf and fastlc_expf_upto88 (_nn_points.h) wrap in their clamps. */
-static inline float fastlc_expf_in_range(float x) {
+/* x = n ln 2 + r with n = round(x / ln 2), |r| <= ln 2 / 2 (ln 2 in two parts); returns r and
+   sets *scale = 2^n, a normal number for x in [-87, 88]. */
+static inline float fastlc_expf_reduce(float x, float* scale) {
     const float log2e = 1.44269504088896341f, shifter = 12582912.0f;
     const float c1 = 0.693359375f, c2 = -2.12194440e-4f;
     float t = x * log2e + shifter;
     int32_t n_bits;
     memcpy(&n_bits, &t, sizeof n_bits);
     float n = t - shifter;
-    float r = x - n * c1 - n * c2;
+    int32_t bits = (n_bits - 0x4B400000 + 127) << 23;   /* 2^n */
+    memcpy(scale, &bits, sizeof bits);
+    return x - n * c1 - n * c2;
+}
+
+/* e^r - 1 - r for |r| <= ln 2 / 2: r^2 P(r), Cephes' expf polynomial. */
+static inline float fastlc_expf_tail(float r) {
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = (n_bits - 0x4B400000 + 127) << 23;   /* 2^n */
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return p * r * r;
+}
+
+/* exp(x) for x in [-87, 88] (or NaN, which gives NaN): the range reduction and polynomial that
+   fastlc_expf and fastlc_expf_upto88 (_nn_points.h) wrap in their clamps. */
+static inline float fastlc_expf_in_range(float x) {
+    float scale, r = fastlc_expf_reduce(x, &scale);
+    return (fastlc_expf_tail(r) + r + 1.0f) * scale;
 }
 
 static inline float fastlc_expf(float x_in) {

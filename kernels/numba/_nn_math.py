@@ -15,7 +15,8 @@ from numba.extending import overload
 
 from fastlc._config import NUMBA_OPTIONS
 
-from ._rowmath import _float32_bits, _float32_from_bits, _float64_bits, _float64_from_bits, exp32, exp32_in_range, exp64
+from ._rowmath import (_float32_bits, _float32_from_bits, _float64_bits, _float64_from_bits, exp32_in_range, exp32_reduce,
+                       exp32_tail, exp64)
 from ._threads import with_n_threads
 
 _INLINE = dict(NUMBA_OPTIONS, inline="always")
@@ -132,10 +133,10 @@ def _expm1_64(x):
 
 @numba.njit(**_EXACT_INLINE)
 def _expm1_32(x):
-    p = ((((((((np.float32(2.75573192e-6) * x + np.float32(2.48015873e-5)) * x + np.float32(1.98412698e-4)) * x
-               + np.float32(1.38888889e-3)) * x + np.float32(8.33333333e-3)) * x + np.float32(4.16666667e-2)) * x
-            + np.float32(1.66666667e-1)) * x + np.float32(0.5)) * x + np.float32(1))
-    return _select(abs(x) <= np.float32(0.5), p * x, exp32(x) - np.float32(1))
+    """expm1 for x <= 0 in one range reduction: 2**n (e**r - 1) + (2**n - 1), the form of
+    fastlc_expm1_nonpositive32 in kernels/cython/_nn_points.h (see there)."""
+    r, scale = exp32_reduce(_select(x < np.float32(-87.0), np.float32(-87.0), x))  # NaN: NaN
+    return scale * (exp32_tail(r) + r) + (scale - np.float32(1))
 
 
 @numba.njit(**_EXACT_INLINE)

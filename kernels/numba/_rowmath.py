@@ -72,20 +72,33 @@ def _float64_from_bits(typingctx, bits):
 
 
 @numba.njit(**_EXACT_OPTIONS)
-def exp32_in_range(x):
-    """exp of a float32 in [-87, 88] (or NaN, which gives NaN): the range reduction and polynomial that
-    exp32 and _nn_math's exp_upto88 wrap in their clamps (fastlc_expf_in_range in _rowmath.h)."""
+def exp32_reduce(x):
+    """x = n ln 2 + r, n = round(x / ln 2): (r, 2**n), 2**n normal for x in [-87, 88]
+    (fastlc_expf_reduce in _rowmath.h)."""
     t = x * np.float32(1.44269504088896341) + np.float32(12582912.0)
     n = t - np.float32(12582912.0)
     r = x - n * np.float32(0.693359375) - n * np.float32(-2.12194440e-4)
+    return r, _float32_from_bits((_float32_bits(t) - 0x4B400000 + 127) << 23)
+
+
+@numba.njit(**_EXACT_OPTIONS)
+def exp32_tail(r):
+    """e**r - 1 - r for |r| <= ln 2 / 2: r**2 P(r), Cephes' expf polynomial (fastlc_expf_tail)."""
     p = np.float32(1.9875691500e-4)
     p = p * r + np.float32(1.3981999507e-3)
     p = p * r + np.float32(8.3334519073e-3)
     p = p * r + np.float32(4.1665795894e-2)
     p = p * r + np.float32(1.6666665459e-1)
     p = p * r + np.float32(5.0000001201e-1)
-    p = p * r * r + r + np.float32(1.0)
-    return p * _float32_from_bits((_float32_bits(t) - 0x4B400000 + 127) << 23)
+    return p * r * r
+
+
+@numba.njit(**_EXACT_OPTIONS)
+def exp32_in_range(x):
+    """exp of a float32 in [-87, 88] (or NaN, which gives NaN): the range reduction and polynomial that
+    exp32 and _nn_math's exp_upto88 wrap in their clamps (fastlc_expf_in_range in _rowmath.h)."""
+    r, scale = exp32_reduce(x)
+    return (exp32_tail(r) + r + np.float32(1.0)) * scale
 
 
 @numba.njit(**_EXACT_OPTIONS)
