@@ -87,6 +87,25 @@ static inline float fastlc_log1p_unit32(float u) {
     /* to s^12 / 13: the next term is below (1/9)^7 / 15 = 1.4e-8 of the sum */
     return 2.0f * s * (((((((1.0f / 13.0f) * s2 + 1.0f / 11.0f) * s2 + 1.0f / 9.0f) * s2 + 1.0f / 7.0f) * s2 + 1.0f / 5.0f) * s2 + 1.0f / 3.0f) * s2 + 1.0f / 1.0f);
 }
+/* log1p(u) for 0 <= u <= 1 (softplus and BCE with logits, u = exp(-|z|)): in float, u q(u) with
+   q a degree-8 polynomial fitted to log1p(u) / u for relative error (Lawson-weighted least squares);
+   max relative error 2.1e-7 evaluated in float (1e7 points), no division (fastlc_log1p_unit32,
+   the series it replaces here, divides; measured in cache, 1 thread, AVX-512, gcc 12: softplus 0.49 ->
+   0.43 ns per element). In double, the series. */
+static inline float fastlc_log1p01_32(float u) {
+    float q = 0.005232705734670162f;
+    q = q * u - 0.029505284503102303f;
+    q = q * u + 0.07822602987289429f;
+    q = q * u - 0.1366325169801712f;
+    q = q * u + 0.19106009602546692f;
+    q = q * u - 0.24842983484268188f;
+    q = q * u + 0.3331909775733948f;
+    q = q * u - 0.4999949336051941f;
+    q = q * u + 0.9999999403953552f;
+    return q * u;
+}
+static inline double fastlc_log1p01_64(double u) { return fastlc_log1p_unit64(u); }
+
 /* Branch-free log (BCE on probabilities; libm's is a scalar call): x = 2^e m with m in
    [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its series
    to s^22; subnormals are scaled first. 0 -> -inf, negative -> NaN, inf -> inf, NaN stays NaN.
@@ -141,7 +160,7 @@ static inline float fastlc_logf(float x) {
     return ((x > 0) & (x < (float)INFINITY)) ? r : special;
 }
 /* log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), without overflow */
-#define FASTLC_SOFTPLUS_BODY(T, S, EXP) ((z > 0 ? z : (T)0) + fastlc_log1p_unit##S(EXP(-FABS_##S(z))))  /* EXP(-|z|): a bounded-above exp will do */
+#define FASTLC_SOFTPLUS_BODY(T, S, EXP) ((z > 0 ? z : (T)0) + fastlc_log1p01_##S(EXP(-FABS_##S(z))))  /* EXP(-|z|): a bounded-above exp will do */
 #define FABS_32 fabsf
 #define FABS_64 fabs
 
@@ -150,7 +169,7 @@ static inline float fastlc_logf(float x) {
    series and log1p(-p) = log(1 - p) by LOG. p - 1 and 1 - p are exact there (Sterbenz), and the
    series' argument stays in [-1/2, 0]. Two logs and a series cost a third more (Numba's BCE was
    2.9x numpy with them). NaN: both NaN. */
-#define FASTLC_NN_POINTS(T, S, LOG, LOG1P_UNIT, EXP, FABS)                                   \
+#define FASTLC_NN_POINTS(T, S, LOG, LOG1P_UNIT, LOG1P01, EXP, FABS)                          \
 static inline T fastlc_sign_##S(T d) { return d > 0 ? (T)1 : (d < 0 ? (T)-1 : d * (T)0); }  \
 static inline T fastlc_clamp_below_##S(T v, T low) { return v < low ? low : v; }             \
 static inline void fastlc_bce_logs_##S(T p, T* log_p, T* log_q) {                            \
@@ -197,12 +216,12 @@ static inline T fastlc_bce_##S(T p, T t, T pw, T param, T* slope) {             
 static inline T fastlc_bce_logits_##S(T x, T t, T pw, T param, T* slope) {                   \
     T log_weight = (T)1 + (pw - (T)1) * t;                                                   \
     T e = EXP(-FABS(x));  /* one exp for both: sigmoid(x) = 1 / (1 + e) or e / (1 + e) */      \
-    T softplus_neg = (-x > 0 ? -x : (T)0) + LOG1P_UNIT(e);  /* e in [0, 1] */                \
+    T softplus_neg = (-x > 0 ? -x : (T)0) + LOG1P01(e);  /* e in [0, 1] */                   \
     *slope = log_weight * ((x >= 0 ? (T)1 : e) / ((T)1 + e)) - pw * t;                       \
     return ((T)1 - t) * x + log_weight * softplus_neg;                                       \
 }
 
-FASTLC_NN_POINTS(float, f32, fastlc_logf, fastlc_log1p_unit32, fastlc_expf, fabsf)
-FASTLC_NN_POINTS(double, f64, fastlc_log64, fastlc_log1p_unit64, fastlc_exp, fabs)
+FASTLC_NN_POINTS(float, f32, fastlc_logf, fastlc_log1p_unit32, fastlc_log1p01_32, fastlc_expf, fabsf)
+FASTLC_NN_POINTS(double, f64, fastlc_log64, fastlc_log1p_unit64, fastlc_log1p01_64, fastlc_exp, fabs)
 
 #endif

@@ -14,7 +14,7 @@ import numba
 from fastlc._chunking import n_chunks as _n_chunks
 from fastlc._config import NUMBA_POLYNOMIAL_OPTIONS
 
-from ._nn_math import (chunk_bounds, exp_upto88, fast_expm1, fast_tanh, log1p_unit, nn_kernel, normal_cdf, tanh_parts,
+from ._nn_math import (chunk_bounds, exp_upto88, fast_expm1, fast_tanh, log1p01, nn_kernel, normal_cdf, tanh_parts,
                        typed)
 from ._rowmath import fast_exp
 
@@ -122,7 +122,7 @@ def _softplus(x, beta, threshold):
     zero = typed(0, x)
     # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), without overflow
     # times 1 / beta, which LLVM hoists out of the loop (a division per element costs more)
-    return x if z > threshold else ((z if z > zero else zero) + log1p_unit(exp_upto88(-abs(z)))) * (typed(1, x) / beta)
+    return x if z > threshold else ((z if z > zero else zero) + log1p01(exp_upto88(-abs(z)))) * (typed(1, x) / beta)
 
 
 @numba.njit(**_INLINE)

@@ -16,7 +16,7 @@ import numpy as np
 from fastlc._config import NUMBA_OPTIONS
 from fastlc._constants import REGRESSION_HUBER
 
-from ._nn_math import chunk_bounds, clamp_below, fast_log, log1p_unit, nn_kernel, sign, typed
+from ._nn_math import chunk_bounds, clamp_below, fast_log, log1p01, log1p_unit, nn_kernel, sign, typed
 from ._rowmath import fast_exp
 
 _INLINE = dict(NUMBA_OPTIONS, inline="always")
@@ -116,7 +116,7 @@ def _bce_logits(x, t, pos_weight, param):
     log_weight = one + (pos_weight - one) * t
     neg = -x
     e = fast_exp(-abs(x))  # one exp for both: sigmoid(x) = 1 / (1 + e) or e / (1 + e)
-    softplus_neg = (neg if neg > zero else zero) + log1p_unit(e)
+    softplus_neg = (neg if neg > zero else zero) + log1p01(e)
     loss = (one - t) * x + log_weight * softplus_neg
     sigmoid = (one if x >= zero else e) / (one + e)
     return loss, log_weight * sigmoid - pos_weight * t

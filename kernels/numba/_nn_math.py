@@ -155,6 +155,27 @@ def _log1p_unit32(u):
     return np.float32(2) * s * ((((((np.float32(1.0 / 13) * s2 + np.float32(1.0 / 11)) * s2 + np.float32(1.0 / 9)) * s2 + np.float32(1.0 / 7)) * s2 + np.float32(1.0 / 5)) * s2 + np.float32(1.0 / 3)) * s2 + np.float32(1.0 / 1))
 
 
+@numba.njit(**_EXACT_INLINE)
+def _log1p01_32(u):
+    """log1p(u) for 0 <= u <= 1 without a division: u q(u), the degree-8 fit of fastlc_log1p01_32
+    in kernels/cython/_nn_points.h (see there)."""
+    q = np.float32(0.005232705734670162)
+    q = q * u - np.float32(0.029505284503102303)
+    q = q * u + np.float32(0.07822602987289429)
+    q = q * u - np.float32(0.1366325169801712)
+    q = q * u + np.float32(0.19106009602546692)
+    q = q * u - np.float32(0.24842983484268188)
+    q = q * u + np.float32(0.3331909775733948)
+    q = q * u - np.float32(0.4999949336051941)
+    q = q * u + np.float32(0.9999999403953552)
+    return q * u
+
+
+def log1p01(u):
+    """log1p(u) for 0 <= u <= 1 (softplus, BCE with logits): the fit in float32, the series in float64."""
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
 def fast_tanh(x):
     raise NotImplementedError("only callable from Numba-compiled code")
 
@@ -180,6 +201,7 @@ def _by_dtype(function, for32, for64):
 _by_dtype(fast_tanh, _tanh32, _tanh64)
 _by_dtype(fast_expm1, _expm1_32, _expm1_64)
 _by_dtype(log1p_unit, _log1p_unit32, _log1p_unit64)
+_by_dtype(log1p01, _log1p01_32, _log1p_unit64)
 
 
 @numba.njit(**_EXACT_INLINE)
@@ -242,8 +264,9 @@ _by_dtype(fast_log, _log32, _log64)
 def _exp_upto88_32(x_in):
     """exp32 for arguments that cannot exceed 88: the same bits there, without the overflow clamp and
     select, and with a low clamp that lets NaN through (fastlc_expf_upto88 in kernels/cython/_nn_points.h)."""
-    y = exp32_in_range(np.float32(-87.0) if x_in < np.float32(-87.0) else x_in)  # NaN: NaN
-    return np.float32(0.0) if x_in < np.float32(-87.0) else y
+    low = x_in < np.float32(-87.0)  # False for NaN: NaN goes through
+    y = exp32_in_range(_select(low, np.float32(-87.0), x_in))
+    return _select(low, np.float32(0.0), y)
 
 
 @numba.njit(**_EXACT_INLINE)
