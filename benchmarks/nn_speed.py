@@ -8,7 +8,8 @@ kernels (NumPy's single-threaded ``copyto`` and a Numba copy on ``--threads`` th
 interleaved rounds, so that a machine busy with other work slows the references too. Reported: the
 median time, the speed-up over numpy, and for the element-wise kernels the bandwidth (bytes moved:
 inputs read once, output written once, the dropout mask 1 byte per element) next to the faster copy's,
-and beside it the Cython kernel's arithmetic floor: the same work on a slice that stays in L2.
+and beside it the Cython kernel's arithmetic floor: the same work on a slice that stays in L2; below
+the table, the floor of every exp-based kernel: one exp per element on such slices.
 Targets: activations and dropout on 10 M float32 >= 3x numpy and >= 0.8x a copy's bandwidth;
 each loss with its gradient (1 M elements, NLL 65 536 x 10) >= 3x numpy; batch norm forward +
 backward >= 3x numpy. benchmarks/test_bench_nn.py times the same kernels under pytest-benchmark.
@@ -25,6 +26,7 @@ from workflow_speed import code_path, cpu_description
 
 import fastlc
 from fastlc import kernels as K
+from fastlc._numba._nn_math import exp_upto88
 
 BACKENDS = ("numpy", "numba", "cython")
 ACTIVATIONS = {
@@ -42,6 +44,15 @@ def _parallel_copy():
             dst[i] = src[i]
 
     return copy
+
+
+@numba.njit(parallel=True, cache=True)
+def _exp_floor(src, dst, times):
+    """One float32 exp per element, ``times`` passes over ``src``: the least arithmetic any exp-based
+    activation does (the kernels' own cheapest exp, exp_upto88: Cephes' polynomial, about 1 ulp)."""
+    for _ in range(times):
+        for i in numba.prange(src.shape[0]):
+            dst[i] = exp_upto88(-abs(src[i]))
 
 
 def elementwise_cases(size):
@@ -166,15 +177,22 @@ def measure(repeats, quick, n_threads, size=None, cases=None):
         times = median_times({**fits, **copies}, repeats)
         copy_rate = max(2 * src.nbytes / times[copy] for copy in copies) / 1e9
         elementwise.append((name, nbytes, times, copy_rate))
+    exp_floor = None
+    if elementwise:
+        # the exp floor on L2-resident slices, timed in rounds with the copies
+        src_cached, dst_cached = src[:in_cache], dst[:in_cache]
+        fits = {"exp": lambda: _exp_floor(src_cached, dst_cached, size // in_cache), **copies}
+        times = median_times(fits, repeats)
+        exp_floor = (times["exp"], max(2 * src.nbytes / times[copy] for copy in copies) / 1e9)
     for name, call in other_cases(quick):
         if not _selected(name, cases):
             continue
         times = median_times({backend: functools.partial(call, backend, n_threads) for backend in BACKENDS}, repeats)
         others.append((name, times))
-    return size, elementwise, others
+    return size, elementwise, exp_floor, others
 
 
-def report(size, elementwise, others, repeats, n_threads):
+def report(size, elementwise, exp_floor, others, repeats, n_threads):
     model, flags, n_cpus = cpu_description()
     lines = [
         "# Neural-network building blocks: speed",
@@ -205,6 +223,14 @@ def report(size, elementwise, others, repeats, n_threads):
         floor_rate = nbytes / times["cython in cache"] / 1e9
         cells.append(f"{_ms(times['cython in cache'])}: at most {floor_rate / copy_rate:.2f} of copy")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if exp_floor:
+        seconds, copy_rate = exp_floor
+        lines += ["", f"Floor of the exp-based kernels (elu, gelu, gelu-tanh, sigmoid, softplus, silu forward): one "
+                  f"float32 exp per element (the kernels' cheapest, Cephes' polynomial), {size:,} values in "
+                  f"{CACHED_SIZE:,}-value slices that stay in L2, {n_threads} threads: {_ms(seconds)}. A forward "
+                  f"moves {8 * size / 1e6:.0f} MB, so even this exp alone reaches at most "
+                  f"{8 * size / seconds / 1e9 / copy_rate:.2f} of the copy timed in the same rounds "
+                  f"({copy_rate:.1f} GB/s)."]
     lines += ["", "Losses with their gradients and batch norm (target: >= 3x numpy):", "",
               "| case | numpy | numba | cython |", "|---|---:|---:|---:|"]
     for name, times in others:

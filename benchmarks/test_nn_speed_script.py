@@ -9,6 +9,8 @@ def test_nn_report_has_a_row_per_kernel(tmp_path):
     # 9 activations x 2 directions + dropout x 2, each with its bandwidth; 6 losses, NLL, 2 batch norms
     assert len([row for row in rows if "GB/s" in row]) == 20
     assert len(rows) == 29
+    # the exp floor, timed with the copies: the least arithmetic of the exp-based activations
+    assert "one float32 exp per element" in out.read_text()
 
 
 def test_nn_report_runs_only_the_selected_cases(tmp_path):
