@@ -31,8 +31,10 @@ GELU_TANH_KAPPA = 0.044715
 
 @numba.njit(**_INLINE)
 def _sigmoid(x):
-    one = typed(1, x)
-    return one / (one + fast_exp(-x))
+    """1 / (1 + e) or e / (1 + e) with e = exp(-|x|): the bounded exp (fastlc_sigmoid1 in kernels/cython/_nn.h)."""
+    e = exp_upto88(-abs(x))  # NaN: e and r NaN
+    r = typed(1, x) / (typed(1, x) + e)
+    return r if x >= 0 else e * r
 
 
 @numba.njit(**_INLINE)
