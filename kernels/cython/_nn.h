@@ -92,6 +92,11 @@ enum { FASTLC_RELU, FASTLC_LEAKY_RELU, FASTLC_ELU, FASTLC_GELU, FASTLC_GELU_TANH
    1 / (1 + exp(-x)) with the full exp (its overflow clamp and selects cost more than the
    multiply and select this adds). */
 #define FASTLC_ACTIVATION_POINTS(T, S, EXP, EXPLOW, EXPM1, CDF, TANH, TANH_PARTS, BITS)                         \
+/* u = beta (x + kappa x^3) of the tanh GELU as x (beta + beta kappa x^2): one multiply-add on x^2  \
+   with the constants folded, two operations fewer than PyTorch's order (same value to rounding) */ \
+static inline T fastlc_gelu_tanh_arg_##S(T x, T x2) {                                        \
+    return x * ((T)FASTLC_GELU_TANH_BETA + (T)(FASTLC_GELU_TANH_BETA * FASTLC_GELU_TANH_KAPPA) * x2); \
+}                                                                                            \
 static inline T fastlc_sigmoid1_##S(T x) {  /* 1 / (1 + e) or e / (1 + e), e = exp(-|x|) <= 1 */ \
     T e = EXPLOW(x > 0 ? -x : x), r = (T)1 / ((T)1 + e);  /* NaN: e and r NaN */               \
     return x >= 0 ? r : e * r;                                                               \
@@ -110,14 +115,15 @@ static inline T fastlc_gelu_backward_##S(T g, T x, T a, T b) {                  
 }                                                                                            \
 static inline T fastlc_gelu_tanh_##S(T x, T a, T b) {                                        \
     T half, omt2;                                                                            \
-    TANH_PARTS((T)FASTLC_GELU_TANH_BETA * (x + (T)FASTLC_GELU_TANH_KAPPA * x * x * x), &half, &omt2); \
+    TANH_PARTS(fastlc_gelu_tanh_arg_##S(x, x * x), &half, &omt2);                            \
     return x * half;                                                                         \
 }                                                                                            \
 static inline T fastlc_gelu_tanh_backward_##S(T g, T x, T a, T b) {                          \
-    const T beta = (T)FASTLC_GELU_TANH_BETA, kappa = (T)FASTLC_GELU_TANH_KAPPA;              \
-    T half, omt2;                                                                            \
-    TANH_PARTS(beta * (x + kappa * x * x * x), &half, &omt2);                                \
-    T right = (T)0.5 * x * omt2 * beta * ((T)1 + (T)3 * kappa * x * x);                     \
+    T x2 = x * x, half, omt2;                                                                \
+    TANH_PARTS(fastlc_gelu_tanh_arg_##S(x, x2), &half, &omt2);                               \
+    /* u'(x) / 2 = beta (1 + 3 kappa x^2) / 2, constants folded */                            \
+    T right = x * omt2 * ((T)(0.5 * FASTLC_GELU_TANH_BETA)                                    \
+                          + (T)(1.5 * FASTLC_GELU_TANH_BETA * FASTLC_GELU_TANH_KAPPA) * x2);  \
     return g * (half + right);                                                               \
 }                                                                                            \
 static inline T fastlc_sigmoid_##S(T x, T a, T b) { return fastlc_sigmoid1_##S(x); }        \

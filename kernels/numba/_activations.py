@@ -81,18 +81,23 @@ def _gelu_backward(g, x, a, b):
 
 
 @numba.njit(**_INLINE)
+def _gelu_tanh_arg(x, x2):
+    """beta (x + kappa x^3) as x (beta + beta kappa x^2) (fastlc_gelu_tanh_arg in kernels/cython/_nn.h)."""
+    return x * (typed(GELU_TANH_BETA, x) + typed(GELU_TANH_BETA * GELU_TANH_KAPPA, x) * x2)
+
+
+@numba.njit(**_INLINE)
 def _gelu_tanh(x, a, b):
-    half, omt2 = tanh_parts(typed(GELU_TANH_BETA, x) * (x + typed(GELU_TANH_KAPPA, x) * x * x * x))
+    half, omt2 = tanh_parts(_gelu_tanh_arg(x, x * x))
     return x * half
 
 
 @numba.njit(**_INLINE)
 def _gelu_tanh_backward(g, x, a, b):
-    one = typed(1, x)
-    beta = typed(GELU_TANH_BETA, x)
-    kappa = typed(GELU_TANH_KAPPA, x)
-    half, omt2 = tanh_parts(beta * (x + kappa * x * x * x))
-    right = typed(0.5, x) * x * omt2 * beta * (one + typed(3, x) * kappa * x * x)
+    x2 = x * x
+    half, omt2 = tanh_parts(_gelu_tanh_arg(x, x2))
+    # u'(x) / 2 = beta (1 + 3 kappa x^2) / 2, constants folded
+    right = x * omt2 * (typed(0.5 * GELU_TANH_BETA, x) + typed(1.5 * GELU_TANH_BETA * GELU_TANH_KAPPA, x) * x2)
     return g * (half + right)
 
 
