@@ -160,6 +160,11 @@ def _selected(name, cases):
     return not cases or any(case in name for case in cases)
 
 
+def _copy_rate(times, copies, nbytes):
+    """GB/s of the faster copy among ``copies`` in ``times``, for an array of ``nbytes`` read and written."""
+    return max(2 * nbytes / times[copy] for copy in copies) / 1e9
+
+
 def measure(repeats, quick, n_threads, size=None, cases=None):
     """Times of every case whose name contains one of ``cases`` (all cases when None)."""
     size = size or (100_000 if quick else 10_000_000)
@@ -175,7 +180,7 @@ def measure(repeats, quick, n_threads, size=None, cases=None):
         fits = {backend: functools.partial(call, backend, n_threads) for backend in BACKENDS}
         fits["cython in cache"] = functools.partial(_repeated, cached_call, size // in_cache, n_threads)
         times = median_times({**fits, **copies}, repeats)
-        copy_rate = max(2 * src.nbytes / times[copy] for copy in copies) / 1e9
+        copy_rate = _copy_rate(times, copies, src.nbytes)
         elementwise.append((name, nbytes, times, copy_rate))
     exp_floor = None
     if elementwise:
@@ -183,7 +188,7 @@ def measure(repeats, quick, n_threads, size=None, cases=None):
         src_cached, dst_cached = src[:in_cache], dst[:in_cache]
         fits = {"exp": lambda: _exp_floor(src_cached, dst_cached, size // in_cache), **copies}
         times = median_times(fits, repeats)
-        exp_floor = (times["exp"], max(2 * src.nbytes / times[copy] for copy in copies) / 1e9)
+        exp_floor = (times["exp"], _copy_rate(times, copies, src.nbytes))
     for name, call in other_cases(quick):
         if not _selected(name, cases):
             continue
