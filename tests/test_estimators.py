@@ -269,6 +269,33 @@ def test_same_random_state_gives_bit_identical_model_across_runs_and_threads(Est
     assert not np.array_equal(different.coef_, models[0].coef_)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_bit_identical_whatever_the_alignment_of_X(Estimator, dtype):
+    """fit trains on an aligned copy of a misaligned X (below working_memory): the kernel then reads the rows
+    in place instead of copying each one, and must give the bits it gives on the rows' copies."""
+    import sklearn
+
+    from fastlc._memory import ALIGNMENT, aligned_zeros, is_aligned
+
+    X, y = make_classification(n_samples=300, n_features=96, n_informative=10, n_classes=4, random_state=0)
+    aligned = aligned_zeros(X.shape, dtype)
+    aligned[...] = X
+    buffer = aligned_zeros(X.size + ALIGNMENT, dtype)
+    shift = 16 // np.dtype(dtype).itemsize  # where NumPy's large arrays start
+    misaligned = buffer[shift:shift + X.size].reshape(X.shape)
+    misaligned[...] = X
+    assert is_aligned(aligned) and not is_aligned(misaligned)
+    fit = lambda data: Estimator(max_epochs=3, batch_size=64, random_state=0, n_threads=1).fit(data, y)
+    reference = fit(aligned)
+    with sklearn.config_context(working_memory=0):  # no copy: the kernel copies misaligned rows itself
+        in_place = fit(misaligned)
+    copied = fit(misaligned)
+    for model in (in_place, copied):
+        np.testing.assert_array_equal(model.coef_, reference.coef_)
+        assert model.loss_curve_ == reference.loss_curve_
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
 def test_bit_identical_whatever_the_ambient_blas_threads(Estimator):
     # large batch products are where OpenBLAS would split work differently on 1 and 2 threads

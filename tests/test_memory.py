@@ -2,7 +2,18 @@
 import numpy as np
 import pytest
 
-from fastlc._memory import ALIGNMENT, aligned_copy, aligned_zeros, is_aligned
+import sklearn
+
+from fastlc._memory import ALIGNMENT, aligned_copy, aligned_for_training, aligned_zeros, is_aligned
+
+
+def _misaligned(shape, dtype):
+    """A C-contiguous array of ``shape`` that starts 16 bytes past a cache line, as NumPy's large ones do."""
+    itemsize = np.dtype(dtype).itemsize
+    buffer = aligned_zeros(int(np.prod(shape)) + ALIGNMENT // itemsize, dtype)
+    array = buffer[16 // itemsize:16 // itemsize + int(np.prod(shape))].reshape(shape)
+    array[...] = np.arange(array.size, dtype=dtype).reshape(shape) % 7 - 3
+    return array
 
 
 @pytest.mark.parametrize("shape", [7, (3, 5), (0,), (2, 3, 4)])
@@ -30,3 +41,26 @@ def test_is_aligned_sees_an_offset():
     array = aligned_zeros(32, np.float32)
     assert is_aligned(array)
     assert not is_aligned(array[1:])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_aligned_for_training_copies_a_misaligned_X(dtype):
+    X = _misaligned((50, 13), dtype)
+    assert not is_aligned(X)
+    out = aligned_for_training(X)
+    assert out is not X and is_aligned(out) and out.flags.c_contiguous and out.dtype == dtype
+    np.testing.assert_array_equal(out, X)
+
+
+def test_aligned_for_training_keeps_an_aligned_X():
+    X = aligned_zeros((20, 8), np.float64)
+    assert aligned_for_training(X) is X
+
+
+def test_aligned_for_training_respects_working_memory():
+    """Above scikit-learn's working_memory (MiB) X is used as is: no second copy of a large data set."""
+    X = _misaligned((600, 1000), np.float64)  # 4.8 MB
+    with sklearn.config_context(working_memory=4):
+        assert aligned_for_training(X) is X
+    with sklearn.config_context(working_memory=5):
+        assert is_aligned(aligned_for_training(X))

@@ -40,7 +40,7 @@ from threadpoolctl import ThreadpoolController
 # the thread heuristic below
 from .._constants import CHUNK_ROWS
 from .._dispatch import BACKENDS, resolve_backend
-from .._memory import aligned_copy, aligned_zeros, is_aligned
+from .._memory import aligned_copy, aligned_for_training, aligned_zeros, is_aligned
 from .._shuffle import permutation
 from .._validation import check_n_threads
 from ._sparse import SparseBatchRunner
@@ -342,7 +342,8 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
             X, y, weight, X_val, y_val, weight_val = self._validation_split(X, y, weight, generator)
             self.validation_scores_ = getattr(self, "validation_scores_", []) if self.warm_start else []
             best_params = self._params.copy()
-        runner = self._batch_runner(X, y, weight)
+        # a fit's epochs read every row again and again: worth one aligned copy (partial_fit's one pass is not)
+        runner = self._batch_runner(X, y, weight, align_rows=not incremental)
         guard = DivergenceGuard()
         if early_stopping:
             stopping = StoppingRule(self.tol, self.n_iter_no_change, higher_is_better=True)
@@ -414,8 +415,12 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
             raise ValueError(f"X has {X.shape[1]} features but the model was fitted with "
                              f"{self._coef_matrix.shape[1]}")
 
-    def _batch_runner(self, X, y, weight, batch_size=None):
-        """The kernels, buffers and optimizer step of this fit, with the thread count chosen once."""
+    def _batch_runner(self, X, y, weight, batch_size=None, align_rows=False):
+        """The kernels, buffers and optimizer step of this fit, with the thread count chosen once.
+
+        ``align_rows``: train a dense X on the Cython kernels from a cache-line-aligned copy (see
+        :func:`fastlc._memory.aligned_for_training`; the other backends do not copy rows, so gain nothing).
+        """
         n_threads = check_n_threads(self.n_threads)
         if sparse.issparse(X):
             batch_size = self._batch_size(X.shape[0]) if batch_size is None else batch_size
@@ -426,6 +431,8 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
             return SparseBatchRunner(self, X, y, weight, self._sparse_gradient_kernel(X.dtype, kernel_threads),
                                      self.sparse_update, batch_size, self.backend, n_threads)
         backend = resolve_backend(self.backend, self._gradient_kernel_name)
+        if align_rows and backend == "cython":
+            X = aligned_for_training(X)
         n_classes, n_features = self._coef_matrix.shape
         # The thread count changes the speed only, never the result (fixed chunks). A chunk is worth a
         # second thread by its arithmetic or by the bytes of X it streams (see the two constants). (Before
