@@ -205,11 +205,13 @@ def kernel_efficiency(repeats, batch=200, n_features=784, n_classes=10):
     from threadpoolctl import threadpool_limits
 
     from fastlc._dispatch import get_kernel
+    from fastlc._memory import aligned_for_training
 
     rng = np.random.default_rng(0)
     rows = []
     for dtype in (np.float32, np.float64):
-        X = rng.standard_normal((3000, n_features)).astype(dtype)
+        # as a fit hands it to the kernel: aligned to a cache line (fastlc._memory.aligned_for_training)
+        X = aligned_for_training(rng.standard_normal((3000, n_features)).astype(dtype))
         y = rng.integers(0, n_classes, 3000).astype(np.intp)
         W = (0.01 * rng.standard_normal((n_classes, n_features))).astype(dtype)
         b, weight = np.zeros(n_classes, dtype), np.ones(3000, dtype)

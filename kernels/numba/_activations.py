@@ -14,8 +14,8 @@ import numba
 from fastlc._chunking import n_chunks as _n_chunks
 from fastlc._config import NUMBA_POLYNOMIAL_OPTIONS
 
-from ._nn_math import (chunk_bounds, exp_upto88, fast_expm1, fast_tanh, log1p01, nn_kernel, normal_cdf, tanh_parts,
-                       typed)
+from ._nn_math import (chunk_bounds, exp_upto88, fast_expm1, fast_tanh, log1p01, nn_kernel, normal_cdf, normal_parts,
+                       tanh_parts, typed)
 from ._rowmath import fast_exp
 
 _INLINE = dict(NUMBA_POLYNOMIAL_OPTIONS, inline="always")
@@ -74,10 +74,8 @@ def _gelu(x, a, b):
 
 @numba.njit(**_INLINE)
 def _gelu_backward(g, x, a, b):
-    half = typed(0.5, x)
-    cdf = normal_cdf(x)
-    pdf = typed(INV_SQRT_2PI, x) * exp_upto88(-half * x * x)
-    return g * (cdf + x * pdf)
+    cdf, e = normal_parts(x)  # e = exp(-x^2 / 2)
+    return g * (cdf + x * (typed(INV_SQRT_2PI, x) * e))
 
 
 @numba.njit(**_INLINE)

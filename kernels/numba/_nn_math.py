@@ -281,30 +281,34 @@ def exp_upto88(x):
 
 _by_dtype(exp_upto88, _exp_upto88_32, _exp_upto709_64)
 
-# The standard normal CDF of the exact GELU: the forms of fastlc_normal_cdf32 / 64 in
-# kernels/cython/_nn.h (see there for the accuracy): float32 by Numerical Recipes' erfc
-# (branch-free, vectorizes), float64 by libm's erf.
+# The standard normal CDF of the exact GELU and e = exp(-x^2 / 2) (the backward's density without
+# a second exp): the forms of fastlc_normal_parts32 / 64 in kernels/cython/_nn.h (see there for the
+# fit and the accuracy): float32 by t q(t) e, t = 1 / (1 + z / 2), z = |x| / sqrt 2 (branch-free,
+# vectorizes), float64 by libm's erf.
 _SQRT_HALF = 0.70710678118654752440
 
 
 @numba.njit(**_EXACT_INLINE)
-def _normal_cdf32(x):
+def _normal_parts32(x):
     one = np.float32(1)
-    half = np.float32(0.5)
-    z = abs(x) * np.float32(_SQRT_HALF)
-    t = one / (one + half * z)
-    p = np.float32(0.17087277)
-    p = p * t - np.float32(0.82215223)
-    p = p * t + np.float32(1.48851587)
-    p = p * t - np.float32(1.13520398)
-    p = p * t + np.float32(0.27886807)
-    p = p * t - np.float32(0.18628806)
-    p = p * t + np.float32(0.09678418)
-    p = p * t + np.float32(0.37409196)
-    p = p * t + np.float32(1.00002368)
-    p = p * t - np.float32(1.26551223)
-    half_erfc = half * t * _exp_upto88_32(p - z * z)  # p - z^2 <= 3e-8
-    return _select(x < np.float32(0), half_erfc, one - half_erfc)
+    t = one / (one + np.float32(0.5 * _SQRT_HALF) * abs(x))
+    q = np.float32(-0.029658474)
+    q = q * t + np.float32(0.14289257)
+    q = q * t - np.float32(0.24485298)
+    q = q * t + np.float32(0.14046706)
+    q = q * t - np.float32(0.014300091)
+    q = q * t + np.float32(0.10176092)
+    q = q * t + np.float32(0.12144648)
+    q = q * t + np.float32(0.14120212)
+    q = q * t + np.float32(0.14104238)
+    e = _exp_upto88_32(np.float32(-0.5) * x * x)
+    half_erfc = t * q * e
+    return _select(x < np.float32(0), half_erfc, one - half_erfc), e
+
+
+@numba.njit(**_EXACT_INLINE)
+def _normal_cdf32(x):
+    return _normal_parts32(x)[0]
 
 
 @numba.njit(**_EXACT_INLINE)
@@ -312,11 +316,22 @@ def _normal_cdf64(x):
     return 0.5 * (1.0 + math.erf(x * _SQRT_HALF))
 
 
+@numba.njit(**_EXACT_INLINE)
+def _normal_parts64(x):
+    return _normal_cdf64(x), _exp_upto709_64(-0.5 * x * x)
+
+
 def normal_cdf(x):
     raise NotImplementedError("only callable from Numba-compiled code")
 
 
+def normal_parts(x):
+    """(Phi(x), exp(-x^2 / 2))."""
+    raise NotImplementedError("only callable from Numba-compiled code")
+
+
 _by_dtype(normal_cdf, _normal_cdf32, _normal_cdf64)
+_by_dtype(normal_parts, _normal_parts32, _normal_parts64)
 
 
 # (1 + tanh u) / 2 and 1 - tanh(u)^2 for the tanh GELU: the forms of fastlc_tanh_parts32 / 64 in
