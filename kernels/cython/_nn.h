@@ -92,13 +92,16 @@ enum { FASTLC_RELU, FASTLC_LEAKY_RELU, FASTLC_ELU, FASTLC_GELU, FASTLC_GELU_TANH
    1 / (1 + exp(-x)) with the full exp (its overflow clamp and selects cost more than the
    multiply and select this adds). */
 #define FASTLC_ACTIVATION_POINTS(T, S, EXP, EXPLOW, EXPM1, CDF, CDF_PARTS, TANH, TANH_PARTS, BITS)                         \
-/* u = beta (x + kappa x^3) of the tanh GELU as x (beta + beta kappa x^2): one multiply-add on x^2  \
-   with the constants folded, two operations fewer than PyTorch's order (same value to rounding) */ \
-static inline T fastlc_gelu_tanh_arg_##S(T x, T x2) {                                        \
-    return x * ((T)FASTLC_GELU_TANH_BETA + (T)(FASTLC_GELU_TANH_BETA * FASTLC_GELU_TANH_KAPPA) * x2); \
+/* w = 2u = 2 beta (x + kappa x^3) of the tanh GELU as x (2 beta + 2 beta kappa x^2): one          \
+   multiply-add on x^2 with the constants folded, two operations fewer than PyTorch's order (same  \
+   value to rounding), and 2u rather than u, which TANH_PARTS takes: its exp(-2|u|) is then        \
+   exp(-|w|), one multiply fewer (exactly 2u: scaling by 2 commutes with rounding, same bits) */  \
+static inline T fastlc_gelu_tanh_arg2_##S(T x, T x2) {                                       \
+    return x * ((T)(2.0 * FASTLC_GELU_TANH_BETA) + (T)(2.0 * FASTLC_GELU_TANH_BETA * FASTLC_GELU_TANH_KAPPA) * x2); \
 }                                                                                            \
 static inline T fastlc_sigmoid1_##S(T x) {  /* 1 / (1 + e) or e / (1 + e), e = exp(-|x|) <= 1 */ \
-    T e = EXPLOW(x > 0 ? -x : x), r = (T)1 / ((T)1 + e);  /* NaN: e and r NaN */               \
+    /* -|x| is one sign-bit OR (x > 0 ? -x : x took a compare, a negation and a blend) */     \
+    T e = EXPLOW(-FABS_##BITS(x)), r = (T)1 / ((T)1 + e);  /* NaN: e and r NaN */            \
     return x >= 0 ? r : e * r;                                                               \
 }                                                                                            \
 static inline T fastlc_relu_##S(T x, T a, T b) { return x <= 0 ? (T)0 : x; }                \
@@ -114,12 +117,12 @@ static inline T fastlc_gelu_backward_##S(T g, T x, T a, T b) {                  
 }                                                                                            \
 static inline T fastlc_gelu_tanh_##S(T x, T a, T b) {                                        \
     T half, omt2;                                                                            \
-    TANH_PARTS(fastlc_gelu_tanh_arg_##S(x, x * x), &half, &omt2);                            \
+    TANH_PARTS(fastlc_gelu_tanh_arg2_##S(x, x * x), &half, &omt2);                            \
     return x * half;                                                                         \
 }                                                                                            \
 static inline T fastlc_gelu_tanh_backward_##S(T g, T x, T a, T b) {                          \
     T x2 = x * x, half, omt2;                                                                \
-    TANH_PARTS(fastlc_gelu_tanh_arg_##S(x, x2), &half, &omt2);                               \
+    TANH_PARTS(fastlc_gelu_tanh_arg2_##S(x, x2), &half, &omt2);                              \
     /* u'(x) / 2 = beta (1 + 3 kappa x^2) / 2, constants folded */                            \
     T right = x * omt2 * ((T)(0.5 * FASTLC_GELU_TANH_BETA)                                    \
                           + (T)(1.5 * FASTLC_GELU_TANH_BETA * FASTLC_GELU_TANH_KAPPA) * x2);  \
@@ -190,19 +193,21 @@ static inline float fastlc_normal_cdf32(float x) {
     return fastlc_normal_parts32(x, &e);
 }
 
-/* (1 + tanh u) / 2 and 1 - tanh(u)^2, the two parts of the tanh GELU and its derivative.
-   double: from tanh (as PyTorch computes them, which the float64 results match to 1e-12).
-   float: sigmoid(2u) and 4 e / (1 + e)^2 with e = exp(-2|u|): both keep their relative
+/* (1 + tanh u) / 2 and 1 - tanh(u)^2, the two parts of the tanh GELU and its derivative, from
+   w = 2u (fastlc_gelu_tanh_arg2).
+   double: from tanh(w / 2) = tanh(u) exactly (as PyTorch computes them, which the float64 results
+   match to 1e-12).
+   float: sigmoid(w) and 4 e / (1 + e)^2 with e = exp(-|w|): both keep their relative
    accuracy in the tails, where 1 - t^2 from a rounded t would cancel (t rounds to 1 beyond
    |u| = 8.7, and the derivative's x^3 factor amplifies the error), one exp and one division. */
-static inline void fastlc_tanh_parts64(double u, double* half, double* omt2) {
-    double t = fastlc_tanh64(u);
+static inline void fastlc_tanh_parts64(double w, double* half, double* omt2) {
+    double t = fastlc_tanh64(0.5 * w);
     *half = 0.5 * (1.0 + t);
     *omt2 = 1.0 - t * t;
 }
-static inline void fastlc_tanh_parts32(float u, float* half, float* omt2) {
-    float e = fastlc_expf_upto88(-2.0f * fabsf(u)), r = 1.0f / (1.0f + e);
-    *half = u >= 0 ? r : e * r;  /* NaN: e * r, NaN */
+static inline void fastlc_tanh_parts32(float w, float* half, float* omt2) {
+    float e = fastlc_expf_upto88(-fabsf(w)), r = 1.0f / (1.0f + e);
+    *half = w >= 0 ? r : e * r;  /* NaN: e * r, NaN */
     *omt2 = 4.0f * e * r * r;
 }
 

@@ -79,21 +79,22 @@ def _gelu_backward(g, x, a, b):
 
 
 @numba.njit(**_INLINE)
-def _gelu_tanh_arg(x, x2):
-    """beta (x + kappa x^3) as x (beta + beta kappa x^2) (fastlc_gelu_tanh_arg in kernels/cython/_nn.h)."""
-    return x * (typed(GELU_TANH_BETA, x) + typed(GELU_TANH_BETA * GELU_TANH_KAPPA, x) * x2)
+def _gelu_tanh_arg2(x, x2):
+    """2u = 2 beta (x + kappa x^3) as x (2 beta + 2 beta kappa x^2), what tanh_parts takes
+    (fastlc_gelu_tanh_arg2 in kernels/cython/_nn.h)."""
+    return x * (typed(2.0 * GELU_TANH_BETA, x) + typed(2.0 * GELU_TANH_BETA * GELU_TANH_KAPPA, x) * x2)
 
 
 @numba.njit(**_INLINE)
 def _gelu_tanh(x, a, b):
-    half, omt2 = tanh_parts(_gelu_tanh_arg(x, x * x))
+    half, omt2 = tanh_parts(_gelu_tanh_arg2(x, x * x))
     return x * half
 
 
 @numba.njit(**_INLINE)
 def _gelu_tanh_backward(g, x, a, b):
     x2 = x * x
-    half, omt2 = tanh_parts(_gelu_tanh_arg(x, x2))
+    half, omt2 = tanh_parts(_gelu_tanh_arg2(x, x2))
     # u'(x) / 2 = beta (1 + 3 kappa x^2) / 2, constants folded
     right = x * omt2 * (typed(0.5 * GELU_TANH_BETA, x) + typed(1.5 * GELU_TANH_BETA * GELU_TANH_KAPPA, x) * x2)
     return g * (half + right)
