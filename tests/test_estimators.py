@@ -286,7 +286,9 @@ def test_bit_identical_whatever_the_alignment_of_X(Estimator, dtype):
     misaligned = buffer[shift:shift + X.size].reshape(X.shape)
     misaligned[...] = X
     assert is_aligned(aligned) and not is_aligned(misaligned)
-    fit = lambda data: Estimator(max_epochs=3, batch_size=64, random_state=0, n_threads=1).fit(data, y)
+    from fastlc.linear_model._base import ALIGN_MIN_EPOCHS
+
+    fit = lambda data: Estimator(max_epochs=ALIGN_MIN_EPOCHS, batch_size=64, random_state=0, n_threads=1).fit(data, y)
     reference = fit(aligned)
     with sklearn.config_context(working_memory=0):  # no copy: the kernel copies misaligned rows itself
         in_place = fit(misaligned)
@@ -294,6 +296,25 @@ def test_bit_identical_whatever_the_alignment_of_X(Estimator, dtype):
     for model in (in_place, copied):
         np.testing.assert_array_equal(model.coef_, reference.coef_)
         assert model.loss_curve_ == reference.loss_curve_
+
+
+def test_fit_aligns_X_only_when_the_epochs_pay_for_the_copy(monkeypatch):
+    """The aligned copy is made by fit with >= ALIGN_MIN_EPOCHS epochs on the Cython backend, not by a shorter
+    fit, not by partial_fit, not on the numpy backend (which copies no rows)."""
+    import fastlc.linear_model._base as base
+
+    if "cython" not in fastlc.available_backends():
+        pytest.skip("the Cython backend is not built in this install (it alone copies rows)")
+    calls = []
+    real = base.aligned_for_training
+    monkeypatch.setattr(base, "aligned_for_training", lambda X: calls.append(X.shape) or real(X))
+    X, y = make_blobs(n_samples=120, centers=3, n_features=5, random_state=0)
+    SoftmaxClassifier(max_epochs=base.ALIGN_MIN_EPOCHS, backend="cython", random_state=0).fit(X, y)
+    assert calls == [X.shape]
+    SoftmaxClassifier(max_epochs=base.ALIGN_MIN_EPOCHS - 1, backend="cython", random_state=0).fit(X, y)
+    SoftmaxClassifier(backend="cython", random_state=0).partial_fit(X, y, classes=np.unique(y))
+    SoftmaxClassifier(max_epochs=base.ALIGN_MIN_EPOCHS, backend="numpy", random_state=0).fit(X, y)
+    assert calls == [X.shape]
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
