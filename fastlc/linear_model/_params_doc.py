@@ -5,6 +5,8 @@ filled in from ``_CLASSIFIER`` / ``_REGRESSOR``.
 """
 from string import Template
 
+from ._base import ALIGN_MIN_EPOCHS
+
 _PARAMETERS = """\
     optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}, default="adam"
         Update rule, each a fused kernel of :mod:`fastlc.kernels` with PyTorch's
@@ -39,7 +41,7 @@ _PARAMETERS = """\
     batch_size : int or "auto", default="auto"
         Mini-batch size; ``"auto"`` is ``min(256, n_samples)``.
     max_epochs : int, default=100
-        Maximum number of passes over the training data in ``fit``.
+        Maximum number of passes over the training data in ``fit``.$align_note
     alpha : float, default=1e-4
         Strength of the penalty. The objective is the weighted *mean* loss
         per sample plus ``alpha * R(coef_)``, as in ``SGDClassifier``: alpha does
@@ -136,7 +138,19 @@ _REGRESSOR = dict(
 """,
 )
 
-SHARED_PARAMETERS = Template(_PARAMETERS).substitute(_CLASSIFIER)
+#: What the linear models' fit does with a misaligned dense X (fastlc._memory.aligned_for_training); the
+#: multilayer perceptrons gather each batch into a fresh array and take the parameters without it.
+_ALIGN_NOTE = f""" From
+        {ALIGN_MIN_EPOCHS} epochs on, the Cython backend trains a dense X that does not start on
+        a 64-byte cache line (NumPy's large arrays start 16 bytes past one)
+        from an aligned copy made once, if its size fits in scikit-learn's
+        ``working_memory`` (``sklearn.set_config``): the same model, without
+        the per-batch copies of misaligned rows."""
+
+SHARED_PARAMETERS = Template(_PARAMETERS).substitute(_CLASSIFIER, align_note=_ALIGN_NOTE)
 SHARED_ATTRIBUTES = Template(_ATTRIBUTES).substitute(_CLASSIFIER)
-REGRESSOR_PARAMETERS = Template(_PARAMETERS).substitute(_REGRESSOR)
+REGRESSOR_PARAMETERS = Template(_PARAMETERS).substitute(_REGRESSOR, align_note=_ALIGN_NOTE)
+#: The same for the multilayer perceptrons, without the note on aligned copies.
+MLP_CLASSIFIER_PARAMETERS = Template(_PARAMETERS).substitute(_CLASSIFIER, align_note="")
+MLP_REGRESSOR_PARAMETERS = Template(_PARAMETERS).substitute(_REGRESSOR, align_note="")
 REGRESSOR_ATTRIBUTES = Template(_ATTRIBUTES).substitute(_REGRESSOR)

@@ -30,7 +30,7 @@ from .._validation import check_n_threads
 from ..linear_model._base import BaseLinearClassifier, _blas_controller
 from ..linear_model._optimizers import OptimizerState
 from ..linear_model._params_doc import (
-    REGRESSOR_ATTRIBUTES, REGRESSOR_PARAMETERS, SHARED_ATTRIBUTES, SHARED_PARAMETERS,
+    MLP_CLASSIFIER_PARAMETERS, MLP_REGRESSOR_PARAMETERS, REGRESSOR_ATTRIBUTES, SHARED_ATTRIBUTES,
 )
 from ..linear_model._regressor import BaseRegressor
 from ..linear_model._softmax import SoftmaxOutputMixin
@@ -374,7 +374,7 @@ class MLPClassifier(_MLPMixin, SoftmaxOutputMixin, BaseLinearClassifier):
 
     Parameters
     ----------
-{MLP_PARAMETERS}{SHARED_PARAMETERS}
+{MLP_PARAMETERS}{MLP_CLASSIFIER_PARAMETERS}
     Attributes
     ----------
 {MLP_ATTRIBUTES}{SHARED_ATTRIBUTES.split("    coef_ :")[0]}{SHARED_ATTRIBUTES.split("The class labels, sorted.")[1]}
@@ -419,7 +419,7 @@ class MLPRegressor(_MLPMixin, BaseRegressor):
 
     Parameters
     ----------
-{MLP_PARAMETERS}{REGRESSOR_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber"}}, default="squared_error"
+{MLP_PARAMETERS}{MLP_REGRESSOR_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber"}}, default="squared_error"
         Loss of a residual ``r``: ``r^2 / 2``, ``|r|`` or Huber with threshold ``delta``
         (see :class:`fastlc.LinearRegressor`); with several targets a sample's loss is their sum.
     delta : float > 0, default=1.0
