@@ -62,7 +62,7 @@ def tables(points):
     ours, theirs = [], []
     for row, name, kwargs, torch_name in ACTIVATIONS:
         torch_pair = torch_results(torch_name, kwargs, x)
-        for backward, direction in ((False, "forward"), (True, "backward")):
+        for backward, direction, short in ((False, "forward", "fwd"), (True, "backward", "bwd")):
             reference = evaluate(name, kwargs, x64, "numpy", backward)
             results = {b: evaluate(name, kwargs, x, b, backward) for b in BACKENDS}
             errs = {b: errors(results[b], reference) for b in BACKENDS}
@@ -71,7 +71,7 @@ def tables(points):
             if torch_pair is not None:
                 torch_out = torch_pair[backward]
                 diff = np.max(np.abs(results["cython"].astype(np.float64) - torch_out))
-                theirs.append(f"| {row} | {'fwd' if not backward else 'bwd'} | {errors(torch_out, reference)[1]:.2g} | "
+                theirs.append(f"| {row} | {short} | {errors(torch_out, reference)[1]:.2g} | "
                               + " | ".join(f"{errs[b][1]:.2g}" for b in BACKENDS) + f" | {diff:.2g} |")
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"The activations end to end, float32 kernels against float64 on {points:,} points of [-20, 20] "

@@ -15,3 +15,9 @@ CHUNK = 1 << 16
 def n_chunks(n_elements):
     """Number of chunks for ``n_elements`` elements (at least 1, so that an empty input has one empty chunk)."""
     return max(1, -(-n_elements // CHUNK))
+
+
+def n_row_chunks(n_rows, row_length):
+    """Number of chunks of whole rows (``n_rows`` rows of ``row_length`` values) holding about CHUNK values
+    each: at least 1, at most one per row (a function of the shape only)."""
+    return min(max(n_rows, 1), n_chunks(n_rows * row_length))

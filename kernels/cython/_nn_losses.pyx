@@ -163,7 +163,7 @@ def nll_loss(const floating[:, ::1] log_prob, const Py_ssize_t[::1] y, const flo
     job.n_classes = log_prob.shape[1]
     if job.n_samples == 0 or job.n_classes == 0:
         return
-    job.n_chunks = min(_chunking.n_chunks(job.n_samples * job.n_classes), job.n_samples)
+    job.n_chunks = _chunking.n_row_chunks(job.n_samples, job.n_classes)
     job.log_prob = &log_prob[0, 0]
     job.y = &y[0]
     job.row_weight = &row_weight[0]

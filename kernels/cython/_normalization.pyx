@@ -234,7 +234,7 @@ cdef NormJob _job(Stage stage, const floating[:, ::1] x, Py_ssize_t channels, Py
     j.n_rows = x.shape[0]
     j.channels = channels
     j.s = s
-    j.n_chunks = min(max(j.n_rows, 1), _chunking.n_chunks(j.n_rows * x.shape[1]))
+    j.n_chunks = _chunking.n_row_chunks(j.n_rows, x.shape[1])
     j.x = &x[0, 0] if x.shape[0] > 0 and x.shape[1] > 0 else NULL
     return j
 

@@ -13,7 +13,7 @@ from functools import partial
 import numba
 import numpy as np
 
-from fastlc._chunking import n_chunks as _n_chunks
+from fastlc._chunking import n_row_chunks
 from fastlc._config import NUMBA_OPTIONS
 from fastlc._constants import REGRESSION_HUBER
 
@@ -212,6 +212,4 @@ _run_nll = nn_kernel(_nll_loss)
 
 
 def nll_loss(log_prob, y, row_weight, grad_scale, loss_out, grad_out, n_threads):
-    n_samples, n_classes = log_prob.shape
-    _run_nll(log_prob, y, row_weight, grad_scale, loss_out, grad_out,
-             min(_n_chunks(n_samples * n_classes), max(n_samples, 1)), n_threads)
+    _run_nll(log_prob, y, row_weight, grad_scale, loss_out, grad_out, n_row_chunks(*log_prob.shape), n_threads)

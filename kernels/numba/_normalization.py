@@ -11,17 +11,12 @@ import math
 import numba
 import numpy as np
 
-from fastlc._chunking import n_chunks as _n_chunks
+from fastlc._chunking import n_row_chunks
 from fastlc._config import NUMBA_OPTIONS
 
 from ._nn_math import chunk_bounds, nn_kernel
 
 _INLINE = dict(NUMBA_OPTIONS, inline="always")
-
-
-def _row_chunks(n_rows, row_size):
-    """Chunks of whole rows holding about CHUNK values each (a function of the shape only)."""
-    return min(max(n_rows, 1), _n_chunks(n_rows * row_size))
 
 
 @numba.njit(**_INLINE)
@@ -88,7 +83,7 @@ def batch_norm(x, gamma, beta, eps, training, mean, var, invstd, out, n_threads)
     n, channels, s = x.shape
     count = n * s
     flat, flat_out = x.reshape(n, channels * s), out.reshape(n, channels * s)
-    partials = np.empty((_row_chunks(n, channels * s), channels))
+    partials = np.empty((n_row_chunks(n, channels * s), channels))
     if training:
         _run_partials(flat, channels, s, mean, False, partials, n_threads)
         mean[...] = _ordered_sum(partials) / count
@@ -157,7 +152,7 @@ def batch_norm_backward(grad_out, x, gamma, mean, invstd, training, grad_x, grad
     n, channels, s = x.shape
     count = n * s
     shape2 = (n, channels * s)
-    n_chunks = _row_chunks(n, channels * s)
+    n_chunks = n_row_chunks(n, channels * s)
     totals = np.empty((n_chunks, channels))
     dots = np.empty((n_chunks, channels))
     _run_backward_partials(grad_out.reshape(shape2), x.reshape(shape2), channels, s, mean, totals, dots, n_threads)
@@ -227,11 +222,11 @@ def _layer_norm_backward(grad_out, x, gamma, mean, rstd, grad_x, sum_gamma, sum_
 
 
 def layer_norm(x, gamma, beta, eps, out, mean, rstd, n_threads):
-    _run_layer_norm(x, gamma, beta, eps, out, mean, rstd, _row_chunks(*x.shape), n_threads)
+    _run_layer_norm(x, gamma, beta, eps, out, mean, rstd, n_row_chunks(*x.shape), n_threads)
 
 
 def layer_norm_backward(grad_out, x, gamma, mean, rstd, grad_x, grad_gamma, grad_beta, n_threads):
-    n_chunks = _row_chunks(*x.shape)
+    n_chunks = n_row_chunks(*x.shape)
     sum_gamma = np.empty((n_chunks, x.shape[1]))
     sum_beta = np.empty((n_chunks, x.shape[1]))
     _run_layer_norm_backward(grad_out, x, gamma, mean, rstd, grad_x, sum_gamma, sum_beta, n_threads)
