@@ -197,26 +197,39 @@ class OptimizerState:
                            exp_avg_sq, empty, threads)
 
             if defer is not None:
-                return self._recording_step(step, defer,
-                                            lambda lr: defer.repeat_adam(len(pieces), *time_scalars(state.t, lr)))
+
+                def repeat_adam(lr, n_steps):
+                    first = state.t + 1
+                    state.t += n_steps
+                    scalars = np.array([time_scalars(t, lr) for t in range(first, first + n_steps)],
+                                       dtype=np.float64)  # float32 scalars are exact in float64
+                    defer.repeat_adam_each(len(pieces), scalars[:, 0].copy(), scalars[:, 1].copy())
+
+                return self._recording_step(step, defer, repeat_adam)
         if defer is not None:
-            return self._recording_step(step, defer, lambda lr: defer.repeat(len(pieces)))
+
+            def repeat(lr, n_steps):
+                state.t += n_steps
+                defer.repeat(len(pieces), n_steps)
+
+            return self._recording_step(step, defer, repeat)
         return step
 
-    def _recording_step(self, step, defer, repeat):
-        """``step(grad, lr)`` that adds the step to ``defer``: in full the first time after ``defer.clear()``,
-        then as a copy of the previous one (``repeat(lr)``, with Adam's step-count scalars renewed).
+    @staticmethod
+    def _recording_step(step, defer, repeat):
+        """``step(grad, lr, n_steps=1)`` that adds ``n_steps`` steps to ``defer``: the first in full if
+        ``defer`` is empty (after ``defer.clear()``), the rest as copies of the last one with Adam's
+        step-count scalars renewed (``repeat(lr, n)``, one call for all of them).
 
         Between two ``clear()`` the caller (the epoch loop of ``BatchRunner``) passes the same ``grad`` and
         ``lr``: the steps of one epoch's batches differ only in the step count.
         """
-        state = self
 
-        def record(grad, lr):
+        def record(grad, lr, n_steps=1):
             if defer.n_steps == 0:
                 step(grad, lr)
-            else:
-                state.t += 1
-                repeat(lr)
+                n_steps -= 1
+            if n_steps > 0:
+                repeat(lr, n_steps)
 
         return record

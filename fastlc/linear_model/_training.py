@@ -50,6 +50,19 @@ class DivergenceGuard:
             self.ceiling = DIVERGENCE_FACTOR * max(mean_loss, 1.0) if math.isfinite(mean_loss) else math.inf
         self._check(mean_loss, "a mini-batch's mean loss")
 
+    def check_batches(self, mean_losses):
+        """``check_batch`` on each of ``mean_losses`` (Python floats) in order: the same ceiling and the
+        same error, naming the first batch that broke the rule, with one pass when none did."""
+        if not mean_losses:
+            return
+        if self.ceiling is None:
+            self.check_batch(mean_losses[0])
+        ceiling = self.ceiling
+        if all(math.isfinite(loss) and loss <= ceiling for loss in mean_losses):
+            return
+        for loss in mean_losses:
+            self.check_batch(loss)
+
     def check_epoch(self, objective, params):
         self._check(objective, "the epoch's objective")
         if not np.isfinite(params).all():
@@ -179,16 +192,17 @@ class BatchRunner:
         n_samples, batch_size = order.shape[0], self.batch_size
         n_batches = -(-n_samples // batch_size)
         self.defer.clear()
-        for _ in range(n_batches):
-            self.step(self.grad, lr)
+        self.step(self.grad, lr, n_batches)
         self.defer.split(n_batches)
         batch_losses = self.batch_losses[:n_batches]
         self.epoch(self.X, order, self.y, self.weight, self.coef, self.intercept, batch_size, self.mean_weight,
                    self.row_loss, batch_losses, self.grad_coef, self.grad_intercept)
+        losses = batch_losses.tolist()
+        guard.check_batches([loss / (min(batch_size, n_samples - start) * self.mean_weight)
+                             for start, loss in zip(range(0, n_samples, batch_size), losses)])
         data_loss = 0.0
-        for start, batch_loss in zip(range(0, n_samples, batch_size), batch_losses.tolist()):
-            guard.check_batch(batch_loss / (min(batch_size, n_samples - start) * self.mean_weight))
-            data_loss += batch_loss
+        for loss in losses:
+            data_loss += loss
         return data_loss
 
     def objective(self, estimator):

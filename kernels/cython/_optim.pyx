@@ -246,27 +246,56 @@ cdef class DeferredSteps:
         self.deferred.group_size = self.deferred.n_steps // n_groups
         self.deferred.first = 0
 
-    def repeat(self, Py_ssize_t n):
-        """Record again the last ``n`` recorded steps (the next batch's steps, when they are the same)."""
-        self._repeat(n)
+    def repeat(self, Py_ssize_t n, Py_ssize_t times=1):
+        """Record again the last ``n`` recorded steps, ``times`` times over (the steps of the next batches,
+        when they are the same)."""
+        cdef Py_ssize_t k
+        if times < 0:
+            raise ValueError(f"repeat: times must be >= 0, got {times}")
+        self._check_repeat(n)
+        for k in range(times):
+            self._repeat(n)
 
     def repeat_adam(self, Py_ssize_t n, double step_size, double inv_bias_correction2_sqrt):
         """Record again the last ``n`` recorded steps, all Adam steps, with the two scalars that change with
         the step count replaced (the arguments of ``adam_step`` of those names, already cast to the steps'
         dtype: held as double, exactly, like every step scalar)."""
-        cdef Py_ssize_t i
-        self._repeat(n)
+        self._repeat_adam(n, &step_size, &inv_bias_correction2_sqrt, 1)
+
+    def repeat_adam_each(self, Py_ssize_t n, const double[::1] step_sizes,
+                         const double[::1] inv_bias_correction2_sqrts):
+        """``repeat_adam(n, step_sizes[k], inv_bias_correction2_sqrts[k])`` for k = 0, 1, ... in order: the
+        Adam steps of the next batches in one call."""
+        if step_sizes.shape[0] != inv_bias_correction2_sqrts.shape[0]:
+            raise ValueError(f"repeat_adam_each: {step_sizes.shape[0]} step sizes but "
+                             f"{inv_bias_correction2_sqrts.shape[0]} bias corrections")
+        if step_sizes.shape[0] > 0:
+            self._repeat_adam(n, &step_sizes[0], &inv_bias_correction2_sqrts[0], step_sizes.shape[0])
+
+    cdef int _check_repeat(self, Py_ssize_t n) except -1:
+        if n <= 0 or n > self.deferred.n_steps:
+            raise ValueError(f"cannot repeat the last {n} steps of {self.deferred.n_steps} recorded")
+        return 0
+
+    cdef int _repeat_adam(self, Py_ssize_t n, const double* step_sizes, const double* inv_bias_correction2_sqrts,
+                          Py_ssize_t times) except -1:
+        """Repeat the last n steps ``times`` times, repetition k with the k-th pair of scalars; nothing is
+        recorded unless all n are Adam steps."""
+        cdef Py_ssize_t i, k
+        self._check_repeat(n)
         for i in range(self.deferred.n_steps - n, self.deferred.n_steps):
             if self.deferred.steps[i].optimizer != ADAM:
-                self.deferred.n_steps -= n
                 raise ValueError("repeat_adam: the repeated steps must be Adam steps")
-            self.deferred.steps[i].scalars[0] = step_size
-            self.deferred.steps[i].scalars[1] = inv_bias_correction2_sqrt
+        for k in range(times):
+            self._repeat(n)
+            for i in range(self.deferred.n_steps - n, self.deferred.n_steps):
+                self.deferred.steps[i].scalars[0] = step_sizes[k]
+                self.deferred.steps[i].scalars[1] = inv_bias_correction2_sqrts[k]
+        return 0
 
     cdef int _repeat(self, Py_ssize_t n) except -1:
+        """Record again the last n steps (n checked by the caller)."""
         cdef Py_ssize_t i, first = self.deferred.n_steps - n
-        if n <= 0 or first < 0:
-            raise ValueError(f"cannot repeat the last {n} steps of {self.deferred.n_steps} recorded")
         cdef Step copy
         for i in range(n):
             copy = self.deferred.steps[first + i]  # a copy: recording may move the list
