@@ -132,6 +132,40 @@ def test_a_repeated_adam_step_is_the_step_recorded_in_full():
     assert np.all(full != 1.0)
 
 
+def test_repeating_steps_in_one_call_is_repeating_them_one_at_a_time():
+    require_backend("cython")
+    from fastlc._cython import _optim
+
+    def recorded(one_call):
+        """Parameters after a 3-batch epoch of 2 Adam steps each (two slices of a 10-value model)."""
+        defer = _optim.DeferredSteps()
+        params, grad, m, v = np.ones(10), np.linspace(-1, 1, 10), np.zeros(10), np.zeros(10)
+        for lo, hi in ((0, 8), (8, 10)):
+            _optim.adam_step(grad[lo:hi], 0.1, 1.5, 0.9, 0.1, 0.999, 0.001, 1e-8, 0.0, 1.0, False, False,
+                             params[lo:hi], m[lo:hi], v[lo:hi], np.empty(0), 1, defer=defer)
+        scalars = [(0.2, 1.25), (0.3, 1.125)]
+        if one_call:
+            defer.repeat_adam_each(2, np.array([s for s, _ in scalars]), np.array([b for _, b in scalars]))
+        else:
+            for step_size, bias in scalars:
+                defer.repeat_adam(2, step_size, bias)
+        assert defer.n_steps == 6
+        defer.split(3)
+        X, y = np.arange(24.0).reshape(6, 4) / 24, np.array([0, 1, 1, 0, 1, 0], dtype=np.intp)
+        _linear_epoch(X, y, params, grad, defer)
+        return params
+
+    np.testing.assert_array_equal(recorded(True), recorded(False))
+
+
+def _linear_epoch(X, y, params, grad, defer):
+    from fastlc._cython import _linear
+
+    _linear.linear_hinge_epoch(X, np.arange(X.shape[0], dtype=np.intp), y, np.ones(X.shape[0]),
+                               params[:8].reshape(2, 4), params[8:], 2, 1.0, 1.0, False, np.empty(2),
+                               np.empty(X.shape[0] // 2), grad[:8].reshape(2, 4), grad[8:], 1, after=defer.capsule)
+
+
 def test_recordings_refuse_what_they_cannot_do():
     require_backend("cython")
     from fastlc._cython import _linear, _optim
@@ -144,9 +178,22 @@ def test_recordings_refuse_what_they_cannot_do():
         _optim.sgd_step(*args, defer=defer)
     defer.repeat(2)
     assert defer.n_steps == 5
+    defer.repeat(1, times=0)
+    with pytest.raises(ValueError, match="times must be >= 0, got -1"):
+        defer.repeat(1, times=-1)
+    with pytest.raises(ValueError, match="cannot repeat the last 6 steps of 5"):
+        defer.repeat(6, times=2)
     with pytest.raises(ValueError, match="must be Adam steps"):
         defer.repeat_adam(1, 0.1, 1.0)
+    with pytest.raises(ValueError, match="must be Adam steps"):
+        defer.repeat_adam_each(1, np.array([0.1, 0.2]), np.array([1.0, 1.0]))
+    with pytest.raises(ValueError, match="2 step sizes but 1 bias corrections"):
+        defer.repeat_adam_each(1, np.array([0.1, 0.2]), np.array([1.0]))
     assert defer.n_steps == 5
+    twice = _optim.DeferredSteps()
+    _optim.sgd_step(*args, defer=twice)
+    twice.repeat(1, times=2)
+    assert twice.n_steps == 3
     with pytest.raises(ValueError, match="cannot split 5 recorded steps into 2"):
         defer.split(2)
     defer.split(5)

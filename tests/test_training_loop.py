@@ -81,6 +81,26 @@ def test_divergence_rule():
         small.check_batch(1001.0)
 
 
+@pytest.mark.parametrize("losses", [[2.3, 5.0, DIVERGENCE_FACTOR * 2.3], [2.3, 5.0, DIVERGENCE_FACTOR * 2.3 * 1.01],
+                                    [np.nan, 1.0], [2.0, np.inf, 1e9], [1e-3, 1001.0], [0.5]])
+def test_checking_batches_at_once_is_checking_them_one_by_one(losses):
+    def outcome(check):
+        guard = DivergenceGuard()
+        try:
+            check(guard)
+        except Diverged as error:
+            return str(error), guard.ceiling
+        return None, guard.ceiling
+
+    one_by_one = outcome(lambda guard: [guard.check_batch(loss) for loss in losses])
+    assert outcome(lambda guard: guard.check_batches(losses)) == one_by_one
+    # a guard that has seen batches before keeps its ceiling
+    primed = DivergenceGuard()
+    primed.check_batch(3.0)
+    primed.check_batches([])
+    assert primed.ceiling == DIVERGENCE_FACTOR * 3.0
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
 def test_tol_none_runs_every_epoch_without_a_convergence_warning(digits, Estimator):
     X, y = digits
