@@ -8,7 +8,7 @@ from fastlc import _chunking
 from fastlc import kernels as K
 from fastlc.gradcheck import numerical_gradient
 
-from conftest import require_backend, tolerance
+from conftest import FAST_BACKENDS, require_backend, tolerance
 
 COMPILED = ("numba", "cython")
 
@@ -221,6 +221,53 @@ def test_nll_values_and_gradient():
         assert_allclose(K.nll_loss(log_prob, y, class_weight=weight, backend=backend)[1], numerical, atol=1e-9)
     all_ignored = K.nll_loss(log_prob[:1], [-100])[0]
     assert np.isnan(all_ignored)
+
+
+@pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)
+def test_nll_a_zero_weight_is_not_an_ignored_row(backend):
+    # -w log_prob with w = 0 is NaN for a NaN log-probability (PyTorch: the row is weighed, not skipped);
+    # an ignored row is skipped whatever log_prob holds
+    require_backend(backend)
+    log_prob = np.array([[np.nan, 0.0], [-1.0, -0.5], [np.nan, -np.inf]])
+    y, weight = np.array([0, 1, -100]), np.array([0.0, 1.0])
+    for reduction in ("sum", "mean"):
+        loss, grad = K.nll_loss(log_prob, y, class_weight=weight, reduction=reduction, backend=backend)
+        assert np.isnan(loss)
+        assert_array_equal(grad[2], [0, 0])
+    rows, _ = K.nll_loss(log_prob, y, class_weight=weight, reduction="none", backend=backend)
+    assert np.isnan(rows[0]) and rows[1] == 0.5 and rows[2] == 0
+
+
+@pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)
+def test_nll_mean_over_a_total_weight_of_zero(backend):
+    # PyTorch: the loss is 0 / 0; the gradient of a weighed row is -w / 0 (NaN for w = 0), an ignored row's is 0
+    require_backend(backend)
+    log_prob = np.log(np.full((3, 2), 0.5))
+    loss, grad = K.nll_loss(log_prob, np.array([-100, -100, -100]), backend=backend)
+    assert np.isnan(loss)
+    assert_array_equal(grad, np.zeros((3, 2)))
+    loss, grad = K.nll_loss(log_prob, np.array([0, 1, -100]), class_weight=np.zeros(2), backend=backend)
+    assert np.isnan(loss)
+    assert np.isnan(grad[0, 0]) and np.isnan(grad[1, 1])
+    assert_array_equal(grad[[0, 1, 2], [1, 0, 0]], [0, 0, 0])
+    assert_array_equal(grad[2], [0, 0])
+
+
+def test_nll_edge_weights_match_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    F = torch.nn.functional
+    cases = [(np.log(np.full((3, 2), 0.5)), [-100, -100, -100], None),
+             (np.log(np.full((3, 2), 0.5)), [0, 1, -100], np.zeros(2)),
+             (np.array([[np.nan, 0.0], [-1.0, -0.5], [np.nan, -np.inf]]), [0, 1, -100], np.array([0.0, 1.0]))]
+    for log_prob, y, weight in cases:
+        for reduction in ("mean", "sum", "none"):
+            lp = torch.tensor(log_prob, requires_grad=True)
+            expected = F.nll_loss(lp, torch.tensor(y), reduction=reduction,
+                                  weight=None if weight is None else torch.tensor(weight))
+            expected.sum().backward()
+            loss, grad = K.nll_loss(log_prob, np.array(y), class_weight=weight, reduction=reduction)
+            assert_allclose(loss, expected.detach().numpy(), rtol=1e-12, equal_nan=True)
+            assert_allclose(grad, lp.grad.numpy(), rtol=1e-12, equal_nan=True)
 
 
 # --------------------------------------------------------------------------- validation

@@ -120,12 +120,12 @@ binary_cross_entropy_with_logits = partial(_pointwise_loss, bce_logits_point)
 
 
 def nll_loss(log_prob, y, row_weight, grad_scale, loss_out, grad_out, n_threads):
-    """L_i = -w_i log_prob[i, y_i] with w_i = class_weight[y_i] (0 for an ignored row: loss and gradient 0)."""
+    """L_i = -w_i log_prob[i, y_i] with w_i = class_weight[y_i]; an ignored row (y_i < 0): loss and gradient 0."""
     n_samples, n_classes = log_prob.shape
     for i in range(n_samples):
         for j in range(n_classes):
             grad_out[i, j] = 0.0
-        if row_weight[i] == 0:
+        if y[i] < 0:
             loss_out[i] = 0.0
             continue
         loss_out[i] = -row_weight[i] * log_prob[i, y[i]]

@@ -88,8 +88,12 @@ binary_cross_entropy_with_logits = partial(_pointwise_loss, _bce_logits)
 
 
 def nll_loss(log_prob, y, row_weight, grad_scale, loss_out, grad_out, n_threads):
+    """L_i = -w_i log_prob[i, y_i]; an ignored row (y_i < 0): loss and gradient 0."""
     rows = np.arange(log_prob.shape[0])
-    picked = log_prob[rows, y]
-    loss_out[...] = np.where(row_weight == 0, 0, -row_weight * picked)
+    ignored = y < 0
+    if ignored.any():
+        rows, y, row_weight = rows[~ignored], y[~ignored], row_weight[~ignored]
+        loss_out[...] = 0
+    loss_out[rows] = -row_weight * log_prob[rows, y]
     grad_out[...] = 0
     grad_out[rows, y] = -row_weight * grad_scale

@@ -23,6 +23,10 @@ from .._validation import (
 from ._losses import REDUCTIONS, _check_scores, _grad_scale, _reduce
 
 
+#: The label an ignored row (``ignore_index``) is handed to the NLL kernels with.
+IGNORED_LABEL = -1
+
+
 def _check_like(array, name, input, input_name):
     array = check_float_array(array, name, dtype=input.dtype)
     if array.shape != input.shape:
@@ -241,6 +245,10 @@ def nll_loss(log_prob, y, *, class_weight=None, ignore_index=-100, reduction="me
         if ignored is not None:
             row_weight = np.where(ignored, dtype.type(0), row_weight)
         denominator = float(row_weight.sum(dtype=np.float64))
+    if ignored is not None:
+        # the kernels skip the rows whose label is negative (loss and gradient 0, whatever log_prob holds);
+        # every other row is -w log_prob, so a weight of 0 still lets a NaN through, as in PyTorch
+        y = np.where(ignored, IGNORED_LABEL, y)
     n_threads = check_n_threads(n_threads)
     kernel = get_kernel("nll_loss", resolve_backend(backend, "nll_loss"))
     grad = check_out(out, log_prob.shape, dtype, inputs=(log_prob,))

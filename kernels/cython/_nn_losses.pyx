@@ -134,7 +134,7 @@ cdef inline void _nll_rows(const floating* log_prob, const Py_ssize_t* y, const 
         stop = min(start + block, hi)
         memset(grad + start * n_classes, 0, (stop - start) * n_classes * sizeof(floating))
         for i in range(start, stop):
-            if row_weight[i] == 0:
+            if y[i] < 0:  # an ignored row
                 loss_out[i] = 0
             else:
                 loss_out[i] = -row_weight[i] * log_prob[i * n_classes + y[i]]

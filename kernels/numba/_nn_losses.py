@@ -192,7 +192,7 @@ def _nll_loss(log_prob, y, row_weight, grad_scale, loss_out, grad_out, n_chunks)
             stop = min(start + NLL_BLOCK_ROWS, hi)
             flat[start * n_classes:stop * n_classes] = zero
             for i in range(start, stop):
-                if row_weight[i] == 0:
+                if y[i] < 0:  # an ignored row
                     loss_out[i] = 0
                 else:
                     # an unsigned flat index: no wraparound test for negative indices (labels are checked)
