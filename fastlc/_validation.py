@@ -35,8 +35,9 @@ def check_float_array(array, name, *, ndim=None, dtype=None):
     Returns
     -------
     array : ndarray
-        C-contiguous; a copy only when the input was not contiguous already.
-        Read-only inputs stay read-only (kernels never write into inputs).
+        C-contiguous, of the input's shape (a 0-d input stays 0-d); a copy only
+        when the input was not contiguous already. Read-only inputs stay
+        read-only (kernels never write into inputs).
     """
     if isinstance(array, np.ndarray):
         arr = array
@@ -59,7 +60,8 @@ def check_float_array(array, name, *, ndim=None, dtype=None):
         if arr.ndim not in allowed:
             wanted = " or ".join(str(a) for a in allowed)
             raise ValueError(f"{name} must be a {wanted}-D array; got {arr.ndim}-D array of shape {arr.shape}")
-    return np.ascontiguousarray(arr)
+    # not np.ascontiguousarray: it turns a 0-d array into shape (1,), and results take the input's shape
+    return np.asarray(arr, order="C")
 
 
 def check_labels(y, n_samples, n_classes, name="y", *, ignore_index=None):

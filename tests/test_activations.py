@@ -129,6 +129,28 @@ def test_thread_count_does_not_change_results(backend, dtype, monkeypatch):
                            getattr(K, f"{name}_backward")(x, x, backend=backend, n_threads=2))
 
 
+@pytest.mark.parametrize("backend", ("naive", "numpy", "numba", "cython"))
+@pytest.mark.parametrize("case", CASES)
+def test_zero_dimensional_input_keeps_its_shape(case, backend, dtype):
+    # a 0-d x (also a NumPy scalar) gives 0-d results, as PyTorch; the values are those of the 1-element array
+    require_backend(backend)
+    forward, backward, kw = _functions(case)
+    for value in (-1.5, 0.0, 2.0, np.nan):
+        x, g = np.array(value, dtype), np.array(0.75, dtype)
+        y = forward(x, backend=backend, n_threads=1, **kw)
+        grad = backward(g, x, backend=backend, n_threads=2, **kw)
+        assert y.shape == grad.shape == () and y.dtype == grad.dtype == dtype
+        assert_array_equal(y, forward(x.reshape(1), backend=backend, **kw)[0])
+        assert_array_equal(grad, backward(g.reshape(1), x.reshape(1), backend=backend, **kw)[0])
+        assert forward(dtype.type(value), backend=backend, **kw).shape == ()
+    out = np.empty((), dtype)
+    assert forward(x, backend=backend, out=out, **kw) is out
+    inplace = np.array(-2.0, dtype)
+    assert backward(inplace, np.array(1.0, dtype), backend=backend, out=inplace, **kw) is inplace
+    with pytest.raises(ValueError, match="grad_out"):
+        backward(np.ones(1, dtype), np.array(1.0, dtype), backend=backend, **kw)
+
+
 def test_bad_input_names_the_argument():
     x = np.zeros(3)
     with pytest.raises(TypeError, match="x"):
@@ -171,3 +193,17 @@ def test_matches_pytorch():
         y.backward(torch.tensor(g))
         assert_allclose(forward(x, **kw), y.detach().numpy(), rtol=1e-12, atol=1e-300, err_msg=case)
         assert_allclose(backward(g, x, **kw), xt.grad.numpy(), rtol=1e-10, atol=1e-15, err_msg=case)
+
+
+def test_zero_dimensional_input_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    F = torch.nn.functional
+    for name, theirs in [("relu", F.relu), ("sigmoid", torch.sigmoid), ("gelu", F.gelu), ("silu", F.silu)]:
+        xt = torch.tensor(-0.5, dtype=torch.float64, requires_grad=True)
+        y = theirs(xt)
+        y.backward(torch.tensor(2.0, dtype=torch.float64))
+        ours = getattr(K, name)(np.float64(-0.5))
+        grad = getattr(K, f"{name}_backward")(np.float64(2.0), np.float64(-0.5))
+        assert ours.shape == grad.shape == tuple(y.shape) == (), name
+        assert_allclose(ours, y.detach().numpy(), rtol=1e-12, err_msg=name)
+        assert_allclose(grad, xt.grad.numpy(), rtol=1e-10, err_msg=name)

@@ -100,6 +100,27 @@ def test_edge_values_of_p(backend):
     assert empty.shape == empty_mask.shape == (0, 3)
 
 
+@pytest.mark.parametrize("backend", ("naive", "numpy", "numba", "cython"))
+def test_zero_dimensional_input_keeps_its_shape(backend, dtype):
+    # a 0-d x gives a 0-d output and mask (as PyTorch), the element of the 1-element array's, and the
+    # mask dropout returns is the one dropout_backward takes
+    require_backend(backend)
+    for seed in range(8):  # both outcomes (p = 0.5)
+        x = np.array(1.5, dtype)
+        out, mask = K.dropout(x, 0.5, seed=seed, backend=backend, n_threads=1)
+        flat_out, flat_mask = K.dropout(x.reshape(1), 0.5, seed=seed, backend=backend)
+        assert out.shape == mask.shape == () and out.dtype == dtype and mask.dtype == bool
+        assert mask == flat_mask[0] and out == flat_out[0]
+        grad = K.dropout_backward(np.array(3.0, dtype), mask, 0.5, backend=backend, n_threads=2)
+        assert grad.shape == () and grad.dtype == dtype and grad == (6.0 if mask else 0.0)
+    out, mask = K.dropout(dtype.type(2.0), 0.5, seed=1, training=False, backend=backend)
+    assert out.shape == mask.shape == () and out == 2.0 and mask
+    given = np.empty((), dtype)
+    assert K.dropout(x, 0.0, seed=0, backend=backend, out=given)[0] is given and given == x
+    with pytest.raises(ValueError, match="mask"):
+        K.dropout_backward(np.array(1.0, dtype), np.ones(1, bool), 0.5, backend=backend)
+
+
 @pytest.mark.parametrize("backend", ("naive", "cython"))
 def test_backward_matches_finite_differences(backend):
     require_backend(backend)
@@ -157,3 +178,18 @@ def test_backward_matches_pytorch():
     ours, _ = K.dropout(x.numpy(), 0.25, seed=1)
     assert set(np.unique(theirs)) == set(np.unique(ours)) == {0.0, 1 / 0.75}
     assert abs((theirs == 0).mean() - (ours == 0).mean()) < 0.01
+
+
+def test_zero_dimensional_input_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    for p in (0.0, 1.0):  # the values that do not depend on the generator
+        theirs = torch.nn.functional.dropout(torch.tensor(2.0, dtype=torch.float64), p)
+        ours, mask = K.dropout(np.array(2.0), p, seed=0)
+        assert ours.shape == mask.shape == tuple(theirs.shape) == ()
+        assert_array_equal(ours, theirs.numpy())
+    _, mask = K.dropout(np.array(2.0), 0.25, seed=4)
+    expected = torch.ops.aten.native_dropout_backward(torch.tensor(3.0, dtype=torch.float64), torch.tensor(mask),
+                                                      1 / 0.75)
+    grad = K.dropout_backward(np.array(3.0), mask, 0.25)
+    assert grad.shape == tuple(expected.shape) == ()
+    assert_allclose(grad, expected.numpy(), rtol=1e-15)

@@ -182,6 +182,30 @@ def test_strided_readonly_inputs_and_out(backend):
     assert_allclose(loss, expected[0], rtol=1e-6) and assert_allclose(grad, expected[1], rtol=1e-6)
 
 
+@pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)
+@pytest.mark.parametrize("case", CASES)
+def test_zero_dimensional_input_keeps_its_shape(case, backend, dtype):
+    # 0-d input and target give a 0-d gradient (and a 0-d loss for "none"), as PyTorch, with the values
+    # of the 1-element arrays; weights may be 0-d too
+    require_backend(backend)
+    function, make, options = CASES[case]
+    x, t, rng = make((), dtype, seed=1)
+    options = {name: rng.uniform(0.5, 2, ()).astype(dtype) for name in options if name in ("weight", "pos_weight")}
+    options.update({name: value for name, value in CASES[case][2].items() if name in ("delta", "beta")})
+    for reduction in ("none", "mean", "sum"):
+        loss, grad = function(x, t, reduction=reduction, backend=backend, n_threads=1, **options)
+        flat_loss, flat_grad = function(x.reshape(1), t.reshape(1), reduction=reduction, backend=backend,
+                                        **{k: np.reshape(v, 1) if k in ("weight", "pos_weight") else v
+                                           for k, v in options.items()})
+        assert grad.shape == np.shape(loss) == () and grad.dtype == np.asarray(loss).dtype == dtype, reduction
+        assert_array_equal(grad, flat_grad[0])
+        assert_array_equal(loss, flat_loss[0] if reduction == "none" else flat_loss)
+    out = np.empty((), dtype)
+    assert function(x, t, backend=backend, out=out, **options)[1] is out
+    with pytest.raises(ValueError, match="target"):
+        function(x, t.reshape(1), backend=backend, **options)
+
+
 # --------------------------------------------------------------------------- NLL
 
 def _nll_problem(dtype, n=9, c=4, seed=0):
@@ -351,3 +375,20 @@ def test_matches_pytorch():
         loss, grad = K.nll_loss(log_prob, y, class_weight=cw, reduction=reduction)
         assert_allclose(loss, expected.detach().numpy(), rtol=1e-12)
         assert_allclose(grad, lp.grad.numpy(), rtol=1e-12)
+
+
+def test_zero_dimensional_input_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    F = torch.nn.functional
+    cases = [(K.mse_loss, F.mse_loss, 0.3, -1.2), (K.l1_loss, F.l1_loss, 0.3, -1.2),
+             (K.huber_loss, F.huber_loss, 0.3, 0.1), (K.binary_cross_entropy, F.binary_cross_entropy, 0.3, 1.0),
+             (K.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, -2.5, 1.0)]
+    for ours, theirs, a, b in cases:
+        for reduction in ("mean", "sum", "none"):
+            xt = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+            expected = theirs(xt, torch.tensor(b, dtype=torch.float64), reduction=reduction)
+            expected.backward()
+            loss, grad = ours(np.array(a), np.array(b), reduction=reduction)
+            assert np.shape(loss) == tuple(expected.shape) == () and grad.shape == tuple(xt.grad.shape) == ()
+            assert_allclose(loss, expected.detach().numpy(), rtol=1e-12, err_msg=ours.__name__)
+            assert_allclose(grad, xt.grad.numpy(), rtol=1e-12, err_msg=ours.__name__)
