@@ -152,6 +152,39 @@ def test_strided_and_readonly_inputs(backend):
     assert_allclose(out, K.layer_norm(x.copy(), (3, 2), backend="naive")[0], **tolerance(np.float32))
 
 
+ALL_BACKENDS = ("naive", "numpy", "numba", "cython")
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+@pytest.mark.parametrize("shape,normalized", [((3,), 3), ((2, 3), (2, 3)), ((4,), (4,))], ids=["1d", "2d", "1d-tuple"])
+def test_layer_norm_over_all_dimensions(backend, dtype, shape, normalized):
+    # normalized_shape covering all of x: the statistics are 0-d (x's leading dimensions are ()), and
+    # layer_norm_backward takes them; the values are those of x with a leading dimension of 1
+    require_backend(backend)
+    rng = np.random.default_rng(6)
+    x = (2 * rng.standard_normal(shape) + 1).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    gamma = rng.uniform(0.5, 2, shape).astype(dtype)
+    beta = rng.standard_normal(shape).astype(dtype)
+    out, mean, rstd = K.layer_norm(x, normalized, gamma, beta, backend=backend, n_threads=1)
+    assert out.shape == shape and mean.shape == rstd.shape == () and mean.dtype == rstd.dtype == dtype
+    grads = K.layer_norm_backward(g, x, normalized, mean, rstd, gamma, backend=backend, n_threads=2)
+    assert [a.shape for a in grads] == [shape] * 3 and all(a.dtype == dtype for a in grads)
+    batched = K.layer_norm(x[None], normalized, gamma, beta, backend=backend)
+    assert_array_equal(out, batched[0][0])
+    assert_array_equal(mean, batched[1][0]) and assert_array_equal(rstd, batched[2][0])
+    for got, want in zip(grads, K.layer_norm_backward(g[None], x[None], normalized, *batched[1:], gamma,
+                                                      backend=backend)):
+        assert_allclose(got, want.reshape(got.shape), **tolerance(dtype))
+    # PyTorch's shape for the statistics (normalized dimensions kept as 1s) is taken too
+    keepdim = (1,) * len(shape)
+    for got, want in zip(K.layer_norm_backward(g, x, normalized, mean.reshape(keepdim), rstd.reshape(keepdim),
+                                               gamma, backend=backend), grads):
+        assert_array_equal(got, want)
+    with pytest.raises(ValueError, match=r"save_mean must have shape \(\)"):
+        K.layer_norm_backward(g, x, normalized, np.zeros(2, dtype), rstd, gamma, backend=backend)
+
+
 def test_bad_input_names_the_argument():
     x = np.zeros((4, 3))
     with pytest.raises(ValueError, match="x must be a 2 or 4-D"):
@@ -218,3 +251,21 @@ def test_matches_pytorch():
     assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-13)
     for ours, theirs in zip(K.layer_norm_backward(g, x, (4, 5), mean, rstd, gamma), (xt.grad, wt.grad, bt.grad)):
         assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_layer_norm_over_all_dimensions_matches_pytorch():
+    # PyTorch's statistics of a 1-D x have shape (1,), ours (); backward takes both
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    F = torch.nn.functional
+    x = np.array([1.0, 2.0, 4.0])
+    g = np.array([0.5, -1.0, 2.0])
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = F.layer_norm(xt, (3,))
+    out_t.backward(torch.tensor(g))
+    _, mean_t, rstd_t = torch.native_layer_norm(torch.tensor(x), [3], None, None, 1e-5)
+    out, mean, rstd = K.layer_norm(x, 3)
+    assert_allclose(out, out_t.detach().numpy(), rtol=1e-12)
+    assert_allclose(mean, mean_t.numpy()[0], rtol=1e-15) and assert_allclose(rstd, rstd_t.numpy()[0], rtol=1e-12)
+    assert_allclose(K.layer_norm_backward(g, x, 3, mean, rstd)[0], xt.grad.numpy(), rtol=1e-10, atol=1e-15)
+    assert_allclose(K.layer_norm_backward(g, x, 3, mean_t.numpy(), rstd_t.numpy())[0], xt.grad.numpy(),
+                    rtol=1e-10, atol=1e-15)

@@ -197,7 +197,8 @@ def layer_norm_backward(grad_out, x, normalized_shape, save_mean, save_rstd, gam
     x : array_like of shape (..., \*normalized_shape)
     normalized_shape : int or tuple of int
     save_mean, save_rstd : array_like of shape x.shape[:-len(normalized_shape)]
-        As returned by ``layer_norm``.
+        As returned by ``layer_norm`` (() when normalized_shape covers all of x); PyTorch's shape
+        (``torch.native_layer_norm``'s, with the normalized dimensions kept as 1s) is accepted too.
     gamma : array_like of shape normalized_shape, optional
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
@@ -218,7 +219,7 @@ def layer_norm_backward(grad_out, x, normalized_shape, save_mean, save_rstd, gam
     stats = []
     for value, name in ((save_mean, "save_mean"), (save_rstd, "save_rstd")):
         value = check_float_array(value, name, dtype=dtype)
-        if value.shape != lead:
+        if value.shape != lead and value.shape != lead + (1,) * len(shape):
             raise ValueError(f"{name} must have shape {lead} (x's leading dimensions); got {value.shape}")
         stats.append(value.reshape(-1))
     n_threads = check_n_threads(n_threads)
