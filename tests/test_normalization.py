@@ -185,6 +185,33 @@ def test_layer_norm_over_all_dimensions(backend, dtype, shape, normalized):
         K.layer_norm_backward(g, x, normalized, np.zeros(2, dtype), rstd, gamma, backend=backend)
 
 
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 2, 2), (2, 3, 0, 0), (4, 0)], ids=["N0", "N0-HW", "HW0", "C0"])
+def test_batch_norm_without_values(backend, dtype, shape):
+    # as F.batch_norm: an empty output in evaluation and in training (where the running statistics are left
+    # alone and the batch's mean and variance are NaN), and zero gradients for gamma and beta
+    require_backend(backend)
+    channels = shape[1]
+    x = np.zeros(shape, dtype)
+    gamma = np.full(channels, 2.0, dtype)
+    rm, rv = np.full(channels, 0.5, dtype), np.full(channels, 4.0, dtype)
+    for training in (False, True):
+        out, mean, invstd = K.batch_norm(x, gamma, None, running_mean=rm, running_var=rv, training=training,
+                                         backend=backend)
+        assert out.shape == shape and out.dtype == dtype and mean.shape == invstd.shape == (channels,)
+        assert_array_equal(rm, 0.5) and assert_array_equal(rv, 4.0)
+        if training:
+            assert np.isnan(mean).all() and np.isnan(invstd).all()
+        else:
+            assert_array_equal(mean, 0.5) and assert_allclose(invstd, 1 / np.sqrt(4 + 1e-5), rtol=1e-6)
+        grad_x, grad_gamma, grad_beta = K.batch_norm_backward(x, x, gamma, mean, invstd, training=training,
+                                                              backend=backend)
+        assert grad_x.shape == shape and grad_x.dtype == grad_gamma.dtype == grad_beta.dtype == dtype
+        assert_array_equal(grad_gamma, np.zeros(channels)) and assert_array_equal(grad_beta, np.zeros(channels))
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        K.batch_norm(np.zeros((1, 3, 1, 1), dtype), backend=backend)
+
+
 def test_bad_input_names_the_argument():
     x = np.zeros((4, 3))
     with pytest.raises(ValueError, match="x must be a 2 or 4-D"):
@@ -269,3 +296,26 @@ def test_layer_norm_over_all_dimensions_matches_pytorch():
     assert_allclose(K.layer_norm_backward(g, x, 3, mean, rstd)[0], xt.grad.numpy(), rtol=1e-10, atol=1e-15)
     assert_allclose(K.layer_norm_backward(g, x, 3, mean_t.numpy(), rstd_t.numpy())[0], xt.grad.numpy(),
                     rtol=1e-10, atol=1e-15)
+
+
+def test_batch_norm_without_values_matches_pytorch():
+    # an empty batch: empty output, running statistics untouched, zero gradients for gamma and beta
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    F = torch.nn.functional
+    for training in (False, True):
+        xt = torch.zeros((0, 3), dtype=torch.float64, requires_grad=True)
+        wt = torch.full((3,), 2.0, dtype=torch.float64, requires_grad=True)
+        bt = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        rmt, rvt = torch.full((3,), 0.5, dtype=torch.float64), torch.full((3,), 4.0, dtype=torch.float64)
+        out_t = F.batch_norm(xt, rmt, rvt, wt, bt, training=training)
+        out_t.sum().backward()
+        rm, rv = np.full(3, 0.5), np.full(3, 4.0)
+        out, mean, invstd = K.batch_norm(np.zeros((0, 3)), np.full(3, 2.0), np.zeros(3), running_mean=rm,
+                                         running_var=rv, training=training)
+        grads = K.batch_norm_backward(np.zeros((0, 3)), np.zeros((0, 3)), np.full(3, 2.0), mean, invstd,
+                                      training=training)
+        assert out.shape == tuple(out_t.shape)
+        assert_array_equal(rm, rmt.numpy()) and assert_array_equal(rv, rvt.numpy())
+        for ours, theirs in zip(grads, (xt.grad, wt.grad, bt.grad)):
+            assert ours.shape == tuple(theirs.shape)
+            assert_array_equal(ours, theirs.numpy())

@@ -1,4 +1,5 @@
 """Public batch and layer normalization, forward and backward (PyTorch's semantics)."""
+import math
 
 import numpy as np
 
@@ -17,7 +18,8 @@ def _check_parameter(value, name, length, dtype, default):
 
 def _as_nc_s(x):
     """(N, C) or (N, C, H, W) as the (N, C, S) view the kernels take."""
-    return x.reshape(x.shape[0], x.shape[1], -1)
+    # S spelled out: reshape(N, C, -1) cannot infer it when N or C is 0
+    return x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))
 
 
 def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None, training=True, momentum=0.1,
@@ -52,6 +54,8 @@ def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None,
         The mean used (the batch's in training, the running one in evaluation).
     save_invstd : ndarray of shape (C,)
         ``1 / sqrt(var + eps)`` used; pass both to ``batch_norm_backward``.
+        A batch without values (N = 0, or H * W = 0) in training gives an empty
+        ``out``, NaN statistics and leaves the running statistics alone, as ``F.batch_norm``.
     """
     x = check_float_array(x, "x", ndim=(2, 4))
     n, channels = x.shape[:2]
@@ -68,13 +72,18 @@ def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None,
         check_inplace_array(running_var, "running_var", like=like, like_name="one value per channel")
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var go together: pass both or neither")
-    count = x.size // channels if channels else 0
-    if training and count <= 1:
+    count = n * math.prod(x.shape[2:])  # values per channel, also when C is 0
+    if training and count == 1:  # as F.batch_norm, which lets an empty batch through
         raise ValueError(f"batch_norm in training needs more than 1 value per channel; got x of shape {x.shape}")
     if not training and running_mean is None:
         raise ValueError("training=False normalizes with running_mean and running_var: pass them")
     n_threads = check_n_threads(n_threads)
     kernel = get_kernel("batch_norm", resolve_backend(backend, "batch_norm"))
+    if training and count == 0:
+        # an empty batch, as F.batch_norm: an empty output and the running statistics left alone; the batch
+        # has no mean nor variance (NaN), and batch_norm_backward gives zero gradients for gamma and beta
+        undefined = np.full(channels, np.nan, dtype)
+        return np.empty_like(x), undefined, undefined.copy()
     out = np.empty_like(x)
     mean = np.array(running_mean, dtype=dtype) if not training else np.empty(channels, dtype)
     var = np.array(running_var, dtype=dtype) if not training else np.empty(channels, dtype)
@@ -128,6 +137,9 @@ def batch_norm_backward(grad_out, x, gamma, save_mean, save_invstd, *, training=
     n_threads = check_n_threads(n_threads)
     kernel = get_kernel("batch_norm_backward", resolve_backend(backend, "batch_norm_backward"))
     grad_x = np.empty_like(x)
+    if x.size == 0:
+        # sums over no values: 0 for gamma and beta whatever the statistics (NaN after an empty batch), as PyTorch
+        return grad_x, np.zeros(channels, dtype), np.zeros(channels, dtype)
     grad_gamma = np.empty(channels, dtype)
     grad_beta = np.empty(channels, dtype)
     kernel(_as_nc_s(grad_out), _as_nc_s(x), gamma, save_mean, save_invstd, training, _as_nc_s(grad_x), grad_gamma,
