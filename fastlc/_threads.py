@@ -54,8 +54,14 @@ _local = _ThreadConfig()
 _threadpool_limit = {"n_threads": None}
 
 
+#: Explicit thread counts above this are taken as this: the compiled kernels take a C int (their pools run
+#: far fewer threads still), and a larger count means "as many as there are" all the same.
+MAX_N_THREADS = 2**31 - 1
+
+
 def check_n_threads_value(n_threads, name="n_threads"):
-    """Return ``n_threads`` as an int >= 1, or None; TypeError/ValueError naming ``name`` otherwise."""
+    """Return ``n_threads`` as an int >= 1 (at most ``MAX_N_THREADS``), or None; TypeError/ValueError naming
+    ``name`` otherwise."""
     if n_threads is None:
         return None
     if isinstance(n_threads, bool) or not hasattr(n_threads, "__index__"):
@@ -63,7 +69,7 @@ def check_n_threads_value(n_threads, name="n_threads"):
     n = n_threads.__index__()
     if n < 1:
         raise ValueError(f"{name} must be a positive int or None; got {n_threads!r}")
-    return n
+    return min(n, MAX_N_THREADS)
 
 
 # ---------------------------------------------------------------- the caps

@@ -207,3 +207,44 @@ def test_zero_dimensional_input_matches_pytorch():
         assert ours.shape == grad.shape == tuple(y.shape) == (), name
         assert_allclose(ours, y.detach().numpy(), rtol=1e-12, err_msg=name)
         assert_allclose(grad, xt.grad.numpy(), rtol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("backend", ("naive", "numpy", "numba", "cython"))
+def test_softplus_below_a_high_threshold_does_not_overflow(backend):
+    # log(1 + exp(z)) is computed as max(z, 0) + log1p(exp(-|z|)) in every backend: a threshold above exp's
+    # range gives z / beta, not inf (PyTorch's log1p(exp(z)) overflows there; the backends used to disagree)
+    require_backend(backend)
+    assert_array_equal(K.softplus(np.array([90.0], np.float32), 1.0, 1000.0, backend=backend), [90.0])
+    assert_array_equal(K.softplus(np.array([720.0, 1e300]), 1.0, np.inf, backend=backend), [720.0, 1e300])
+    assert_allclose(K.softplus(np.array([800.0]), 2.0, 2000.0, backend=backend), [800.0], rtol=1e-15)
+
+
+def test_a_scaling_parameter_must_fit_the_dtype():
+    # a slope, alpha or softplus beta that float32 would hold as inf, 0 or a subnormal gives a wrong result:
+    # refused, naming it (PyTorch refuses the overflow: "value cannot be converted to type float")
+    x32 = np.array([-1.0, 2.0], np.float32)
+    for call, name in ((lambda: K.leaky_relu(x32, 1e300), "negative_slope=1e\\+300"),
+                       (lambda: K.leaky_relu_backward(x32, x32, -1e39), "negative_slope=-1e\\+39"),
+                       (lambda: K.elu(x32, 1e-45), "alpha=1e-45"),
+                       (lambda: K.softplus(x32, 1e-50), "beta=1e-50"),
+                       (lambda: K.softplus_backward(x32, x32, 1e40), "beta=1e\\+40")):
+        with pytest.raises(ValueError, match=f"{name} does not fit in float32"):
+            call()
+    # float64 holds them; 0 and a threshold that float32 rounds to inf (same meaning) are fine
+    assert_array_equal(K.leaky_relu(np.array([-1.0]), 1e300), [-1e300])
+    assert_array_equal(K.leaky_relu(x32, 0.0), [0, 2])
+    assert_array_equal(K.softplus(np.array([50.0], np.float32), 1.0, 1e300), [50.0])
+
+
+@pytest.mark.parametrize("backend", ("naive", "numpy", "numba", "cython"))
+def test_tanh_gelu_backward_of_huge_values_is_its_limit(backend):
+    # x^2 overflowed in float32 beyond |x| = 1.8e19 and the derivative became 0 * inf = NaN (PyTorch's too);
+    # every backend now gives its limits, 1 and 0, there (and keeps NaN for NaN and for +-inf, as PyTorch)
+    require_backend(backend)
+    for dtype, big in ((np.float32, 1e20), (np.float64, 1e200)):
+        x = np.array([big, -big, 1e10, 0.5, np.nan], dtype)
+        grad = K.gelu_backward(np.ones_like(x), x, approximate="tanh", backend=backend)
+        assert_array_equal(grad[:3], [1, 0, 1])
+        assert_allclose(grad[3], K.gelu_backward(np.ones(1), np.array([0.5]), approximate="tanh", backend="naive"),
+                        rtol=1e-6)
+        assert np.isnan(grad[4])

@@ -205,7 +205,9 @@ CASES = {
             ("leaky_relu", {"negative_slope": 0.01}, {"negative_slope": real()}),
             ("elu", {"alpha": 1.0}, {"alpha": real()}),
             ("gelu", {"approximate": "tanh"}, {"approximate": ["exact", None, True]}),
-            ("softplus", {"beta": 1.0, "threshold": 20.0}, {"beta": real(0.0), "threshold": real()}),
+            # threshold=inf means "never linear" (PyTorch takes it too)
+            ("softplus", {"beta": 1.0, "threshold": 20.0},
+             {"beta": real(0.0), "threshold": [value for value in real() if value is not INF]}),
         ]
         for backward in (False, True)
     },
@@ -508,3 +510,12 @@ def test_bad_value_raises_naming_the_parameter(name, parameter, value):
     with pytest.raises((TypeError, ValueError)) as error:
         function(**arguments)
     assert _names(parameter, str(error.value)), f"the message does not name {parameter!r}: {error.value}"
+
+
+def test_normalization_eps_must_stay_positive_in_the_dtype():
+    # eps = 1e-50 is 0 in float32: a constant channel would be divided by sqrt(0)
+    x = np.ones((4, 3), np.float32)
+    for call in (lambda: kernels.batch_norm(x, eps=1e-50), lambda: kernels.layer_norm(x, 3, eps=1e-50)):
+        with pytest.raises(ValueError, match="eps=1e-50 does not fit in float32"):
+            call()
+    assert np.isfinite(kernels.layer_norm(x.astype(np.float64), 3, eps=1e-50)[0]).all()

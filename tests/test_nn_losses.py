@@ -392,3 +392,25 @@ def test_zero_dimensional_input_matches_pytorch():
             assert np.shape(loss) == tuple(expected.shape) == () and grad.shape == tuple(xt.grad.shape) == ()
             assert_allclose(loss, expected.detach().numpy(), rtol=1e-12, err_msg=ours.__name__)
             assert_allclose(grad, xt.grad.numpy(), rtol=1e-12, err_msg=ours.__name__)
+
+
+@pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)
+def test_smooth_l1_beta_that_is_zero_in_the_dtype_is_the_l1_loss(backend):
+    # beta = 1e-50 is 0 in float32: the L1 loss (its limit), not a division by 0
+    require_backend(backend)
+    x, t = np.array([0.0, 1.0, -2.0], np.float32), np.array([0.0, 0.5, 0.5], np.float32)
+    for reduction in ("mean", "none"):
+        tiny = K.smooth_l1_loss(x, t, beta=1e-50, reduction=reduction, backend=backend)
+        l1 = K.l1_loss(x, t, reduction=reduction, backend=backend)
+        assert_array_equal(tiny[0], l1[0])
+        assert_array_equal(tiny[1], l1[1])
+
+
+def test_bce_target_must_be_a_probability():
+    # PyTorch: "all elements of target should be between 0 and 1"; a NaN target propagates
+    with pytest.raises(ValueError, match=r"target\[1\] = -1.0 is not a probability in \[0, 1\]"):
+        K.binary_cross_entropy(np.array([0.3, 0.6]), np.array([0.0, -1.0]))
+    with pytest.raises(ValueError, match=r"target\[0, 1\] = 2.0 is not a probability"):
+        K.binary_cross_entropy(np.full((1, 2), 0.5), np.array([[np.nan, 2.0]]))
+    loss, grad = K.binary_cross_entropy(np.array([0.3, 0.6]), np.array([np.nan, 1.0]))
+    assert np.isnan(loss) and np.isnan(grad[0]) and np.isfinite(grad[1])

@@ -212,6 +212,26 @@ def test_batch_norm_without_values(backend, dtype, shape):
         K.batch_norm(np.zeros((1, 3, 1, 1), dtype), backend=backend)
 
 
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_batch_norm_negative_running_variance_gives_nan(backend, dtype):
+    # evaluation with a running variance below -eps: NaN in that channel only (sqrt of a negative number),
+    # inf for the inverse at var + eps == 0, as the compiled backends and PyTorch
+    require_backend(backend)
+    x = np.arange(8, dtype=dtype).reshape(2, 4)
+    rm = np.zeros(4, dtype)
+    rv = np.array([1.0, -1.0, np.nan, -0.5], dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):  # NumPy warns about the sqrt and the 1 / 0
+        out, _, invstd = K.batch_norm(x, running_mean=rm, running_var=rv, training=False, backend=backend)
+        grad_x, _, _ = K.batch_norm_backward(x, x, None, rm, invstd, training=False, backend=backend)
+        zero = K.batch_norm(x, running_mean=rm, running_var=np.full(4, -1e-5, dtype), eps=1e-5,
+                            training=False, backend=backend)[2]
+    assert np.isnan(invstd[1:]).all() and np.isnan(out[:, 1:]).all() and np.isnan(grad_x[:, 1:]).all()
+    assert_allclose(out[:, 0], x[:, 0] / np.sqrt(1 + 1e-5), **tolerance(dtype))
+    assert np.isfinite(grad_x[:, 0]).all()
+    if dtype == np.float64:  # -1e-5 + 1e-5 is exactly 0 (in float32 it is not)
+        assert_array_equal(zero, np.inf)
+
+
 def test_bad_input_names_the_argument():
     x = np.zeros((4, 3))
     with pytest.raises(ValueError, match="x must be a 2 or 4-D"):
@@ -319,3 +339,17 @@ def test_batch_norm_without_values_matches_pytorch():
         for ours, theirs in zip(grads, (xt.grad, wt.grad, bt.grad)):
             assert ours.shape == tuple(theirs.shape)
             assert_array_equal(ours, theirs.numpy())
+
+
+def test_batch_norm_negative_running_variance_matches_pytorch():
+    # a negative running variance in evaluation: NaN in its channel
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    F = torch.nn.functional
+    x = np.arange(8.0).reshape(2, 4)
+    rv = np.array([1.0, -1.0, np.nan, 2.0])
+    expected = F.batch_norm(torch.tensor(x), torch.zeros(4, dtype=torch.float64), torch.tensor(rv), training=False)
+    for backend in ALL_BACKENDS:
+        require_backend(backend)
+        with np.errstate(invalid="ignore"):
+            out = K.batch_norm(x, running_mean=np.zeros(4), running_var=rv, training=False, backend=backend)[0]
+        assert_allclose(out, expected.numpy(), rtol=1e-12, err_msg=backend)

@@ -276,3 +276,18 @@ def test_estimator_fit_respects_the_cap():
         assert pool_calls() > before
     assert np.array_equal(uncapped, capped)  # the thread count never changes the model
 
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cython"])
+def test_a_huge_explicit_thread_count_means_as_many_as_there_are(backend):
+    # the compiled kernels take a C int: counts above MAX_N_THREADS are taken as it, not an OverflowError
+    from fastlc._threads import MAX_N_THREADS, check_n_threads_value
+
+    if backend not in available_backends():
+        pytest.skip(f"backend {backend!r} is not available in this installation")
+    assert check_n_threads_value(2**40) == MAX_N_THREADS
+    x = np.linspace(-3, 3, 1001)
+    np.testing.assert_array_equal(kernels.gelu(x, backend=backend, n_threads=2**31),
+                                  kernels.gelu(x, backend=backend, n_threads=1))
+    loss, grad = kernels.mse_loss(x, -x, backend=backend, n_threads=2**63)
+    np.testing.assert_array_equal(grad, kernels.mse_loss(x, -x, backend=backend, n_threads=1)[1])

@@ -18,6 +18,9 @@ SQRT_HALF = math.sqrt(0.5)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 GELU_TANH_BETA = math.sqrt(2.0 / math.pi)
 GELU_TANH_KAPPA = 0.044715
+#: x^2 in the tanh GELU's derivative is taken at most this: beyond |x| = 1e4 the derivative is exactly 1 or 0
+#: in float32 and float64 alike, and x^2 overflowing to inf made it 0 * inf = NaN (|x| > 1.8e19 in float32)
+GELU_TANH_X2_MAX = 1e8
 
 
 def relu_point(x, a, b):
@@ -60,10 +63,12 @@ def gelu_tanh_point(x, a, b):
 
 
 def gelu_tanh_backward_point(g, x, a, b):
-    inner = GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x)
+    x2 = x * x
+    x2 = GELU_TANH_X2_MAX if x2 > GELU_TANH_X2_MAX else x2
+    inner = GELU_TANH_BETA * x * (1.0 + GELU_TANH_KAPPA * x2)
     t = math.tanh(inner)
     left_derivative = 0.5 * (1.0 + t)
-    right_derivative = 0.5 * x * (1.0 - t * t) * GELU_TANH_BETA * (1.0 + 3.0 * GELU_TANH_KAPPA * x * x)
+    right_derivative = 0.5 * x * (1.0 - t * t) * GELU_TANH_BETA * (1.0 + 3.0 * GELU_TANH_KAPPA * x2)
     return g * (left_derivative + right_derivative)
 
 
@@ -87,7 +92,10 @@ def tanh_backward_point(g, x, a, b):
 
 def softplus_point(x, beta, threshold):
     z = x * beta
-    return x if z > threshold else log1p(exp(z)) / beta
+    # log(1 + exp(z)) as max(z, 0) + log1p(exp(-|z|)): the same value without overflow, so that a threshold
+    # above exp's range gives z / beta instead of inf (PyTorch's log1p(exp(z)) overflows there), as the
+    # compiled backends do
+    return x if z > threshold else ((z if z > 0 else 0.0) + log1p(exp(-abs(z)))) / beta
 
 
 def softplus_backward_point(g, x, beta, threshold):

@@ -2,7 +2,8 @@
 import numpy as np
 from scipy.special import erf
 
-from fastlc._naive._activations import ACTIVATIONS, GELU_TANH_BETA, GELU_TANH_KAPPA, INV_SQRT_2PI, SQRT_HALF
+from fastlc._naive._activations import (ACTIVATIONS, GELU_TANH_BETA, GELU_TANH_KAPPA, GELU_TANH_X2_MAX, INV_SQRT_2PI,
+                                        SQRT_HALF)
 
 
 def _sigmoid(x):
@@ -47,12 +48,15 @@ def gelu_backward(g, x, a, b):
 
 
 def gelu_tanh(x, a, b):
-    return 0.5 * x * (1 + np.tanh(GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x)))
+    with np.errstate(over="ignore"):  # x^3 of a huge x: inf, and tanh(+-inf) = +-1 is the limit
+        return 0.5 * x * (1 + np.tanh(GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x)))
 
 
 def gelu_tanh_backward(g, x, a, b):
-    t = np.tanh(GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x))
-    right = 0.5 * x * (1 - t * t) * GELU_TANH_BETA * (1 + 3 * GELU_TANH_KAPPA * x * x)
+    with np.errstate(over="ignore"):  # x^2 of |x| > 1.8e19 in float32: inf, then capped
+        x2 = np.minimum(x * x, x.dtype.type(GELU_TANH_X2_MAX))
+    t = np.tanh(GELU_TANH_BETA * x * (1 + GELU_TANH_KAPPA * x2))
+    right = 0.5 * x * (1 - t * t) * GELU_TANH_BETA * (1 + 3 * GELU_TANH_KAPPA * x2)
     return g * (0.5 * (1 + t) + right)
 
 
@@ -76,8 +80,8 @@ def tanh_backward(g, x, a, b):
 
 def softplus(x, beta, threshold):
     z = x * beta
-    with np.errstate(over="ignore"):
-        return np.where(z > threshold, x, np.log1p(np.exp(z)) / beta)
+    # max(z, 0) + log1p(exp(-|z|)): log(1 + exp(z)) without overflow (see the naive softplus_point)
+    return np.where(z > threshold, x, (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta)
 
 
 def softplus_backward(g, x, beta, threshold):

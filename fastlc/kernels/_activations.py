@@ -8,7 +8,7 @@ before it is written. Other overlaps are rejected.
 import numpy as np
 
 from .._dispatch import get_kernel, resolve_backend
-from .._validation import check_choice, check_float_array, check_n_threads, check_out, check_scalar
+from .._validation import check_choice, check_fits, check_float_array, check_n_threads, check_out, check_scalar
 
 _COMMON = """
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
@@ -24,13 +24,25 @@ def _check_out(out, like, inputs):
     return check_out(out, like.shape, like.dtype, inputs=inputs, may_alias=True)
 
 
+#: The activations whose first parameter scales the result (a slope, alpha, softplus' divisor beta), by
+#: name: it must fit in x's dtype (see check_fits); a softplus threshold may overflow to inf (same meaning).
+_FITTED_PARAMETER = {"leaky_relu": "negative_slope", "elu": "alpha", "softplus": "beta"}
+
+
+def _kernel_scalars(name, a, b, dtype):
+    """(a, b) as the kernels take them: scalars of the data's dtype."""
+    if name in _FITTED_PARAMETER:
+        check_fits(a, _FITTED_PARAMETER[name], dtype)
+    with np.errstate(over="ignore"):  # b, softplus' threshold, may become inf: the same "never"
+        return dtype.type(a), dtype.type(b)
+
+
 def _forward(name, x, a, b, backend, n_threads, out):
     x = check_float_array(x, "x")
     n_threads = check_n_threads(n_threads)
     kernel = get_kernel(name, resolve_backend(backend, name))
     result = _check_out(out, x, {"x": x})
-    cast = x.dtype.type
-    kernel(x.reshape(-1), cast(a), cast(b), result.reshape(-1), n_threads)
+    kernel(x.reshape(-1), *_kernel_scalars(name, a, b, x.dtype), result.reshape(-1), n_threads)
     return result
 
 
@@ -40,11 +52,11 @@ def _backward(name, grad_out, x, a, b, backend, n_threads, out):
     if grad_out.shape != x.shape:
         raise ValueError(f"grad_out must have the shape of x {x.shape}; got {grad_out.shape}")
     n_threads = check_n_threads(n_threads)
+    scalars = _kernel_scalars(name, a, b, x.dtype)
     name = f"{name}_backward"
     kernel = get_kernel(name, resolve_backend(backend, name))
     result = _check_out(out, x, {"x": x, "grad_out": grad_out})
-    cast = x.dtype.type
-    kernel(grad_out.reshape(-1), x.reshape(-1), cast(a), cast(b), result.reshape(-1), n_threads)
+    kernel(grad_out.reshape(-1), x.reshape(-1), *scalars, result.reshape(-1), n_threads)
     return result
 
 
@@ -149,7 +161,8 @@ def _softplus_params(beta, threshold):
     beta = check_scalar(beta, "beta")
     if beta == 0:
         raise ValueError("beta must not be 0 (softplus divides by it)")
-    return beta, check_scalar(threshold, "threshold")
+    # threshold=inf: never linear (PyTorch takes it too)
+    return beta, check_scalar(threshold, "threshold", allow_inf=True)
 
 
 def softplus(x, beta=1.0, threshold=20.0, *, backend="auto", n_threads=None, out=None):

@@ -49,17 +49,20 @@ def _check_broadcast_weight(weight, name, input, input_name):
 
 
 def _pointwise(name, input, target, *, input_name="input", param=0.0, weight=None, pos_weight=None, reduction,
-               backend, n_threads, out, check_input=None):
+               backend, n_threads, out, check_inputs=None):
     input = check_float_array(input, input_name)
     target = _check_like(target, "target", input, input_name)
     reduction = check_choice(reduction, "reduction", REDUCTIONS)
-    if check_input is not None:
-        check_input(input)
+    if check_inputs is not None:
+        check_inputs(input, target)
     weight = _check_broadcast_weight(weight, "weight", input, input_name)
     pos_weight = _check_broadcast_weight(pos_weight, "pos_weight", input, input_name)
     n_threads = check_n_threads(n_threads)
-    kernel = get_kernel(name, resolve_backend(backend, name))
     dtype = input.dtype
+    if name == "smooth_l1_loss" and dtype.type(param) == 0:
+        # beta = 0, or one so small that it is 0 in the data's dtype: the L1 loss, whose limit it is
+        name = "l1_loss"
+    kernel = get_kernel(name, resolve_backend(backend, name))
     grad = check_out(out, input.shape, dtype, inputs=(input, target))
     n = input.size
     loss_out = np.empty(input.shape if reduction == "none" else 0, dtype=dtype)
@@ -148,21 +151,26 @@ def huber_loss(input, target, *, delta=1.0, reduction="mean", backend="auto", n_
 """)
 def smooth_l1_loss(input, target, *, beta=1.0, reduction="mean", backend="auto", n_threads=None, out=None):
     beta = check_scalar(beta, "beta", low=0.0)
-    name = "smooth_l1_loss" if beta > 0 else "l1_loss"
-    return _pointwise(name, input, target, param=beta, reduction=reduction, backend=backend, n_threads=n_threads,
-                      out=out)
+    return _pointwise("smooth_l1_loss", input, target, param=beta, reduction=reduction, backend=backend,
+                      n_threads=n_threads, out=out)
 
 
-def _check_probabilities(prob):
+def _check_probabilities(values, name):
     """PyTorch rejects probabilities outside [0, 1]; NaN is let through (it propagates)."""
-    if prob.size == 0:
+    if values.size == 0:
         return
-    low, high = prob.min(), prob.max()
+    low, high = values.min(), values.max()
     if not (low >= 0 and high <= 1):  # also when a NaN hides the extremes
-        bad = (prob < 0) | (prob > 1)
+        bad = (values < 0) | (values > 1)
         if bad.any():
-            index = np.unravel_index(int(np.flatnonzero(bad.reshape(-1))[0]), prob.shape)
-            raise ValueError(f"prob{[int(i) for i in index]} = {prob[index]} is not a probability in [0, 1]")
+            index = np.unravel_index(int(np.flatnonzero(bad.reshape(-1))[0]), values.shape)
+            raise ValueError(f"{name}{[int(i) for i in index]} = {values[index]} is not a probability in [0, 1]")
+
+
+def _check_bce_inputs(prob, target):
+    """Both are probabilities (PyTorch checks the target too: "all elements of target should be between 0 and 1")."""
+    _check_probabilities(prob, "prob")
+    _check_probabilities(target, "target")
 
 
 @_doc(r"""Binary cross-entropy on probabilities (``F.binary_cross_entropy``).
@@ -173,13 +181,13 @@ def _check_probabilities(prob):
     Parameters
     ----------
     prob : array_like of any shape, float32 or float64, values in [0, 1]
-    target : array_like of the same shape and dtype
+    target : array_like of the same shape and dtype, values in [0, 1] (as PyTorch, which rejects others)
     weight : array_like broadcastable to prob's shape, optional
         Per-element weight.
 """)
 def binary_cross_entropy(prob, target, *, weight=None, reduction="mean", backend="auto", n_threads=None, out=None):
     return _pointwise("binary_cross_entropy", prob, target, input_name="prob", weight=weight, reduction=reduction,
-                      backend=backend, n_threads=n_threads, out=out, check_input=_check_probabilities)
+                      backend=backend, n_threads=n_threads, out=out, check_inputs=_check_bce_inputs)
 
 
 @_doc(r"""Binary cross-entropy on logits (``F.binary_cross_entropy_with_logits``), stable for any logit.

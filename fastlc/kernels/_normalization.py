@@ -4,7 +4,8 @@ import math
 import numpy as np
 
 from .._dispatch import get_kernel, resolve_backend
-from .._validation import check_bool, check_float_array, check_inplace_array, check_int, check_n_threads, check_scalar
+from .._validation import (check_bool, check_fits, check_float_array, check_inplace_array, check_int,
+                           check_n_threads, check_scalar)
 
 
 def _check_parameter(value, name, length, dtype, default):
@@ -64,7 +65,8 @@ def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None,
     beta = _check_parameter(beta, "beta", channels, dtype, 0)
     training = check_bool(training, "training")
     momentum = check_scalar(momentum, "momentum", low=0.0, high=1.0)
-    eps = check_scalar(eps, "eps", low=0.0, low_inclusive=False)
+    # eps must stay > 0 in the data's dtype (1e-50 is 0 in float32: a constant channel would divide by 0)
+    eps = check_fits(check_scalar(eps, "eps", low=0.0, low_inclusive=False), "eps", x.dtype)
     like = np.empty(channels, dtype=dtype)
     if running_mean is not None:
         check_inplace_array(running_mean, "running_mean", like=like, like_name="one value per channel")
@@ -187,7 +189,8 @@ def layer_norm(x, normalized_shape, gamma=None, beta=None, *, eps=1e-5, backend=
     dtype = x.dtype
     gamma = _check_ln_parameter(gamma, "gamma", shape, dtype, 1)
     beta = _check_ln_parameter(beta, "beta", shape, dtype, 0)
-    eps = check_scalar(eps, "eps", low=0.0, low_inclusive=False)
+    # eps must stay > 0 in the data's dtype (1e-50 is 0 in float32: a constant channel would divide by 0)
+    eps = check_fits(check_scalar(eps, "eps", low=0.0, low_inclusive=False), "eps", x.dtype)
     n_threads = check_n_threads(n_threads)
     kernel = get_kernel("layer_norm", resolve_backend(backend, "layer_norm"))
     lead = x.shape[:x.ndim - len(shape)]
