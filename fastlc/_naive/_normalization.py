@@ -20,6 +20,16 @@ added in order): statistics and parameter gradients do not depend on the thread 
 import math
 
 
+def _inverse_sqrt(value):
+    """1 / sqrt(value) as IEEE arithmetic (and the other backends) gives it: NaN below 0, where math.sqrt
+    raises (a negative running variance in evaluation), inf at 0, where 1 / 0.0 raises."""
+    if value > 0 or value != value:  # positive or NaN
+        return 1.0 / math.sqrt(value)
+    if value == 0:
+        return math.copysign(math.inf, value)
+    return math.nan
+
+
 def batch_norm(x, gamma, beta, eps, training, mean, var, invstd, out, n_threads):
     n, channels, s = x.shape
     count = n * s
@@ -36,7 +46,7 @@ def batch_norm(x, gamma, beta, eps, training, mean, var, invstd, out, n_threads)
                     squares += (x[i, c, j] - m) ** 2
             mean[c] = m
             var[c] = squares / count
-        invstd[c] = 1.0 / math.sqrt(float(var[c]) + eps)
+        invstd[c] = _inverse_sqrt(float(var[c]) + eps)
         a = gamma[c] * float(invstd[c])
         b = beta[c] - float(mean[c]) * a
         for i in range(n):
