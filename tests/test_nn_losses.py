@@ -96,7 +96,8 @@ def test_edge_values(backend, dtype):
     # Huber at |d| == delta: both pieces meet (loss delta^2 / 2, slope delta)
     loss, grad = K.huber_loss(np.array([2.0, -2.0], dtype), np.zeros(2, dtype), delta=2.0, reduction="none",
                               backend=backend)
-    assert_array_equal(loss, [2, 2]) and assert_array_equal(grad, [2, -2])
+    assert_array_equal(loss, [2, 2])
+    assert_array_equal(grad, [2, -2])
     # BCE: logs clamped at -100, gradient denominator at 1e-12; infinite input error -> inf loss
     loss, grad = K.binary_cross_entropy(np.array([0, 1, 0, 1], dtype), np.array([1, 0, 0, 1], dtype),
                                         reduction="none", backend=backend)
@@ -130,7 +131,8 @@ def test_thread_count_does_not_change_results(backend, dtype, monkeypatch):
         one = _call(case, (7, 151), dtype, backend, "mean", n_threads=1)[0]
         two = _call(case, (7, 151), dtype, backend, "mean", n_threads=2)[0]
         ref = _call(case, (7, 151), dtype, "naive", "mean")[0]
-        assert_array_equal(one[0], two[0]) and assert_array_equal(one[1], two[1])
+        assert_array_equal(one[0], two[0])
+        assert_array_equal(one[1], two[1])
         assert_allclose(one[0], ref[0], **tolerance(dtype))
 
 
@@ -164,7 +166,8 @@ def test_nll_thread_count_does_not_change_results(backend, monkeypatch):
     y = np.where(y < 0, 3, y) % 7
     one = K.nll_loss(log_prob, y, class_weight=weight, reduction="none", backend=backend, n_threads=1)
     two = K.nll_loss(log_prob, y, class_weight=weight, reduction="none", backend=backend, n_threads=2)
-    assert_array_equal(one[0], two[0]) and assert_array_equal(one[1], two[1])
+    assert_array_equal(one[0], two[0])
+    assert_array_equal(one[1], two[1])
     expected = K.nll_loss(log_prob, y, class_weight=weight, reduction="none", backend="naive")
     assert_allclose(one[0], expected[0], **tolerance(np.float32))
     assert_array_equal(one[1], expected[1])
@@ -179,7 +182,8 @@ def test_strided_readonly_inputs_and_out(backend):
     out = np.empty(view.shape, np.float32)
     loss, grad = K.smooth_l1_loss(view, target, backend=backend, out=out)
     assert grad is out
-    assert_allclose(loss, expected[0], rtol=1e-6) and assert_allclose(grad, expected[1], rtol=1e-6)
+    assert_allclose(loss, expected[0], rtol=1e-6)
+    assert_allclose(grad, expected[1], rtol=1e-6)
 
 
 @pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)

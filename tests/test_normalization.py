@@ -172,7 +172,8 @@ def test_layer_norm_over_all_dimensions(backend, dtype, shape, normalized):
     assert [a.shape for a in grads] == [shape] * 3 and all(a.dtype == dtype for a in grads)
     batched = K.layer_norm(x[None], normalized, gamma, beta, backend=backend)
     assert_array_equal(out, batched[0][0])
-    assert_array_equal(mean, batched[1][0]) and assert_array_equal(rstd, batched[2][0])
+    assert_array_equal(mean, batched[1][0])
+    assert_array_equal(rstd, batched[2][0])
     for got, want in zip(grads, K.layer_norm_backward(g[None], x[None], normalized, *batched[1:], gamma,
                                                       backend=backend)):
         assert_allclose(got, want.reshape(got.shape), **tolerance(dtype))
@@ -199,15 +200,18 @@ def test_batch_norm_without_values(backend, dtype, shape):
         out, mean, invstd = K.batch_norm(x, gamma, None, running_mean=rm, running_var=rv, training=training,
                                          backend=backend)
         assert out.shape == shape and out.dtype == dtype and mean.shape == invstd.shape == (channels,)
-        assert_array_equal(rm, 0.5) and assert_array_equal(rv, 4.0)
+        assert_array_equal(rm, 0.5)
+        assert_array_equal(rv, 4.0)
         if training:
             assert np.isnan(mean).all() and np.isnan(invstd).all()
         else:
-            assert_array_equal(mean, 0.5) and assert_allclose(invstd, 1 / np.sqrt(4 + 1e-5), rtol=1e-6)
+            assert_array_equal(mean, 0.5)
+            assert_allclose(invstd, 1 / np.sqrt(4 + 1e-5), rtol=1e-6)
         grad_x, grad_gamma, grad_beta = K.batch_norm_backward(x, x, gamma, mean, invstd, training=training,
                                                               backend=backend)
         assert grad_x.shape == shape and grad_x.dtype == grad_gamma.dtype == grad_beta.dtype == dtype
-        assert_array_equal(grad_gamma, np.zeros(channels)) and assert_array_equal(grad_beta, np.zeros(channels))
+        assert_array_equal(grad_gamma, np.zeros(channels))
+        assert_array_equal(grad_beta, np.zeros(channels))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         K.batch_norm(np.zeros((1, 3, 1, 1), dtype), backend=backend)
 
@@ -312,7 +316,8 @@ def test_layer_norm_over_all_dimensions_matches_pytorch():
     _, mean_t, rstd_t = torch.native_layer_norm(torch.tensor(x), [3], None, None, 1e-5)
     out, mean, rstd = K.layer_norm(x, 3)
     assert_allclose(out, out_t.detach().numpy(), rtol=1e-12)
-    assert_allclose(mean, mean_t.numpy()[0], rtol=1e-15) and assert_allclose(rstd, rstd_t.numpy()[0], rtol=1e-12)
+    assert_allclose(mean, mean_t.numpy()[0], rtol=1e-15)
+    assert_allclose(rstd, rstd_t.numpy()[0], rtol=1e-12)
     assert_allclose(K.layer_norm_backward(g, x, 3, mean, rstd)[0], xt.grad.numpy(), rtol=1e-10, atol=1e-15)
     assert_allclose(K.layer_norm_backward(g, x, 3, mean_t.numpy(), rstd_t.numpy())[0], xt.grad.numpy(),
                     rtol=1e-10, atol=1e-15)
@@ -335,7 +340,8 @@ def test_batch_norm_without_values_matches_pytorch():
         grads = K.batch_norm_backward(np.zeros((0, 3)), np.zeros((0, 3)), np.full(3, 2.0), mean, invstd,
                                       training=training)
         assert out.shape == tuple(out_t.shape)
-        assert_array_equal(rm, rmt.numpy()) and assert_array_equal(rv, rvt.numpy())
+        assert_array_equal(rm, rmt.numpy())
+        assert_array_equal(rv, rvt.numpy())
         for ours, theirs in zip(grads, (xt.grad, wt.grad, bt.grad)):
             assert ours.shape == tuple(theirs.shape)
             assert_array_equal(ours, theirs.numpy())
