@@ -4,14 +4,14 @@ Written as a NumPy training loop usually is: the baseline of the benchmarks.
 """
 import numpy as np
 
+from .._normalization_math import affine_coefficients
+
 
 def batch_norm(x, gamma, beta, eps, training, mean, var, invstd, out, n_threads):
     if training:
         mean[...] = x.mean(axis=(0, 2), dtype=np.float64)
         var[...] = x.var(axis=(0, 2), dtype=np.float64)
-    invstd[...] = 1 / np.sqrt(var.astype(np.float64) + eps)
-    a = gamma * invstd
-    b = beta - mean * a
+    a, b = affine_coefficients(gamma, beta, mean, var, eps, invstd, x.dtype)
     out[...] = x * a[:, None] + b[:, None]
 
 

@@ -14,6 +14,7 @@ from libc.string cimport memset
 import numpy as np
 
 from fastlc import _chunking
+from fastlc._normalization_math import affine_coefficients
 
 include "_threadpool.pxi"
 
@@ -297,9 +298,7 @@ def batch_norm(x, gamma, beta, double eps, bint training, mean, var, invstd, out
     if training:
         mean[...] = _sums(BN_SUMS, flat, flat, channels, s, mean[:0], n_threads)[0] / (n * s)
         var[...] = _sums(BN_SQUARES, flat, flat, channels, s, mean, n_threads)[0] / (n * s)
-    invstd[...] = 1.0 / np.sqrt(var.astype(np.float64) + eps)
-    a = (gamma * invstd).astype(dtype)
-    b = (beta - mean * a).astype(dtype)
+    a, b = affine_coefficients(gamma, beta, mean, var, eps, invstd, dtype)
     _apply(BN_APPLY, flat, flat, channels, s, a, b, a, a, flat_out, n_threads)
 
 

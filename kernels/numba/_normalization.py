@@ -13,6 +13,7 @@ import numpy as np
 
 from fastlc._chunking import n_row_chunks
 from fastlc._config import NUMBA_OPTIONS
+from fastlc._normalization_math import affine_coefficients
 
 from ._nn_math import chunk_bounds, nn_kernel
 
@@ -89,9 +90,7 @@ def batch_norm(x, gamma, beta, eps, training, mean, var, invstd, out, n_threads)
         mean[...] = _ordered_sum(partials) / count
         _run_partials(flat, channels, s, mean, True, partials, n_threads)
         var[...] = _ordered_sum(partials) / count
-    invstd[...] = 1.0 / np.sqrt(var.astype(np.float64) + eps)
-    a = (gamma * invstd).astype(x.dtype)
-    b = (beta - mean * a).astype(x.dtype)
+    a, b = affine_coefficients(gamma, beta, mean, var, eps, invstd, x.dtype)
     _run_apply(flat, channels, s, a, b, flat_out, partials.shape[0], n_threads)
 
 
