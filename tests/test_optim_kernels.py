@@ -488,3 +488,29 @@ def test_backends_agree_on_random_hyperparameters(kernel, backend, data):
             call(param, grad, state, t, backend=name, **hyper)
         results[name] = param
     assert_allclose(results[backend], results["naive"], **TOL_SEQUENCE[dtype], equal_nan=True)
+
+
+@pytest.mark.parametrize("backend", ["naive", "numpy", "numba", "cython"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zero_dimensional_parameters_step_as_one_element(backend, dtype):
+    # a scalar parameter (0-d arrays, updated in place) takes the step of the same 1-element array
+    if backend not in available_backends():
+        pytest.skip(f"backend {backend!r} is not available in this installation")
+    steps = [(K.sgd_step, 0, dict(lr=0.1, momentum=0.9, first_step=True), "momentum_buffer"),
+             (K.adagrad_step, 1, dict(step=1, lr=0.1), None),
+             (K.rmsprop_step, 1, dict(lr=0.1, centered=True, momentum=0.5), ("momentum_buffer", "grad_avg")),
+             (K.adam_step, 2, dict(step=1, lr=0.1, amsgrad=True), "max_exp_avg_sq")]
+    for step, n_states, kw, keyword_states in steps:
+        results = []
+        for shape in ((), (1,)):
+            param, grad = np.full(shape, 1.0, dtype), np.full(shape, 0.5, dtype)
+            states = [np.zeros(shape, dtype) for _ in range(n_states)]
+            names = (keyword_states,) if isinstance(keyword_states, str) else (keyword_states or ())
+            extra = {name: np.zeros(shape, dtype) for name in names}
+            step(param, grad, *states, **kw, **extra, backend=backend)
+            assert param.shape == shape and param.dtype == dtype
+            results.append([param.reshape(-1), *(s.reshape(-1) for s in states),
+                            *(e.reshape(-1) for e in extra.values())])
+        for scalar, one in zip(*results):
+            assert_array_equal(scalar, one)
+        assert results[0][0][0] != 1.0
