@@ -569,3 +569,51 @@ def test_compare_on_digits_rows_and_table():
     assert len(table) == 7 and table[1].startswith("fastlc SoftmaxClassifier")
     with pytest.raises(ValueError, match="n_samples must be at least 40"):
         compare_on_digits(n_samples=10)
+
+
+@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier, fastlc.MLPClassifier],
+                         ids=["softmax", "svm", "mlp"])
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
+def test_class_weight_must_be_finite_and_non_negative(Estimator, bad):
+    # scikit-learn does not check: -1 trained a model that never predicts the class, NaN and inf failed later
+    # with messages about the sample weights or the learning rate
+    X, y = make_classification(60, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=0)
+    with pytest.raises(ValueError, match=f"class_weight must be finite and non-negative; got {bad} for class 0"):
+        Estimator(class_weight={0: bad, 1: 1.0, 2: 1.0}, max_epochs=2).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier, fastlc.LinearRegressor,
+                                       fastlc.MLPClassifier], ids=["softmax", "svm", "regressor", "mlp"])
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_turning_fit_intercept_off_zeroes_the_intercepts(Estimator, how):
+    # the intercepts a model was fitted with, and their optimizer state, are dropped: intercept_ is what the
+    # predictions use (nothing), and Adam's momentum no longer moves it
+    X, y = make_classification(80, 5, n_informative=3, n_redundant=0, n_classes=3, random_state=0)
+    model = Estimator(random_state=0, max_epochs=3, warm_start=how == "warm_start", optimizer="adam")
+    regressor = Estimator is fastlc.LinearRegressor
+    target = y.astype(float) if regressor else y
+    if how == "partial_fit":
+        model.partial_fit(X, target, **({} if regressor else {"classes": [0, 1, 2]}))
+    else:
+        model.fit(X, target)
+    intercepts = model.intercepts_ if hasattr(model, "intercepts_") else [model.intercept_]
+    assert any(np.any(b != 0) for b in intercepts)
+    model.set_params(fit_intercept=False)
+    model.partial_fit(X, target) if how == "partial_fit" else model.fit(X, target)
+    intercepts = model.intercepts_ if hasattr(model, "intercepts_") else [model.intercept_]
+    assert all(np.all(b == 0) for b in intercepts)
+    for buffer in model._optimizer_state.buffers.values():
+        for part in model._intercept_views(buffer):
+            assert np.all(part == 0)
+
+
+@pytest.mark.parametrize("parameter", ["label_smoothing", "max_epochs", "batch_size", "tol", "alpha",
+                                       "n_iter_no_change", "learning_rate", "lr_step_size", "n_threads",
+                                       "random_state"])
+def test_a_bool_is_not_a_number(parameter):
+    # scikit-learn's Interval(Integral / Real) takes True as 1: label_smoothing=True trained a uniform model
+    X, y = make_classification(40, 4, random_state=0)
+    with pytest.raises(InvalidParameterError, match=f"'{parameter}' parameter of SoftmaxClassifier must not be a "
+                                                    "bool; got True"):
+        SoftmaxClassifier(**{parameter: True}).fit(X, y)
+    SoftmaxClassifier(verbose=False, shuffle=True, max_epochs=1, tol=None).fit(X, y)  # real flags stay flags

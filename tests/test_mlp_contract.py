@@ -244,3 +244,17 @@ def test_predict_checks_its_input():
         model.predict(X[:, :3])
     with pytest.raises(ValueError, match="NaN"):
         MLPClassifier((4,)).fit(np.where(X > 1.5, np.nan, X), y)
+
+
+@pytest.mark.parametrize("change", [dict(batch_norm=True), dict(hidden_layer_sizes=(3, 3))])
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_training_on_needs_the_fitted_layers(change, how):
+    # batch_norm switched on failed with an IndexError; a new hidden_layer_sizes was silently ignored
+    X, y = make_classification(60, 6, n_informative=4, n_classes=3, random_state=0)
+    model = MLPClassifier((8,), warm_start=how == "warm_start", max_epochs=2, random_state=0)
+    model.fit(X, y) if how == "warm_start" else model.partial_fit(X, y, classes=[0, 1, 2])
+    model.set_params(**change)
+    with pytest.raises(ValueError, match=r"but the model was fitted with hidden layers \(8,\) and batch_norm=False"):
+        model.fit(X, y) if how == "warm_start" else model.partial_fit(X, y)
+    model.set_params(warm_start=False).fit(X, y)  # starting over takes the new layers
+    assert [c.shape for c in model.coefs_][0][1] == (3 if "hidden_layer_sizes" in change else 8)

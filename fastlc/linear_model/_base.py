@@ -30,7 +30,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, compute_class_weight
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from scipy import sparse
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -140,6 +140,16 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
     #: gradient kernel (:meth:`_sparse_gradient_kernel`), False (dense only) in the others.
     _accept_sparse = False
 
+    def _validate_params(self):
+        """scikit-learn's checks, and no bool where a number is due: its Interval(Integral / Real) takes
+        True as 1 (``label_smoothing=True`` trained a uniform model, ``max_epochs=True`` one epoch)."""
+        for name, value in self.get_params(deep=False).items():
+            constraints = self._parameter_constraints.get(name, [])
+            if isinstance(value, (bool, np.bool_)) and "boolean" not in constraints and "verbose" not in constraints:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must not be a bool; got {value!r}")
+        super()._validate_params()
+
     def _store_parameters(self, values):
         """Set every constructor parameter from the ``__init__``'s ``locals()`` (as given: no logic,
         scikit-learn's rule; the signature itself stays spelled out, scikit-learn reads it)."""
@@ -191,6 +201,18 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
     def _n_penalized(self):
         """Length of the penalised head of ``_params`` (the weights; intercepts follow)."""
         return self._coef_matrix.size
+
+    def _intercept_views(self, flat):
+        """The intercepts' part of a flat vector laid out as ``_params`` (a list of views)."""
+        return [flat[self._n_penalized():]]
+
+    def _forget_intercepts(self):
+        """With ``fit_intercept=False``, intercepts and their optimizer state are 0: a model fitted with
+        intercepts and trained on with ``fit_intercept=False`` (``warm_start``, ``partial_fit``) kept an
+        ``intercept_`` that predictions ignore, and Adam's momentum went on moving it."""
+        for flat in (self._params, *self._optimizer_state.buffers.values()):
+            for part in self._intercept_views(flat):
+                part[...] = 0
 
     def _kernel_views(self, grad):
         """(coef, intercept, grad_coef, grad_intercept) that the fused kernel reads and writes.
@@ -422,6 +444,8 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         if self._coef_matrix.shape[1] != X.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features but the model was fitted with "
                              f"{self._coef_matrix.shape[1]}")
+        if not self.fit_intercept:
+            self._forget_intercepts()
 
     def _batch_runner(self, X, y, weight, batch_size=None, align_rows=False):
         """The kernels, buffers and optimizer step of this fit, with the thread count chosen once.
@@ -705,6 +729,10 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
         if class_weight is not None:
             per_class = compute_class_weight(class_weight, classes=self.classes_,
                                              y=self.classes_[y_encoded])
+            bad = np.flatnonzero(~(np.isfinite(per_class) & (per_class >= 0)))
+            if bad.size:  # scikit-learn does not check: a negative weight trained a model that avoids the class
+                raise ValueError(f"class_weight must be finite and non-negative; got {per_class[bad[0]].item()!r} "
+                                 f"for class {self.classes_[bad[0]].item()!r}")
             factor = per_class[y_encoded].astype(X.dtype)
         return self._checked_weight(sample_weight, X, factor, "the sample weights (times class_weight)")
 

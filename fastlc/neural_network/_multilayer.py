@@ -178,6 +178,9 @@ class _MLPMixin:
     def _n_penalized(self):
         return sum(a * b for a, b in zip(self._sizes, self._sizes[1:]))
 
+    def _intercept_views(self, flat):
+        return self._views(flat)[1]
+
     def _kernel_views(self, grad):
         # the network's batch_gradient reads the parameters itself; it takes the flat gradient
         return self._params, None, grad, None
@@ -206,6 +209,21 @@ class _MLPMixin:
         self._bind_views()
         if self._sizes[0] != X.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self._sizes[0]}")
+        self._check_same_architecture()
+        if not self.fit_intercept:
+            self._forget_intercepts()
+
+    def _check_same_architecture(self):
+        """Training on (warm_start, partial_fit) needs the fitted layers: a changed hidden_layer_sizes was
+        ignored, and batch_norm switched on failed with an IndexError."""
+        hidden = self._check_hidden_layer_sizes()
+        fitted = tuple(self._sizes[1:-1])
+        normalized = bool(fitted) and bool(self._running_mean)
+        if hidden != fitted or (self.batch_norm and bool(hidden)) != normalized:
+            raise ValueError(
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} and batch_norm={self.batch_norm!r}, but the model "
+                f"was fitted with hidden layers {fitted} and batch_norm={normalized}; fit with warm_start=False "
+                f"(or a new estimator for partial_fit) to start over")
 
     def _snapshot(self):
         return (super()._snapshot(), [m.copy() for m in self._running_mean], [v.copy() for v in self._running_var])
