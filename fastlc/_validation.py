@@ -251,9 +251,9 @@ def check_inplace_array(array, name, *, like=None, like_name="param"):
         raise TypeError(f"{name} must have dtype float32 or float64; got dtype {array.dtype}")
     if like is not None:
         if array.dtype != like.dtype:
-            raise TypeError(f"{name} must have dtype {like.dtype} like {like_name}; got {array.dtype}")
+            raise TypeError(f"{name} must have dtype {like.dtype}, as {like_name}; got {array.dtype}")
         if array.shape != like.shape:
-            raise ValueError(f"{name} must have shape {like.shape} like {like_name}; got {array.shape}")
+            raise ValueError(f"{name} must have shape {like.shape}, as {like_name}; got {array.shape}")
     if not array.flags.c_contiguous:
         raise ValueError(
             f"{name} is updated in place and must be C-contiguous (updating a contiguous copy would leave "
@@ -299,8 +299,9 @@ def check_step(step, name="step"):
     return check_int(step, name, low=1)
 
 
-def check_int_pair(value, name, *, low):
-    """Return ``value`` (an int or a pair of ints, e.g. a 2-D kernel size) as a tuple of two ints >= ``low``."""
+def check_int_pair(value, name, *, low, high=None):
+    """Return ``value`` (an int or a pair of ints, e.g. a 2-D kernel size) as a tuple of two ints in
+    [``low``, ``high``] (no upper bound when ``high`` is None)."""
     items = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
     if len(items) != 2:
         raise ValueError(f"{name} must be an int or a pair of ints (height, width); got {value!r}")
@@ -314,6 +315,8 @@ def check_int_pair(value, name, *, low):
             raise TypeError(f"{name} must be an int or a pair of ints; got {value!r}") from None
     if min(pair) < low:
         raise ValueError(f"{name} must be >= {low}; got {value!r}")
+    if high is not None and max(pair) > high:
+        raise ValueError(f"{name} must be <= {high}; got {value!r}")
     return tuple(pair)
 
 

@@ -27,8 +27,12 @@ def numerical_gradient(f, x, *, h=1e-5):
     if not callable(f):
         raise TypeError(f"f must be a callable f(x) -> float; got {type(f).__name__}")
     h = check_scalar(h, "h", low=0.0, low_inclusive=False)
-    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+    if not isinstance(x, np.ndarray):
         raise TypeError(f"x must be a float ndarray; got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"x must be a float ndarray; got dtype {x.dtype}")
+    if not x.flags.writeable:
+        raise ValueError("x must be writeable: it is perturbed in place (and restored)")
     grad = np.empty_like(x)
     flat_x = x.reshape(-1)  # a view for contiguous x; checked below
     if not np.shares_memory(flat_x, x):

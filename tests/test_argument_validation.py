@@ -519,3 +519,19 @@ def test_normalization_eps_must_stay_positive_in_the_dtype():
         with pytest.raises(ValueError, match="eps=1e-50 does not fit in float32"):
             call()
     assert np.isfinite(kernels.layer_norm(x.astype(np.float64), 3, eps=1e-50)[0]).all()
+
+
+def test_batch_norm_running_statistics_message_names_what_they_must_match():
+    x = np.ones((3, 2))
+    with pytest.raises(TypeError, match=r"running_mean must have dtype float64, as x's channels \(one value each, "
+                                        r"in x's dtype\); got float32"):
+        kernels.batch_norm(x, running_mean=np.zeros(2, np.float32), running_var=np.ones(2), training=False)
+
+
+def test_numerical_gradient_names_a_bad_x():
+    read_only = np.ones(3)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="x must be writeable"):
+        fastlc.gradcheck.numerical_gradient(lambda z: z.sum(), read_only)
+    with pytest.raises(TypeError, match="x must be a float ndarray; got dtype int64"):
+        fastlc.gradcheck.numerical_gradient(lambda z: z.sum(), np.ones(3, np.int64))

@@ -471,3 +471,14 @@ def test_index_range_check_for_every_integer_dtype(dtype, input_shape):
         indices[0, 0, 1, 1] = plane_size
         with pytest.raises(ValueError, match=rf"indices\[0, 0, 1, 1\] = {plane_size} "):
             max_pool2d_backward(grad_out, indices, input_shape)
+
+
+def test_window_extents_fit_the_kernels_integers():
+    # a kernel of 2**32 x 2**32 overflowed the int64 cell count: avg_pool2d averaged with a wrong divisor
+    x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
+    for kw in (dict(kernel_size=2**32, padding=2**31), dict(kernel_size=3, stride=2**31),
+               dict(kernel_size=(2, 2**40), padding=(0, 2**39))):
+        name = "kernel_size" if "stride" not in kw else "stride"
+        for pool in (avg_pool2d, max_pool2d):
+            with pytest.raises(ValueError, match=f"{name} must be <= 2147483647"):
+                pool(x, **kw)

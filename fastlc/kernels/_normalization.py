@@ -69,9 +69,9 @@ def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None,
     eps = check_fits(check_scalar(eps, "eps", low=0.0, low_inclusive=False), "eps", x.dtype)
     like = np.empty(channels, dtype=dtype)
     if running_mean is not None:
-        check_inplace_array(running_mean, "running_mean", like=like, like_name="one value per channel")
+        check_inplace_array(running_mean, "running_mean", like=like, like_name="x's channels (one value each, in x's dtype)")
     if running_var is not None:
-        check_inplace_array(running_var, "running_var", like=like, like_name="one value per channel")
+        check_inplace_array(running_var, "running_var", like=like, like_name="x's channels (one value each, in x's dtype)")
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var go together: pass both or neither")
     count = n * math.prod(x.shape[2:])  # values per channel, also when C is 0

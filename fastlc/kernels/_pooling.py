@@ -69,10 +69,15 @@ def _pooled_size(size, kernel, stride, padding, ceil_mode):
     return out
 
 
+#: Largest kernel size, stride or padding: the compiled kernels count a window's cells, kernel height x
+#: width, in int64 (a kernel of 2**32 x 2**32 overflowed it and averaged with a wrong divisor)
+MAX_EXTENT = 2**31 - 1
+
+
 def _geometry(height, width, kernel_size, stride, padding, ceil_mode):
-    kernel = check_int_pair(kernel_size, "kernel_size", low=1)
-    stride = kernel if stride is None else check_int_pair(stride, "stride", low=1)
-    padding = check_int_pair(padding, "padding", low=0)
+    kernel = check_int_pair(kernel_size, "kernel_size", low=1, high=MAX_EXTENT)
+    stride = kernel if stride is None else check_int_pair(stride, "stride", low=1, high=MAX_EXTENT)
+    padding = check_int_pair(padding, "padding", low=0, high=MAX_EXTENT)
     ceil_mode = check_bool(ceil_mode, "ceil_mode")
     # larger padding would allow windows lying wholly in the padding (no input cell to pool)
     for axis, k, p in zip(("height", "width"), kernel, padding):
