@@ -234,17 +234,3 @@ def test_a_scaling_parameter_must_fit_the_dtype():
     assert_array_equal(K.leaky_relu(np.array([-1.0]), 1e300), [-1e300])
     assert_array_equal(K.leaky_relu(x32, 0.0), [0, 2])
     assert_array_equal(K.softplus(np.array([50.0], np.float32), 1.0, 1e300), [50.0])
-
-
-@pytest.mark.parametrize("backend", ("naive", "numpy", "numba", "cython"))
-def test_tanh_gelu_backward_of_huge_values_is_its_limit(backend):
-    # x^2 overflowed in float32 beyond |x| = 1.8e19 and the derivative became 0 * inf = NaN (PyTorch's too);
-    # every backend now gives its limits, 1 and 0, there (and keeps NaN for NaN and for +-inf, as PyTorch)
-    require_backend(backend)
-    for dtype, big in ((np.float32, 1e20), (np.float64, 1e200)):
-        x = np.array([big, -big, 1e10, 0.5, np.nan], dtype)
-        grad = K.gelu_backward(np.ones_like(x), x, approximate="tanh", backend=backend)
-        assert_array_equal(grad[:3], [1, 0, 1])
-        assert_allclose(grad[3], K.gelu_backward(np.ones(1), np.array([0.5]), approximate="tanh", backend="naive"),
-                        rtol=1e-6)
-        assert np.isnan(grad[4])

@@ -18,9 +18,6 @@ SQRT_HALF = math.sqrt(0.5)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 GELU_TANH_BETA = math.sqrt(2.0 / math.pi)
 GELU_TANH_KAPPA = 0.044715
-#: x^2 in the tanh GELU's derivative is taken at most this: beyond |x| = 1e4 the derivative is exactly 1 or 0
-#: in float32 and float64 alike, and x^2 overflowing to inf made it 0 * inf = NaN (|x| > 1.8e19 in float32)
-GELU_TANH_X2_MAX = 1e8
 
 
 def relu_point(x, a, b):
@@ -63,12 +60,10 @@ def gelu_tanh_point(x, a, b):
 
 
 def gelu_tanh_backward_point(g, x, a, b):
-    x2 = x * x
-    x2 = GELU_TANH_X2_MAX if x2 > GELU_TANH_X2_MAX else x2
-    inner = GELU_TANH_BETA * x * (1.0 + GELU_TANH_KAPPA * x2)
+    inner = GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x)
     t = math.tanh(inner)
     left_derivative = 0.5 * (1.0 + t)
-    right_derivative = 0.5 * x * (1.0 - t * t) * GELU_TANH_BETA * (1.0 + 3.0 * GELU_TANH_KAPPA * x2)
+    right_derivative = 0.5 * x * (1.0 - t * t) * GELU_TANH_BETA * (1.0 + 3.0 * GELU_TANH_KAPPA * x * x)
     return g * (left_derivative + right_derivative)
 
 

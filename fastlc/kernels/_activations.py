@@ -93,7 +93,8 @@ _LEAKY = _pair("leaky_relu", "``x`` for x > 0, else ``negative_slope * x``", "``
 _ELU = _pair("elu", "``x`` for x > 0, else ``alpha * (exp(x) - 1)``", "``alpha * exp(x)`` for x <= 0",
              "\n    alpha : float, default=1.0")
 _GELU = _pair("gelu", "``x * Phi(x)`` (exact, with erf) or its tanh approximation",
-              "of the exact or the tanh form",
+              "of the exact or the tanh form (the tanh form's is NaN, as PyTorch's, where x^2 overflows: "
+              "|x| > 1.8e19 in float32)",
               '\n    approximate : {"none", "tanh"}, default="none"')
 _SIGMOID = _pair("sigmoid", "``1 / (1 + exp(-x))``", "``s (1 - s)``")
 _TANH = _pair("tanh", "``tanh(x)``", "``1 - tanh(x)^2``")

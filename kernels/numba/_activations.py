@@ -27,9 +27,6 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "sigmoid", "tan
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 GELU_TANH_BETA = math.sqrt(2.0 / math.pi)
 GELU_TANH_KAPPA = 0.044715
-#: x^2 in the tanh GELU's derivative is taken at most this: beyond |x| = 1e4 the derivative is exactly 1 or 0
-#: in float32 and float64 alike, and x^2 overflowing to inf made it 0 * inf = NaN (|x| > 1.8e19 in float32)
-GELU_TANH_X2_MAX = 1e8
 
 
 @numba.njit(**_INLINE)
@@ -97,7 +94,6 @@ def _gelu_tanh(x, a, b):
 @numba.njit(**_INLINE)
 def _gelu_tanh_backward(g, x, a, b):
     x2 = x * x
-    x2 = typed(GELU_TANH_X2_MAX, x) if x2 > typed(GELU_TANH_X2_MAX, x) else x2  # NaN stays NaN
     half, omt2 = tanh_parts(_gelu_tanh_arg2(x, x2))
     # u'(x) / 2 = beta (1 + 3 kappa x^2) / 2, constants folded
     right = x * omt2 * (typed(0.5 * GELU_TANH_BETA, x) + typed(1.5 * GELU_TANH_BETA * GELU_TANH_KAPPA, x) * x2)
