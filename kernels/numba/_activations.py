@@ -15,7 +15,7 @@ from fastlc._chunking import n_chunks as _n_chunks
 from fastlc._config import NUMBA_POLYNOMIAL_OPTIONS
 
 from ._nn_math import (chunk_bounds, exp_upto88, fast_expm1, fast_tanh, log1p01, nn_kernel, normal_cdf, normal_parts,
-                       tanh_parts, typed)
+                       tanh_parts, times_half, typed)
 from ._rowmath import fast_exp
 
 _INLINE = dict(NUMBA_POLYNOMIAL_OPTIONS, inline="always")
@@ -87,8 +87,7 @@ def _gelu_tanh_arg2(x, x2):
 
 @numba.njit(**_INLINE)
 def _gelu_tanh(x, a, b):
-    half, omt2 = tanh_parts(_gelu_tanh_arg2(x, x * x))
-    return x * half
+    return times_half(x, _gelu_tanh_arg2(x, x * x))
 
 
 @numba.njit(**_INLINE)
