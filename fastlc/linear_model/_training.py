@@ -51,8 +51,8 @@ class DivergenceGuard:
         self._check(mean_loss, "a mini-batch's mean loss")
 
     def check_batches(self, mean_losses):
-        """``check_batch`` on each of ``mean_losses`` (Python floats) in order: the same ceiling and the
-        same error, naming the first batch that broke the rule, with one pass when none did."""
+        """``check_batch`` on each of ``mean_losses`` (Python floats) in order: the same ceiling, and the
+        same error, raised for the first batch that broke the rule; one pass when none did."""
         if not mean_losses:
             return
         if self.ceiling is None:
