@@ -5,6 +5,7 @@ SGDClassifier and MLPClassifier, demonstrates the kernels on the worked
 example of the documentation, then prints a speed table of the backends.
 """
 import argparse
+import os
 import platform
 import sys
 
@@ -53,7 +54,28 @@ def parse_args(argv):
     parser.add_argument("--plots", metavar="DIR", default=None,
                         help='write loss_curve.png, optimizer_paths.png and loss_landscape.png into DIR '
                              '(needs matplotlib: pip install "fastlc[plot]")')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.plots is not None:
+        _check_plots_directory(parser, args.plots)
+    return args
+
+
+def _check_plots_directory(parser, directory):
+    """Before any training: --plots needs matplotlib and a directory it can write into (else exit 2)."""
+    from .plotting._matplotlib import require_pyplot
+
+    try:
+        require_pyplot("--plots")
+    except ImportError as error:
+        parser.error(str(error))
+    if not directory:
+        parser.error("--plots needs a directory name; got ''")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as error:
+        parser.error(f"--plots {directory!r}: cannot make that directory ({error.strerror or error})")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        parser.error(f"--plots {directory!r}: the directory is not writable")
 
 
 def demo():

@@ -40,10 +40,12 @@ def numerical_gradient(f, x, *, h=1e-5):
     flat_grad = grad.reshape(-1)
     for i in range(flat_x.size):
         original = flat_x[i]
-        flat_x[i] = original + h
-        upper = float(f(x))
-        flat_x[i] = original - h
-        lower = float(f(x))
-        flat_x[i] = original
+        try:
+            flat_x[i] = original + h
+            upper = float(f(x))
+            flat_x[i] = original - h
+            lower = float(f(x))
+        finally:  # x comes back exactly as it was, also when f raises (or the user interrupts)
+            flat_x[i] = original
         flat_grad[i] = (upper - lower) / (2 * h)
     return grad

@@ -535,3 +535,18 @@ def test_numerical_gradient_names_a_bad_x():
         fastlc.gradcheck.numerical_gradient(lambda z: z.sum(), read_only)
     with pytest.raises(TypeError, match="x must be a float ndarray; got dtype int64"):
         fastlc.gradcheck.numerical_gradient(lambda z: z.sum(), np.ones(3, np.int64))
+
+
+def test_numerical_gradient_restores_x_when_f_raises():
+    x = np.array([1.0, 2.0, 3.0])
+    calls = []
+
+    def f(z):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("f failed")
+        return float(z.sum())
+
+    with pytest.raises(RuntimeError, match="f failed"):
+        fastlc.gradcheck.numerical_gradient(f, x)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])

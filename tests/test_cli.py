@@ -23,3 +23,17 @@ def test_bad_options_exit_with_status_2_and_one_line(argv, message, capsys):
 def test_good_options_parse():
     args = parse_args(["--threads", "1", "--n-samples", "40", "--epochs", "1", "--repeats", "1", "--quick"])
     assert (args.threads, args.n_samples, args.epochs, args.repeats, args.quick) == (1, 40, 1, 1, True)
+
+
+def test_a_plots_directory_that_cannot_be_made_is_a_usage_error(tmp_path, capsys):
+    # checked before any training: it used to end in a traceback after the whole comparison
+    pytest.importorskip("matplotlib", reason="--plots draws with matplotlib")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for directory, message in ((str(a_file), "cannot make that directory"), ("", "needs a directory name")):
+        with pytest.raises(SystemExit) as stop:
+            parse_args(["--plots", directory])
+        assert stop.value.code == 2
+        assert message in capsys.readouterr().err
+    assert parse_args(["--plots", str(tmp_path / "new")]).plots == str(tmp_path / "new")
+    assert (tmp_path / "new").is_dir()

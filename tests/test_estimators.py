@@ -617,3 +617,13 @@ def test_a_bool_is_not_a_number(parameter):
                                                     "bool; got True"):
         SoftmaxClassifier(**{parameter: True}).fit(X, y)
     SoftmaxClassifier(verbose=False, shuffle=True, max_epochs=1, tol=None).fit(X, y)  # real flags stay flags
+
+
+def test_predictions_use_an_assigned_coef():
+    # as scikit-learn's linear models: coef_ and intercept_ assigned by the user are the model
+    X, y = make_classification(60, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=0)
+    clf = SoftmaxClassifier(max_epochs=2, random_state=0).fit(X, y)
+    clf.coef_ = np.zeros_like(clf.coef_)
+    clf.intercept_ = np.array([0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(clf.decision_function(X), np.tile([0.0, 1.0, 0.0], (60, 1)))
+    assert (clf.predict(X) == clf.classes_[1]).all()

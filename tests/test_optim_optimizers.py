@@ -346,3 +346,21 @@ def test_clip_readonly_gradient_is_an_error():
     g.flags.writeable = False
     with pytest.raises(ValueError, match="writeable"):
         optim.clip_grad_value(g, 0.5)
+
+
+@pytest.mark.parametrize("Optimizer", [optim.SGD, optim.Adam])
+def test_a_gradient_in_a_parameters_memory_changes_nothing(Optimizer):
+    # the check came after the first arrays were updated (Adam), or not at all (SGD read the updated p0)
+    p0, p1 = np.zeros(3), np.zeros(3)
+    opt = Optimizer([p0, p1], lr=0.1)
+    for grads, j in (([np.ones(3), p1], 1), ([np.ones(3), p0], 0), ([np.ones(3), p0[::-1]], 0)):
+        with pytest.raises(ValueError, match=f"grads\\[1\\] shares memory with params\\[{j}\\]"):
+            opt.step(grads)
+        np.testing.assert_array_equal(p0, 0)
+        assert opt.step_count == 0
+    with pytest.raises(TypeError, match="grads must be an array or a list of arrays"):
+        opt.step(1.0)
+    state = opt.state_dict()
+    state["state"] = None
+    with pytest.raises(ValueError, match=r"state_dict\['state'\] must be a list of dicts"):
+        opt.load_state_dict(state)

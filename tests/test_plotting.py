@@ -92,7 +92,21 @@ def test_loss_curve_errors(digits):
     with pytest.raises(TypeError, match="no loss_curve_"):
         LossCurveDisplay.from_estimator(DummyClassifier().fit(X, y))
     with pytest.raises(ValueError, match="validation_scores has shape"):
-        LossCurveDisplay([1.0, 0.5], [0.9])
+        LossCurveDisplay([1.0, 0.5], [0.9, 0.8, 0.7])
+    with pytest.raises(TypeError, match="log_scale must be True or False; got 'no'"):
+        LossCurveDisplay([1.0, 0.5]).plot(log_scale="no")
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes or None; got str"):
+        LossCurveDisplay([1.0, 0.5]).plot(ax="x")
+
+
+def test_loss_curve_after_partial_fit_on_an_early_stopping_fit(digits):
+    # partial_fit adds epochs without validation scores: they are drawn on the epochs that have them
+    X, y = digits
+    clf = SoftmaxClassifier(max_epochs=3, early_stopping=True, n_iter_no_change=50, random_state=0).fit(X, y)
+    clf.partial_fit(X, y)
+    display = LossCurveDisplay.from_estimator(clf)
+    assert list(display.line_.get_xdata()) == [1, 2, 3, 4]
+    assert list(display.validation_line_.get_xdata()) == [1, 2, 3]
 
 
 # ---------------------------------------------------------------- optimizer paths
@@ -184,6 +198,12 @@ def test_optimizer_path_errors():
         OptimizerPathDisplay.from_optimizers({"GD": SGD}, start=(1.0, 2.0, 3.0))
     with pytest.raises(ValueError, match="n_steps must be an int >= 0; got -1"):
         OptimizerPathDisplay.from_optimizers({"GD": SGD}, n_steps=-1)
+    display = OptimizerPathDisplay({"GD": np.zeros((3, 2))}, "ellipse")
+    for kw, message in ((dict(levels=-3), "levels must be"), (dict(grid_points=1), "grid_points must be"),
+                        (dict(xlim=(1,)), "xlim must be a pair of numbers"),
+                        (dict(ylim=(2.0, 1.0)), "ylim must be a pair of finite numbers with low < high")):
+        with pytest.raises(ValueError, match=message):
+            display.plot(**kw)
 
 
 # ---------------------------------------------------------------- loss landscape
@@ -243,6 +263,10 @@ def test_filter_normalisation_matches_weight_rows(fitted):
 
 def test_landscape_errors(fitted, digits):
     X, y = digits
+    with pytest.raises(TypeError, match="log_scale must be True or False; got 'no'"):
+        LossLandscapeDisplay([-1, 0, 1], [2.0, 1.0, 2.0]).plot(log_scale="no")
+    with pytest.raises(ValueError, match="levels must be"):
+        LossLandscapeDisplay([-1, 0, 1], np.ones((3, 3)), betas=[-1, 0, 1]).plot(levels=-1)
     for n_directions in (0, 3, True):
         with pytest.raises(ValueError, match=f"n_directions must be 1 .* or 2 .*; got {n_directions}"):
             LossLandscapeDisplay.from_estimator(fitted, X, y, n_directions=n_directions)

@@ -291,6 +291,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
 
     def _scores(self, X):
         check_is_fitted(self)
+        self._sync_params()  # a coef_ / intercept_ the user assigned counts, as in scikit-learn's linear models
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", accept_sparse=self._accept_sparse,
                           reset=False)
         return self._linear_scores(X)

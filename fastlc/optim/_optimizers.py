@@ -14,6 +14,7 @@ Example
 >>> opt.step_count
 1
 """
+import bisect
 import copy
 
 import numpy as np
@@ -47,6 +48,19 @@ def _check_lr(lr):
         return lr
     return check_scalar(lr, "lr", low=0.0)
 
+
+
+def _byte_range(array):
+    """[low, high) of the bytes ``array`` spans, strides and all (NumPy 2's array_utils.byte_bounds)."""
+    low = high = array.__array_interface__["data"][0]
+    for extent, stride in zip(array.shape, array.strides):
+        if extent == 0:
+            return low, low
+        if stride < 0:
+            low += stride * (extent - 1)
+        else:
+            high += stride * (extent - 1)
+    return low, high + array.itemsize
 
 class Optimizer:
     """Base class: state handling, step counter, schedule and clipping.
@@ -134,10 +148,14 @@ class Optimizer:
         """
         if isinstance(grads, np.ndarray):
             grads = [grads]
+        elif not isinstance(grads, (list, tuple)):
+            raise TypeError(f"grads must be an array or a list of arrays, one per parameter; got "
+                            f"{type(grads).__name__}")
         grads = list(grads)
         if len(grads) != len(self.params):
             raise ValueError(f"got {len(grads)} gradients for {len(self.params)} parameter arrays")
         # check all before updating any, so that a bad gradient leaves every array unchanged
+        ranges = sorted((*_byte_range(p), j) for j, p in enumerate(self.params))
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if not isinstance(g, np.ndarray):
                 raise TypeError(f"grads[{i}] must be a NumPy array; got {type(g).__name__}")
@@ -145,6 +163,11 @@ class Optimizer:
                 raise TypeError(f"grads[{i}] must have dtype {p.dtype} like params[{i}]; got {g.dtype}")
             if g.shape != p.shape:
                 raise ValueError(f"grads[{i}] must have shape {p.shape} like params[{i}]; got {g.shape}")
+            j = self._param_sharing_memory_with(g, ranges)
+            if j is not None:
+                # it would be read after that parameter's update (or, for its own parameter, be refused by
+                # the kernel after the arrays before it were updated)
+                raise ValueError(f"grads[{i}] shares memory with params[{j}]: pass a gradient of its own")
         lr = self.get_lr()
         if self.clip_value is not None:
             clip_grad_value(grads, self.clip_value)
@@ -154,6 +177,18 @@ class Optimizer:
         for p, g, s in zip(self.params, grads, self.state):
             self._update(p, g, s, lr, step)
         self.step_count = step
+
+    def _param_sharing_memory_with(self, array, ranges):
+        """Index of a parameter array whose memory ``array`` overlaps, or None. ``ranges``: the parameters'
+        byte ranges (disjoint) as sorted (start, stop, index): a binary search, not a check of every one."""
+        low, high = _byte_range(array)
+        at = bisect.bisect_left(ranges, (high,))  # the ranges that start below array's end
+        for start, stop, j in reversed(ranges[:at]):
+            if stop <= low:
+                return None  # disjoint ranges sorted by start: every earlier one ends before this one starts
+            if np.shares_memory(array, self.params[j]):
+                return j
+        return None
 
     def zero_state(self):
         """Forget the history: reset every buffer to its initial value and the step counter to 0."""
@@ -196,6 +231,9 @@ class Optimizer:
         step_count = state_dict["step_count"]
         check_int(step_count, "state_dict['step_count']", low=0)
         saved = state_dict["state"]
+        if not isinstance(saved, (list, tuple)) or not all(isinstance(s, dict) for s in saved):
+            raise ValueError(f"state_dict['state'] must be a list of dicts of arrays, one per parameter; got "
+                             f"{type(saved).__name__}")
         if len(saved) != len(self.state):
             raise ValueError(f"state_dict holds state for {len(saved)} arrays; this optimizer has {len(self.state)}")
         for i, (mine, theirs) in enumerate(zip(self.state, saved)):

@@ -2,6 +2,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import check_bool
 from ._matplotlib import axes_or_new
 
 
@@ -53,9 +54,10 @@ class LossCurveDisplay:
         self.epochs = np.arange(1, self.loss_curve.shape[0] + 1)
         if validation_scores is not None:
             validation_scores = np.asarray(validation_scores, dtype=np.float64)
-            if validation_scores.shape != self.loss_curve.shape:
-                raise ValueError(f"validation_scores has shape {validation_scores.shape}; loss_curve has "
-                                 f"{self.loss_curve.shape} (one value per epoch each)")
+            # one per epoch that had one: partial_fit after an early-stopping fit adds epochs without
+            if validation_scores.ndim != 1 or validation_scores.shape[0] > self.loss_curve.shape[0]:
+                raise ValueError(f"validation_scores has shape {validation_scores.shape}; it must be 1-D with at "
+                                 f"most one value per epoch of loss_curve {self.loss_curve.shape}")
         self.validation_scores = validation_scores
         self.estimator_name = estimator_name
 
@@ -75,6 +77,7 @@ class LossCurveDisplay:
         -------
         display : LossCurveDisplay
         """
+        log_scale = check_bool(log_scale, "log_scale")
         ax = axes_or_new(ax, f"{type(self).__name__}.plot")
         label = "training loss" if self.estimator_name is None else f"{self.estimator_name} training loss"
         (self.line_,) = ax.plot(self.epochs, self.loss_curve, **{"label": label, "color": "C0", **kwargs})
@@ -87,7 +90,8 @@ class LossCurveDisplay:
         if self.validation_scores is not None:
             self.validation_ax_ = ax.twinx()
             (self.validation_line_,) = self.validation_ax_.plot(
-                self.epochs, self.validation_scores, color="C1", linestyle="--", label="validation score")
+                self.epochs[:self.validation_scores.shape[0]], self.validation_scores, color="C1", linestyle="--",
+                label="validation score")
             self.validation_ax_.set_ylabel("validation score (accuracy)")
             handles.append(self.validation_line_)
         ax.legend(handles=handles, loc="upper center")

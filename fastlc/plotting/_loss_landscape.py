@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import kernels
+from .._validation import check_bool, check_int
 from ._matplotlib import axes_or_new
 
 NORMALIZATIONS = ("filter", "layer", None)
@@ -225,6 +226,8 @@ class LossLandscapeDisplay:
         """
         if kind not in ("contour", "heatmap"):
             raise ValueError(f"kind must be 'contour' or 'heatmap'; got {kind!r}")
+        levels = check_int(levels, "levels", low=1)
+        log_scale = check_bool(log_scale, "log_scale")
         ax = axes_or_new(ax, f"{type(self).__name__}.plot")
         title = "training objective" if self.estimator_name is None else f"{self.estimator_name} training objective"
         self.line_ = self.surface_ = self.colorbar_ = None

@@ -26,4 +26,9 @@ def axes_or_new(ax, what):
     plt = require_pyplot(what)
     if ax is None:
         _, ax = plt.subplots()
+    else:
+        from matplotlib.axes import Axes
+
+        if not isinstance(ax, Axes):
+            raise TypeError(f"ax must be a matplotlib Axes or None; got {type(ax).__name__}")
     return ax

@@ -4,9 +4,23 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .._validation import check_int
 from ..optim import Optimizer
 from ._matplotlib import axes_or_new
 
+
+
+def _check_window(limits, name):
+    """None, or ``limits`` as a pair (low, high) of finite floats with low < high."""
+    if limits is None:
+        return None
+    try:
+        low, high = (float(v) for v in limits)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair of numbers (low, high); got {limits!r}") from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(f"{name} must be a pair of finite numbers with low < high; got {limits!r}")
+    return low, high
 
 class TestFunction(NamedTuple):
     """A 2-D function with its gradient and a window that shows its interesting part.
@@ -231,6 +245,9 @@ class OptimizerPathDisplay:
         -------
         display : OptimizerPathDisplay
         """
+        levels = check_int(levels, "levels", low=1)
+        grid_points = check_int(grid_points, "grid_points", low=2)
+        xlim, ylim = _check_window(xlim, "xlim"), _check_window(ylim, "ylim")
         ax = axes_or_new(ax, f"{type(self).__name__}.plot")
         xlim, ylim = self._window(xlim, ylim)
         X1, X2 = np.meshgrid(np.linspace(*xlim, grid_points), np.linspace(*ylim, grid_points))
