@@ -364,3 +364,11 @@ def test_a_gradient_in_a_parameters_memory_changes_nothing(Optimizer):
     state["state"] = None
     with pytest.raises(ValueError, match=r"state_dict\['state'\] must be a list of dicts"):
         opt.load_state_dict(state)
+
+
+def test_a_schedule_count_beyond_int64_is_refused_by_name():
+    # gamma ** t with t = 10**400 was Python's OverflowError (int too large to convert to float)
+    for schedule in (optim.ExponentialDecayLR(0.1, 0.5), optim.InverseScalingLR(0.1, 0.5)):
+        with pytest.raises(ValueError, match="t must be <= 9223372036854775807"):
+            schedule(10**400)
+        assert schedule(2**63 - 1) >= 0.0

@@ -100,7 +100,8 @@ _SIGMOID = _pair("sigmoid", "``1 / (1 + exp(-x))``", "``s (1 - s)``")
 _TANH = _pair("tanh", "``tanh(x)``", "``1 - tanh(x)^2``")
 _SOFTPLUS = _pair("softplus", "``log(1 + exp(beta x)) / beta``, and x where ``beta x > threshold``",
                   "``sigmoid(beta x)`` (1 above the threshold)",
-                  "\n    beta : float, default=1.0\n    threshold : float, default=20.0")
+                  "\n    beta : float, default=1.0\n    threshold : float, default=20.0\n"
+                  "        inf: never linear (PyTorch takes it too)")
 _SILU = _pair("silu", "``x * sigmoid(x)``", "``s (1 + x (1 - s))``")
 
 

@@ -221,7 +221,8 @@ def nll_loss(log_prob, y, *, class_weight=None, ignore_index=-100, reduction="me
     y : array_like of int, shape (n_samples,)
         Class indices in [0, n_classes), or ``ignore_index``.
     class_weight : array_like of shape (n_classes,), optional
-        PyTorch's ``weight``.
+        PyTorch's ``weight``. A row of weight 0 is weighed, not skipped: a NaN log-probability
+        there gives NaN, as in PyTorch.
     ignore_index : int, default=-100
         Samples with this label contribute nothing and are left out of the mean.
     reduction : {"mean", "sum", "none"}, default="mean"

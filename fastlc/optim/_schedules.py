@@ -26,8 +26,13 @@ def _check_count(value, name, low):
     return check_int(value, name, low=low)
 
 
+#: Largest step or epoch count a schedule takes: the schedules compute in float64, and a count beyond
+#: the int64 range (10**400) made gamma ** t an OverflowError of Python's int-to-float conversion.
+MAX_T = 2**63 - 1
+
+
 def _check_t(t):
-    return _check_count(t, "t", 0)
+    return check_int(t, "t", low=0, high=MAX_T)
 
 
 class LRSchedule:
