@@ -627,3 +627,32 @@ def test_predictions_use_an_assigned_coef():
     clf.intercept_ = np.array([0.0, 1.0, 0.0])
     np.testing.assert_array_equal(clf.decision_function(X), np.tile([0.0, 1.0, 0.0], (60, 1)))
     assert (clf.predict(X) == clf.classes_[1]).all()
+
+
+@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier])
+@pytest.mark.parametrize("y", [np.array([0.5, 1.5, 0.5, 1.5, 2.5, 0.5]), np.array([[0, 1], [1, 0]] * 3)],
+                         ids=["continuous", "multilabel"])
+def test_non_class_labels_are_rejected(Estimator, y):
+    # the labels' fast path (a 1-d integer array is always a class vector) leaves the rest to scikit-learn
+    X = np.arange(12.0).reshape(6, 2)
+    with pytest.raises(ValueError, match="Unknown label type|1d array"):
+        Estimator(max_epochs=2).fit(X, y)
+
+
+@pytest.mark.parametrize("labels", [np.array([3, 7, 3, 7, 9, 3], dtype=np.uint8), np.array([-1, 2, -1, 2, 5, -1]),
+                                    np.array(["b", "a", "b", "a", "c", "b"]), np.array([True, False] * 3)])
+def test_any_class_label_vector_is_accepted(labels):
+    X = np.arange(12.0).reshape(6, 2)
+    model = SoftmaxClassifier(max_epochs=2, tol=None).fit(X, labels)
+    np.testing.assert_array_equal(model.classes_, np.unique(labels))
+
+
+def test_parameter_names_are_each_class_own():
+    # read once per class (cached): a subclass with another constructor has its own names
+    class Narrow(SoftmaxClassifier):
+        def __init__(self, alpha=0.5):
+            super().__init__(alpha=alpha)
+
+    assert Narrow().get_params() == {"alpha": 0.5}
+    assert "alpha" in SoftmaxClassifier().get_params() and len(SoftmaxClassifier().get_params()) > 1
+    assert LinearSVMClassifier._get_param_names() == sorted(LinearSVMClassifier().get_params())

@@ -83,6 +83,23 @@ PARALLEL_CHUNK_BYTES = 48 * 1024
 SPARSE_PARALLEL_BATCH_WORK = 1 << 20
 
 
+@lru_cache(maxsize=None)
+def _constructor_parameters(cls, init):
+    """scikit-learn's parameter names of ``cls`` (read from the signature of its ``__init__``, ``init``)."""
+    return tuple(BaseEstimator._get_param_names.__func__(cls))
+
+
+def _check_class_labels(y):
+    """scikit-learn's ``check_classification_targets(y)`` for a validated 1-d ``y``.
+
+    A 1-d integer array is always a vector of class labels ('binary' or 'multiclass'), which
+    ``type_of_target`` finds out only after inspecting the values (0.9 ms of a 37 ms fit of
+    3000 labels); every other ``y`` gets scikit-learn's full check.
+    """
+    if not (isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "iu"):
+        check_classification_targets(y)
+
+
 class DivergenceError(FloatingPointError):
     """Training diverged: raised as soon as the rule of ``fastlc.linear_model._training.DivergenceGuard`` fires.
 
@@ -139,6 +156,13 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
     #: What ``validate_data`` accepts for X: "csr" (CSC / COO converted once) in the models with a sparse
     #: gradient kernel (:meth:`_sparse_gradient_kernel`), False (dense only) in the others.
     _accept_sparse = False
+
+    @classmethod
+    def _get_param_names(cls):
+        """scikit-learn's, read once per class (and ``__init__``): its inspection of the constructor's
+        signature took 0.15 ms, and a fit asks twice (``_validate_params``), ``clone`` and
+        ``GridSearchCV`` many times more."""
+        return list(_constructor_parameters(cls, cls.__init__))
 
     def _validate_params(self):
         """scikit-learn's checks, and no bool where a number is due: its Interval(Integral / Real) takes
@@ -618,7 +642,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
         self._validate_params()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
                              accept_sparse=self._accept_sparse)
-        check_classification_targets(y)
+        _check_class_labels(y)
         classes, y_encoded = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
             raise ValueError(
@@ -667,7 +691,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
             )
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=self._accept_sparse,
                              reset=first_call)
-        check_classification_targets(y)
+        _check_class_labels(y)
         if first_call:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
