@@ -49,7 +49,12 @@ def _check_broadcast_weight(weight, name, input, input_name):
 
 
 def _pointwise(name, input, target, *, input_name="input", param=0.0, weight=None, pos_weight=None, reduction,
-               backend, n_threads, out, check_inputs=None):
+               backend, n_threads, out, check_inputs=None, kernel_for=None):
+    """The element-wise loss kernel ``name`` on validated inputs, reduced.
+
+    ``check_inputs(input, target)`` checks what only this loss requires of the values; ``kernel_for(dtype)``
+    names the kernel to run where it depends on the data's dtype (default: ``name``).
+    """
     input = check_float_array(input, input_name)
     target = _check_like(target, "target", input, input_name)
     reduction = check_choice(reduction, "reduction", REDUCTIONS)
@@ -59,9 +64,8 @@ def _pointwise(name, input, target, *, input_name="input", param=0.0, weight=Non
     pos_weight = _check_broadcast_weight(pos_weight, "pos_weight", input, input_name)
     n_threads = check_n_threads(n_threads)
     dtype = input.dtype
-    if name == "smooth_l1_loss" and dtype.type(param) == 0:
-        # beta = 0, or one so small that it is 0 in the data's dtype: the L1 loss, whose limit it is
-        name = "l1_loss"
+    if kernel_for is not None:
+        name = kernel_for(dtype)
     kernel = get_kernel(name, resolve_backend(backend, name))
     grad = check_out(out, input.shape, dtype, inputs=(input, target))
     n = input.size
@@ -151,8 +155,13 @@ def huber_loss(input, target, *, delta=1.0, reduction="mean", backend="auto", n_
 """)
 def smooth_l1_loss(input, target, *, beta=1.0, reduction="mean", backend="auto", n_threads=None, out=None):
     beta = check_scalar(beta, "beta", low=0.0)
+
+    def kernel_for(dtype):
+        # beta = 0, or one so small that it is 0 in the data's dtype: the L1 loss, whose limit it is
+        return "l1_loss" if dtype.type(beta) == 0 else "smooth_l1_loss"
+
     return _pointwise("smooth_l1_loss", input, target, param=beta, reduction=reduction, backend=backend,
-                      n_threads=n_threads, out=out)
+                      n_threads=n_threads, out=out, kernel_for=kernel_for)
 
 
 def _check_probabilities(values, name):

@@ -19,6 +19,11 @@ import copy
 
 import numpy as np
 
+try:  # [low, high) of the bytes an array spans, strides and all
+    from numpy.lib.array_utils import byte_bounds  # NumPy 2
+except ImportError:
+    from numpy import byte_bounds  # NumPy 1.x
+
 from .. import kernels
 from .._dispatch import resolve_backend
 from .._validation import check_bool, check_inplace_array, check_int, check_n_threads, check_scalar
@@ -48,19 +53,6 @@ def _check_lr(lr):
         return lr
     return check_scalar(lr, "lr", low=0.0)
 
-
-
-def _byte_range(array):
-    """[low, high) of the bytes ``array`` spans, strides and all (NumPy 2's array_utils.byte_bounds)."""
-    low = high = array.__array_interface__["data"][0]
-    for extent, stride in zip(array.shape, array.strides):
-        if extent == 0:
-            return low, low
-        if stride < 0:
-            low += stride * (extent - 1)
-        else:
-            high += stride * (extent - 1)
-    return low, high + array.itemsize
 
 class Optimizer:
     """Base class: state handling, step counter, schedule and clipping.
@@ -155,7 +147,7 @@ class Optimizer:
         if len(grads) != len(self.params):
             raise ValueError(f"got {len(grads)} gradients for {len(self.params)} parameter arrays")
         # check all before updating any, so that a bad gradient leaves every array unchanged
-        ranges = sorted((*_byte_range(p), j) for j, p in enumerate(self.params))
+        ranges = sorted((*byte_bounds(p), j) for j, p in enumerate(self.params))
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if not isinstance(g, np.ndarray):
                 raise TypeError(f"grads[{i}] must be a NumPy array; got {type(g).__name__}")
@@ -181,7 +173,7 @@ class Optimizer:
     def _param_sharing_memory_with(self, array, ranges):
         """Index of a parameter array whose memory ``array`` overlaps, or None. ``ranges``: the parameters'
         byte ranges (disjoint) as sorted (start, stop, index): a binary search, not a check of every one."""
-        low, high = _byte_range(array)
+        low, high = byte_bounds(array)
         at = bisect.bisect_left(ranges, (high,))  # the ranges that start below array's end
         for start, stop, j in reversed(ranges[:at]):
             if stop <= low:
