@@ -64,9 +64,12 @@ def check_n_threads_value(n_threads, name="n_threads"):
     ``name`` otherwise."""
     if n_threads is None:
         return None
-    if isinstance(n_threads, bool) or not hasattr(n_threads, "__index__"):
-        raise TypeError(f"{name} must be a positive int or None; got {n_threads!r}")
-    n = n_threads.__index__()
+    try:
+        if isinstance(n_threads, bool):
+            raise TypeError
+        n = n_threads.__index__()  # a NumPy array of one value has __index__ but refuses it
+    except (TypeError, AttributeError):
+        raise TypeError(f"{name} must be a positive int or None; got {n_threads!r}") from None
     if n < 1:
         raise ValueError(f"{name} must be a positive int or None; got {n_threads!r}")
     return min(n, MAX_N_THREADS)
@@ -169,10 +172,12 @@ def environment_thread_limit(environ=os.environ):
         value = environ.get(name)
         if not value:
             continue
-        try:
-            n = int(value.split(",")[0].strip())
-        except ValueError:
+        first = value.split(",")[0].strip().removeprefix("+")
+        # ASCII digits only, as the OpenMP runtimes read them (Python's int() also takes "1_0" and
+        # other scripts' digits)
+        if not (first.isascii() and first.isdigit()):
             continue
+        n = int(first)
         if n >= 1:
             limit = n if limit is None else min(limit, n)
     return limit

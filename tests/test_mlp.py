@@ -269,3 +269,25 @@ def test_the_fused_hidden_layer_kernel_is_the_separate_kernels(shape, dtype):
         _layer.hidden_backward(_layer.OPS["gelu"], delta_run, pre, mask.reshape(-1).view(np.uint8), scale, dtype(0),
                                dtype(0), n_threads)
         np.testing.assert_array_equal(delta_run, expected_delta)
+
+
+def test_fit_keeps_a_users_blas_limit():
+    # the fit limits BLAS to its own thread count, but never raises a limit the user set
+    from threadpoolctl import threadpool_limits
+
+    from fastlc.linear_model._base import _blas_controller
+
+    X = np.random.default_rng(0).random((60, 4))
+    y = (X[:, 0] > 0.5).astype(int)
+    model = MLPClassifier((4,), max_epochs=1, tol=None, n_threads=2)
+    seen = []
+    forward = model._forward
+
+    def spy(*args, **kwargs):
+        seen.extend(lib.num_threads for lib in _blas_controller().select(user_api="blas").lib_controllers)
+        return forward(*args, **kwargs)
+
+    model._forward = spy
+    with threadpool_limits(limits=1, user_api="blas"):
+        model.fit(X, y)
+    assert seen and set(seen) == {1}

@@ -81,6 +81,10 @@ def test_environment_values():
     assert environment_thread_limit({"OMP_NUM_THREADS": "4", "NUMBA_NUM_THREADS": "2"}) == 2
     # what OpenMP runtimes ignore, we ignore
     assert environment_thread_limit({"OMP_NUM_THREADS": "zero", "NUMBA_NUM_THREADS": "0"}) is None
+    assert environment_thread_limit({"OMP_NUM_THREADS": " +3 "}) == 3
+    # ASCII digits only, as OpenMP reads them: Python's int() would take "1_0" as 10 and an Arabic-Indic 3
+    for value in ("1_0", "\u0663", "1.5", "-2", "++1"):
+        assert environment_thread_limit({"OMP_NUM_THREADS": value}) is None, value
 
 
 def test_cgroup_v2_quota(tmp_path):
@@ -286,8 +290,17 @@ def test_a_huge_explicit_thread_count_means_as_many_as_there_are(backend):
     if backend not in available_backends():
         pytest.skip(f"backend {backend!r} is not available in this installation")
     assert check_n_threads_value(2**40) == MAX_N_THREADS
+    assert check_n_threads_value(np.int16(3)) == 3
     x = np.linspace(-3, 3, 1001)
     np.testing.assert_array_equal(kernels.gelu(x, backend=backend, n_threads=2**31),
                                   kernels.gelu(x, backend=backend, n_threads=1))
     loss, grad = kernels.mse_loss(x, -x, backend=backend, n_threads=2**63)
     np.testing.assert_array_equal(grad, kernels.mse_loss(x, -x, backend=backend, n_threads=1)[1])
+
+
+@pytest.mark.parametrize("value", [np.array([2]), np.array([1, 2]), 2.0, "2", True])
+def test_a_thread_count_that_is_no_integer_is_refused_by_name(value):
+    from fastlc._threads import check_n_threads_value
+
+    with pytest.raises(TypeError, match="n_threads must be a positive int or None"):
+        check_n_threads_value(value)

@@ -236,7 +236,11 @@ class _MLPMixin:
 
     def _blas_threads(self):
         """BLAS on at most the threads this fit may use (its products are most of the work)."""
-        return _blas_controller().limit(limits=check_n_threads(self.n_threads), user_api="blas")
+        blas = _blas_controller().select(user_api="blas")
+        # and never more than BLAS runs on now: a threadpool_limits(user_api="blas") block or
+        # OPENBLAS_NUM_THREADS around the fit stays in force (the fit raised a limit of 1 to n_threads)
+        allowed = min([check_n_threads(self.n_threads)] + [lib.num_threads for lib in blas.lib_controllers])
+        return blas.limit(limits=allowed)
 
     # ----------------------------------------------------------- passes
 
