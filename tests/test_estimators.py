@@ -656,3 +656,70 @@ def test_parameter_names_are_each_class_own():
     assert Narrow().get_params() == {"alpha": 0.5}
     assert "alpha" in SoftmaxClassifier().get_params() and len(SoftmaxClassifier().get_params()) > 1
     assert LinearSVMClassifier._get_param_names() == sorted(LinearSVMClassifier().get_params())
+
+
+@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier])
+def test_warm_start_trains_with_the_optimizer_set_now(Estimator, blobs):
+    # set_params(optimizer=...) before a warm start or partial_fit was ignored: Adam went on
+    X, y = blobs
+    switched = Estimator(warm_start=True, max_epochs=3, tol=None, random_state=0).fit(X, y)
+    # the same weights trained on by a model that has always used plain SGD (which keeps no statistics)
+    always_sgd = Estimator(optimizer="sgd", warm_start=True, max_epochs=1, tol=None, random_state=0).fit(X, y)
+    always_sgd.coef_[...] = switched.coef_
+    always_sgd.intercept_[...] = switched.intercept_
+    switched.set_params(optimizer="sgd").fit(X, y)
+    always_sgd.set_params(max_epochs=3).fit(X, y)
+    np.testing.assert_array_equal(switched.coef_, always_sgd.coef_)
+    np.testing.assert_array_equal(switched.intercept_, always_sgd.intercept_)
+    switched.set_params(optimizer="momentum", momentum=0.5).partial_fit(X, y)
+    assert switched._optimizer_state.name == "momentum"
+    assert switched._optimizer_state.momentum == 0.5
+
+
+@pytest.mark.parametrize("damage", ["index past the last feature", "negative index", "indptr past nnz"])
+@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier])
+def test_a_malformed_sparse_matrix_is_refused(Estimator, damage):
+    # the kernels index with X.indices / X.indptr unchecked: a bad index crashed the process or (negative)
+    # trained on the wrong feature
+    X = sparse.csr_matrix(np.random.default_rng(0).standard_normal((40, 15)))
+    y = np.arange(40) % 3
+    model = Estimator(max_epochs=1, tol=None).fit(X, y)
+    bad = X.copy()
+    if damage == "index past the last feature":
+        bad.indices[3] = 10**6
+    elif damage == "negative index":
+        bad.indices[3] = -5
+    else:
+        bad.indptr[-1] += 50
+    with pytest.raises(ValueError, match="X is a malformed sparse matrix"):
+        Estimator(max_epochs=1).fit(bad, y)
+    with pytest.raises(ValueError, match="X is a malformed sparse matrix"):
+        model.predict(bad)
+
+
+@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier])
+def test_memory_mapped_model_trains_on(Estimator, blobs, tmp_path):
+    # joblib.load(..., mmap_mode="r") gives read-only arrays, which the kernels refused in partial_fit
+    import joblib
+
+    X, y = blobs
+    model = Estimator(max_epochs=2, tol=None, random_state=0).fit(X, y)
+    joblib.dump(model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+    loaded.partial_fit(X, y)
+    model.partial_fit(X, y)
+    np.testing.assert_array_equal(loaded.decision_function(X), model.decision_function(X))
+
+
+def test_a_refit_without_early_stopping_drops_the_old_validation_scores(blobs):
+    X, y = blobs
+    model = SoftmaxClassifier(early_stopping=True, max_epochs=3, tol=None, random_state=0).fit(X, y)
+    assert len(model.validation_scores_) == 3
+    model.set_params(early_stopping=False).fit(X, y)
+    assert not hasattr(model, "validation_scores_")
+
+
+def test_early_stopping_on_one_sample_names_it():
+    with pytest.raises(ValueError, match="leaves no samples for training out of 1 sample$"):
+        SoftmaxClassifier(early_stopping=True)._validation_split(np.ones((1, 2)), np.array([0]), np.ones(1),
+                                                                 np.random.default_rng(0))

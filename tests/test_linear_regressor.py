@@ -267,3 +267,20 @@ def test_works_in_pipeline_and_grid_search():
         search.fit(X, y)
     assert search.best_params_["linearregressor__learning_rate"] == 0.3
     assert search.best_score_ > 0.95
+
+
+def test_early_stopping_needs_two_validation_samples():
+    # R^2 of one sample is NaN: every epoch looked worse and the untrained weights came back silently
+    X = np.random.default_rng(0).standard_normal((10, 3))
+    with pytest.raises(ValueError, match="leaves 1 validation sample out of 10 samples; .* at least 2"):
+        LinearRegressor(early_stopping=True).fit(X, X @ [1.0, 2.0, 3.0])
+    model = LinearRegressor(early_stopping=True, validation_fraction=0.2, max_epochs=5, tol=None).fit(
+        X, X @ [1.0, 2.0, 3.0])
+    assert len(model.validation_scores_) == 5 and np.isfinite(model.validation_scores_).all()
+
+
+def test_warm_start_follows_the_optimizer_set_now():
+    X = np.random.default_rng(0).standard_normal((60, 3))
+    model = LinearRegressor(warm_start=True, max_epochs=2, tol=None, random_state=0).fit(X, X @ [1.0, 2.0, 3.0])
+    model.set_params(optimizer="sgd").fit(X, X @ [1.0, 2.0, 3.0])
+    assert model._optimizer_state.name == "sgd" and model.t_ == 2  # a fresh optimizer: its steps only

@@ -291,3 +291,96 @@ def test_fit_keeps_a_users_blas_limit():
     with threadpool_limits(limits=1, user_api="blas"):
         model.fit(X, y)
     assert seen and set(seen) == {1}
+
+
+# ---------------------------------------------------------------- defects found by a probe (each failed before)
+
+
+def _backends():
+    from fastlc import available_backends
+
+    return [b for b in ("numpy", "numba", "cython") if b in available_backends()]
+
+
+def test_batch_norm_fits_whatever_rows_the_last_batch_has():
+    # 257 rows in batches of 256 left a last batch of one row, on which batch norm's statistics fail
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((257, 4))
+    y = (X[:, 0] > 0).astype(int)
+    model = MLPClassifier((5,), batch_norm=True, max_epochs=2, tol=None, random_state=0).fit(X, y)
+    assert model.t_ == 2  # one batch of 257 an epoch: the last row joined the batch before it
+    MLPRegressor((5,), batch_norm=True, batch_size=10, max_epochs=1, tol=None).fit(X[:21], X[:21, 0])
+
+
+def test_batch_norm_on_one_sample_is_refused_and_leaves_the_model_unfitted():
+    X, y = np.ones((1, 3)), np.array([1])
+    model = MLPClassifier((4,), batch_norm=True)
+    with pytest.raises(ValueError, match="batch_norm=True needs at least 2 samples .*got 1 sample"):
+        model.partial_fit(X, y, classes=[0, 1])
+    assert not hasattr(model, "coefs_") and not hasattr(model, "n_iter_")
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_batch_norm_hidden_intercepts_stay_zero_and_backends_agree_in_float32(Estimator):
+    # the intercept before a batch norm has gradient 0 up to rounding; Adam made that rounding into steps
+    # of the learning rate's size, and float32 fits of different backends drifted apart by 0.1
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 5)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int) if Estimator is MLPClassifier else (X @ rng.standard_normal(5)).astype(np.float32)
+    fits = {backend: Estimator((6, 3), batch_norm=True, max_epochs=3, tol=None, random_state=0, batch_size=8,
+                               learning_rate=0.01, backend=backend).fit(X, y) for backend in _backends()}
+    for model in fits.values():
+        for intercept in model.intercepts_[:-1]:
+            np.testing.assert_array_equal(intercept, 0)
+        assert np.any(model.intercepts_[-1] != 0)  # the output layer's is trained
+    reference = next(iter(fits.values()))
+    for model in fits.values():
+        np.testing.assert_allclose(model.predict(X), reference.predict(X), rtol=1e-5, atol=1e-5)
+
+
+def test_small_numpy_integer_layer_sizes():
+    # np.int8(100) * np.int8(100) overflows: the sizes are taken as Python ints
+    X, y = small_classification(30, 3, 2)
+    model = MLPClassifier(hidden_layer_sizes=(np.int8(100), np.uint8(200)), max_epochs=1, tol=None).fit(X, y)
+    assert [coef.shape for coef in model.coefs_] == [(3, 100), (100, 200), (200, 2)]
+
+
+def test_a_network_too_large_for_memory_names_its_sizes():
+    X, y = small_classification(30, 3, 2)
+    with pytest.raises(MemoryError, match=r"hidden_layer_sizes=\(1000000000000,\)"):
+        MLPClassifier(hidden_layer_sizes=(10**12,), max_epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_warm_start_follows_the_optimizer_set_now(Estimator):
+    X, y = small_classification(60, 3, 2)
+    model = Estimator((4,), warm_start=True, max_epochs=2, tol=None, random_state=0).fit(X, y)
+    model.set_params(optimizer="nesterov", momentum=0.5).fit(X, y)
+    assert (model._optimizer_state.name, model._optimizer_state.momentum) == ("nesterov", 0.5)
+    model.set_params(momentum=0.8).partial_fit(X, y)
+    assert model._optimizer_state.momentum == 0.8
+
+
+def test_early_stopping_regression_needs_two_validation_samples():
+    # R^2 of one sample is NaN: every epoch looked worse and the untrained weights came back silently
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 3))
+    with pytest.raises(ValueError, match="leaves 1 validation sample out of 10 samples; .* at least 2"):
+        MLPRegressor((4,), early_stopping=True).fit(X, X @ [1.0, 2.0, 3.0])
+
+
+def test_memory_mapped_models_predict_and_train_on(tmp_path):
+    # joblib.load(..., mmap_mode="r") gives read-only arrays: partial_fit failed in the Cython kernels,
+    # and batch norm's running statistics were refused even in prediction
+    import joblib
+
+    X, y = small_classification(80, 4, 2)
+    for model in (MLPClassifier((4,), max_epochs=2, tol=None, random_state=0),
+                  MLPClassifier((4,), batch_norm=True, max_epochs=2, tol=None, random_state=0)):
+        model.fit(X, y)
+        joblib.dump(model, tmp_path / "model.joblib")
+        loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+        np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+        loaded.partial_fit(X, y)
+        model.partial_fit(X, y)
+        np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

@@ -153,6 +153,9 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         "n_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
 
+    #: Validation samples early stopping needs for its score to be defined (accuracy: 1).
+    _min_validation_samples = 1
+
     #: What ``validate_data`` accepts for X: "csr" (CSC / COO converted once) in the models with a sparse
     #: gradient kernel (:meth:`_sparse_gradient_kernel`), False (dense only) in the others.
     _accept_sparse = False
@@ -173,6 +176,24 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                 raise InvalidParameterError(
                     f"The {name!r} parameter of {type(self).__name__} must not be a bool; got {value!r}")
         super()._validate_params()
+
+    def _validated_input(self, X, y="no_validation", *, reset=True, **options):
+        """scikit-learn's ``validate_data`` of every fit and prediction (float64 or float32, C order, sparse
+        where the model takes it; ``options`` for y), then the structure of a sparse X: the kernels index
+        with its ``indices`` and ``indptr`` unchecked, so a malformed matrix (a column index past the last
+        feature, an ``indptr`` past ``nnz``) crashed the process or trained on the wrong features.
+
+        Returns ``X``, or ``(X, y)`` when ``y`` is given.
+        """
+        validated = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
+                                  accept_sparse=self._accept_sparse, reset=reset, **options)
+        X_checked = validated[0] if isinstance(validated, tuple) else validated
+        if sparse.issparse(X_checked):
+            try:
+                X_checked.check_format(full_check=True)
+            except ValueError as error:
+                raise ValueError(f"X is a malformed sparse matrix: {error}") from None
+        return validated
 
     def _store_parameters(self, values):
         """Set every constructor parameter from the ``__init__``'s ``locals()`` (as given: no logic,
@@ -266,10 +287,11 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         return np.sort(order[:n_val])
 
     def _fit_or_forget(self, fresh, *args, **kwargs):
-        """Train; if a fresh model diverges, leave the estimator unfitted (never NaN weights)."""
+        """Train; if a fresh model diverges (or training fails otherwise), leave the estimator unfitted
+        (never NaN weights, never a model that looks fitted but was not trained)."""
         try:
             self._fit_epochs(*args, **kwargs)
-        except DivergenceError:
+        except Exception:
             if fresh:
                 for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
                     delattr(self, name)
@@ -316,8 +338,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
     def _scores(self, X):
         check_is_fitted(self)
         self._sync_params()  # a coef_ / intercept_ the user assigned counts, as in scikit-learn's linear models
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", accept_sparse=self._accept_sparse,
-                          reset=False)
+        X = self._validated_input(X, reset=False)
         return self._linear_scores(X)
 
     def _linear_scores(self, X):
@@ -332,11 +353,31 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         n_outputs = self._n_outputs()
         self._params = aligned_zeros(n_outputs * n_features + n_outputs, dtype)
         self._bind_views(n_outputs, n_features)
-        self._optimizer_state = OptimizerState(
-            self.optimizer, self._params.shape[0], dtype, momentum=self.momentum, beta_1=self.beta_1,
-            beta_2=self.beta_2, epsilon=self.epsilon,
-        )
+        self._optimizer_state = self._new_optimizer_state(dtype)
         self._epochs_seen = 0
+
+    def _new_optimizer_state(self, dtype):
+        """Fresh statistics of the ``optimizer`` set now, for every value of ``_params``."""
+        return OptimizerState(self.optimizer, self._params.shape[0], dtype, momentum=self.momentum,
+                              beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
+
+    def _follow_optimizer_settings(self):
+        """Train on (warm start, ``partial_fit``) with the optimizer settings of now, not those of the first fit.
+
+        Another ``optimizer`` starts afresh (one optimizer's statistics mean nothing to another; the step
+        count restarts, so Adam's bias correction does too). New ``momentum``, ``beta_1``, ``beta_2`` or
+        ``epsilon`` apply from the next step on, with the statistics kept, as when a torch.optim parameter
+        group's are changed. (They were ignored: ``set_params(optimizer="sgd")`` went on training with Adam.)
+        """
+        state = self._optimizer_state
+        if state.name != self.optimizer:
+            self._optimizer_state = self._new_optimizer_state(self._params.dtype)
+            return
+        for key, buffer in state.buffers.items():  # read-only after joblib.load(..., mmap_mode="r")
+            if not buffer.flags.writeable:
+                state.buffers[key] = buffer.copy()
+        state.momentum, state.beta_1, state.beta_2, state.epsilon = (
+            self.momentum, self.beta_1, self.beta_2, self.epsilon)
 
     def _bind_views(self, n_outputs, n_features):
         """Make ``coef_`` and ``intercept_`` views into the flat parameter vector.
@@ -391,11 +432,14 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
     def _fit_epochs(self, X, y, weight, generator, *, incremental):
         """Train ``max_epochs`` epochs (or one for ``partial_fit``), in place."""
         self._prepare_params(X)
+        self._follow_optimizer_settings()
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
             X, y, weight, X_val, y_val, weight_val = self._validation_split(X, y, weight, generator)
             self.validation_scores_ = getattr(self, "validation_scores_", []) if self.warm_start else []
             best_params = self._params.copy()
+        elif not incremental:
+            self.__dict__.pop("validation_scores_", None)  # an earlier fit's scores say nothing of this one
         # A fit's epochs read every row again and again: one aligned copy pays once they are enough
         # (partial_fit's one pass never is). See ALIGN_MIN_EPOCHS.
         runner = self._batch_runner(X, y, weight, align_rows=not incremental and self.max_epochs >= ALIGN_MIN_EPOCHS)
@@ -421,6 +465,9 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                     guard.check_epoch(loss, self._params)
                 except Diverged as reason:
                     self._diverged(snapshot, lr, reason)
+                except Exception:
+                    self._restore(snapshot)  # no half-trained epoch left behind by any other failure either
+                    raise
                 self._epochs_seen += 1
                 self.n_iter_ += 1
                 self.loss_curve_.append(loss)
@@ -462,8 +509,9 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
             self._params = self._params.astype(X.dtype)
             self._bind_views(*self._coef_matrix.shape)
             self._optimizer_state.astype(X.dtype)
-        if not is_aligned(self._params):
-            # after unpickling or a user-assigned coef_: the fused kernel reads W once per row group
+        if not (is_aligned(self._params) and self._params.flags.writeable):
+            # after unpickling or a user-assigned coef_: the fused kernel reads W once per row group;
+            # a model loaded with joblib's mmap_mode="r" holds read-only arrays
             self._params = aligned_copy(self._params)
             self._bind_views(*self._coef_matrix.shape)
         if self._coef_matrix.shape[1] != X.shape[1]:
@@ -589,11 +637,14 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         """Hold out ``validation_fraction`` of the samples (which ones: :meth:`_validation_rows`)."""
         n_samples = X.shape[0]
         n_val = int(np.ceil(self.validation_fraction * n_samples))
+        out_of = f"out of {n_samples} sample{'s' if n_samples != 1 else ''}"
         if n_val < 1 or n_samples - n_val < 1:
+            raise ValueError(f"validation_fraction={self.validation_fraction} leaves no samples for "
+                             f"{'validation' if n_val < 1 else 'training'} {out_of}")
+        if n_val < self._min_validation_samples:
             raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves no samples for "
-                f"{'validation' if n_val < 1 else 'training'} out of {n_samples}"
-            )
+                f"validation_fraction={self.validation_fraction} leaves {n_val} validation sample {out_of}; "
+                f"early stopping's score needs at least {self._min_validation_samples}")
         val_rows = self._validation_rows(y, generator.permutation(n_samples), n_val)
         train = np.ones(n_samples, dtype=bool)
         train[val_rows] = False
@@ -640,8 +691,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
             The fitted estimator.
         """
         self._validate_params()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                             accept_sparse=self._accept_sparse)
+        X, y = self._validated_input(X, y)
         _check_class_labels(y)
         classes, y_encoded = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
@@ -689,8 +739,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
                 "are unknown. Compute weights once with sklearn.utils.compute_class_weight('balanced', "
                 "classes=classes, y=y_sample) and pass them as a dict."
             )
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=self._accept_sparse,
-                             reset=first_call)
+        X, y = self._validated_input(X, y, reset=first_call)
         _check_class_labels(y)
         if first_call:
             if classes is None:

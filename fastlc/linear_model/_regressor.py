@@ -5,7 +5,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._constants import REGRESSION_EPSILON_INSENSITIVE, REGRESSION_HUBER
 from .._dispatch import get_kernel
@@ -19,6 +19,10 @@ LOSSES = ("squared_error", "absolute_error", "huber", "epsilon_insensitive")
 
 class BaseRegressor(RegressorMixin, BaseLinearModel):
     """Regression on the mini-batch training loop: targets, fit, partial_fit, predict (not for direct use)."""
+
+    #: R^2 of one sample is undefined (NaN): early stopping never saw an improvement and silently
+    #: restored the untrained weights
+    _min_validation_samples = 2
 
     # ------------------------------------------------------------ public API
 
@@ -122,8 +126,7 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
 
     def _check_data(self, X, y, *, reset):
         """(X, targets (n_samples, n_targets) C-contiguous in X's dtype, whether y was 1-D)."""
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", accept_sparse=self._accept_sparse,
-                             multi_output=True, y_numeric=True, reset=reset)
+        X, y = self._validated_input(X, y, multi_output=True, y_numeric=True, reset=reset)
         if np.asarray(y).dtype.kind not in "biuf":
             raise ValueError(f"y must hold numbers (regression targets); got dtype {np.asarray(y).dtype}")
         targets = np.ascontiguousarray(np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1))

@@ -106,18 +106,29 @@ class StoppingRule:
         return self.sign * value > self.best
 
 
-def run_batches(order, batch_size, mean_weight, row_loss, guard, gradient, update):
-    """The epoch loop of every runner (dense, sparse): batches of ``order`` in turn, each
-    ``gradient(rows, batch_weight, row_loss)`` (writes the weighted loss rows), the divergence check on
-    the batch's mean loss, then ``update()``. Returns the summed weighted data loss (a Python float).
+def batch_bounds(n_samples, batch_size, min_rows=1):
+    """``[(start, stop), ...]`` of an epoch's batches: ``batch_size`` rows each, the last one the rest.
+
+    A rest of fewer than ``min_rows`` rows joins the batch before it: batch norm's statistics need 2
+    rows, and a network with batch norm fit on 257 samples in batches of 256 failed in its last batch.
+    """
+    starts = list(range(0, n_samples, batch_size))
+    if len(starts) > 1 and n_samples - starts[-1] < min_rows:
+        starts.pop()
+    return list(zip(starts, starts[1:] + [n_samples]))
+
+
+def run_batches(order, batch_size, mean_weight, row_loss, guard, gradient, update, min_rows=1):
+    """The epoch loop of every runner (dense, sparse): batches of ``order`` in turn (see
+    :func:`batch_bounds`), each ``gradient(rows, batch_weight, row_loss)`` (writes the weighted loss rows),
+    the divergence check on the batch's mean loss, then ``update()``. Returns the summed weighted data loss
+    (a Python float).
 
     ``batch_weight`` is the batch's row count times the set's mean sample weight (see BatchRunner).
     """
-    n_samples = order.shape[0]
     data_loss = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, n_samples, batch_size):
-            stop = min(start + batch_size, n_samples)
+        for start, stop in batch_bounds(order.shape[0], batch_size, min_rows):
             batch_weight = (stop - start) * mean_weight
             losses = row_loss[: stop - start]
             gradient(order[start:stop], batch_weight, losses)
@@ -142,9 +153,12 @@ class BatchRunner:
     batch_size : int
     epoch : ``run_epoch`` of the Cython epoch loop, or None (see ``BaseLinearModel._deferred_steps``)
     defer : the ``DeferredSteps`` to which ``step`` adds its steps for ``epoch``, or None
+    min_rows : int, default=1
+        Fewest rows of a batch (see :func:`batch_bounds`); 1 with ``epoch``.
     """
 
-    def __init__(self, estimator, X, y, weight, batch_gradient, step, batch_size, epoch=None, defer=None):
+    def __init__(self, estimator, X, y, weight, batch_gradient, step, batch_size, epoch=None, defer=None,
+                 min_rows=1):
         dtype = X.dtype
         params = estimator._params
         n_weights = estimator._n_penalized()
@@ -158,7 +172,8 @@ class BatchRunner:
         self.grad_weights = self.grad[:n_weights]
         # what batch_gradient takes as (coef, intercept, grad_coef, grad_intercept): views of params and grad
         self.coef, self.intercept, self.grad_coef, self.grad_intercept = estimator._kernel_views(self.grad)
-        self.row_loss = np.empty(batch_size, dtype=dtype)
+        self.min_rows = min_rows
+        self.row_loss = np.empty(batch_size + min_rows - 1, dtype=dtype)  # a last batch's rest may join it
         # Normalising every batch by the mean weight of the whole set (rather
         # than the batch's own weight sum) makes each batch gradient an unbiased
         # estimate of the gradient of sum(w L) / sum(w).
@@ -182,7 +197,8 @@ class BatchRunner:
             self._add_l1_gradient()
             self.step(self.grad, lr)
 
-        return run_batches(order, self.batch_size, self.mean_weight, self.row_loss, guard, gradient, update)
+        return run_batches(order, self.batch_size, self.mean_weight, self.row_loss, guard, gradient, update,
+                           self.min_rows)
 
     def _run_compiled_epoch(self, order, lr, guard):
         """The epoch as one Cython loop: each batch's step recorded first, the loop runs kernel and step of

@@ -28,7 +28,6 @@ from .._memory import aligned_copy, aligned_zeros, is_aligned
 from .._numpy._nn_losses import _epsilon_insensitive, _huber
 from .._validation import check_n_threads
 from ..linear_model._base import BaseLinearClassifier, _blas_controller
-from ..linear_model._optimizers import OptimizerState
 from ..linear_model._params_doc import (
     MLP_CLASSIFIER_PARAMETERS, MLP_REGRESSOR_PARAMETERS, REGRESSOR_ATTRIBUTES, SHARED_ATTRIBUTES,
 )
@@ -64,7 +63,10 @@ MLP_PARAMETERS = """\
     batch_norm : bool, default=False
         Batch-normalise every hidden layer before its activation (PyTorch's
         ``BatchNorm1d``: batch statistics in training, running statistics with
-        momentum 0.1 in ``predict``).
+        momentum 0.1 in ``predict``). The hidden layers' intercepts are then 0
+        and not trained (PyTorch's ``bias=False`` before a batch norm): batch
+        norm removes them, so their gradient is 0 up to rounding, and Adam
+        scaled that rounding into steps of the learning rate's size.
 """
 
 MLP_ATTRIBUTES = """\
@@ -124,7 +126,8 @@ class _MLPMixin:
             if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
                 raise ValueError(f"hidden_layer_sizes={self.hidden_layer_sizes!r} must hold positive integers; "
                                  f"got {size!r}")
-        return sizes
+        # Python ints: the products of NumPy's small integers overflow (np.int8(100) * np.int8(100))
+        return tuple(int(size) for size in sizes)
 
     def _initialize(self, n_features, dtype):
         """Glorot-uniform weights and intercepts (as scikit-learn's MLP), batch norm at identity."""
@@ -133,7 +136,11 @@ class _MLPMixin:
         n_weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
         n_units = sum(sizes[1:])
         n_norm = 2 * sum(sizes[1:-1]) if self.batch_norm else 0
-        self._params = aligned_zeros(n_weights + n_units + n_norm, dtype)
+        try:
+            self._params = aligned_zeros(n_weights + n_units + n_norm, dtype)
+        except MemoryError:
+            raise MemoryError(f"hidden_layer_sizes={self.hidden_layer_sizes!r}: the network's "
+                              f"{n_weights + n_units + n_norm:,} parameters do not fit in memory") from None
         self._bind_views()
         rng = check_random_state(self.random_state)
         # scikit-learn's factor: 6, or 2 for a logistic activation
@@ -145,13 +152,12 @@ class _MLPMixin:
                 intercept[...] = rng.uniform(-bound, bound, intercept.shape)
         for gamma in self._bn_gamma:
             gamma[...] = 1
+        for intercept in self._normalized_intercepts(self.intercepts_):
+            intercept[...] = 0
         self._running_mean = [np.zeros(units, dtype) for units in sizes[1:-1]] if self.batch_norm else []
         self._running_var = [np.ones(units, dtype) for units in sizes[1:-1]] if self.batch_norm else []
         self._dropout_key = int(rng.randint(np.iinfo(np.int32).max))
-        self._optimizer_state = OptimizerState(
-            self.optimizer, self._params.shape[0], dtype, momentum=self.momentum, beta_1=self.beta_1,
-            beta_2=self.beta_2, epsilon=self.epsilon,
-        )
+        self._optimizer_state = self._new_optimizer_state(dtype)
         self._epochs_seen = 0
         self.n_layers_ = len(sizes)
 
@@ -171,6 +177,10 @@ class _MLPMixin:
                 betas.append(flat[offset + units: offset + 2 * units])
                 offset += 2 * units
         return coefs, intercepts, gammas, betas
+
+    def _normalized_intercepts(self, intercepts):
+        """The intercepts of the layers that batch norm follows: 0, never trained (see ``batch_norm``)."""
+        return intercepts[:-1] if self.batch_norm else []
 
     def _bind_views(self, *_):
         self.coefs_, self.intercepts_, self._bn_gamma, self._bn_beta = self._views(self._params)
@@ -204,8 +214,10 @@ class _MLPMixin:
             self._running_mean = [m.astype(X.dtype) for m in self._running_mean]
             self._running_var = [v.astype(X.dtype) for v in self._running_var]
             self._optimizer_state.astype(X.dtype)
-        if not is_aligned(self._params):
+        if not (is_aligned(self._params) and self._params.flags.writeable):  # writeable: see the linear models'
             self._params = aligned_copy(self._params)
+        self._running_mean = [m if m.flags.writeable else m.copy() for m in self._running_mean]
+        self._running_var = [v if v.flags.writeable else v.copy() for v in self._running_var]
         self._bind_views()
         if self._sizes[0] != X.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self._sizes[0]}")
@@ -330,9 +342,9 @@ class _MLPMixin:
             # streams the layer's input and weights through it (3 MB for 200 x 784 x 256 in float64,
             # more than a core's L2); after it, the sum read delta back from L3 (200 x 256 float64:
             # about 55 us a batch against 12 us before the product, on this machine).
-            if self.fit_intercept:
+            if self.fit_intercept and not (self.batch_norm and layer < n_hidden):
                 np.sum(delta, axis=0, out=grad_intercepts[layer])
-            else:
+            else:  # no intercept, or one that batch norm removes (see _normalized_intercepts)
                 grad_intercepts[layer][...] = 0
             if sparse.issparse(A):  # the first layer on sparse input: (features, batch) CSC times dense
                 grad_coefs[layer][...] = A.T @ delta
@@ -376,7 +388,13 @@ class _MLPMixin:
             grad_scores = output_loss(scores, y[rows], row_weight[rows], grad_scale, loss_out)
             self._backward(grad_scores, cache, grad, n_threads)
 
-        return BatchRunner(self, X, y, weight, batch_gradient, self._stepper(n_threads), batch_size)
+        # batch norm's statistics need 2 rows in every batch (a last row alone joins the batch before it)
+        min_rows = 2 if self._running_mean else 1
+        if X.shape[0] < min_rows:
+            raise ValueError(f"batch_norm=True needs at least 2 samples to train on (batch statistics); got "
+                             f"{X.shape[0]} sample")
+        return BatchRunner(self, X, y, weight, batch_gradient, self._stepper(n_threads), batch_size,
+                           min_rows=min_rows)
 
     def _linear_scores(self, X):
         """Output scores of the trained network (no dropout; batch norm on its running statistics)."""
