@@ -5,6 +5,7 @@ SGDClassifier and MLPClassifier, demonstrates the kernels on the worked
 example of the documentation, then prints a speed table of the backends.
 """
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -13,7 +14,7 @@ import numpy as np
 
 from . import __version__, kernels
 from ._compare import compare_on_digits, format_comparison
-from ._threads import allowed_n_threads
+from ._threads import allowed_n_threads, config_context
 from ._speed_table import BACKENDS, default_cases, format_table, speed_table
 
 
@@ -50,7 +51,10 @@ def parse_args(argv):
     parser.add_argument("--no-speed-table", action="store_true", help="skip the kernel speed table")
     parser.add_argument("--repeats", type=int_at_least(1), default=5, help="timed repeats per measurement (median shown)")
     parser.add_argument("--threads", type=int_at_least(1), default=None,
-                        help="threads for the compiled backends (default: what the process is allowed)")
+                        help="threads of every fit and kernel call: the classifier comparison (fastlc's "
+                             "n_threads, and a BLAS limit for scikit-learn's models), the worked example, "
+                             "the --plots training (at most THREADS there) and the speed table "
+                             "(default: what the process is allowed)")
     parser.add_argument("--plots", metavar="DIR", default=None,
                         help='write loss_curve.png, optimizer_paths.png and loss_landscape.png into DIR '
                              '(needs matplotlib: pip install "fastlc[plot]")')
@@ -78,17 +82,18 @@ def _check_plots_directory(parser, directory):
         parser.error(f"--plots {directory!r}: the directory is not writable")
 
 
-def demo():
-    """The CS231n worked example: three samples, three classes."""
+def demo(n_threads=None):
+    """The CS231n worked example: three samples, three classes, on ``n_threads`` threads."""
     scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
     y = np.array([0, 1, 2])
-    per_sample, _ = kernels.multiclass_hinge(scores, y, reduction="none")
-    mean_hinge, _ = kernels.multiclass_hinge(scores, y)
-    mean_ce, grad = kernels.softmax_cross_entropy(scores, y)
+    per_sample, _ = kernels.multiclass_hinge(scores, y, reduction="none", n_threads=n_threads)
+    mean_hinge, _ = kernels.multiclass_hinge(scores, y, n_threads=n_threads)
+    mean_ce, grad = kernels.softmax_cross_entropy(scores, y, n_threads=n_threads)
     print("Worked example: scores", scores.tolist(), "labels", y.tolist())
     print(f"  multiclass hinge per sample {np.round(per_sample, 4).tolist()}, mean {mean_hinge:.4f}")
     print(f"  softmax cross-entropy mean {mean_ce:.4f}; gradient row 0 {np.round(grad[0], 4).tolist()}")
-    print(f"  softmax([3, 1, -3]) = {np.round(kernels.softmax(np.array([[3.0, 1.0, -3.0]]))[0], 4).tolist()}")
+    prob = kernels.softmax(np.array([[3.0, 1.0, -3.0]]), n_threads=n_threads)[0]
+    print(f"  softmax([3, 1, -3]) = {np.round(prob, 4).tolist()}")
 
 
 def main(argv=None):
@@ -97,12 +102,16 @@ def main(argv=None):
           f"Python {platform.python_version()}, NumPy {np.__version__}")
     print(f"backends available: {', '.join(kernels.available_backends())}\n")
     print("Digits (8x8 images, 10 classes), 75/25 split: test accuracy and fit time")
-    rows = compare_on_digits(n_samples=args.n_samples, max_epochs=args.epochs, backend=args.backend)
+    rows = compare_on_digits(n_samples=args.n_samples, max_epochs=args.epochs, backend=args.backend,
+                             n_threads=args.threads)
     print(format_comparison(rows) + "\n")
-    demo()
+    demo(args.threads)
     if args.plots is not None:
         from .plotting._demo import save_demo_pictures
-        save_demo_pictures(args.plots, n_samples=args.n_samples, max_epochs=args.epochs, backend=args.backend)
+        # save_demo_pictures takes no n_threads: the bound of its calls made with n_threads=None
+        with contextlib.nullcontext() if args.threads is None else config_context(n_threads=args.threads):
+            save_demo_pictures(args.plots, n_samples=args.n_samples, max_epochs=args.epochs,
+                               backend=args.backend)
     if args.no_speed_table:
         return 0
     print("\nKernel speed, median of repeats:")

@@ -7,11 +7,14 @@ Used by ``python -m fastlc``: the rows show test accuracy and fit time of
 scikit-learn's with the same hidden layer (64 ReLU units), Adam, learning rate
 1e-3, batch 200 and epoch budget, all on the same split.
 """
+import contextlib
 import time
 import warnings
 from typing import NamedTuple
 
 import numpy as np
+
+from ._threads import check_n_threads_value
 
 
 class ComparisonRow(NamedTuple):
@@ -22,14 +25,14 @@ class ComparisonRow(NamedTuple):
     fit_seconds: float
 
 
-def _models(max_epochs, backend, random_state):
+def _models(max_epochs, backend, random_state, n_threads):
     from sklearn.linear_model import SGDClassifier
     from sklearn.neural_network import MLPClassifier
 
     from .linear_model import LinearSVMClassifier, SoftmaxClassifier
     from .neural_network import MLPClassifier as FastMLPClassifier
 
-    ours = dict(random_state=random_state, backend=backend)
+    ours = dict(random_state=random_state, backend=backend, n_threads=n_threads)
     sgd = dict(random_state=random_state)
     mlp = dict(hidden_layer_sizes=(), random_state=random_state)
     if max_epochs is not None:
@@ -42,12 +45,13 @@ def _models(max_epochs, backend, random_state):
         ("fastlc LinearSVMClassifier", LinearSVMClassifier(**ours)),
         ('sklearn SGDClassifier(loss="hinge")', SGDClassifier(loss="hinge", **sgd)),
         ("sklearn MLPClassifier(hidden_layer_sizes=())", MLPClassifier(**mlp)),
-        ("fastlc MLPClassifier((64,))", FastMLPClassifier(max_epochs=epochs, backend=backend, **network)),
+        ("fastlc MLPClassifier((64,))", FastMLPClassifier(max_epochs=epochs, backend=backend, n_threads=n_threads,
+                                                         **network)),
         ("sklearn MLPClassifier((64,))", MLPClassifier(max_iter=epochs, **network)),
     ]
 
 
-def compare_on_digits(*, n_samples=None, max_epochs=None, backend="auto", random_state=0):
+def compare_on_digits(*, n_samples=None, max_epochs=None, backend="auto", random_state=0, n_threads=None):
     """Fit fastlc's and scikit-learn's linear classifiers on digits; time them.
 
     The digits images (8x8 pixels, values 0..16) are scaled to [0, 1] and split
@@ -67,6 +71,11 @@ def compare_on_digits(*, n_samples=None, max_epochs=None, backend="auto", random
         Kernel backend of the fastlc models.
     random_state : int, default=0
         Seed of the split and of every model.
+    n_threads : int >= 1 or None, default=None
+        Threads of every fit and score: the fastlc models' ``n_threads``, and
+        a threadpoolctl limit on BLAS (scikit-learn's MLPs multiply there, and
+        every model's scores). None: each library's default (fastlc's: what
+        the process is allowed).
 
     Returns
     -------
@@ -77,6 +86,7 @@ def compare_on_digits(*, n_samples=None, max_epochs=None, backend="auto", random
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
 
+    n_threads = check_n_threads_value(n_threads)
     X, y = load_digits(return_X_y=True)
     if n_samples is not None:
         if n_samples < 40:
@@ -86,12 +96,18 @@ def compare_on_digits(*, n_samples=None, max_epochs=None, backend="auto", random
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=random_state,
                                                         stratify=y)
     rows = []
-    with warnings.catch_warnings():
+    if n_threads is None:
+        blas_limit = contextlib.nullcontext()
+    else:
+        from threadpoolctl import threadpool_limits
+
+        blas_limit = threadpool_limits(limits=n_threads, user_api="blas")
+    with warnings.catch_warnings(), blas_limit:
         # fixed epoch budgets often stop before the tolerance is met: expected here
         warnings.simplefilter("ignore", ConvergenceWarning)
         # the untimed warm-up fit has fewer samples than the networks' batch of 200
         warnings.filterwarnings("ignore", message="Got `batch_size` less than 1 or larger than sample size")
-        for name, model in _models(max_epochs, backend, random_state):
+        for name, model in _models(max_epochs, backend, random_state, n_threads):
             warm_up = np.concatenate([np.flatnonzero(y_train == label)[:2] for label in np.unique(y_train)])
             model.fit(X_train[warm_up], y_train[warm_up])
             start = time.perf_counter()

@@ -414,3 +414,61 @@ def test_cython_kernel_takes_both_index_dtypes(Estimator, index_dtype):
     reference = Estimator(backend="numpy", **params).fit(X, y)
     assert model.coef_.shape == reference.coef_.shape
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------- index dtypes the kernels do not take
+# (int32 and int64 together are covered above: test_cython_kernel_takes_both_index_dtypes)
+MIXED_INDEX_DTYPES = [(np.int64, np.int32), (np.int32, np.int64), (np.uint32, np.int32), (np.uint32, np.uint32),
+                      (np.int16, np.int16)]
+
+
+# scipy warns about unsigned index arrays when scikit-learn's validation checks X: the input's, not fastlc's
+@pytest.mark.filterwarnings("ignore:indices array has non-integer dtype", "ignore:indptr array has non-integer dtype")
+@pytest.mark.parametrize("indices_dtype, indptr_dtype", MIXED_INDEX_DTYPES,
+                         ids=[f"{np.dtype(a).name}-{np.dtype(b).name}" for a, b in MIXED_INDEX_DTYPES])
+@pytest.mark.parametrize("optimizer, update", [("sgd", "lazy"), ("adam", "lazy"), ("adagrad", "lazy"),
+                                               ("adam", "dense")])
+@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier, LinearRegressor],
+                         ids=["softmax", "svm", "regressor"])
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+def test_any_integer_index_dtypes_train_the_int32_model(backend, Estimator, optimizer, update, indices_dtype,
+                                                        indptr_dtype):
+    # X.indices = X.indices.astype(np.int64) under an int32 indptr was Cython's "Buffer dtype mismatch",
+    # uint32 or int16 its "Function call with ambiguous argument types"
+    require_backend(backend)
+    X, y = make_regression_data() if Estimator is LinearRegressor else make_data()
+    X_odd = X.copy()
+    X_odd.indices, X_odd.indptr = X.indices.astype(indices_dtype), X.indptr.astype(indptr_dtype)
+    # an L1 part, so that the lazy SGD step's truncation kernels read the indices too
+    params = fit_params(optimizer=optimizer, sparse_update=update, penalty="elasticnet", alpha=1e-3, l1_ratio=0.5)
+    model = Estimator(backend=backend, **params).fit(X_odd, y)
+    reference = Estimator(backend=backend, **params).fit(X, y)
+    np.testing.assert_array_equal(model.coef_, reference.coef_)
+    np.testing.assert_array_equal(model.intercept_, reference.intercept_)
+    np.testing.assert_array_equal(model.predict(X_odd), reference.predict(X))
+    partial = Estimator(backend=backend, **params)
+    partial.partial_fit(X_odd, y, **({} if Estimator is LinearRegressor else {"classes": np.unique(y)}))
+    assert partial.n_iter_ == 1
+
+
+def test_index_arrays_are_copied_only_when_the_kernels_need_it():
+    from fastlc.linear_model._sparse import kernel_index_arrays
+
+    indices32, indptr32 = np.array([0, 2, 1], np.int32), np.array([0, 2, 3], np.int32)
+    for dtype in (np.int32, np.int64):
+        indices, indptr = indices32.astype(dtype), indptr32.astype(dtype)
+        got = kernel_index_arrays(indices, indptr, 3)
+        assert got[0] is indices and got[1] is indptr
+    # one array already in a kernel dtype: only the other is cast (to it)
+    indices64 = indices32.astype(np.int64)
+    got_indices, got_indptr = kernel_index_arrays(indices64, indptr32, 3)
+    assert got_indices is indices64 and got_indptr.dtype == np.int64
+    got_indices, got_indptr = kernel_index_arrays(indices32, indptr32.astype(np.uint32), 3)
+    assert got_indices is indices32 and got_indptr.dtype == np.int32
+    # neither: int32 when every index and the non-zero count fit, else int64
+    assert kernel_index_arrays(indices32.astype(np.uint16), indptr32.astype(np.uint16), 3)[0].dtype == np.int32
+    assert kernel_index_arrays(indices32.astype(np.uint32), indptr32.astype(np.uint32), 2**31)[1].dtype == np.int64
+    # int32 indices under an int64 indptr counting more non-zeros than int32 holds: both int64
+    big_indptr = np.array([0, 2**31], np.int64)
+    assert kernel_index_arrays(indices32, big_indptr, 3)[0].dtype == np.int64
+    np.testing.assert_array_equal(kernel_index_arrays(indices32, indptr32.astype(np.uint32), 3)[1], indptr32)

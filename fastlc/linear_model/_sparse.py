@@ -87,6 +87,43 @@ def sparse_kernel(name, backend):
         return get_kernel(name, resolve_backend("auto", name))
 
 
+#: The integer dtypes the compiled sparse kernels take for ``indices`` and ``indptr`` (both of one dtype).
+KERNEL_INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+
+
+def kernel_index_arrays(indices, indptr, n_features):
+    """``indices`` and ``indptr`` of a CSR matrix in one dtype of ``KERNEL_INDEX_DTYPES``, copied only if needed.
+
+    The Cython kernels take int32 or int64 for both arrays together: int64 indices with int32 indptr
+    (``X.indices = X.indices.astype(np.int64)``) failed with Cython's "Buffer dtype mismatch", uint32
+    or int16 with "ambiguous argument types"; Numba compiled a new specialization for every pair.
+    Called once per fit. When one array already has a kernel dtype that holds every value, the other
+    one is cast to it (usually the short indptr); otherwise both go to int32 if every column index and
+    the non-zero count fit in it, else int64.
+
+    Parameters
+    ----------
+    indices : ndarray of shape (nnz,), integer
+    indptr : ndarray of shape (n_samples + 1,), integer
+    n_features : int
+
+    Returns
+    -------
+    indices, indptr : ndarrays of one dtype, int32 or int64 (the given arrays when they already are)
+    """
+    if indices.dtype == indptr.dtype and indices.dtype in KERNEL_INDEX_DTYPES:
+        return indices, indptr
+    nnz = int(indptr[-1]) if indptr.shape[0] else 0
+    fits_int32 = max(n_features, nnz) <= np.iinfo(np.int32).max
+    if indices.dtype in KERNEL_INDEX_DTYPES and (fits_int32 or indices.dtype == np.int64):
+        dtype = indices.dtype
+    elif indptr.dtype in KERNEL_INDEX_DTYPES and (fits_int32 or indptr.dtype == np.int64):
+        dtype = indptr.dtype
+    else:
+        dtype = np.dtype(np.int32) if fits_int32 else np.dtype(np.int64)
+    return indices.astype(dtype, copy=False), indptr.astype(dtype, copy=False)
+
+
 def _feature_major(flat, n_outputs, n_features):
     """[W (n_outputs, n_features) flat, b] -> [W^T flat, b] (a new array)."""
     out = np.empty_like(flat)
@@ -149,7 +186,9 @@ class SparseBatchRunner:
         self.total_weight = float(weight.sum(dtype=np.float64))
         self.mean_weight = self.total_weight / X.shape[0]
         self.alpha_l1, self.alpha_l2 = estimator._penalty_parts()
-        self.data, self.indices, self.indptr = X.data, X.indices, X.indptr
+        # one index dtype the kernels take, cast here once rather than on every batch
+        self.data = X.data
+        self.indices, self.indptr = kernel_index_arrays(X.indices, X.indptr, n_features)
         # [lr, weight decay factor, fit_intercept, scale of the weights]: lr > 0 makes the kernel step in place
         self.sgd = np.array([0, 1, estimator.fit_intercept, 1], dtype=dtype)
         self.fused_sgd = update == "lazy" and self.state.name == "sgd"
