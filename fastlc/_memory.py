@@ -8,6 +8,8 @@ allocated with :func:`aligned_zeros`, and a fit trains on a cache-line-aligned
 copy of a dense X that fits in scikit-learn's ``working_memory``
 (:func:`aligned_for_training`).
 """
+from functools import lru_cache
+
 import numpy as np
 from sklearn import get_config
 
@@ -54,6 +56,33 @@ def aligned_copy(array, alignment=ALIGNMENT):
     return out
 
 
+@lru_cache(maxsize=1)
+def _copy_finite():
+    try:
+        from fastlc._cython._copy import copy_finite
+    except ImportError:  # no Cython build: numpy's copy, then the check
+        return None
+    return copy_finite
+
+
+def aligned_finite_copy(array, alignment=ALIGNMENT):
+    """Return ``(copy, finite)``: an ``alignment``-byte-aligned C-contiguous copy of a float32 / float64
+    ``array`` and whether all its values are finite, in one pass over ``array`` where the Cython build is
+    there (a fit's check of X and its aligned copy of X read it once instead of twice)."""
+    out = _aligned_buffer(array.shape, array.dtype, alignment, fill=False)
+    copy_finite = _copy_finite()
+    if copy_finite is not None and array.flags.c_contiguous:
+        return out, copy_finite(array.reshape(-1), out.reshape(-1))
+    out[...] = array
+    return out, bool(np.isfinite(out).all())
+
+
+def copy_pays(X):
+    """Whether training on ``X`` (C-contiguous) goes better from an aligned copy: ``X`` does not start on a
+    cache line and its bytes fit in scikit-learn's ``working_memory`` (see :func:`aligned_for_training`)."""
+    return not is_aligned(X) and X.nbytes <= get_config()["working_memory"] * 2**20
+
+
 def aligned_for_training(X):
     """``X`` itself when it starts on a cache line, else an aligned copy if that fits in memory.
 
@@ -77,6 +106,4 @@ def aligned_for_training(X):
     X : ndarray of shape (n_samples, n_features)
         ``X`` or its aligned copy (same values, dtype and shape).
     """
-    if is_aligned(X) or X.nbytes > get_config()["working_memory"] * 2**20:
-        return X
-    return aligned_copy(X)
+    return aligned_copy(X) if copy_pays(X) else X

@@ -299,22 +299,29 @@ def test_bit_identical_whatever_the_alignment_of_X(Estimator, dtype):
 
 
 def test_fit_aligns_X_only_when_the_epochs_pay_for_the_copy(monkeypatch):
-    """The aligned copy is made by fit with >= ALIGN_MIN_EPOCHS epochs on the Cython backend, not by a shorter
-    fit, not by partial_fit, not on the numpy backend (which copies no rows)."""
+    """The aligned copy (checking X finite in the same pass) is made by fit with >= ALIGN_MIN_EPOCHS epochs on
+    the Cython backend, not by a shorter fit, not by partial_fit, not on the numpy backend (which copies no
+    rows); the fit trains on it."""
     import fastlc.linear_model._base as base
+    from fastlc._memory import aligned_zeros, is_aligned
 
     if "cython" not in fastlc.available_backends():
         pytest.skip("the Cython backend is not built in this install (it alone copies rows)")
-    calls = []
-    real = base.aligned_for_training
-    monkeypatch.setattr(base, "aligned_for_training", lambda X: calls.append(X.shape) or real(X))
-    X, y = make_blobs(n_samples=120, centers=3, n_features=5, random_state=0)
+    copies, trained_on = [], []
+    real_copy, real_runner = base.aligned_finite_copy, base.BaseLinearModel._batch_runner
+    monkeypatch.setattr(base, "aligned_finite_copy", lambda X: copies.append(X.shape) or real_copy(X))
+    monkeypatch.setattr(base.BaseLinearModel, "_batch_runner",
+                        lambda self, X, *args, **kwargs: trained_on.append(is_aligned(X)) or real_runner(
+                            self, X, *args, **kwargs))
+    blobs, y = make_blobs(n_samples=120, centers=3, n_features=5, random_state=0)
+    X = aligned_zeros(blobs.size + 1, blobs.dtype)[1:].reshape(blobs.shape)  # one value past a cache line
+    X[...] = blobs
     SoftmaxClassifier(max_epochs=base.ALIGN_MIN_EPOCHS, backend="cython", random_state=0).fit(X, y)
-    assert calls == [X.shape]
+    assert copies == [X.shape] and trained_on == [True]
     SoftmaxClassifier(max_epochs=base.ALIGN_MIN_EPOCHS - 1, backend="cython", random_state=0).fit(X, y)
     SoftmaxClassifier(backend="cython", random_state=0).partial_fit(X, y, classes=np.unique(y))
     SoftmaxClassifier(max_epochs=base.ALIGN_MIN_EPOCHS, backend="numpy", random_state=0).fit(X, y)
-    assert calls == [X.shape]
+    assert copies == [X.shape] and trained_on == [True, False, False, False]
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)

@@ -4,7 +4,8 @@ import pytest
 
 import sklearn
 
-from fastlc._memory import ALIGNMENT, aligned_copy, aligned_for_training, aligned_zeros, is_aligned
+import fastlc._memory as memory
+from fastlc._memory import ALIGNMENT, aligned_copy, aligned_finite_copy, aligned_for_training, aligned_zeros, is_aligned
 
 
 def _misaligned(shape, dtype):
@@ -64,3 +65,26 @@ def test_aligned_for_training_respects_working_memory():
         assert aligned_for_training(X) is X
     with sklearn.config_context(working_memory=5):
         assert is_aligned(aligned_for_training(X))
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["cython", "numpy fallback"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_aligned_finite_copy_sees_every_non_finite_value(monkeypatch, compiled, dtype):
+    if compiled and memory._copy_finite() is None:
+        pytest.skip("the Cython backend is not built in this install")
+    if not compiled:
+        monkeypatch.setattr(memory, "_copy_finite", lambda: None)
+    X = np.random.default_rng(0).standard_normal((37, 29)).astype(dtype)  # 1073 values: 16-value lanes and a tail
+    copy, finite = aligned_finite_copy(X)
+    assert finite and is_aligned(copy) and copy.dtype == dtype and copy.shape == X.shape
+    np.testing.assert_array_equal(copy, X)
+    X[0, :2] = np.finfo(dtype).max  # huge but finite: no sum that overflows
+    assert aligned_finite_copy(X)[1]
+    for bad in (np.nan, np.inf, -np.inf):
+        for where in [(0, 0), (17, 3), (36, 28)]:  # in a lane, in the middle, in the tail
+            Y = X.copy()
+            Y[where] = bad
+            copy, finite = aligned_finite_copy(Y)
+            assert not finite, (bad, where)
+            np.testing.assert_array_equal(copy, Y)
+    assert aligned_finite_copy(np.empty((0, 3), dtype))[1]

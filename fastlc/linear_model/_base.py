@@ -33,14 +33,14 @@ from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from scipy import sparse
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _assert_all_finite, _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 # CHUNK_ROWS: rows per chunk of the fused gradient kernels (the unit of their parallel work), for
 # the thread heuristic below
 from .._constants import CHUNK_ROWS
 from .._dispatch import BACKENDS, resolve_backend
-from .._memory import aligned_copy, aligned_for_training, aligned_zeros, is_aligned
+from .._memory import aligned_copy, aligned_finite_copy, aligned_for_training, aligned_zeros, copy_pays, is_aligned
 from .._shuffle import permutation
 from .._validation import check_n_threads
 from ._sparse import SparseBatchRunner
@@ -177,23 +177,50 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                     f"The {name!r} parameter of {type(self).__name__} must not be a bool; got {value!r}")
         super()._validate_params()
 
-    def _validated_input(self, X, y="no_validation", *, reset=True, **options):
+    def _validated_input(self, X, y="no_validation", *, reset=True, fitting=False, **options):
         """scikit-learn's ``validate_data`` of every fit and prediction (float64 or float32, C order, sparse
         where the model takes it; ``options`` for y), then the structure of a sparse X: the kernels index
         with its ``indices`` and ``indptr`` unchecked, so a malformed matrix (a column index past the last
         feature, an ``indptr`` past ``nnz``) crashed the process or trained on the wrong features.
 
+        ``fitting``: for ``fit``, whose X may be copied for training (:meth:`_finite_training_input`).
+
         Returns ``X``, or ``(X, y)`` when ``y`` is given.
         """
         validated = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                                  accept_sparse=self._accept_sparse, reset=reset, **options)
+                                  accept_sparse=self._accept_sparse, reset=reset, ensure_all_finite=not fitting,
+                                  **options)
         X_checked = validated[0] if isinstance(validated, tuple) else validated
         if sparse.issparse(X_checked):
             try:
                 X_checked.check_format(full_check=True)
             except ValueError as error:
                 raise ValueError(f"X is a malformed sparse matrix: {error}") from None
+        if fitting:
+            X_checked = self._finite_training_input(X_checked)
+            return (X_checked, *validated[1:]) if isinstance(validated, tuple) else X_checked
         return validated
+
+    def _aligns_rows(self, incremental):
+        """Whether this fit trains a dense X from a cache-line-aligned copy (the Cython kernels; a fit's
+        epochs read every row again and again, so the copy pays once they are enough, see
+        ALIGN_MIN_EPOCHS; ``partial_fit``'s one pass never is)."""
+        return (not incremental and self.max_epochs >= ALIGN_MIN_EPOCHS
+                and resolve_backend(self.backend, self._gradient_kernel_name) == "cython")
+
+    def _finite_training_input(self, X):
+        """``fit``'s X checked finite (scikit-learn's error otherwise), or the aligned copy that the fit
+        trains on (:meth:`_aligns_rows`), made in the same pass as the check."""
+        name = type(self).__name__
+        if sparse.issparse(X):
+            _assert_all_finite(X.data, input_name="X", estimator_name=name)  # what check_array checks
+            return X
+        if self._aligns_rows(incremental=False) and not self.early_stopping and copy_pays(X):
+            copy, finite = aligned_finite_copy(X)
+            if finite:
+                return copy
+        _assert_all_finite(X, input_name="X", estimator_name=name)
+        return X
 
     def _store_parameters(self, values):
         """Set every constructor parameter from the ``__init__``'s ``locals()`` (as given: no logic,
@@ -440,9 +467,8 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
             best_params = self._params.copy()
         elif not incremental:
             self.__dict__.pop("validation_scores_", None)  # an earlier fit's scores say nothing of this one
-        # A fit's epochs read every row again and again: one aligned copy pays once they are enough
-        # (partial_fit's one pass never is). See ALIGN_MIN_EPOCHS.
-        runner = self._batch_runner(X, y, weight, align_rows=not incremental and self.max_epochs >= ALIGN_MIN_EPOCHS)
+        # (X is the aligned copy already unless early stopping split it: see _finite_training_input)
+        runner = self._batch_runner(X, y, weight, align_rows=self._aligns_rows(incremental))
         guard = DivergenceGuard()
         if early_stopping:
             stopping = StoppingRule(self.tol, self.n_iter_no_change, higher_is_better=True)
@@ -536,7 +562,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
             return SparseBatchRunner(self, X, y, weight, self._sparse_gradient_kernel(X.dtype, kernel_threads),
                                      self.sparse_update, batch_size, self.backend, n_threads)
         backend = resolve_backend(self.backend, self._gradient_kernel_name)
-        if align_rows and backend == "cython":
+        if align_rows:
             X = aligned_for_training(X)
         n_classes, n_features = self._coef_matrix.shape
         # The thread count changes the speed only, never the result (fixed chunks). A chunk is worth a
@@ -691,7 +717,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
             The fitted estimator.
         """
         self._validate_params()
-        X, y = self._validated_input(X, y)
+        X, y = self._validated_input(X, y, fitting=True)
         _check_class_labels(y)
         classes, y_encoded = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:

@@ -46,7 +46,7 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
             The fitted estimator.
         """
         self._validate_params()
-        X, targets, one_dimensional = self._check_data(X, y, reset=True)
+        X, targets, one_dimensional = self._check_data(X, y, reset=True, fitting=True)
         warm = self.warm_start and hasattr(self, "_params")
         if warm and targets.shape[1] != self._n_targets:
             raise ValueError(
@@ -124,9 +124,10 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
 
     # --------------------------------------------------------------- helpers
 
-    def _check_data(self, X, y, *, reset):
-        """(X, targets (n_samples, n_targets) C-contiguous in X's dtype, whether y was 1-D)."""
-        X, y = self._validated_input(X, y, multi_output=True, y_numeric=True, reset=reset)
+    def _check_data(self, X, y, *, reset, fitting=False):
+        """(X, targets (n_samples, n_targets) C-contiguous in X's dtype, whether y was 1-D); ``fitting``: see
+        ``_validated_input``."""
+        X, y = self._validated_input(X, y, multi_output=True, y_numeric=True, reset=reset, fitting=fitting)
         if np.asarray(y).dtype.kind not in "biuf":
             raise ValueError(f"y must hold numbers (regression targets); got dtype {np.asarray(y).dtype}")
         targets = np.ascontiguousarray(np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1))

@@ -375,8 +375,10 @@ class _MLPMixin:
     def _gradient_kernel(self, dtype, backend, n_threads):
         raise NotImplementedError("a network computes its batch gradient in _batch_runner, not by a linear kernel")
 
+    def _aligns_rows(self, incremental):
+        return False  # each batch is gathered with X[rows] into a fresh array, wherever X starts
+
     def _batch_runner(self, X, y, weight, batch_size=None, align_rows=False):
-        # align_rows: ignored, each batch is gathered with X[rows] into a fresh array, wherever X starts
         n_threads = check_n_threads(self.n_threads)
         batch_size = self._batch_size(X.shape[0]) if batch_size is None else batch_size
         output_loss = self._output_loss(X.dtype, n_threads)
