@@ -225,7 +225,7 @@ def check_out(out, shape, dtype, name="out", inputs=(), *, may_alias=False):
     return out
 
 
-def check_inplace_array(array, name, *, like=None, like_name="param"):
+def check_inplace_array(array, name, *, like=None, like_name="param", written=True):
     """Return ``array`` itself after checking that a kernel may update it in place.
 
     An array updated in place must be a float32/float64 ndarray that is
@@ -242,6 +242,10 @@ def check_inplace_array(array, name, *, like=None, like_name="param"):
         When given, ``array`` must have its shape and dtype.
     like_name : str, default="param"
         Name of ``like`` in error messages.
+    written : bool, default=True
+        False when this call only reads the array (state that other calls update, such as
+        ``batch_norm``'s running statistics in evaluation): it may then be read-only or
+        non-contiguous, and the caller reads it through a contiguous copy.
     """
     if not isinstance(array, np.ndarray):
         raise TypeError(
@@ -254,6 +258,8 @@ def check_inplace_array(array, name, *, like=None, like_name="param"):
             raise TypeError(f"{name} must have dtype {like.dtype}, as {like_name}; got {array.dtype}")
         if array.shape != like.shape:
             raise ValueError(f"{name} must have shape {like.shape}, as {like_name}; got {array.shape}")
+    if not written:
+        return array
     if not array.flags.c_contiguous:
         raise ValueError(
             f"{name} is updated in place and must be C-contiguous (updating a contiguous copy would leave "

@@ -1,4 +1,6 @@
 """Bad input to the loss kernels: a clear exception naming the argument, never a crash."""
+import re
+
 import numpy as np
 import pytest
 
@@ -152,3 +154,14 @@ def test_available_backends():
     assert backends[:2] == ("naive", "numpy")
     assert set(backends) <= {"naive", "numpy", "numba", "cython"}
 
+
+
+def test_margin_must_fit_in_the_scores_dtype():
+    # 1e300 is inf in float32 (an inf loss with only a RuntimeWarning), 1e-50 is 0
+    scores = SCORES.astype(np.float32)
+    for margin in (1e300, 1e-50):
+        with pytest.raises(ValueError, match=re.escape(f"margin={margin!r} does not fit in float32")):
+            kernels.multiclass_hinge(scores, LABELS, margin=margin)
+    assert kernels.multiclass_hinge(scores, LABELS, margin=0.0)[0] == 0
+    loss, grad = kernels.multiclass_hinge(SCORES, LABELS, margin=1e300)  # float64 holds it
+    assert loss == 2e300 and np.isfinite(grad).all()

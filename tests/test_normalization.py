@@ -360,3 +360,34 @@ def test_batch_norm_negative_running_variance_matches_pytorch():
         with np.errstate(invalid="ignore"):
             out = K.batch_norm(x, running_mean=np.zeros(4), running_var=rv, training=False, backend=backend)[0]
         assert_allclose(out, expected.numpy(), rtol=1e-12, err_msg=backend)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_batch_norm_evaluation_reads_read_only_running_statistics(backend, dtype, tmp_path):
+    # evaluation only reads the running statistics (as F.batch_norm): a model loaded with joblib's
+    # mmap_mode="r" holds them in read-only memory maps, and its predict must work
+    require_backend(backend)
+    x, _, gamma, beta, rm, rv = _bn_problem((4, 3, 2, 5), dtype)
+    np.save(tmp_path / "rm.npy", rm)
+    np.save(tmp_path / "rv.npy", rv)
+    rm_mapped, rv_mapped = np.load(tmp_path / "rm.npy", mmap_mode="r"), np.load(tmp_path / "rv.npy", mmap_mode="r")
+    rm_frozen, rv_frozen = rm.copy(), rv.copy()
+    rm_frozen.flags.writeable = rv_frozen.flags.writeable = False
+    rm_strided, rv_strided = np.repeat(rm, 2)[::2], np.repeat(rv, 2)[::2]  # copied in evaluation: any layout
+    rm_strided.flags.writeable = rv_strided.flags.writeable = False
+    expected = K.batch_norm(x, gamma, beta, running_mean=rm, running_var=rv, training=False, backend=backend)
+    for running_mean, running_var in ((rm_mapped, rv_mapped), (rm_frozen, rv_frozen), (rm_strided, rv_strided)):
+        assert not running_mean.flags.writeable and not running_var.flags.writeable
+        got = K.batch_norm(x, gamma, beta, running_mean=running_mean, running_var=running_var, training=False,
+                           backend=backend)
+        for ours, theirs in zip(got, expected):
+            assert_array_equal(ours, theirs)
+        assert_array_equal(running_mean, rm)
+        assert_array_equal(running_var, rv)
+    # training updates them in place: there they must still be writeable
+    for name in ("running_mean", "running_var"):
+        arrays = {"running_mean": rm.copy(), "running_var": rv.copy()}
+        arrays[name].flags.writeable = False
+        with pytest.raises(ValueError, match=f"{name} is updated in place and must be writeable"):
+            K.batch_norm(x, gamma, beta, **arrays, training=True, backend=backend)

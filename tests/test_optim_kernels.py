@@ -416,6 +416,12 @@ INVALID = [
     ("lr-decay-negative", "adagrad", lambda a: None, dict(lr_decay=-0.1), ValueError, "lr_decay must be >= 0"),
     ("backend-unknown", "adam", lambda a: None, dict(backend="fortran"), ValueError, "backend='fortran' is not valid"),
     ("n-threads-zero", "adam", lambda a: None, dict(n_threads=0), ValueError, "n_threads must be a positive int"),
+    # beyond int64 (the schedules' MAX_T), beta1 ** step and (step - 1) * lr_decay were Python's OverflowError
+    ("step-beyond-int64-adam", "adam", lambda a: None, dict(step=2**63), ValueError,
+     "step must be <= 9223372036854775807"),
+    ("step-10**400-adam", "adam", lambda a: None, dict(step=10**400), ValueError, "step must be <= "),
+    ("step-10**400-adagrad", "adagrad", lambda a: None, dict(step=10**400, lr_decay=0.1), ValueError,
+     "step must be <= "),
 ]
 
 
@@ -429,6 +435,108 @@ def test_invalid_input_raises_and_modifies_nothing(kernel, change, kwargs, error
         _call(kernel, arrays, **kwargs)
     for name, value in before.items():
         assert_array_equal(np.asarray(arrays[name]), value, err_msg=f"{name} was modified")
+
+
+@pytest.mark.parametrize("kernel", ["adam", "adagrad"])
+def test_last_int64_step_is_a_step(kernel):
+    arrays = _state_arrays(np.float64)
+    _call(kernel, arrays, step=2**63 - 1, **({"lr_decay": 0.1} if kernel == "adagrad" else {}))
+    assert np.isfinite(arrays["param"]).all()
+
+
+# A hyper-parameter the kernel receives must hold in the arrays' dtype (check_fits): in float32 1e300 is inf
+# (Adam's lr=1e300 made param -inf) and 1e-50 is 0 (Adam's eps=1e-50 made param all NaN).
+# (id, kernel, keyword arguments, message pattern); "momentum" also passes the momentum buffer.
+UNREPRESENTABLE = [
+    ("adam-lr-huge", "adam", dict(lr=1e300), r"lr=1e\+300 does not fit in float32"),
+    ("adam-eps-tiny", "adam", dict(eps=1e-50), "eps=1e-50 does not fit in float32"),
+    ("adam-eps-subnormal", "adam", dict(eps=1e-40), "eps=1e-40 does not fit in float32"),
+    ("adam-eps-huge", "adam", dict(eps=1e39), r"eps=1e\+39 does not fit in float32"),
+    ("adam-beta1-tiny", "adam", dict(beta1=1e-50), "beta1=1e-50 does not fit in float32"),
+    ("adam-beta2-tiny", "adam", dict(beta2=1e-50), "beta2=1e-50 does not fit in float32"),
+    ("adam-weight-decay-huge", "adam", dict(weight_decay=1e39), r"weight_decay=1e\+39 does not fit"),
+    ("adam-weight-decay-tiny", "adam", dict(weight_decay=1e-50), "weight_decay=1e-50 does not fit"),
+    ("adam-step-size-overflows", "adam", dict(lr=1e38),
+     r"lr=1e\+38, beta1=0.9, step=1: lr / \(1 - beta1 \*\* step\)=1\.0*\d*e\+39 does not fit in float32"),
+    ("adamw-decay-factor-overflows", "adam", dict(lr=1e20, weight_decay=1e20, decoupled_weight_decay=True),
+     r"lr=1e\+20, weight_decay=1e\+20: 1 - lr \* weight_decay=-1e\+40 does not fit in float32"),
+    ("rmsprop-lr-huge", "rmsprop", dict(lr=1e300), r"lr=1e\+300 does not fit"),
+    ("rmsprop-alpha-tiny", "rmsprop", dict(alpha=1e-50), "alpha=1e-50 does not fit"),
+    ("rmsprop-eps-tiny", "rmsprop", dict(eps=1e-50), "eps=1e-50 does not fit"),
+    ("rmsprop-eps-inside-tiny", "rmsprop", dict(eps=1e-50, eps_inside_sqrt=True), "eps=1e-50 does not fit"),
+    ("rmsprop-weight-decay-huge", "rmsprop", dict(weight_decay=1e300), r"weight_decay=1e\+300 does not fit"),
+    ("rmsprop-momentum-huge", "rmsprop", dict(momentum=1e300), r"momentum=1e\+300 does not fit"),
+    ("rmsprop-momentum-tiny", "rmsprop", dict(momentum=1e-50), "momentum=1e-50 does not fit"),
+    ("sgd-lr-huge", "sgd", dict(lr=1e300), r"lr=1e\+300 does not fit"),
+    ("sgd-momentum-huge", "sgd", dict(momentum=1e300), r"momentum=1e\+300 does not fit"),
+    ("sgd-momentum-tiny", "sgd", dict(momentum=1e-50), "momentum=1e-50 does not fit"),
+    ("sgd-weight-decay-tiny", "sgd", dict(weight_decay=1e-50), "weight_decay=1e-50 does not fit"),
+    ("adagrad-lr-huge", "adagrad", dict(lr=1e300), r"lr=1e\+300 does not fit"),
+    ("adagrad-eps-tiny", "adagrad", dict(eps=1e-50), "eps=1e-50 does not fit"),
+    ("adagrad-eps-inside-tiny", "adagrad", dict(eps=1e-50, eps_inside_sqrt=True), "eps=1e-50 does not fit"),
+    ("adagrad-weight-decay-huge", "adagrad", dict(weight_decay=1e300), r"weight_decay=1e\+300 does not fit"),
+]
+
+
+def _state_arrays(dtype):
+    """_arrays with the running squares >= 0, as a real optimizer state (sqrt of a negative one is NaN)."""
+    arrays = _arrays(dtype)
+    for name in ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum_sq"):
+        arrays[name] = np.abs(arrays[name])
+    return arrays
+
+
+def _with_momentum_buffer(kernel, arrays, kwargs):
+    return {**kwargs, "momentum_buffer": arrays["momentum_buffer"]} if "momentum" in kwargs else kwargs
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kernel, kwargs, match", [pytest.param(*case[1:], id=case[0]) for case in UNREPRESENTABLE])
+def test_hyperparameter_that_does_not_fit_float32_raises_and_modifies_nothing(kernel, kwargs, match, backend):
+    arrays = _arrays(np.float32)
+    before = {name: value.copy() for name, value in arrays.items()}
+    with pytest.raises(ValueError, match=match):
+        _call(kernel, arrays, backend=backend, **_with_momentum_buffer(kernel, arrays, kwargs))
+    for name, value in before.items():
+        assert_array_equal(arrays[name], value, err_msg=f"{name} was modified")
+
+
+@pytest.mark.parametrize("kernel, kwargs", [
+    pytest.param("adam", dict(lr=1e300, beta1=1 - 2**-53), id="adam-step-size"),
+    pytest.param("adam", dict(lr=1e200, weight_decay=1e200, decoupled_weight_decay=True), id="adamw-decay-factor"),
+])
+def test_step_factor_that_overflows_float64_raises(kernel, kwargs):
+    # each argument fits in float64, the factor computed from them is inf
+    arrays = _arrays(np.float64)
+    with pytest.raises(ValueError, match="overflows"):
+        _call(kernel, arrays, **kwargs)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hyperparameters_that_fit_are_accepted(backend):
+    # 0 stays allowed where it is (no momentum, no weight decay, lr 0); float64 holds 1e-50
+    zeros = dict(adam=dict(lr=0.0, beta1=0.0, beta2=0.0, weight_decay=0.0),
+                 rmsprop=dict(lr=0.0, alpha=0.0, momentum=0.0, weight_decay=0.0),
+                 sgd=dict(lr=0.0, momentum=0.0, dampening=0.0, weight_decay=0.0),
+                 adagrad=dict(lr=0.0, lr_decay=0.0, weight_decay=0.0))
+    for kernel, kwargs in zeros.items():
+        arrays = _state_arrays(np.float32)
+        param = arrays["param"].copy()
+        _call(kernel, arrays, backend=backend, **kwargs)
+        assert_array_equal(arrays["param"], param, err_msg=kernel)
+    for kernel in ("adam", "rmsprop", "adagrad"):
+        arrays = _state_arrays(np.float64)
+        _call(kernel, arrays, backend=backend, eps=1e-50)
+        assert np.isfinite(arrays["param"]).all(), kernel
+
+
+@pytest.mark.parametrize("kernel", ["adam", "rmsprop", "sgd", "adagrad"])
+def test_learning_rate_below_float32_normal_range_is_a_tiny_step_not_an_error(kernel):
+    # a decaying schedule (ExponentialDecayLR in fastlc.optim) takes lr there within a float32 run
+    arrays = _state_arrays(np.float32)
+    param = arrays["param"].copy()
+    _call(kernel, arrays, lr=1e-45)
+    assert_allclose(arrays["param"], param, rtol=1e-6)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -450,22 +558,28 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+
+def _fits(high):
+    """A hyper-parameter in [0, high] that float32 holds: 0 or a normal number (a subnormal is refused)."""
+    return st.one_of(st.just(0.0), st.floats(1e-30, high))
+
+
 _HYPER = {
     "adam": st.fixed_dictionaries({
-        "lr": st.floats(0, 1), "beta1": st.floats(0, 0.999), "beta2": st.floats(0, 0.9999),
-        "eps": st.floats(1e-10, 1), "weight_decay": st.floats(0, 1), "decoupled_weight_decay": st.booleans(),
+        "lr": st.floats(0, 1), "beta1": _fits(0.999), "beta2": _fits(0.9999),
+        "eps": st.floats(1e-10, 1), "weight_decay": _fits(1), "decoupled_weight_decay": st.booleans(),
         "amsgrad": st.booleans(), "maximize": st.booleans()}),
     "rmsprop": st.fixed_dictionaries({
         # alpha near 0 with centered=True makes the variance g**2 - g**2: its sign is rounding
         "lr": st.floats(0, 1), "alpha": st.floats(0.05, 1), "eps": st.floats(1e-10, 1),
-        "weight_decay": st.floats(0, 1), "momentum": st.floats(0, 0.99), "centered": st.booleans(),
+        "weight_decay": _fits(1), "momentum": _fits(0.99), "centered": st.booleans(),
         "maximize": st.booleans(), "eps_inside_sqrt": st.booleans()}),
     "sgd": st.fixed_dictionaries({
-        "lr": st.floats(0, 1), "momentum": st.floats(0, 0.99), "dampening": st.floats(0, 1),
-        "weight_decay": st.floats(0, 1), "maximize": st.booleans()}),
+        "lr": st.floats(0, 1), "momentum": _fits(0.99), "dampening": st.floats(0, 1),
+        "weight_decay": _fits(1), "maximize": st.booleans()}),
     "adagrad": st.fixed_dictionaries({
         "lr": st.floats(0, 1), "lr_decay": st.floats(0, 1), "eps": st.floats(1e-10, 1),
-        "weight_decay": st.floats(0, 1), "maximize": st.booleans(), "eps_inside_sqrt": st.booleans()}),
+        "weight_decay": _fits(1), "maximize": st.booleans(), "eps_inside_sqrt": st.booleans()}),
 }
 
 

@@ -6,6 +6,7 @@ from .._dispatch import get_kernel, resolve_backend
 from .._validation import (
     check_bool,
     check_choice,
+    check_fits,
     check_int,
     check_float_array,
     check_labels,
@@ -84,7 +85,8 @@ def multiclass_hinge(scores, y, *, margin=1.0, squared=False, sample_weight=None
     n_samples, n_classes = scores.shape
     dtype = scores.dtype
     y, _ = check_labels(y, n_samples, n_classes, "y")
-    margin = check_scalar(margin, "margin", low=0.0)
+    # 1e300 is inf in float32 (an inf loss), 1e-50 is 0 (a margin that ties count as met)
+    margin = check_fits(check_scalar(margin, "margin", low=0.0), "margin", dtype)
     squared = check_bool(squared, "squared")
     reduction = check_choice(reduction, "reduction", REDUCTIONS)
     row_weight = check_weights(sample_weight, n_samples, "sample_weight", dtype)

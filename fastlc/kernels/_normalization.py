@@ -41,7 +41,8 @@ def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None,
     gamma, beta : array_like of shape (C,), optional
         Scale (default 1) and shift (default 0).
     running_mean, running_var : ndarray of shape (C,), optional
-        Running statistics, updated in place in training; required when ``training=False``.
+        Running statistics, updated in place in training (writeable then); required when
+        ``training=False``, where they are only read (read-only or memory-mapped arrays are fine).
     training : bool, default=True
     momentum : float in [0, 1], default=0.1
     eps : float > 0, default=1e-5
@@ -68,10 +69,12 @@ def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None,
     # eps must stay > 0 in the data's dtype (1e-50 is 0 in float32: a constant channel would divide by 0)
     eps = check_fits(check_scalar(eps, "eps", low=0.0, low_inclusive=False), "eps", x.dtype)
     like = np.empty(channels, dtype=dtype)
-    if running_mean is not None:
-        check_inplace_array(running_mean, "running_mean", like=like, like_name="x's channels (one value each, in x's dtype)")
-    if running_var is not None:
-        check_inplace_array(running_var, "running_var", like=like, like_name="x's channels (one value each, in x's dtype)")
+    # evaluation only reads the running statistics (mean and var below are copies): read-only ones, as a
+    # model loaded with joblib's mmap_mode="r" holds, are fine there, as in F.batch_norm
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        if stat is not None:
+            check_inplace_array(stat, name, like=like, like_name="x's channels (one value each, in x's dtype)",
+                                written=training)
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var go together: pass both or neither")
     count = n * math.prod(x.shape[2:])  # values per channel, also when C is 0

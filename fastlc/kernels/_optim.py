@@ -8,26 +8,34 @@ and of the optimizer state is read once and written once, the gradient read once
 Precision follows PyTorch: hyper-parameters are cast to the arrays' dtype, but
 step-dependent scalar factors (Adam's bias corrections and step size,
 Adagrad's decayed rate, AdamW's ``1 - lr * weight_decay``, ``1 - beta``) are
-computed in float64 (Python floats, as PyTorch does) and cast once.
+computed in float64 (Python floats, as PyTorch does) and cast once. Each must
+hold in that dtype (a float32 kernel sees 1e300 as inf and 1e-50 as 0: Adam's
+``eps=1e-50`` made every parameter NaN), except that a learning rate, or a factor
+that scales the step, is only refused when it overflows (see _check_no_overflow).
 
 Nothing is converted for arrays that are written: they must be writeable,
 C-contiguous ndarrays of the parameter's dtype and shape (otherwise the kernel
 would update a copy and the caller's array would silently stay unchanged).
 Every check runs before any array is touched, so a rejected call modifies nothing.
 """
+import math
+
 import numpy as np
 
 from .._config import elementwise_n_threads
 from .._dispatch import get_kernel, resolve_backend
 from .._validation import (
     check_bool,
+    check_fits,
     check_float_array,
     check_inplace_array,
+    check_int,
     check_n_threads,
     check_no_overlap,
     check_scalar,
     check_step,
 )
+from ..optim._schedules import MAX_T
 
 
 def _prepare(param, grad, required, optional, n_threads):
@@ -51,6 +59,38 @@ def _prepare(param, grad, required, optional, n_threads):
     # reshape(-1) of a C-contiguous array is a view: the kernels write the caller's memory.
     flat = {name: present[name].reshape(-1) if name in present else absent for name in buffers}
     return param.reshape(-1), grad.reshape(-1), flat, n_threads
+
+
+def _check_step(step):
+    """``step`` >= 1 and, as the schedules' count, within int64: beyond it ``beta1 ** step`` and
+    ``(step - 1) * lr_decay`` were Python's OverflowError (int too large to convert to float)."""
+    return check_int(check_step(step), "step", high=MAX_T)
+
+
+def _check_fit(dtype, **hyperparameters):
+    """Check that each hyper-parameter the kernel receives holds in the arrays' dtype (see check_fits)."""
+    for name, value in hyperparameters.items():
+        check_fits(value, name, dtype)
+
+
+def _check_no_overflow(value, dtype, name, arguments=None):
+    """Refuse a learning rate, or a factor computed in float64 from the hyper-parameters (``arguments``,
+    e.g. ``"lr=0.1, beta1=0.9"``), that would be inf in the arrays' dtype.
+
+    Unlike :func:`_check_fit`, a value below the dtype's normal range passes: a decaying schedule
+    (``ExponentialDecayLR``) takes the learning rate there within a float32 run, and a factor that
+    scales the step that much makes a step below the parameters' resolution anyway, as in PyTorch.
+    """
+    if abs(value) < 1:  # cannot overflow; check_fits would refuse it as subnormal
+        return
+    if math.isinf(value):  # the arguments are finite, a factor computed from them need not be
+        raise ValueError(f"{arguments}: {name} overflows float64 (it is {value!r})")
+    try:
+        check_fits(value, name, dtype)
+    except ValueError as exc:
+        if arguments is None:
+            raise
+        raise ValueError(f"{arguments}: {exc}") from None
 
 
 def _check_beta(value, name):
@@ -101,7 +141,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, bet
     exp_avg, exp_avg_sq : ndarray of the same shape and dtype
         First and second moment estimates m and v, updated in place (zeros before step 1).
     step : int
-        Number of this step, starting at 1 (it sets the bias corrections).
+        Number of this step, from 1 to 2**63 - 1 (it sets the bias corrections).
     lr : float, default=1e-3
         Learning rate eta >= 0.
     beta1, beta2 : float in [0, 1), default=0.9, 0.999
@@ -120,7 +160,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, bet
     n_threads : int, optional
         Threads of the compiled backends; None: as many as the process is allowed.
     """
-    step = check_step(step)
+    step = _check_step(step)
     lr = check_scalar(lr, "lr", low=0.0)
     beta1 = _check_beta(beta1, "beta1")
     beta2 = _check_beta(beta2, "beta2")
@@ -137,14 +177,21 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, bet
         {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}, {"max_exp_avg_sq": max_exp_avg_sq if amsgrad else None},
         n_threads,
     )
-    cast = flat_param.dtype.type
+    dtype = flat_param.dtype
+    _check_no_overflow(lr, dtype, "lr")
+    _check_fit(dtype, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
+    step_size = lr / (1 - beta1 ** step)
+    _check_no_overflow(step_size, dtype, "lr / (1 - beta1 ** step)", f"lr={lr!r}, beta1={beta1!r}, step={step}")
+    decay_factor = 1 - lr * weight_decay if decoupled else 1.0
+    _check_no_overflow(decay_factor, dtype, "1 - lr * weight_decay", f"lr={lr!r}, weight_decay={weight_decay!r}")
+    cast = dtype.type
     kernel(
         flat_grad,
-        cast(lr / (1 - beta1 ** step)),
+        cast(step_size),
         cast(1 / (1 - beta2 ** step) ** 0.5),
         cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2), cast(eps),
         cast(0.0 if decoupled else weight_decay),
-        cast(1 - lr * weight_decay if decoupled else 1.0),
+        cast(decay_factor),
         amsgrad, maximize,
         flat_param, buffers["exp_avg"], buffers["exp_avg_sq"], buffers["max_exp_avg_sq"],
         n_threads,
@@ -214,6 +261,8 @@ def rmsprop_step(param, grad, square_avg, *, lr=1e-2, alpha=0.99, eps=1e-8, weig
         {"momentum_buffer": momentum_buffer if momentum > 0 else None, "grad_avg": grad_avg if centered else None},
         n_threads,
     )
+    _check_no_overflow(lr, flat_param.dtype, "lr")
+    _check_fit(flat_param.dtype, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
     cast = flat_param.dtype.type
     eps_inside, eps_outside = _eps_split(eps, eps_inside_sqrt, flat_param.dtype)
     kernel(
@@ -281,6 +330,9 @@ def sgd_step(param, grad, *, lr, momentum=0.0, dampening=0.0, nesterov=False, we
     flat_param, flat_grad, buffers, n_threads = _prepare(
         param, grad, {}, {"momentum_buffer": momentum_buffer if momentum != 0 else None}, n_threads
     )
+    # 1 - dampening, in [0, 1], holds in any float dtype
+    _check_no_overflow(lr, flat_param.dtype, "lr")
+    _check_fit(flat_param.dtype, momentum=momentum, weight_decay=weight_decay)
     cast = flat_param.dtype.type
     kernel(
         flat_grad, cast(lr), cast(momentum), cast(1 - dampening), cast(weight_decay),
@@ -314,7 +366,7 @@ def adagrad_step(param, grad, sum_sq, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10,
         Sum s of squared gradients, updated in place. PyTorch starts it at
         ``initial_accumulator_value`` (0 by default).
     step : int
-        Number of this step, starting at 1 (it sets the decayed rate).
+        Number of this step, from 1 to 2**63 - 1 (it sets the decayed rate).
     lr : float >= 0, default=1e-2
     lr_decay : float >= 0, default=0.0
     eps : float > 0, default=1e-10
@@ -326,7 +378,7 @@ def adagrad_step(param, grad, sum_sq, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10,
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
     """
-    step = check_step(step)
+    step = _check_step(step)
     lr = check_scalar(lr, "lr", low=0.0)
     lr_decay = check_scalar(lr_decay, "lr_decay", low=0.0)
     eps = _check_eps(eps)
@@ -335,6 +387,9 @@ def adagrad_step(param, grad, sum_sq, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10,
     eps_inside_sqrt = check_bool(eps_inside_sqrt, "eps_inside_sqrt")
     kernel = get_kernel("adagrad_step", resolve_backend(backend, "adagrad_step"))
     flat_param, flat_grad, buffers, n_threads = _prepare(param, grad, {"sum_sq": sum_sq}, {}, n_threads)
+    # the decayed rate is at most lr; lr_decay itself stays in float64
+    _check_no_overflow(lr, flat_param.dtype, "lr")
+    _check_fit(flat_param.dtype, eps=eps, weight_decay=weight_decay)
     cast = flat_param.dtype.type
     eps_inside, eps_outside = _eps_split(eps, eps_inside_sqrt, flat_param.dtype)
     kernel(
