@@ -300,9 +300,15 @@ def check_int(value, name, *, low=None, high=None, allow_none=False):
     return value
 
 
+#: Largest step or epoch count the optimizer steps and the learning-rate schedules take: they compute in
+#: float64, and a count beyond the int64 range (10**400) made gamma ** t or beta1 ** step an
+#: OverflowError of Python's int-to-float conversion.
+MAX_T = 2**63 - 1
+
+
 def check_step(step, name="step"):
-    """Return the optimizer step count ``step`` (>= 1, the first step is 1) as a Python int."""
-    return check_int(step, name, low=1)
+    """Return the optimizer step count ``step`` (1 to ``MAX_T``, the first step is 1) as a Python int."""
+    return check_int(step, name, low=1, high=MAX_T)
 
 
 def check_int_pair(value, name, *, low, high=None):

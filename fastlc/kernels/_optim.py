@@ -29,13 +29,11 @@ from .._validation import (
     check_fits,
     check_float_array,
     check_inplace_array,
-    check_int,
     check_n_threads,
     check_no_overlap,
     check_scalar,
     check_step,
 )
-from ..optim._schedules import MAX_T
 
 
 def _prepare(param, grad, required, optional, n_threads):
@@ -59,12 +57,6 @@ def _prepare(param, grad, required, optional, n_threads):
     # reshape(-1) of a C-contiguous array is a view: the kernels write the caller's memory.
     flat = {name: present[name].reshape(-1) if name in present else absent for name in buffers}
     return param.reshape(-1), grad.reshape(-1), flat, n_threads
-
-
-def _check_step(step):
-    """``step`` >= 1 and, as the schedules' count, within int64: beyond it ``beta1 ** step`` and
-    ``(step - 1) * lr_decay`` were Python's OverflowError (int too large to convert to float)."""
-    return check_int(check_step(step), "step", high=MAX_T)
 
 
 def _check_fit(dtype, **hyperparameters):
@@ -160,7 +152,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, bet
     n_threads : int, optional
         Threads of the compiled backends; None: as many as the process is allowed.
     """
-    step = _check_step(step)
+    step = check_step(step)
     lr = check_scalar(lr, "lr", low=0.0)
     beta1 = _check_beta(beta1, "beta1")
     beta2 = _check_beta(beta2, "beta2")
@@ -378,7 +370,7 @@ def adagrad_step(param, grad, sum_sq, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10,
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
     """
-    step = _check_step(step)
+    step = check_step(step)
     lr = check_scalar(lr, "lr", low=0.0)
     lr_decay = check_scalar(lr_decay, "lr_decay", low=0.0)
     eps = _check_eps(eps)

@@ -19,16 +19,11 @@ linear warm-up  base(t) * (f0 + (1 - f0) t / warmup_steps),  ``torch LinearLR``
 import numbers
 from dataclasses import dataclass
 
-from .._validation import check_choice, check_int, check_scalar
+from .._validation import MAX_T, check_choice, check_int, check_scalar
 
 
 def _check_count(value, name, low):
     return check_int(value, name, low=low)
-
-
-#: Largest step or epoch count a schedule takes: the schedules compute in float64, and a count beyond
-#: the int64 range (10**400) made gamma ** t an OverflowError of Python's int-to-float conversion.
-MAX_T = 2**63 - 1
 
 
 def _check_t(t):
