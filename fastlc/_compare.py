@@ -99,9 +99,9 @@ def compare_on_digits(*, n_samples=None, max_epochs=None, backend="auto", random
     if n_threads is None:
         blas_limit = contextlib.nullcontext()
     else:
-        from threadpoolctl import threadpool_limits
+        from .linear_model._base import blas_threads_at_most
 
-        blas_limit = threadpool_limits(limits=n_threads, user_api="blas")
+        blas_limit = blas_threads_at_most(n_threads)
     with warnings.catch_warnings(), blas_limit:
         # fixed epoch budgets often stop before the tolerance is met: expected here
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -71,7 +71,7 @@ def aligned_finite_copy(array, alignment=ALIGNMENT):
     there (a fit's check of X and its aligned copy of X read it once instead of twice)."""
     out = _aligned_buffer(array.shape, array.dtype, alignment, fill=False)
     copy_finite = _copy_finite()
-    if copy_finite is not None and array.flags.c_contiguous:
+    if copy_finite is not None and array.flags.c_contiguous and array.dtype in (np.float32, np.float64):
         return out, copy_finite(array.reshape(-1), out.reshape(-1))
     out[...] = array
     return out, bool(np.isfinite(out).all())

@@ -248,9 +248,8 @@ def check_inplace_array(array, name, *, like=None, like_name="param", written=Tr
         non-contiguous, and the caller reads it through a contiguous copy.
     """
     if not isinstance(array, np.ndarray):
-        raise TypeError(
-            f"{name} is updated in place and must be a NumPy array; got {type(array).__name__}"
-        )
+        role = "is updated in place" if written else "is state that other calls update in place"
+        raise TypeError(f"{name} {role} and must be a NumPy array; got {type(array).__name__}")
     if array.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must have dtype float32 or float64; got dtype {array.dtype}")
     if like is not None:

@@ -86,6 +86,30 @@ def test_threads_option_reaches_every_fit_and_kernel_call(monkeypatch, capsys):
         assert blas_threads and set(blas_threads) == {1}
 
 
+def test_threads_option_never_raises_a_users_blas_limit(monkeypatch, capsys):
+    # threadpool_limits(limits=n) raised a limit of 1 that the user had set to --threads
+    pytest.importorskip("sklearn", reason="the comparison trains scikit-learn's models")
+    from threadpoolctl import threadpool_info, threadpool_limits
+    from sklearn.linear_model import SGDClassifier
+
+    from fastlc.__main__ import main
+
+    if not any(info["user_api"] == "blas" for info in threadpool_info()):
+        pytest.skip("threadpoolctl finds no BLAS library to limit in this process")
+    blas_threads = []
+    fit = SGDClassifier.fit
+
+    def fit_and_record(self, *args, **kwargs):
+        blas_threads.extend(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(SGDClassifier, "fit", fit_and_record)
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert main(["--threads", "2", "--n-samples", "40", "--epochs", "1", "--no-speed-table"]) == 0
+    capsys.readouterr()
+    assert blas_threads and set(blas_threads) == {1}
+
+
 def test_threads_option_bounds_the_plots_training(monkeypatch, tmp_path, capsys):
     pytest.importorskip("matplotlib", reason="--plots draws with matplotlib")
     import fastlc.plotting._demo

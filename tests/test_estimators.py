@@ -730,3 +730,18 @@ def test_early_stopping_on_one_sample_names_it():
     with pytest.raises(ValueError, match="leaves no samples for training out of 1 sample$"):
         SoftmaxClassifier(early_stopping=True)._validation_split(np.ones((1, 2)), np.array([0]), np.ones(1),
                                                                  np.random.default_rng(0))
+
+
+def test_the_parameter_name_cache_lets_classes_go():
+    import gc
+    import weakref
+
+    class Narrow(SoftmaxClassifier):
+        def __init__(self, alpha=0.5):
+            super().__init__(alpha=alpha)
+
+    assert Narrow().get_params() == {"alpha": 0.5}
+    gone = weakref.ref(Narrow)
+    del Narrow
+    gc.collect()
+    assert gone() is None

@@ -284,3 +284,27 @@ def test_warm_start_follows_the_optimizer_set_now():
     model = LinearRegressor(warm_start=True, max_epochs=2, tol=None, random_state=0).fit(X, X @ [1.0, 2.0, 3.0])
     model.set_params(optimizer="sgd").fit(X, X @ [1.0, 2.0, 3.0])
     assert model._optimizer_state.name == "sgd" and model.t_ == 2  # a fresh optimizer: its steps only
+
+
+def test_a_refused_warm_fit_keeps_the_optimizer_statistics():
+    # the optimizer was switched (and Adam's moments dropped) before the validation split refused the fit
+    X = np.random.default_rng(0).standard_normal((10, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    model = LinearRegressor(warm_start=True, max_epochs=3, tol=None).fit(X, y)
+    moments = {key: value.copy() for key, value in model._optimizer_state.buffers.items()}
+    with pytest.raises(ValueError, match="validation sample"):
+        model.set_params(optimizer="sgd", early_stopping=True).fit(X, y)
+    assert model._optimizer_state.name == "adam" and model._optimizer_state.t == model.t_ == 3
+    for key, value in moments.items():
+        np.testing.assert_array_equal(model._optimizer_state.buffers[key], value)
+
+
+def test_restoring_a_snapshot_drops_the_validation_scores_after_it():
+    # _restore (divergence, or any failure inside an epoch) trimmed loss_curve_ but not validation_scores_
+    X = np.random.default_rng(0).standard_normal((100, 3))
+    model = LinearRegressor(early_stopping=True, max_epochs=2, tol=None, random_state=0).fit(X, X @ [1.0, 2.0, 3.0])
+    snapshot = model._snapshot()
+    model.validation_scores_.append(0.5)
+    model.loss_curve_.append(0.5)
+    model._restore(snapshot)
+    assert len(model.validation_scores_) == len(model.loss_curve_) == 2

@@ -23,6 +23,7 @@ epoch is checked once per epoch: loss and weights must be finite
 import numbers
 import time
 import warnings
+import weakref
 from abc import ABCMeta, abstractmethod
 from functools import lru_cache
 
@@ -64,6 +65,14 @@ def _blas_controller():
     return ThreadpoolController().select(user_api="blas")
 
 
+def blas_threads_at_most(n_threads):
+    """A context in which BLAS runs on at most ``n_threads`` threads, and never on more than it runs on now:
+    a limit the user set (``threadpool_limits(user_api="blas")``, ``OPENBLAS_NUM_THREADS``) stays in force
+    (a plain ``limit(n_threads)`` raised a limit of 1 to ``n_threads``)."""
+    blas = _blas_controller()
+    return blas.limit(limits=min([n_threads] + [lib.num_threads for lib in blas.lib_controllers]))
+
+
 #: Multiply-adds of one chunk (rows x features x classes, twice) below which the
 #: kernel runs on one thread: waking a second thread costs a few microseconds,
 #: more than a small chunk's work (digits: 64 x 64 x 10).
@@ -83,10 +92,40 @@ PARALLEL_CHUNK_BYTES = 48 * 1024
 SPARSE_PARALLEL_BATCH_WORK = 1 << 20
 
 
-@lru_cache(maxsize=None)
-def _constructor_parameters(cls, init):
-    """scikit-learn's parameter names of ``cls`` (read from the signature of its ``__init__``, ``init``)."""
-    return tuple(BaseEstimator._get_param_names.__func__(cls))
+#: class -> (weak reference to the ``__init__`` read, its parameter names); weak keys: a class (a user's
+#: subclass, one made in a test) is not kept alive by having been asked
+_PARAMETER_NAMES = weakref.WeakKeyDictionary()
+
+
+def _constructor_parameters(cls):
+    """scikit-learn's parameter names of ``cls`` (the signature of its ``__init__``), read once per ``__init__``."""
+    cached = _PARAMETER_NAMES.get(cls)
+    if cached is None or cached[0]() is not cls.__init__:
+        cached = (weakref.ref(cls.__init__), tuple(BaseEstimator._get_param_names.__func__(cls)))
+        _PARAMETER_NAMES[cls] = cached
+    return cached[1]
+
+
+def _check_csr_structure(X):
+    """ValueError unless the CSR matrix ``X``'s ``indptr`` and ``indices`` describe its shape: the kernels
+    index with them unchecked. (scipy's ``check_format(full_check=True)`` checks this too, but it also
+    casts the user's ``indices`` and ``indptr`` to one dtype in place.)"""
+    indptr, indices = X.indptr, X.indices
+    n_rows, n_features = X.shape
+    problem = None
+    if indptr.shape != (n_rows + 1,):
+        problem = f"indptr has {indptr.shape[0]} entries for {n_rows} rows"
+    elif indptr[0] != 0 or np.any(indptr[1:] < indptr[:-1]):
+        problem = "indptr must start at 0 and never decrease"
+    elif indptr[-1] > min(indices.shape[0], X.data.shape[0]):
+        problem = f"indptr ends at {indptr[-1]}, past the {min(indices.shape[0], X.data.shape[0])} stored values"
+    elif indptr[-1] > 0:
+        used = indices[: indptr[-1]]
+        low, high = used.min(), used.max()
+        if low < 0 or high >= n_features:
+            problem = f"a column index ({low if low < 0 else high}) is outside [0, {n_features})"
+    if problem is not None:
+        raise ValueError(f"X is a malformed sparse matrix: {problem}")
 
 
 def _check_class_labels(y):
@@ -165,7 +204,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         """scikit-learn's, read once per class (and ``__init__``): its inspection of the constructor's
         signature took 0.15 ms, and a fit asks twice (``_validate_params``), ``clone`` and
         ``GridSearchCV`` many times more."""
-        return list(_constructor_parameters(cls, cls.__init__))
+        return list(_constructor_parameters(cls))
 
     def _validate_params(self):
         """scikit-learn's checks, and no bool where a number is due: its Interval(Integral / Real) takes
@@ -192,10 +231,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                                   **options)
         X_checked = validated[0] if isinstance(validated, tuple) else validated
         if sparse.issparse(X_checked):
-            try:
-                X_checked.check_format(full_check=True)
-            except ValueError as error:
-                raise ValueError(f"X is a malformed sparse matrix: {error}") from None
+            _check_csr_structure(X_checked)
         if fitting:
             X_checked = self._finite_training_input(X_checked)
             return (X_checked, *validated[1:]) if isinstance(validated, tuple) else X_checked
@@ -383,6 +419,9 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         self._optimizer_state = self._new_optimizer_state(dtype)
         self._epochs_seen = 0
 
+    def _check_trainable(self, n_rows):
+        """Raise if this model cannot train on ``n_rows`` samples (hook; the linear models always can)."""
+
     def _new_optimizer_state(self, dtype):
         """Fresh statistics of the ``optimizer`` set now, for every value of ``_params``."""
         return OptimizerState(self.optimizer, self._params.shape[0], dtype, momentum=self.momentum,
@@ -459,10 +498,13 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
     def _fit_epochs(self, X, y, weight, generator, *, incremental):
         """Train ``max_epochs`` epochs (or one for ``partial_fit``), in place."""
         self._prepare_params(X)
-        self._follow_optimizer_settings()
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
             X, y, weight, X_val, y_val, weight_val = self._validation_split(X, y, weight, generator)
+        # what can still refuse this fit does so before it changes anything (the optimizer's statistics)
+        self._check_trainable(X.shape[0])
+        self._follow_optimizer_settings()
+        if early_stopping:
             self.validation_scores_ = getattr(self, "validation_scores_", []) if self.warm_start else []
             best_params = self._params.copy()
         elif not incremental:
@@ -615,7 +657,8 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
     def _snapshot(self):
         """What :meth:`_restore` needs to undo this call's training."""
         return (self._params.copy(), {k: v.copy() for k, v in self._optimizer_state.buffers.items()},
-                self._optimizer_state.t, self.n_iter_, self._epochs_seen, len(self.loss_curve_))
+                self._optimizer_state.t, self.n_iter_, self._epochs_seen, len(self.loss_curve_),
+                len(getattr(self, "validation_scores_", None) or ()))
 
     def _diverged(self, snapshot, lr, reason):
         failed_epoch = self.n_iter_ + 1
@@ -651,8 +694,10 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         return _blas_controller().limit(limits=1, user_api="blas")
 
     def _restore(self, snapshot):
-        params, buffers, t, self.n_iter_, self._epochs_seen, n_losses = snapshot
+        params, buffers, t, self.n_iter_, self._epochs_seen, n_losses, n_scores = snapshot
         del self.loss_curve_[n_losses:]
+        if getattr(self, "validation_scores_", None):
+            del self.validation_scores_[n_scores:]
         self._params[:] = params
         for key, value in buffers.items():
             self._optimizer_state.buffers[key][:] = value

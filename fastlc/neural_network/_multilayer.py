@@ -27,7 +27,7 @@ from .._dispatch import get_kernel, resolve_backend
 from .._memory import aligned_copy, aligned_zeros, is_aligned
 from .._numpy._nn_losses import _epsilon_insensitive, _huber
 from .._validation import check_n_threads
-from ..linear_model._base import BaseLinearClassifier, _blas_controller
+from ..linear_model._base import BaseLinearClassifier, blas_threads_at_most
 from ..linear_model._params_doc import (
     MLP_CLASSIFIER_PARAMETERS, MLP_REGRESSOR_PARAMETERS, REGRESSOR_ATTRIBUTES, SHARED_ATTRIBUTES,
 )
@@ -248,11 +248,7 @@ class _MLPMixin:
 
     def _blas_threads(self):
         """BLAS on at most the threads this fit may use (its products are most of the work)."""
-        blas = _blas_controller().select(user_api="blas")
-        # and never more than BLAS runs on now: a threadpool_limits(user_api="blas") block or
-        # OPENBLAS_NUM_THREADS around the fit stays in force (the fit raised a limit of 1 to n_threads)
-        allowed = min([check_n_threads(self.n_threads)] + [lib.num_threads for lib in blas.lib_controllers])
-        return blas.limit(limits=allowed)
+        return blas_threads_at_most(check_n_threads(self.n_threads))
 
     # ----------------------------------------------------------- passes
 
@@ -391,12 +387,21 @@ class _MLPMixin:
             self._backward(grad_scores, cache, grad, n_threads)
 
         # batch norm's statistics need 2 rows in every batch (a last row alone joins the batch before it)
-        min_rows = 2 if self._running_mean else 1
-        if X.shape[0] < min_rows:
-            raise ValueError(f"batch_norm=True needs at least 2 samples to train on (batch statistics); got "
-                             f"{X.shape[0]} sample")
         return BatchRunner(self, X, y, weight, batch_gradient, self._stepper(n_threads), batch_size,
-                           min_rows=min_rows)
+                           min_rows=self._min_batch_rows())
+
+    def _min_batch_rows(self):
+        return 2 if self._running_mean else 1
+
+    def _check_trainable(self, n_rows):
+        if self._min_batch_rows() < 2:
+            return
+        if n_rows < 2:
+            raise ValueError(f"batch_norm=True needs at least 2 samples to train on (batch statistics); got "
+                             f"{n_rows} sample")
+        if self._batch_size(n_rows) < 2:
+            raise ValueError(f"batch_norm=True needs batches of at least 2 samples (batch statistics); got "
+                             f"batch_size={self.batch_size!r}")
 
     def _linear_scores(self, X):
         """Output scores of the trained network (no dropout; batch norm on its running statistics)."""

@@ -26,7 +26,7 @@ except ImportError:
 
 from .. import kernels
 from .._dispatch import resolve_backend
-from .._validation import check_bool, check_inplace_array, check_int, check_n_threads, check_scalar
+from .._validation import MAX_T, check_bool, check_inplace_array, check_int, check_n_threads, check_scalar
 from ._clip import clip_grad_norm, clip_grad_value
 
 
@@ -221,7 +221,7 @@ class Optimizer:
         if state_dict["optimizer"] != type(self).__name__:
             raise ValueError(f"state_dict is from {state_dict['optimizer']}, not {type(self).__name__}")
         step_count = state_dict["step_count"]
-        check_int(step_count, "state_dict['step_count']", low=0)
+        check_int(step_count, "state_dict['step_count']", low=0, high=MAX_T - 1)  # so that the next step is one check_step takes
         saved = state_dict["state"]
         if not isinstance(saved, (list, tuple)) or not all(isinstance(s, dict) for s in saved):
             raise ValueError(f"state_dict['state'] must be a list of dicts of arrays, one per parameter; got "
