@@ -58,7 +58,8 @@ def check_float_array(array, name, *, ndim=None, dtype=None):
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
-            wanted = " or ".join(str(a) for a in allowed)
+            wanted = " or ".join([", ".join(str(a) for a in allowed[:-1]), str(allowed[-1])] if len(allowed) > 2
+                                 else [str(a) for a in allowed])
             raise ValueError(f"{name} must be a {wanted}-D array; got {arr.ndim}-D array of shape {arr.shape}")
     # not np.ascontiguousarray: it turns a 0-d array into shape (1,), and results take the input's shape
     return np.asarray(arr, order="C")

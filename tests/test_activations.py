@@ -234,3 +234,18 @@ def test_a_scaling_parameter_must_fit_the_dtype():
     assert_array_equal(K.leaky_relu(np.array([-1.0]), 1e300), [-1e300])
     assert_array_equal(K.leaky_relu(x32, 0.0), [0, 2])
     assert_array_equal(K.softplus(np.array([50.0], np.float32), 1.0, 1e300), [50.0])
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("backend", ["naive", "numpy", "numba", "cython"])
+def test_tanh_gelu_backward_is_nan_where_x_squared_overflows(backend):
+    # as PyTorch (0 * inf): the numpy backend overflowed in (3 kappa x) x instead of x * x, so it gave 1
+    # for 1.8e19 < |x| < 5e19 in float32, and the naive one for 1.3e154 < |x| < 3.7e154 in float64
+    require_backend(backend)
+    x = np.array([1.4e154, -1.4e154, 1.0])
+    grad = K.gelu_backward(np.ones_like(x), x, approximate="tanh", backend=backend)
+    assert np.isnan(grad[:2]).all() and np.isfinite(grad[2])
+    if backend != "naive":  # the naive backend computes in float64 whatever the data's dtype
+        x32 = np.float32([2e19, -2e19, 1e25])
+        assert np.isnan(K.gelu_backward(np.ones_like(x32), x32, approximate="tanh",
+                                                     backend=backend)).all()

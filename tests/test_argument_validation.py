@@ -533,8 +533,12 @@ def test_numerical_gradient_names_a_bad_x():
     read_only.flags.writeable = False
     with pytest.raises(ValueError, match="x must be writeable"):
         fastlc.gradcheck.numerical_gradient(lambda z: z.sum(), read_only)
-    with pytest.raises(TypeError, match="x must be a float ndarray; got dtype int64"):
-        fastlc.gradcheck.numerical_gradient(lambda z: z.sum(), np.ones(3, np.int64))
+    for dtype in (np.int64, np.float16):
+        with pytest.raises(TypeError, match=f"x must be a float32 or float64 ndarray; got dtype {np.dtype(dtype)}"):
+            fastlc.gradcheck.numerical_gradient(lambda z: z.sum(), np.ones(3, dtype))
+    for value in [(1.0, 2.0), np.ones(2), True]:  # a fastlc loss returns (loss, grad): f must pick the loss
+        with pytest.raises(TypeError, match="f must return a scalar"):
+            fastlc.gradcheck.numerical_gradient(lambda z, v=value: v, np.ones(2))
 
 
 def test_numerical_gradient_restores_x_when_f_raises():
@@ -550,3 +554,23 @@ def test_numerical_gradient_restores_x_when_f_raises():
     with pytest.raises(RuntimeError, match="f failed"):
         fastlc.gradcheck.numerical_gradient(f, x)
     np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+
+
+def test_numerical_gradient_divides_by_the_step_taken():
+    # x + h and x - h are stored in x's dtype: dividing by the nominal 2 h made the float32 gradient of
+    # x^2 at 100 152.6 instead of 200
+    square = lambda z: float((z.astype(np.float64) ** 2).sum())  # noqa: E731
+    for value in (1.0, 100.0):
+        np.testing.assert_allclose(fastlc.gradcheck.numerical_gradient(square, np.array([value], np.float32)),
+                                   [2 * value], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"h=1e-05 is below the resolution of x at x\[0\]"):
+        fastlc.gradcheck.numerical_gradient(square, np.array([300.0], np.float32))
+
+
+def test_numerical_gradient_of_any_layout_and_of_nothing():
+    square = lambda z: float((np.asarray(z) ** 2).sum())  # noqa: E731
+    fortran = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_allclose(fastlc.gradcheck.numerical_gradient(square, fortran), 2 * fortran)
+    strided = np.arange(6.0)[::2]
+    np.testing.assert_allclose(fastlc.gradcheck.numerical_gradient(square, strided), 2 * strided)
+    assert fastlc.gradcheck.numerical_gradient(square, np.zeros((2, 0))).shape == (2, 0)

@@ -418,3 +418,33 @@ def test_bce_target_must_be_a_probability():
         K.binary_cross_entropy(np.full((1, 2), 0.5), np.array([[np.nan, 2.0]]))
     loss, grad = K.binary_cross_entropy(np.array([0.3, 0.6]), np.array([np.nan, 1.0]))
     assert np.isnan(loss) and np.isnan(grad[0]) and np.isfinite(grad[1])
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("backend", ["naive", "numpy", "numba", "cython"])
+def test_mse_gradient_is_scaled_before_it_can_overflow(backend):
+    # 2 d overflowed float32 for |d| > 1.7e38 in three backends (inf where PyTorch's gradient is -3e38),
+    # with NumPy's overflow warnings; the loss itself is inf, silently, as PyTorch's
+    require_backend(backend)
+    x, t = np.float32([0, 0]), np.float32([3e38, 1])
+    loss, grad = K.mse_loss(x, t, backend=backend)
+    assert np.isposinf(loss)
+    assert_array_equal(grad, np.float32([-3e38, -1]))
+    # 2 (0 - 3e38) itself is beyond float32: -inf, as PyTorch's sum gives
+    assert_array_equal(K.mse_loss(x, t, reduction="sum", backend=backend)[1], np.float32([-np.inf, -2]))
+    assert_array_equal(K.mse_loss(np.float32([1, 2]), np.float32([0, 0]), backend=backend)[1], [1, 2])
+
+
+@pytest.mark.parametrize("backend", ["naive", "numpy", "numba", "cython"])
+def test_bce_weights_are_taken_in_the_inputs_dtype(backend):
+    # weight=2.0 or a list (float64) was refused for float32 input; nll_loss's class_weight never was
+    require_backend(backend)
+    p, t = np.float32([0.2, 0.9]), np.float32([0, 1])
+    loss, grad = K.binary_cross_entropy(p, t, weight=2.0, backend=backend)
+    reference = K.binary_cross_entropy(p, t, weight=np.float32([2, 2]), backend=backend)
+    assert loss == reference[0] and loss.dtype == np.float32
+    assert_array_equal(grad, reference[1])
+    loss, grad = K.binary_cross_entropy_with_logits(p, t, pos_weight=[1, 3], weight=[0.5, 1], backend=backend)
+    assert loss.dtype == grad.dtype == np.float32
+    assert_array_equal(grad, K.binary_cross_entropy_with_logits(
+        p, t, pos_weight=np.float32([1, 3]), weight=np.float32([0.5, 1]), backend=backend)[1])

@@ -239,8 +239,10 @@ def test_batch_norm_negative_running_variance_gives_nan(backend, dtype):
 
 def test_bad_input_names_the_argument():
     x = np.zeros((4, 3))
-    with pytest.raises(ValueError, match="x must be a 2 or 4-D"):
-        K.batch_norm(np.zeros((4, 3, 2)))
+    with pytest.raises(ValueError, match="x must be a 2, 3, 4 or 5-D"):
+        K.batch_norm(np.zeros(4))
+    with pytest.raises(ValueError, match="x must be a 2, 3, 4 or 5-D"):
+        K.batch_norm(np.zeros((1, 2, 1, 2, 1, 2)))
     with pytest.raises(ValueError, match="gamma"):
         K.batch_norm(x, np.ones(2))
     with pytest.raises(TypeError, match="beta"):
@@ -391,3 +393,26 @@ def test_batch_norm_evaluation_reads_read_only_running_statistics(backend, dtype
         arrays[name].flags.writeable = False
         with pytest.raises(ValueError, match=f"{name} is updated in place and must be writeable"):
             K.batch_norm(x, gamma, beta, **arrays, training=True, backend=backend)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5), (2, 3, 2, 2, 3)], ids=["(N, C, L)", "(N, C, D, H, W)"])
+@pytest.mark.parametrize("backend", ["naive", "numpy", "numba", "cython"])
+def test_batch_norm_over_sequences_and_volumes(backend, shape):
+    # PyTorch's BatchNorm1d takes (N, C, L) and BatchNorm3d (N, C, D, H, W): the same statistics per
+    # channel as the (N, C, S, 1) image this test reshapes them to (3-D and 5-D x were refused)
+    require_backend(backend)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    g = rng.standard_normal(shape)
+    gamma, beta = rng.uniform(0.5, 2, 3), rng.standard_normal(3)
+    image = x.reshape(shape[0], 3, -1, 1)
+    out, mean, invstd = K.batch_norm(x, gamma, beta, training=True, backend=backend)
+    expected = K.batch_norm(image, gamma, beta, training=True, backend=backend)
+    assert out.shape == shape
+    assert_array_equal(out.reshape(image.shape), expected[0])
+    assert_array_equal(mean, expected[1])
+    grads = K.batch_norm_backward(g, x, gamma, mean, invstd, training=True, backend=backend)
+    expected_grads = K.batch_norm_backward(g.reshape(image.shape), image, gamma, mean, invstd, training=True,
+                                           backend=backend)
+    assert_array_equal(grads[0].reshape(image.shape), expected_grads[0])
+    assert_array_equal(grads[1], expected_grads[1])

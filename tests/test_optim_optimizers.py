@@ -372,3 +372,14 @@ def test_a_schedule_count_beyond_int64_is_refused_by_name():
         with pytest.raises(ValueError, match="t must be <= 9223372036854775807"):
             schedule(10**400)
         assert schedule(2**63 - 1) >= 0.0
+
+
+@pytest.mark.filterwarnings("error")
+def test_clipping_beyond_float32s_range_is_silent():
+    # a bound or a norm beyond float32's range is inf, as in PyTorch, without NumPy's overflow warnings
+    from fastlc.optim import clip_grad_value, global_grad_norm
+
+    g = np.array([1e30, -np.inf, np.nan], np.float32)
+    clip_grad_value([g], 1e300)
+    np.testing.assert_array_equal(g, np.array([1e30, -np.inf, np.nan], np.float32))
+    assert global_grad_norm([np.full(4, 1e30, np.float32)]) == np.inf

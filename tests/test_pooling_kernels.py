@@ -482,3 +482,18 @@ def test_window_extents_fit_the_kernels_integers():
         for pool in (avg_pool2d, max_pool2d):
             with pytest.raises(ValueError, match=f"{name} must be <= 2147483647"):
                 pool(x, **kw)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("backend", ["naive", "numpy", "numba", "cython"])
+def test_avg_pool_of_infinities_is_silent_in_every_backend(backend):
+    # inf - inf and an overflowing window sum give NaN and inf as PyTorch does, without the RuntimeWarning
+    # the naive and numpy backends raised (the compiled ones never did)
+    if backend not in BACKENDS:
+        pytest.skip(f"backend {backend!r} is not available in this installation")
+    x = np.array([[[[np.inf, -np.inf], [1.0, 2.0]]]])
+    assert np.isnan(avg_pool2d(x, 2, backend=backend)).all()
+    big = np.full((1, 1, 2, 2), 3e38, np.float32)
+    assert np.isposinf(avg_pool2d(big, 2, backend=backend)).all()
+    grad = avg_pool2d_backward(np.full((1, 1, 1, 1), np.inf), (1, 1, 2, 2), 2, backend=backend)
+    assert np.isposinf(grad).all()

@@ -16,6 +16,8 @@ computed in Python floats (float64) as PyTorch's formulas (aten/src/ATen/native/
 """
 from functools import partial
 
+import numpy as np
+
 from ._nn_math import exp, log, log1p, sign
 
 BCE_LOG_CLAMP = -100.0  # PyTorch clamps both logs of binary_cross_entropy at -100
@@ -26,7 +28,7 @@ BCE_EPSILON = 9.999999960041972e-13
 
 def mse_point(x, t, pos_weight, param):
     d = x - t
-    return d * d, 2.0 * d
+    return d * d, d  # the slope's factor 2 is in mse_loss's gradient scale (fastlc/kernels/_nn_losses.py)
 
 
 def l1_point(x, t, pos_weight, param):
@@ -105,9 +107,10 @@ def _pointwise_loss(point, input, target, weight, pos_weight, param, grad_scale,
             pw = float(pos_weight[i]) if pos_weight.shape[0] else 1.0
             loss, slope = point(float(input[i]), float(target[i]), pw, param)
             total += w * loss
-            grad_out[i] = grad_scale * w * slope
-            if loss_out.shape[0]:
-                loss_out[i] = w * loss
+            with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN silently, as the other backends
+                grad_out[i] = grad_scale * w * slope
+                if loss_out.shape[0]:
+                    loss_out[i] = w * loss
         partials[c] = total
 
 

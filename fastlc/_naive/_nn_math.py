@@ -29,7 +29,8 @@ def expm1(x):
 
 
 def sign(d):
-    """1, -1, 0 (at +-0), NaN for NaN: the subgradient of |d| that PyTorch uses."""
+    """1, -1, 0 (at +-0), NaN for NaN: the subgradient of |d| that PyTorch uses, except at NaN, where
+    torch.sign gives 0 and fastlc lets the NaN through (a NaN difference gives a NaN gradient, not 0)."""
     if d > 0:
         return 1.0
     if d < 0:

@@ -35,10 +35,13 @@ def _check_like(array, name, input, input_name):
 
 
 def _check_broadcast_weight(weight, name, input, input_name):
-    """Flat weights of ``input``'s size, or an empty array when absent. Broadcast like PyTorch."""
+    """Flat weights of ``input``'s size in its dtype, or an empty array when absent. Broadcast like PyTorch.
+
+    A weight is a parameter, taken in the input's dtype as ``nll_loss``'s ``class_weight`` is: ``weight=2.0``
+    or a list was refused for float32 input (they are float64)."""
     if weight is None:
         return np.empty(0, dtype=input.dtype)
-    weight = check_float_array(weight, name, dtype=input.dtype)
+    weight = check_float_array(weight, name).astype(input.dtype, copy=False)
     try:
         full = np.broadcast_to(weight, input.shape)
     except ValueError:
@@ -49,11 +52,13 @@ def _check_broadcast_weight(weight, name, input, input_name):
 
 
 def _pointwise(name, input, target, *, input_name="input", param=0.0, weight=None, pos_weight=None, reduction,
-               backend, n_threads, out, check_inputs=None, kernel_for=None):
+               backend, n_threads, out, check_inputs=None, kernel_for=None, slope_factor=1):
     """The element-wise loss kernel ``name`` on validated inputs, reduced.
 
     ``check_inputs(input, target)`` checks what only this loss requires of the values; ``kernel_for(dtype)``
-    names the kernel to run where it depends on the data's dtype (default: ``name``).
+    names the kernel to run where it depends on the data's dtype (default: ``name``); ``slope_factor``, a
+    power of 2, multiplies the gradient's scale rather than each slope (MSE's 2 d overflowed float32 for
+    |d| > 1.7e38 where the scaled gradient, PyTorch's, does not; the same bits otherwise).
     """
     input = check_float_array(input, input_name)
     target = _check_like(target, "target", input, input_name)
@@ -72,13 +77,13 @@ def _pointwise(name, input, target, *, input_name="input", param=0.0, weight=Non
     loss_out = np.empty(input.shape if reduction == "none" else 0, dtype=dtype)
     partials = np.empty(n_chunks(n), dtype=np.float64)
     kernel(input.reshape(-1), target.reshape(-1), weight, pos_weight, dtype.type(param),
-           _grad_scale(reduction, n, dtype), loss_out.reshape(-1), partials, grad.reshape(-1), n_threads)
+           dtype.type(slope_factor * float(_grad_scale(reduction, n, dtype))), loss_out.reshape(-1), partials,
+           grad.reshape(-1), n_threads)
     if reduction == "none":
         return loss_out, grad
     total = float(partials.sum())
-    if reduction == "sum":
-        return dtype.type(total), grad
-    return dtype.type(total / n if n else float("nan")), grad
+    with np.errstate(over="ignore"):  # a total beyond float32's range is inf, silently, as in PyTorch
+        return dtype.type(total if reduction == "sum" else (total / n if n else float("nan"))), grad
 
 
 _COMMON_DOC = """
@@ -116,10 +121,13 @@ def _doc(text):
 """)
 def mse_loss(input, target, *, reduction="mean", backend="auto", n_threads=None, out=None):
     return _pointwise("mse_loss", input, target, reduction=reduction, backend=backend, n_threads=n_threads,
-                      out=out)
+                      out=out, slope_factor=2)
 
 
 @_doc(r"""Absolute error ``|x - t|`` and its subgradient, 0 where ``x == t`` (``F.l1_loss``).
+
+    Where ``x - t`` is NaN the gradient is NaN (PyTorch's is 0 there, from ``torch.sign(nan)``):
+    NaN propagates through every fastlc kernel.
 
     Parameters
     ----------
@@ -165,7 +173,8 @@ def smooth_l1_loss(input, target, *, beta=1.0, reduction="mean", backend="auto",
 
 
 def _check_probabilities(values, name):
-    """PyTorch rejects probabilities outside [0, 1]; NaN is let through (it propagates)."""
+    """Probabilities outside [0, 1] are refused, as PyTorch does. A NaN, which PyTorch refuses as well, is
+    let through: NaN propagates through every fastlc kernel (the loss and its gradient are NaN)."""
     if values.size == 0:
         return
     low, high = values.min(), values.max()
@@ -191,8 +200,9 @@ def _check_bce_inputs(prob, target):
     ----------
     prob : array_like of any shape, float32 or float64, values in [0, 1]
     target : array_like of the same shape and dtype, values in [0, 1] (as PyTorch, which rejects others)
+        NaN is let through in either (it propagates to the loss and the gradient), where PyTorch raises.
     weight : array_like broadcastable to prob's shape, optional
-        Per-element weight.
+        Per-element weight, taken in prob's dtype.
 """)
 def binary_cross_entropy(prob, target, *, weight=None, reduction="mean", backend="auto", n_threads=None, out=None):
     return _pointwise("binary_cross_entropy", prob, target, input_name="prob", weight=weight, reduction=reduction,
@@ -209,9 +219,9 @@ def binary_cross_entropy(prob, target, *, weight=None, reduction="mean", backend
     logits : array_like of any shape, float32 or float64
     target : array_like of the same shape and dtype
     weight : array_like broadcastable to logits' shape, optional
-        Per-element weight.
+        Per-element weight, taken in logits' dtype.
     pos_weight : array_like broadcastable to logits' shape, optional
-        Weight of the positive term, e.g. of shape (n_classes,) for logits of shape (n, n_classes).
+        Weight of the positive term, e.g. of shape (n_classes,) for logits of shape (n, n_classes), in logits' dtype.
 """)
 def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=None, reduction="mean",
                                      backend="auto", n_threads=None, out=None):

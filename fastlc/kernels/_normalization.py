@@ -8,6 +8,10 @@ from .._validation import (check_bool, check_fits, check_float_array, check_inpl
                            check_n_threads, check_scalar)
 
 
+#: Dimensions of batch norm's x: PyTorch's BatchNorm1d ((N, C), (N, C, L)), 2d and 3d, statistics per channel C.
+BATCH_NORM_NDIM = (2, 3, 4, 5)
+
+
 def _check_parameter(value, name, length, dtype, default):
     if value is None:
         return np.full(length, default, dtype=dtype)
@@ -18,14 +22,14 @@ def _check_parameter(value, name, length, dtype, default):
 
 
 def _as_nc_s(x):
-    """(N, C) or (N, C, H, W) as the (N, C, S) view the kernels take."""
+    """(N, C) or (N, C, *spatial) as the (N, C, S) view the kernels take."""
     # S spelled out: reshape(N, C, -1) cannot infer it when N or C is 0
     return x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))
 
 
 def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None, training=True, momentum=0.1,
                eps=1e-5, backend="auto", n_threads=None):
-    r"""Batch normalization over (N, C) or (N, C, H, W) (``F.batch_norm``).
+    r"""Batch normalization over (N, C), (N, C, L), (N, C, H, W) or (N, C, D, H, W) (``F.batch_norm``).
 
     Each channel c is normalized over its M = N * H * W values:
     ``y = (x - mean_c) / sqrt(var_c + eps) * gamma_c + beta_c``, computed as
@@ -37,7 +41,7 @@ def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None,
 
     Parameters
     ----------
-    x : array_like of shape (N, C) or (N, C, H, W), float32 or float64
+    x : array_like of shape (N, C), (N, C, L), (N, C, H, W) or (N, C, D, H, W), float32 or float64
     gamma, beta : array_like of shape (C,), optional
         Scale (default 1) and shift (default 0).
     running_mean, running_var : ndarray of shape (C,), optional
@@ -59,7 +63,7 @@ def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None,
         A batch without values (N = 0, or H * W = 0) in training gives an empty
         ``out``, NaN statistics and leaves the running statistics alone, as ``F.batch_norm``.
     """
-    x = check_float_array(x, "x", ndim=(2, 4))
+    x = check_float_array(x, "x", ndim=BATCH_NORM_NDIM)
     n, channels = x.shape[:2]
     dtype = x.dtype
     gamma = _check_parameter(gamma, "gamma", channels, dtype, 1)
@@ -115,7 +119,7 @@ def batch_norm_backward(grad_out, x, gamma, save_mean, save_invstd, *, training=
     Parameters
     ----------
     grad_out : array_like of x's shape
-    x : array_like of shape (N, C) or (N, C, H, W), float32 or float64
+    x : array_like of shape (N, C), (N, C, L), (N, C, H, W) or (N, C, D, H, W), float32 or float64
     gamma : array_like of shape (C,) or None (ones)
     save_mean, save_invstd : array_like of shape (C,)
         As returned by ``batch_norm``.
@@ -129,7 +133,7 @@ def batch_norm_backward(grad_out, x, gamma, save_mean, save_invstd, *, training=
     grad_x : ndarray of x's shape
     grad_gamma, grad_beta : ndarray of shape (C,)
     """
-    x = check_float_array(x, "x", ndim=(2, 4))
+    x = check_float_array(x, "x", ndim=BATCH_NORM_NDIM)
     channels = x.shape[1]
     dtype = x.dtype
     grad_out = check_float_array(grad_out, "grad_out", dtype=dtype)

@@ -296,7 +296,10 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, count
     kernel = get_kernel("avg_pool2d", resolve_backend(backend, "avg_pool2d"))
     out = np.empty((n, c, *geometry.out_size), dtype=x.dtype)
     if out.size:
-        kernel(_planes(x), *geometry.kernel_args(), count_include_pad, _planes(out), n_threads)
+        # inf - inf or an overflowing window sum is NaN or inf, silently, as in the compiled backends and
+        # PyTorch (the naive and numpy ones warned)
+        with np.errstate(over="ignore", invalid="ignore"):
+            kernel(_planes(x), *geometry.kernel_args(), count_include_pad, _planes(out), n_threads)
     return out[0] if unbatched else out
 
 
@@ -337,5 +340,6 @@ def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding
     kernel = get_kernel("avg_pool2d_backward", resolve_backend(backend, "avg_pool2d_backward"))
     grad_in = np.empty(shape, dtype=grad_out.dtype)
     if grad_in.size:
-        kernel(_planes(grad_out), *geometry.kernel_args(), count_include_pad, _planes(grad_in), n_threads)
+        with np.errstate(over="ignore", invalid="ignore"):  # as in avg_pool2d
+            kernel(_planes(grad_out), *geometry.kernel_args(), count_include_pad, _planes(grad_in), n_threads)
     return grad_in[0] if unbatched else grad_in

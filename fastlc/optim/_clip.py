@@ -34,7 +34,9 @@ def clip_grad_value(grads, clip_value):
     """
     clip_value = check_scalar(clip_value, "clip_value", low=0.0)
     for g in _as_list(grads):
-        np.clip(g, -clip_value, clip_value, out=g)
+        with np.errstate(over="ignore"):  # a bound beyond float32's range is inf there, as in PyTorch, silently
+            bound = g.dtype.type(clip_value)
+        np.clip(g, -bound, bound, out=g)
 
 
 def global_grad_norm(grads, norm_type=2.0):
@@ -48,7 +50,8 @@ def global_grad_norm(grads, norm_type=2.0):
     total_norm : float
     """
     norm_type = _check_norm_type(norm_type)
-    norms = [float(np.linalg.norm(g.reshape(-1), ord=norm_type)) if g.size else 0.0 for g in _as_list(grads)]
+    with np.errstate(over="ignore"):  # a norm beyond the dtype's range is inf, as in PyTorch, silently
+        norms = [float(np.linalg.norm(g.reshape(-1), ord=norm_type)) if g.size else 0.0 for g in _as_list(grads)]
     if not norms:
         return 0.0
     return float(np.linalg.norm(np.array(norms, dtype=np.float64), ord=norm_type))

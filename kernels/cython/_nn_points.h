@@ -182,7 +182,7 @@ static inline void fastlc_bce_logs_##S(T p, T* log_p, T* log_q) {               
                                                                                              \
 static inline T fastlc_mse_##S(T x, T t, T pw, T param, T* slope) {                          \
     T d = x - t;                                                                             \
-    *slope = d + d;                                                                          \
+    *slope = d;  /* its factor 2 is in mse_loss's gradient scale (fastlc/kernels/_nn_losses.py) */ \
     return d * d;                                                                            \
 }                                                                                            \
 static inline T fastlc_l1_##S(T x, T t, T pw, T param, T* slope) {                           \
