@@ -691,7 +691,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         by the first fit NumPy's and SciPy's BLAS are loaded (scikit-learn
         imports both).
         """
-        return _blas_controller().limit(limits=1, user_api="blas")
+        return blas_threads_at_most(1)
 
     def _restore(self, snapshot):
         params, buffers, t, self.n_iter_, self._epochs_seen, n_losses, n_scores = snapshot
