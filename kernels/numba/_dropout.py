@@ -43,35 +43,44 @@ RUN = 256
 _SHIFTS = tuple(np.uint32(8 * j) for j in ((0, 1, 2, 3) if sys.byteorder == "little" else (3, 2, 1, 0)))
 
 
-@numba.njit(parallel=True, **NUMBA_ELEMENTWISE_OPTIONS)
-def _dropout(x, threshold, scale, key0, key1, out, mask, n_chunks):
+@numba.njit(**NUMBA_ELEMENTWISE_OPTIONS)
+def _dropout_groups(x, threshold, scale, k0, k1, out, mask, first, stop):
+    """Groups [first, stop) of 4 elements: keep flags of a run of groups first (one group per vector
+    lane), then the run's elements. A function of its own, called from the parallel loop: written
+    inline in the prange body, the same loops took 0.59 instead of 0.52 ns per element (in cache,
+    1 thread, Zen 4)."""
     n = x.shape[0]
-    n_groups = (n + 3) // 4
     zero = x.dtype.type(0)
-    k0, k1 = np.uint64(key0), np.uint64(key1)
     t = np.uint64(threshold)
     z = np.uint64(0)
     s0, s1, s2, s3 = _SHIFTS
+    # a group's 4 keep flags packed in one uint32 (a contiguous store per lane: the loop vectorizes,
+    # 40% faster than storing the 4 words of each group interleaved), read back as bytes
+    packed = np.empty(RUN, dtype=np.uint32)
+    flags = packed.view(np.uint8)
+    for run in range(first, stop, RUN):
+        end = min(run + RUN, stop)
+        for j in range(end - run):
+            group = np.uint64(run + j)
+            w0, w1, w2, w3 = philox4x32_10(group & _M32, group >> _SHIFT, z, z, k0, k1)
+            packed[j] = ((np.uint32(w0 >= t) << s0) | (np.uint32(w1 >= t) << s1) | (np.uint32(w2 >= t) << s2)
+                         | (np.uint32(w3 >= t) << s3))
+        lo = 4 * run
+        hi = min(4 * end, n)
+        xs, outs, masks = x[lo:hi], out[lo:hi], mask[lo:hi]
+        for i in range(hi - lo):
+            keep = flags[i]
+            masks[i] = keep
+            outs[i] = xs[i] * (scale if keep else zero)
+
+
+@numba.njit(parallel=True, **NUMBA_ELEMENTWISE_OPTIONS)
+def _dropout(x, threshold, scale, key0, key1, out, mask, n_chunks):
+    n_groups = (x.shape[0] + 3) // 4
+    k0, k1 = np.uint64(key0), np.uint64(key1)
     for c in numba.prange(n_chunks):
         first, stop = chunk_bounds(c, n_groups, n_chunks)
-        # a group's 4 keep flags packed in one uint32 (a contiguous store per lane: the loop vectorizes,
-        # 40% faster than storing the 4 words of each group interleaved), read back as bytes
-        packed = np.empty(RUN, dtype=np.uint32)
-        flags = packed.view(np.uint8)
-        for run in range(first, stop, RUN):
-            end = min(run + RUN, stop)
-            for j in range(end - run):
-                group = np.uint64(run + j)
-                w0, w1, w2, w3 = philox4x32_10(group & _M32, group >> _SHIFT, z, z, k0, k1)
-                packed[j] = ((np.uint32(w0 >= t) << s0) | (np.uint32(w1 >= t) << s1) | (np.uint32(w2 >= t) << s2)
-                             | (np.uint32(w3 >= t) << s3))
-            lo = 4 * run
-            hi = min(4 * end, n)
-            xs, outs, masks = x[lo:hi], out[lo:hi], mask[lo:hi]
-            for i in range(hi - lo):
-                keep = flags[i]
-                masks[i] = keep
-                outs[i] = xs[i] * (scale if keep else zero)
+        _dropout_groups(x, threshold, scale, k0, k1, out, mask, first, stop)
 
 
 @numba.njit(parallel=True, **NUMBA_ELEMENTWISE_OPTIONS)
