@@ -13,6 +13,12 @@ NUMBA_FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
 #: machine pays the JIT latency.
 NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=NUMBA_FASTMATH, error_model="numpy")
 
+#: As ``NUMBA_OPTIONS`` without ``arcp``, for a loop that divides by a parameter that may be subnormal:
+#: ``arcp`` computes ``d / beta`` as ``d * (1 / beta)``, and ``1 / beta`` is inf there (smooth L1 with
+#: beta = 1e-40 in float32 gave NaN). Only such a parameter takes these loops: a true division costs
+#: a third more time than the multiplication (smooth L1 on 1e6 float64).
+NUMBA_EXACT_DIVISION_OPTIONS = dict(NUMBA_OPTIONS, fastmath=NUMBA_FASTMATH - {"arcp"})
+
 
 #: Elements per thread below which the element-wise kernels (optimizer steps)
 #: use fewer threads: starting a parallel region costs a few microseconds,

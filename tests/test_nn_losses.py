@@ -410,6 +410,34 @@ def test_smooth_l1_beta_that_is_zero_in_the_dtype_is_the_l1_loss(backend):
         assert_array_equal(tiny[1], l1[1])
 
 
+@pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)
+def test_smooth_l1_subnormal_beta(backend):
+    # a beta that is subnormal in the dtype: Numba's fastmath (arcp) made d / beta d * (1 / beta) = d * inf,
+    # NaN losses and inf gradients; PyTorch's values, with and without weights (the kernels' two loops)
+    require_backend(backend)
+    cases = [(np.float32, 1e-40, [0.0, 1e-41, -3e-41, 2.0]), (np.float64, 1e-320, [0.0, 1e-321, -3e-321, 2.0])]
+    for dtype, beta, x in cases:
+        x = np.array(x, dtype)
+        # d / beta of the values the dtype holds (subnormals are coarse), 1 outside
+        slope = np.append(x[:3].astype(np.float64) / float(dtype(beta)), 1)
+        zero = np.zeros_like(x)
+        expected_loss = np.array([0, 0, 0, 2 - beta / 2], dtype)
+        loss, grad = K.smooth_l1_loss(x, zero, beta=beta, reduction="none", backend=backend)
+        assert_array_equal(loss, expected_loss)
+        assert_allclose(grad, slope, rtol=1e-6)
+        loss, grad = K.smooth_l1_loss(x, zero, beta=beta, reduction="sum", backend=backend)
+        assert loss == 2 and np.isfinite(grad).all()
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    for dtype, beta, x in cases:
+        xt = torch.tensor(x, dtype=getattr(torch, np.dtype(dtype).name), requires_grad=True)
+        expected = torch.nn.functional.smooth_l1_loss(xt, torch.zeros_like(xt), beta=beta, reduction="none")
+        expected.sum().backward()
+        loss, grad = K.smooth_l1_loss(np.array(x, dtype), np.zeros(4, dtype), beta=beta, reduction="none",
+                                      backend=backend)
+        assert_array_equal(loss, expected.detach().numpy())
+        assert_allclose(grad, xt.grad.numpy(), rtol=1e-5)  # PyTorch rounds the subnormal ratio otherwise
+
+
 def test_bce_target_must_be_a_probability():
     # PyTorch: "all elements of target should be between 0 and 1"; a NaN target propagates
     with pytest.raises(ValueError, match=r"target\[1\] = -1.0 is not a probability in \[0, 1\]"):

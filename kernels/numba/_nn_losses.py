@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from fastlc._chunking import n_row_chunks
-from fastlc._config import NUMBA_OPTIONS
+from fastlc._config import NUMBA_EXACT_DIVISION_OPTIONS, NUMBA_OPTIONS
 from fastlc._constants import REGRESSION_HUBER
 
 from ._nn_math import chunk_bounds, clamp_below, fast_log, log1p01, log1p_unit, nn_kernel, sign, typed
@@ -22,7 +22,7 @@ from ._rowmath import fast_exp
 
 _INLINE = dict(NUMBA_OPTIONS, inline="always")
 
-MSE, L1, HUBER, SMOOTH_L1, BCE, BCE_LOGITS = range(6)
+MSE, L1, HUBER, SMOOTH_L1, BCE, BCE_LOGITS, SMOOTH_L1_SUBNORMAL_BETA = range(7)
 
 
 @numba.njit(**_INLINE)
@@ -145,6 +145,13 @@ def _loss_chunk(point, x, t, w, pw, param, grad_scale, loss_out, grad):
     return total
 
 
+@numba.njit(**NUMBA_EXACT_DIVISION_OPTIONS)
+def _smooth_l1_chunk_exact_division(x, t, w, pw, beta, grad_scale, loss_out, grad):
+    """The smooth L1 chunk loop compiled without ``arcp`` (see NUMBA_EXACT_DIVISION_OPTIONS), for a subnormal
+    beta, whose reciprocal is inf: d / beta is a true division, as in the other backends."""
+    return _loss_chunk(_smooth_l1, x, t, w, pw, beta, grad_scale, loss_out, grad)
+
+
 @numba.njit(**_INLINE)
 def _part(array, lo, hi):
     return array[lo:hi] if array.shape[0] else array
@@ -166,6 +173,8 @@ def _pointwise_loss(op, input, target, weight, pos_weight, param, grad_scale, lo
             partials[c] = _loss_chunk(_huber, x, t, w, pw, param, grad_scale, l, g)
         elif op == SMOOTH_L1:
             partials[c] = _loss_chunk(_smooth_l1, x, t, w, pw, param, grad_scale, l, g)
+        elif op == SMOOTH_L1_SUBNORMAL_BETA:
+            partials[c] = _smooth_l1_chunk_exact_division(x, t, w, pw, param, grad_scale, l, g)
         elif op == BCE:
             partials[c] = _loss_chunk(_bce, x, t, w, pw, param, grad_scale, l, g)
         else:
@@ -205,7 +214,14 @@ _run_pointwise = nn_kernel(_pointwise_loss)
 mse_loss = partial(_run_pointwise, MSE)
 l1_loss = partial(_run_pointwise, L1)
 huber_loss = partial(_run_pointwise, HUBER)
-smooth_l1_loss = partial(_run_pointwise, SMOOTH_L1)
+
+
+def smooth_l1_loss(input, target, weight, pos_weight, beta, *rest):
+    subnormal = beta < np.finfo(beta.dtype).tiny  # its reciprocal may be inf (see _smooth_l1_chunk_exact_division)
+    return _run_pointwise(SMOOTH_L1_SUBNORMAL_BETA if subnormal else SMOOTH_L1, input, target, weight, pos_weight,
+                          beta, *rest)
+
+
 binary_cross_entropy = partial(_run_pointwise, BCE)
 binary_cross_entropy_with_logits = partial(_run_pointwise, BCE_LOGITS)
 _run_nll = nn_kernel(_nll_loss)
