@@ -636,6 +636,25 @@ def test_predictions_use_an_assigned_coef():
     assert (clf.predict(X) == clf.classes_[1]).all()
 
 
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_an_assigned_view_of_the_weights_is_the_model(Estimator):
+    # a view of the current weights (coef_[::-1]) shared their memory and was taken for them: ignored, and
+    # predictions mixed the reversed intercepts with the old coef_
+    X, y = make_classification(60, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=0)
+    model = Estimator(max_epochs=2, random_state=0).fit(X, y)
+    model.coef_, model.intercept_ = model.coef_[::-1], model.intercept_[::-1]
+    np.testing.assert_allclose(model.decision_function(X), X @ model.coef_.T + model.intercept_)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.decision_function(X), model.decision_function(X))
+    model.coef_ = model.coef_[:, :3]  # scikit-learn fails on such a coef_; it was ignored
+    with pytest.raises(ValueError, match=r"coef_ has shape \(3, 3\), but the model has 3 outputs and 4 features"):
+        model.predict(X)
+    model.coef_ = np.zeros((3, 4))
+    model.intercept_ = np.zeros(2)
+    with pytest.raises(ValueError, match=r"intercept_ has shape \(2,\)"):
+        model.predict(X)
+
+
 @pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier])
 @pytest.mark.parametrize("y", [np.array([0.5, 1.5, 0.5, 1.5, 2.5, 0.5]), np.array([[0, 1], [1, 0]] * 3)],
                          ids=["continuous", "multilabel"])

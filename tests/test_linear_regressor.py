@@ -308,3 +308,17 @@ def test_restoring_a_snapshot_drops_the_validation_scores_after_it():
     model.loss_curve_.append(0.5)
     model._restore(snapshot)
     assert len(model.validation_scores_) == len(model.loss_curve_) == 2
+
+
+def test_an_assigned_view_of_the_weights_is_the_model():
+    # coef_[::-1] shares the weights' memory and was taken for them: ignored at predict, after pickling too
+    X, y = linear_data(40, 3)
+    model = LinearRegressor(max_epochs=2, random_state=0).fit(X, y)
+    model.coef_ = model.coef_[::-1]
+    np.testing.assert_allclose(model.predict(X), X @ model.coef_ + model.intercept_)
+    model.coef_ = model.coef_[::-1]
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(restored.predict(X), X @ model.coef_ + model.intercept_)
+    model.coef_ = model.coef_[:2]
+    with pytest.raises(ValueError, match=r"coef_ has shape \(2,\), but the model has 1 output and 3 features"):
+        model.predict(X)

@@ -397,3 +397,22 @@ def test_memory_mapped_models_predict_and_train_on(tmp_path):
         loaded.partial_fit(X, y)
         model.partial_fit(X, y)
         np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_assigned_coefs_are_the_network_in_training_and_after_pickling():
+    # coefs_ / intercepts_ assigned by the user were used by predict, but training and unpickling re-bound the
+    # views of the old weights and dropped them
+    X, y = small_classification(40)
+    model = MLPRegressor((4,), max_epochs=2, random_state=0).fit(X, y.astype(float))
+    model.coefs_ = [np.ones_like(coef) for coef in model.coefs_]
+    model.intercepts_ = [np.zeros_like(intercept) for intercept in model.intercepts_]
+    expected = np.maximum(X @ np.ones((5, 4)), 0).sum(axis=1)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(model)).predict(X), expected)
+    model.set_params(optimizer="sgd", learning_rate=1e-12).partial_fit(X, y.astype(float))
+    np.testing.assert_allclose(model.predict(X), expected, rtol=1e-6, atol=1e-9)
+    model.coefs_ = model.coefs_[:1]
+    with pytest.raises(ValueError, match="coefs_ has 1 array, but the network has 2 layers"):
+        model.predict(X)
+    model.coefs_ = [np.ones((5, 3)), np.ones((4, 1))]
+    with pytest.raises(ValueError, match=r"coefs_\[0\] has shape \(5, 3\), but that layer's is \(5, 4\)"):
+        model.predict(X)

@@ -139,6 +139,29 @@ def _check_class_labels(y):
         check_classification_targets(y)
 
 
+def _is_same_view(value, view):
+    """Whether ``value`` reads the same memory as the array ``view`` in the same layout (``view`` itself, or an
+    equal view of its memory), not an array the user assigned in its place; ``view`` may be a list of views
+    (the networks' ``coefs_``), then ``value`` must be a list of such views."""
+    if isinstance(view, list):
+        return (isinstance(value, list) and len(value) == len(view)
+                and all(_is_same_view(a, b) for a, b in zip(value, view)))
+    return (isinstance(value, np.ndarray) and value.dtype == view.dtype and value.shape == view.shape
+            and value.strides == view.strides
+            and value.__array_interface__["data"][0] == view.__array_interface__["data"][0])
+
+
+def _keep_assigned(estimator, state, bound):
+    """After unpickling, which copies each array on its own: set back each attribute of ``bound`` (name -> the
+    view just bound) whose pickled value is not the view's values, i.e. one the user assigned."""
+    for name, view in bound.items():
+        pickled = state.get(name)
+        views, values = (view, pickled) if isinstance(view, list) else ([view], [pickled])
+        if not (isinstance(values, list) and len(values) == len(views)
+                and all(np.shape(a) == b.shape and np.array_equal(a, b) for a, b in zip(values, views))):
+            setattr(estimator, name, pickled)
+
+
 class DivergenceError(FloatingPointError):
     """Training diverged: raised as soon as the rule of ``fastlc.linear_model._training.DivergenceGuard`` fires.
 
@@ -457,19 +480,47 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         self.coef_ = self._public_coef(self._coef_matrix)
         self.intercept_ = self._params[n_outputs * n_features:]
 
+    def _bound_views(self):
+        """{name: the view of ``_params`` that ``_bind_views`` gave that attribute} (see :meth:`_sync_params`)."""
+        n_weights = self._coef_matrix.size
+        return {"coef_": self._public_coef(self._coef_matrix), "intercept_": self._params[n_weights:]}
+
     def _sync_params(self):
-        """Rebuild the flat vector if a user assigned ``coef_`` / ``intercept_`` directly."""
-        if not (np.shares_memory(self.coef_, self._params) and np.shares_memory(self.intercept_, self._params)):
-            coef = np.asarray(self.coef_)
-            coef = coef.reshape(1, -1) if coef.ndim == 1 else coef  # a single-output regressor's (n_features,)
-            self._params = np.concatenate([coef.ravel(), np.broadcast_to(self.intercept_, coef.shape[:1])])
-            self._bind_views(*coef.shape)
+        """Take a ``coef_`` / ``intercept_`` the user assigned, as scikit-learn's linear models use theirs.
+
+        Anything but the bound views counts as assigned, views of ``_params`` included (``coef_[::-1]`` was
+        taken for the model itself because it shared its memory, and predictions mixed old and new values).
+        The shapes must be the fitted ones (a single output's weights may also be (n_features,)): the
+        optimizer's statistics and ``n_features_in_`` are those of the fitted model.
+        """
+        bound = self._bound_views()
+        if not all(_is_same_view(getattr(self, name), view) for name, view in bound.items()):
+            self._take_assigned(bound)
+
+    def _take_assigned(self, bound):
+        """:meth:`_sync_params`' new ``_params`` from the assigned ``coef_`` and ``intercept_``."""
+        n_outputs, n_features = self._coef_matrix.shape
+        coef, intercept = np.asarray(self.coef_), np.asarray(self.intercept_)
+        if coef.shape != (n_outputs, n_features) and not (n_outputs == 1 and coef.shape == (n_features,)):
+            raise ValueError(f"coef_ has shape {coef.shape}, but the model has {n_outputs} output"
+                             f"{'s' if n_outputs != 1 else ''} and {n_features} features: assign an array of "
+                             f"shape {bound['coef_'].shape}")
+        if intercept.shape not in ((), (n_outputs,)):
+            raise ValueError(f"intercept_ has shape {intercept.shape}, but the model has {n_outputs} "
+                             f"output{'s' if n_outputs != 1 else ''}: assign an array of shape ({n_outputs},)")
+        params = np.empty_like(self._params)  # in the model's dtype; a new array: the old views stay as they were
+        params[: coef.size] = coef.ravel()
+        params[coef.size:] = intercept
+        self._params = params
+        self._bind_views(n_outputs, n_features)
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        # Pickling copies coef_ / intercept_ / _params separately: re-link the views.
+        # Pickling copies coef_ / intercept_ / _params separately: re-link the views, and keep what the user
+        # assigned and no prediction or fit has taken yet (see _sync_params) for them to take
         if "_params" in state:
             self._bind_views(*np.shape(state.get("_coef_matrix", state["coef_"])))
+            _keep_assigned(self, state, self._bound_views())
 
     def _penalty(self, coef):
         """Value of the penalty at ``coef`` (a Python float)."""

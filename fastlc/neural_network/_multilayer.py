@@ -27,7 +27,7 @@ from .._dispatch import get_kernel, resolve_backend
 from .._memory import aligned_copy, aligned_zeros, is_aligned
 from .._numpy._nn_losses import _epsilon_insensitive, _huber
 from .._validation import check_n_threads
-from ..linear_model._base import BaseLinearClassifier, blas_threads_at_most
+from ..linear_model._base import BaseLinearClassifier, _keep_assigned, blas_threads_at_most
 from ..linear_model._params_doc import (
     MLP_CLASSIFIER_PARAMETERS, MLP_REGRESSOR_PARAMETERS, REGRESSOR_ATTRIBUTES, SHARED_ATTRIBUTES,
 )
@@ -198,16 +198,36 @@ class _MLPMixin:
     def _split_gradient(self, grad):
         return (grad,)
 
-    def _sync_params(self):
-        """``coefs_`` / ``intercepts_`` are views of ``_params``: assign into them (``coefs_[0][...] = W``)."""
+    def _bound_views(self):
+        coefs, intercepts, _, _ = self._views(self._params)
+        return {"coefs_": coefs, "intercepts_": intercepts}
+
+    def _take_assigned(self, bound):
+        """New ``_params`` from assigned ``coefs_`` / ``intercepts_`` (lists, or arrays put in the lists), each
+        array of its layer's shape (see the linear models' ``_sync_params``)."""
+        params = aligned_copy(self._params)  # a new array: the old views stay as they were
+        for name, views in zip(bound, self._views(params)):
+            values = list(getattr(self, name))
+            if len(values) != len(views):
+                raise ValueError(f"{name} has {len(values)} array{'s' if len(values) != 1 else ''}, but the "
+                                 f"network has {len(views)} layers of weights")
+            for layer, (value, view) in enumerate(zip(values, views)):
+                value = np.asarray(value)
+                if value.shape != view.shape:
+                    raise ValueError(f"{name}[{layer}] has shape {value.shape}, but that layer's is {view.shape}")
+                view[...] = value
+        self._params = params
+        self._bind_views()
 
     def __setstate__(self, state):
         # scikit-learn's (version check), not the linear models' (which re-links coef_)
         BaseEstimator.__setstate__(self, state)
         if "_params" in state:
             self._bind_views()
+            _keep_assigned(self, state, self._bound_views())
 
     def _prepare_params(self, X):
+        self._sync_params()
         if self._params.dtype != X.dtype:
             # warm start / partial_fit with data of another dtype: train in the data's dtype
             self._params = self._params.astype(X.dtype)
