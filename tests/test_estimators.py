@@ -490,6 +490,43 @@ def test_divergence_raises_naming_learning_rate_and_epoch(Estimator):
     assert np.isfinite(model.decision_function(X)).all()
 
 
+FIVE = [SoftmaxClassifier, LinearSVMClassifier, fastlc.LinearRegressor, fastlc.MLPClassifier, fastlc.MLPRegressor]
+
+
+def _tiny_fitted(Estimator, **params):
+    X = np.random.default_rng(0).standard_normal((30, 5))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+    if Estimator in (fastlc.MLPClassifier, fastlc.MLPRegressor):
+        params = {"hidden_layer_sizes": (3,), **params}
+    return Estimator(max_epochs=2, tol=None, random_state=0, **params).fit(X, y), X, y
+
+
+@pytest.mark.parametrize("Estimator", FIVE, ids=lambda E: E.__name__)
+def test_a_failed_warm_fit_leaves_the_model_as_it_was(Estimator):
+    # validate_data(reset=True) had set n_features_in_ to the refused X's: the model refused its own features
+    model, X, y = _tiny_fitted(Estimator, warm_start=True)
+    before = pickle.dumps(model)
+    with pytest.raises(ValueError, match="X has 4 features but the model was fitted with 5"):
+        model.fit(X[:, :4], y)
+    assert model.n_features_in_ == 5 and pickle.dumps(model) == before
+    model.predict(X)
+
+
+@pytest.mark.parametrize("Estimator", FIVE, ids=lambda E: E.__name__)
+def test_a_diverged_call_leaves_the_model_as_it_was(Estimator):
+    # the snapshot was taken after the call had moved the model to float32 (and zeroed intercepts): a diverged
+    # partial_fit on float32 data left float32 weights and optimizer state; a re-fit without warm_start that
+    # diverged left a fitted model unfitted, although the message said it was reset to its state before
+    model, X, y = _tiny_fitted(Estimator)
+    before = pickle.dumps(model)
+    model.set_params(optimizer="sgd", learning_rate=1e30)
+    with pytest.raises(DivergenceError, match="left as it was before this call"):
+        model.partial_fit((X * 1e10).astype(np.float32), y)
+    with pytest.raises(DivergenceError, match="left as it was before this call"):
+        model.fit(X * 1e10, y)
+    assert pickle.dumps(model.set_params(optimizer="adam", learning_rate=Estimator().learning_rate)) == before
+
+
 def test_single_class_is_rejected(blobs):
     X, _ = blobs
     with pytest.raises(ValueError, match="at least 2 classes in the data, but the data contains only one class: 3"):

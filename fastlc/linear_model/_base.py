@@ -20,12 +20,13 @@ with the learning rate set per epoch by the schedule. What is cheap once per
 epoch is checked once per epoch: loss and weights must be finite
 (divergence), then convergence or early stopping.
 """
+import copy
+import functools
 import numbers
 import time
 import warnings
 import weakref
 from abc import ABCMeta, abstractmethod
-from functools import lru_cache
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -59,7 +60,7 @@ AUTO_BATCH_SIZE = 256
 ALIGN_MIN_EPOCHS = 5
 
 
-@lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def _blas_controller():
     """The process's BLAS thread pools, found once (see ``_blas_threads``)."""
     return ThreadpoolController().select(user_api="blas")
@@ -162,6 +163,25 @@ def _keep_assigned(estimator, state, bound):
             setattr(estimator, name, pickled)
 
 
+def _unchanged_on_failure(method):
+    """``fit`` / ``partial_fit`` that, when they raise, leave the estimator as it was before the call: a fitted
+    model as fitted (weights, optimizer state, shuffling stream, ``n_features_in_``, ``feature_names_in_``,
+    ``classes_``, every attribute), an unfitted one unfitted (never NaN weights, never a model that looks
+    fitted but was not trained). (A failed warm start kept the new ``n_features_in_`` of the data it refused,
+    and the model then refused its own features.)"""
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        snapshot = self._snapshot()
+        try:
+            return method(self, *args, **kwargs)
+        except Exception:
+            self._restore(snapshot)
+            raise
+
+    return guarded
+
+
 class DivergenceError(FloatingPointError):
     """Training diverged: raised as soon as the rule of ``fastlc.linear_model._training.DivergenceGuard`` fires.
 
@@ -170,7 +190,8 @@ class DivergenceError(FloatingPointError):
     1000 x max(L0, 1), L0 being the mean loss of the call's first mini-batch.
     Raised instead of returning a model whose predictions would be NaN or
     meaningless; the message names the learning rate, the optimizer and the
-    epoch, and the model is reset to its state before the call. Lower
+    epoch, and the estimator is left as it was before the call (as after any
+    failed ``fit`` / ``partial_fit``: fitted as before, or unfitted). Lower
     ``learning_rate`` (or scale the features) and fit again.
     """
 
@@ -372,19 +393,6 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         """Rows held out for early stopping: the first ``n_val`` of the shuffled ``order``."""
         return np.sort(order[:n_val])
 
-    def _fit_or_forget(self, fresh, *args, **kwargs):
-        """Train; if a fresh model diverges (or training fails otherwise), leave the estimator unfitted
-        (never NaN weights, never a model that looks fitted but was not trained)."""
-        try:
-            self._fit_epochs(*args, **kwargs)
-        except Exception:
-            if fresh:
-                for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
-                    delattr(self, name)
-                for name in ("_params", "_optimizer_state", "_coef_matrix"):
-                    self.__dict__.pop(name, None)
-            raise
-
     def _start_stream(self, n_features, dtype):
         """A fresh model for ``partial_fit``'s first call: zero weights and the shuffling stream."""
         self._initialize(n_features, dtype)
@@ -568,7 +576,6 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         else:
             previous_best = min(self.loss_curve_) if (self.loss_curve_ and not incremental) else None
             stopping = StoppingRule(self.tol, self.n_iter_no_change, higher_is_better=False, best=previous_best)
-        snapshot = self._snapshot()
         in_order = np.arange(X.shape[0], dtype=np.intp)
         schedule = self._learning_rate_schedule()
         converged = False
@@ -583,10 +590,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                         loss = data_loss / runner.total_weight + self._penalty(runner.weights)
                     guard.check_epoch(loss, self._params)
                 except Diverged as reason:
-                    self._diverged(snapshot, lr, reason)
-                except Exception:
-                    self._restore(snapshot)  # no half-trained epoch left behind by any other failure either
-                    raise
+                    self._diverged(lr, reason)  # (the model is restored by _unchanged_on_failure)
                 self._epochs_seen += 1
                 self.n_iter_ += 1
                 self.loss_curve_.append(loss)
@@ -706,18 +710,23 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                               lr_step_size=self.lr_step_size, power_t=self.power_t)
 
     def _snapshot(self):
-        """What :meth:`_restore` needs to undo this call's training."""
-        return (self._params.copy(), {k: v.copy() for k, v in self._optimizer_state.buffers.items()},
-                self._optimizer_state.t, self.n_iter_, self._epochs_seen, len(self.loss_curve_),
-                len(getattr(self, "validation_scores_", None) or ()))
+        """What :meth:`_restore` needs to put the estimator back as it is now: its attributes, and copies of
+        what training changes in place (weights, optimizer state, shuffling stream, curves)."""
+        attributes = dict(vars(self))
+        if "_params" not in attributes:
+            return attributes, None
+        generator = getattr(self, "_stream_generator", None)
+        params = self._params
+        return attributes, (params.copy() if params.flags.writeable else None,  # read-only: never trained in place
+                            copy.deepcopy(self._optimizer_state),
+                            None if generator is None else generator.bit_generator.state,
+                            len(self.loss_curve_), len(getattr(self, "validation_scores_", None) or ()))
 
-    def _diverged(self, snapshot, lr, reason):
-        failed_epoch = self.n_iter_ + 1
-        self._restore(snapshot)
+    def _diverged(self, lr, reason):
         raise DivergenceError(
-            f"{type(self).__name__} diverged in epoch {failed_epoch} with learning_rate={lr!r} "
+            f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1} with learning_rate={lr!r} "
             f"(optimizer={self.optimizer!r}): {reason}. Use a smaller learning_rate or standardise the "
-            f"features; the model was reset to its state before this call (unfitted if this was its first fit)."
+            f"features; the estimator is left as it was before this call (unfitted if it was not fitted)."
         ) from None
 
     def _log(self, message):
@@ -745,15 +754,20 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         return blas_threads_at_most(1)
 
     def _restore(self, snapshot):
-        params, buffers, t, self.n_iter_, self._epochs_seen, n_losses, n_scores = snapshot
+        attributes, trained = snapshot
+        vars(self).clear()
+        vars(self).update(attributes)
+        if trained is None:
+            return
+        params, optimizer_state, generator_state, n_losses, n_scores = trained
         del self.loss_curve_[n_losses:]
         if getattr(self, "validation_scores_", None):
             del self.validation_scores_[n_scores:]
-        self._params[:] = params
-        for key, value in buffers.items():
-            self._optimizer_state.buffers[key][:] = value
-        self._optimizer_state.t = t
-        self.t_ = t
+        if params is not None:
+            self._params[...] = params
+        self._optimizer_state = optimizer_state
+        if generator_state is not None:
+            self._stream_generator.bit_generator.state = generator_state
 
     def _validation_split(self, X, y, weight, generator):
         """Hold out ``validation_fraction`` of the samples (which ones: :meth:`_validation_rows`)."""
@@ -792,6 +806,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
 
     # ------------------------------------------------------------ public API
 
+    @_unchanged_on_failure
     def fit(self, X, y, sample_weight=None):
         """Train on ``(X, y)`` for up to ``max_epochs`` epochs.
 
@@ -830,9 +845,10 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
         self.classes_ = classes
         weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
         generator = self._start_fit(X.shape[1], X.dtype, warm)
-        self._fit_or_forget(not warm, X, y_encoded, weight, generator, incremental=False)
+        self._fit_epochs(X, y_encoded, weight, generator, incremental=False)
         return self
 
+    @_unchanged_on_failure
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over ``(X, y)``, continuing from the current model.
 
@@ -882,7 +898,7 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
                              f"classes={self.classes_.tolist()}")
         y_encoded = np.searchsorted(self.classes_, y)
         weight = self._sample_weight(sample_weight, X, y_encoded, self.class_weight)
-        self._fit_or_forget(first_call, X, y_encoded, weight, self._stream_generator, incremental=True)
+        self._fit_epochs(X, y_encoded, weight, self._stream_generator, incremental=True)
         return self
 
     def decision_function(self, X):

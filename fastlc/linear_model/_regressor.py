@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._constants import REGRESSION_EPSILON_INSENSITIVE, REGRESSION_HUBER
 from .._dispatch import get_kernel
-from ._base import BaseLinearModel
+from ._base import BaseLinearModel, _unchanged_on_failure
 from ._params_doc import REGRESSOR_ATTRIBUTES, REGRESSOR_PARAMETERS
 from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 
@@ -26,6 +26,7 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
 
     # ------------------------------------------------------------ public API
 
+    @_unchanged_on_failure
     def fit(self, X, y, sample_weight=None):
         """Train on ``(X, y)`` for up to ``max_epochs`` epochs.
 
@@ -56,9 +57,10 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
         self._n_targets, self._one_dimensional = targets.shape[1], one_dimensional
         weight = self._checked_weight(sample_weight, X)
         generator = self._start_fit(X.shape[1], X.dtype, warm)
-        self._fit_or_forget(not warm, X, targets, weight, generator, incremental=False)
+        self._fit_epochs(X, targets, weight, generator, incremental=False)
         return self
 
+    @_unchanged_on_failure
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over ``(X, y)``, continuing from the current model.
 
@@ -86,7 +88,7 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
         elif targets.shape[1] != self._n_targets:
             raise ValueError(f"y has {targets.shape[1]} targets but the model was fitted with {self._n_targets}")
         weight = self._checked_weight(sample_weight, X)
-        self._fit_or_forget(first_call, X, targets, weight, self._stream_generator, incremental=True)
+        self._fit_epochs(X, targets, weight, self._stream_generator, incremental=True)
         return self
 
     def predict(self, X):

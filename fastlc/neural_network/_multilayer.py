@@ -257,14 +257,19 @@ class _MLPMixin:
                 f"was fitted with hidden layers {fitted} and batch_norm={normalized}; fit with warm_start=False "
                 f"(or a new estimator for partial_fit) to start over")
 
+    def _running_statistics(self):
+        """Batch norm's running means and variances (changed in place by training), none before a fit."""
+        return getattr(self, "_running_mean", []) + getattr(self, "_running_var", [])
+
     def _snapshot(self):
-        return (super()._snapshot(), [m.copy() for m in self._running_mean], [v.copy() for v in self._running_var])
+        return super()._snapshot(), [statistic.copy() for statistic in self._running_statistics()]
 
     def _restore(self, snapshot):
-        base, means, variances = snapshot
+        base, statistics = snapshot
         super()._restore(base)
-        for target, value in zip(self._running_mean + self._running_var, means + variances):
-            target[...] = value
+        for target, value in zip(self._running_statistics(), statistics):
+            if target.flags.writeable:  # (a read-only one, memory-mapped, was never trained in place)
+                target[...] = value
 
     def _blas_threads(self):
         """BLAS on at most the threads this fit may use (its products are most of the work)."""
