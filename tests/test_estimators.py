@@ -383,6 +383,22 @@ def test_partial_fit_errors(blobs):
         SoftmaxClassifier().partial_fit(X, np.zeros_like(y), classes=[0])
 
 
+@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier, fastlc.MLPClassifier],
+                         ids=["softmax", "svm", "mlp"])
+@pytest.mark.parametrize("classes, match", [([0, 1, 2, np.nan], "contains NaN"), ([0, 1, 2, 0.5], "continuous"),
+                                            ([0, 1, 2, None], "Unknown label type"),
+                                            (["a", 1], "Mix of label input types")], ids=["nan", "0.5", "None", "mixed"])
+def test_partial_fit_checks_its_classes_as_scikit_learn(Estimator, classes, match):
+    # np.unique(classes) took NaN and 0.5 for classes, and None failed with a TypeError from sorting
+    X, y = np.arange(12.0).reshape(6, 2), np.array([0, 1, 2, 0, 1, 2])
+    with pytest.raises(ValueError, match=rf"classes=.* must be a 1-d array of class labels: .*{match}"):
+        Estimator(max_epochs=1).partial_fit(X, y, classes=classes)
+    model = Estimator(max_epochs=1).partial_fit(X, y, classes=(2, 0, 1))
+    with pytest.raises(ValueError, match="must be a 1-d array of class labels"):
+        model.partial_fit(X, y, classes=classes)
+    np.testing.assert_array_equal(model.classes_, [0, 1, 2])
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
 def test_warm_start_continues(Estimator, blobs):
     X, y = blobs

@@ -33,7 +33,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from scipy import sparse
 from sklearn.utils.validation import _assert_all_finite, _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
@@ -180,6 +180,21 @@ def _unchanged_on_failure(method):
             raise
 
     return guarded
+
+
+def _checked_classes(classes):
+    """``partial_fit``'s ``classes``, sorted and unique, checked as scikit-learn's SGDClassifier checks them
+    (``unique_labels``): class labels only (``np.unique`` took NaN or 0.5 for a class, and None failed with a
+    TypeError from sorting)."""
+    try:
+        values = np.asarray(classes)
+        with np.errstate(invalid="ignore"):  # its integer test casts a NaN to int before it reports the NaN
+            kind = type_of_target(values, input_name="classes")
+        if values.ndim != 1 or kind not in ("binary", "multiclass"):
+            raise ValueError(f"Unknown label type: {kind}")
+        return unique_labels(classes)
+    except ValueError as error:
+        raise ValueError(f"classes={classes!r} must be a 1-d array of class labels: {error}") from None
 
 
 class DivergenceError(FloatingPointError):
@@ -882,14 +897,14 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
         if first_call:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
-            classes = np.unique(np.asarray(classes))
+            classes = _checked_classes(classes)
             if classes.shape[0] < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs at least 2 classes; classes={classes.tolist()} has one"
                 )
             self.classes_ = classes
             self._start_stream(X.shape[1], X.dtype)
-        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+        elif classes is not None and not np.array_equal(_checked_classes(classes), self.classes_):
             raise ValueError(f"classes={list(classes)} differs from the classes of the first call "
                              f"{self.classes_.tolist()}")
         unknown = ~np.isin(y, self.classes_)
