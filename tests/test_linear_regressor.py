@@ -322,3 +322,17 @@ def test_an_assigned_view_of_the_weights_is_the_model():
     model.coef_ = model.coef_[:2]
     with pytest.raises(ValueError, match=r"coef_ has shape \(2,\), but the model has 1 output and 3 features"):
         model.predict(X)
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_the_shapes_follow_the_y_of_the_latest_fit(how):
+    # after 1-d y, a warm start on (n, 1) y kept coef_ (n_features,) but predicted (n, 1), and a pickle round
+    # trip made coef_ (1, n_features); partial_fit on (n, 1) y went on predicting 1-d
+    X, y = linear_data(40, 3)
+    model = LinearRegressor(max_epochs=2, tol=None, warm_start=True, random_state=0)
+    train = model.fit if how == "warm_start" else model.partial_fit
+    for targets, coef_shape, prediction_shape in [(y, (3,), (40,)), (y[:, None], (1, 3), (40, 1)), (y, (3,), (40,))]:
+        train(X, targets)
+        for fitted in (model, pickle.loads(pickle.dumps(model))):
+            assert fitted.coef_.shape == coef_shape and fitted.predict(X).shape == prediction_shape
+            np.testing.assert_allclose(fitted.predict(X), X @ fitted.coef_.T + fitted.intercept_)

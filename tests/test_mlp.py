@@ -416,3 +416,16 @@ def test_assigned_coefs_are_the_network_in_training_and_after_pickling():
     model.coefs_ = [np.ones((5, 3)), np.ones((4, 1))]
     with pytest.raises(ValueError, match=r"coefs_\[0\] has shape \(5, 3\), but that layer's is \(5, 4\)"):
         model.predict(X)
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_regressor_predictions_follow_the_y_of_the_latest_fit(how):
+    # partial_fit on (n, 1) y after 1-d y went on predicting 1-d
+    X, y = small_classification(40)
+    y = y.astype(float)
+    model = MLPRegressor((3,), max_epochs=2, tol=None, warm_start=True, random_state=0)
+    train = model.fit if how == "warm_start" else model.partial_fit
+    for targets in (y, y[:, None], y):
+        train(X, targets)
+        assert model.predict(X).shape == targets.shape
+        assert pickle.loads(pickle.dumps(model)).predict(X).shape == targets.shape

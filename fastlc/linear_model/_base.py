@@ -491,14 +491,17 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         state.momentum, state.beta_1, state.beta_2, state.epsilon = (
             self.momentum, self.beta_1, self.beta_2, self.epsilon)
 
-    def _bind_views(self, n_outputs, n_features):
-        """Make ``coef_`` and ``intercept_`` views into the flat parameter vector.
+    def _bind_views(self, n_outputs=None, n_features=None):
+        """Make ``coef_`` and ``intercept_`` views into the flat parameter vector (of the shape given, else
+        the current one).
 
         ``_coef_matrix`` is a C-contiguous (n_outputs, n_features) block: the
         fused gradient kernel takes dot products of its rows with the sample
         rows and adds ``g_c x`` to each row of the gradient, both contiguous
         over the features (they vectorize). ``coef_`` shows it (see :meth:`_public_coef`).
         """
+        if n_outputs is None:
+            n_outputs, n_features = self._coef_matrix.shape
         self._coef_matrix = self._params[: n_outputs * n_features].reshape(n_outputs, n_features)
         self.coef_ = self._public_coef(self._coef_matrix)
         self.intercept_ = self._params[n_outputs * n_features:]
@@ -645,13 +648,13 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         if self._params.dtype != X.dtype:
             # warm start / partial_fit with data of another dtype: train in the data's dtype
             self._params = self._params.astype(X.dtype)
-            self._bind_views(*self._coef_matrix.shape)
+            self._bind_views()
             self._optimizer_state.astype(X.dtype)
         if not (is_aligned(self._params) and self._params.flags.writeable):
             # after unpickling or a user-assigned coef_: the fused kernel reads W once per row group;
             # a model loaded with joblib's mmap_mode="r" holds read-only arrays
             self._params = aligned_copy(self._params)
-            self._bind_views(*self._coef_matrix.shape)
+            self._bind_views()
         if self._coef_matrix.shape[1] != X.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features but the model was fitted with "
                              f"{self._coef_matrix.shape[1]}")

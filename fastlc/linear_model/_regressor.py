@@ -54,7 +54,7 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
                 f"warm_start=True but y has {targets.shape[1]} targets while the fitted model has "
                 f"{self._n_targets}; fit with warm_start=False to start over"
             )
-        self._n_targets, self._one_dimensional = targets.shape[1], one_dimensional
+        self._set_targets(targets.shape[1], one_dimensional, warm)
         weight = self._checked_weight(sample_weight, X)
         generator = self._start_fit(X.shape[1], X.dtype, warm)
         self._fit_epochs(X, targets, weight, generator, incremental=False)
@@ -82,11 +82,11 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
         first_call = not hasattr(self, "_params")
         self._validate_params()
         X, targets, one_dimensional = self._check_data(X, y, reset=first_call)
-        if first_call:
-            self._n_targets, self._one_dimensional = targets.shape[1], one_dimensional
-            self._start_stream(X.shape[1], X.dtype)
-        elif targets.shape[1] != self._n_targets:
+        if not first_call and targets.shape[1] != self._n_targets:
             raise ValueError(f"y has {targets.shape[1]} targets but the model was fitted with {self._n_targets}")
+        self._set_targets(targets.shape[1], one_dimensional, not first_call)
+        if first_call:
+            self._start_stream(X.shape[1], X.dtype)
         weight = self._checked_weight(sample_weight, X)
         self._fit_epochs(X, targets, weight, self._stream_generator, incremental=True)
         return self
@@ -125,6 +125,17 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
         return float(r2_score(y, self._linear_scores(X), sample_weight=weight))
 
     # --------------------------------------------------------------- helpers
+
+    def _set_targets(self, n_targets, one_dimensional, trained_on):
+        """Shape the model after this call's y: ``coef_`` (n_features,) and 1-d predictions after a 1-d y,
+        (n_targets, n_features) and 2-d ones after a 2-d y, as scikit-learn's linear models (a warm start or
+        partial_fit on (n, 1) after 1-d y kept coef_ 1-d and predicted (n, 1), until a pickle round trip
+        re-bound coef_ 2-d). ``trained_on``: the fitted model trains on (its views are re-shaped)."""
+        if trained_on:
+            self._sync_params()  # an assigned coef_ is read in the shape it was assigned for
+        self._n_targets, self._one_dimensional = n_targets, one_dimensional
+        if trained_on:
+            self._bind_views()
 
     def _check_data(self, X, y, *, reset, fitting=False):
         """(X, targets (n_samples, n_targets) C-contiguous in X's dtype, whether y was 1-D); ``fitting``: see
