@@ -543,6 +543,29 @@ def test_a_diverged_call_leaves_the_model_as_it_was(Estimator):
     assert pickle.dumps(model.set_params(optimizer="adam", learning_rate=Estimator().learning_rate)) == before
 
 
+@pytest.mark.parametrize("Estimator", FIVE, ids=lambda E: E.__name__)
+def test_weights_that_overflow_are_refused_before_training(Estimator):
+    # they trained into a DivergenceError that blamed the learning rate
+    X = np.random.default_rng(0).standard_normal((30, 5))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+    with pytest.raises(ValueError, match=r"sum to inf \(they overflow float64\): scale sample_weight down"):
+        Estimator().fit(X, y, sample_weight=np.full(30, 1e308))
+    if Estimator in (SoftmaxClassifier, LinearSVMClassifier, fastlc.MLPClassifier):
+        with pytest.raises(ValueError, match="overflow float32, the training dtype: scale sample_weight or class_weight"):
+            Estimator(class_weight={0: 1e10, 1: 1.0, 2: 1.0}).fit(X.astype(np.float32), y,
+                                                                  sample_weight=np.full(30, 1e30))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
+def test_divergence_names_the_other_causes_than_the_learning_rate(Estimator):
+    X = np.random.default_rng(0).standard_normal((30, 5))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+    with pytest.raises(DivergenceError, match=r"learning_rate=0\.01 .* The learning rate may be too large for the "
+                       r"data, alpha=1e\+21 too large, or the data \(X, y, sample_weight\) too large in scale for "
+                       r"float64, the training dtype: use a smaller learning_rate or alpha"):
+        Estimator(alpha=1e21, max_epochs=2).fit(X, y)
+
+
 def test_single_class_is_rejected(blobs):
     X, _ = blobs
     with pytest.raises(ValueError, match="at least 2 classes in the data, but the data contains only one class: 3"):

@@ -336,3 +336,14 @@ def test_the_shapes_follow_the_y_of_the_latest_fit(how):
         for fitted in (model, pickle.loads(pickle.dumps(model))):
             assert fitted.coef_.shape == coef_shape and fitted.predict(X).shape == prediction_shape
             np.testing.assert_allclose(fitted.predict(X), X @ fitted.coef_.T + fitted.intercept_)
+
+
+@pytest.mark.parametrize("Estimator", [LinearRegressor, fastlc.MLPRegressor], ids=["linear", "mlp"])
+def test_targets_that_overflow_the_training_dtype_are_refused_by_name(Estimator):
+    # y is checked finite as given; 1e40 became inf in float32 and training ended in a DivergenceError
+    X, y = linear_data(20, 3, dtype=np.float32)
+    y = y.astype(np.float64)
+    y[7] = 1e40
+    with pytest.raises(ValueError, match=r"y holds values too large for float32, the training dtype \(X's\): 1e\+40"):
+        Estimator(max_epochs=2).fit(X, y)
+    Estimator(max_epochs=2, tol=None).fit(X.astype(np.float64), y / 1e35)  # fine in float64

@@ -207,7 +207,9 @@ class DivergenceError(FloatingPointError):
     meaningless; the message names the learning rate, the optimizer and the
     epoch, and the estimator is left as it was before the call (as after any
     failed ``fit`` / ``partial_fit``: fitted as before, or unfitted). Lower
-    ``learning_rate`` (or scale the features) and fit again.
+    ``learning_rate`` (or ``alpha``, or scale the data) and fit again. (Weights
+    or targets that overflow the training dtype are refused before training,
+    with a ValueError naming them.)
     """
 
 
@@ -436,11 +438,24 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
 
     @staticmethod
     def _checked_weight(sample_weight, X, factor=None, what="the sample weights"):
-        """Per-sample training weights in X's dtype: ``sample_weight`` (checked, >= 0) times ``factor``."""
+        """Per-sample training weights in X's dtype: ``sample_weight`` (checked, >= 0) times ``factor``.
+
+        Weights that overflow, in X's dtype or in their float64 sum, are refused here: training would end
+        in a DivergenceError blaming the learning rate. Only their ratios matter (the loss is
+        ``sum w L / sum w``), so scaling them down loses nothing.
+        """
         weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True, copy=True)
-        if factor is not None:
-            weight *= factor
-        if not weight.sum() > 0:
+        with np.errstate(over="ignore"):
+            if factor is not None:
+                weight *= factor
+            total = weight.sum(dtype=np.float64)
+        scale_down = (f"scale sample_weight{'' if factor is None else ' or class_weight'} down by a common factor "
+                      f"(only the ratios of the weights matter)")
+        if not np.isfinite(weight).all():
+            raise ValueError(f"{what} overflow {X.dtype}, the training dtype: {scale_down}")
+        if not np.isfinite(total):
+            raise ValueError(f"{what} sum to {total} (they overflow float64): {scale_down}")
+        if not total > 0:
             raise ValueError(f"{what} sum to zero: nothing to learn from")
         return weight
 
@@ -741,10 +756,13 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                             len(self.loss_curve_), len(getattr(self, "validation_scores_", None) or ()))
 
     def _diverged(self, lr, reason):
+        penalized = f"alpha={self.alpha!r} too large, " if any(self._penalty_parts()) else ""
         raise DivergenceError(
             f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1} with learning_rate={lr!r} "
-            f"(optimizer={self.optimizer!r}): {reason}. Use a smaller learning_rate or standardise the "
-            f"features; the estimator is left as it was before this call (unfitted if it was not fitted)."
+            f"(optimizer={self.optimizer!r}): {reason}. The learning rate may be too large for the data, "
+            f"{penalized}or the data (X, y, sample_weight) too large in scale for {self._params.dtype}, the "
+            f"training dtype: use a smaller learning_rate{' or alpha' if penalized else ''}, or standardise the "
+            f"data. The estimator is left as it was before this call (unfitted if it was not fitted)."
         ) from None
 
     def _log(self, message):

@@ -143,9 +143,14 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
         X, y = self._validated_input(X, y, multi_output=True, y_numeric=True, reset=reset, fitting=fitting)
         if np.asarray(y).dtype.kind not in "biuf":
             raise ValueError(f"y must hold numbers (regression targets); got dtype {np.asarray(y).dtype}")
-        targets = np.ascontiguousarray(np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1))
+        with np.errstate(over="ignore"):
+            targets = np.ascontiguousarray(np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1))
         if targets.shape[1] == 0:
             raise ValueError(f"y has shape {np.shape(y)}: at least one target is needed")
+        if not np.isfinite(targets).all():  # finite as given (validate_data), but not in X's dtype
+            value = np.asarray(y).reshape(X.shape[0], -1)[~np.isfinite(targets)][0]
+            raise ValueError(f"y holds values too large for {X.dtype}, the training dtype (X's): {value.item()!r}; "
+                             f"scale y down, or pass X as float64")
         return X, targets, np.ndim(y) == 1
 
     def _objective(self, X, y, sample_weight=None):
