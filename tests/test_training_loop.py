@@ -11,7 +11,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
-from fastlc import DivergenceError, LinearSVMClassifier, SoftmaxClassifier, kernels
+from fastlc import DivergenceError, LinearRegressor, LinearSVMClassifier, SoftmaxClassifier, kernels
 from fastlc.linear_model._optimizers import OPTIMIZERS
 from fastlc.linear_model._training import DIVERGENCE_FACTOR, DivergenceGuard, Diverged
 
@@ -79,6 +79,38 @@ def test_divergence_rule():
     small.check_batch(1e-3)  # a tiny starting loss: the ceiling is 1000 x 1
     with pytest.raises(Diverged):
         small.check_batch(1001.0)
+
+
+def test_divergence_is_judged_against_the_level_of_the_data_too():
+    # a batch whose loss is high because of its data (its loss at zero scores) is not divergence
+    levels = {0: 1.0, 1: 10.0, 2: 1.0}
+    guard = DivergenceGuard(lambda rows: levels[int(rows[0])])
+    guard.check_batch(2.0, np.array([0]))
+    guard.check_batch(DIVERGENCE_FACTOR * 9.9, np.array([1]))
+    with pytest.raises(Diverged, match=r"rose to 2100, over 1000 x max\(starting loss, loss of zero scores on its "
+                                       r"rows, 1\) = 2000"):
+        guard.check_batch(DIVERGENCE_FACTOR * 2.1, np.array([2]))
+    batches = DivergenceGuard(lambda rows: levels[int(rows[0])])
+    batches.check_batches([2.0, DIVERGENCE_FACTOR * 9.9, 3.0], lambda i: np.array([i]))
+    with pytest.raises(Diverged, match="rose to 1e\\+06"):
+        batches.check_epoch(1e6, np.zeros(2), np.array([1]))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cython"])  # the Python loop, and the Cython epoch loop
+def test_a_level_shifted_batch_of_a_stable_stream_is_not_divergence(backend):
+    # its squared error (~5000) was over 1000 x max(L0, 1) of a call that started on a trained model
+    rng = np.random.default_rng(0)
+    w = np.arange(5.0)
+    Xa = rng.standard_normal((300, 5))
+    model = LinearRegressor(optimizer="sgd", learning_rate=0.1, max_epochs=30, tol=None, backend=backend)
+    model.fit(Xa, Xa @ w)
+    Xb = rng.standard_normal((300, 5))
+    yb = Xb @ w
+    yb[256:] += 100
+    model.set_params(shuffle=False, batch_size=128).partial_fit(Xb, yb)
+    assert model.loss_curve_[-1] > 100 and np.isfinite(model.coef_).all()
+    with pytest.raises(DivergenceError, match="rose to"):  # real divergence still is
+        model.set_params(learning_rate=100.0).partial_fit(Xb, yb)
 
 
 @pytest.mark.parametrize("losses", [[2.3, 5.0, DIVERGENCE_FACTOR * 2.3], [2.3, 5.0, DIVERGENCE_FACTOR * 2.3 * 1.01],

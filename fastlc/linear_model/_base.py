@@ -47,7 +47,7 @@ from .._shuffle import permutation
 from .._validation import check_n_threads
 from ._sparse import SparseBatchRunner
 from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, epoch_schedule
-from ._training import BatchRunner, DivergenceGuard, Diverged, StoppingRule
+from ._training import BatchRunner, DivergenceGuard, Diverged, StoppingRule, zero_score_level
 
 #: Batch size used by ``batch_size="auto"`` (capped at the number of samples).
 AUTO_BATCH_SIZE = 256
@@ -202,7 +202,8 @@ class DivergenceError(FloatingPointError):
 
     That is, a mini-batch's mean loss, the epoch's objective or a weight is not
     finite, or a mini-batch's mean loss or the epoch's objective exceeds
-    1000 x max(L0, 1), L0 being the mean loss of the call's first mini-batch.
+    1000 x max(L0, Z, 1), L0 being the mean loss of the call's first mini-batch
+    and Z the mean loss of all-zero scores on the same rows (the data's level).
     Raised instead of returning a model whose predictions would be NaN or
     meaningless; the message names the learning rate, the optimizer and the
     epoch, and the estimator is left as it was before the call (as after any
@@ -358,6 +359,11 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         kernel of training on CSR input (see ``fastlc.linear_model._sparse``); models with ``_accept_sparse``.
         """
         raise NotImplementedError(f"{type(self).__name__} does not train on sparse input")
+
+    @abstractmethod
+    def _zero_score_loss(self, y):
+        """The loss of each row of ``y`` (as the kernels take it) at all-zero scores, float64 of shape
+        (n_rows,): the data's own level in the divergence rule (see ``DivergenceGuard``)."""
 
     @abstractmethod
     def _n_outputs(self):
@@ -603,7 +609,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
             self.__dict__.pop("validation_scores_", None)  # an earlier fit's scores say nothing of this one
         # (X is the aligned copy already unless early stopping split it: see _finite_training_input)
         runner = self._batch_runner(X, y, weight, align_rows=self._aligns_rows(incremental))
-        guard = DivergenceGuard()
+        guard = DivergenceGuard(zero_score_level(self._zero_score_loss, y, weight, runner.mean_weight))
         if early_stopping:
             stopping = StoppingRule(self.tol, self.n_iter_no_change, higher_is_better=True)
         else:
@@ -621,7 +627,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                     data_loss = runner.run_epoch(order, lr, guard)
                     with np.errstate(over="ignore", invalid="ignore"):
                         loss = data_loss / runner.total_weight + self._penalty(runner.weights)
-                    guard.check_epoch(loss, self._params)
+                    guard.check_epoch(loss, self._params, order)
                 except Diverged as reason:
                     self._diverged(lr, reason)  # (the model is restored by _unchanged_on_failure)
                 self._epochs_seen += 1

@@ -9,12 +9,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._constants import REGRESSION_EPSILON_INSENSITIVE, REGRESSION_HUBER
 from .._dispatch import get_kernel
+from .._numpy._nn_losses import _epsilon_insensitive, _huber
 from ._base import BaseLinearModel, _unchanged_on_failure
 from ._params_doc import REGRESSOR_ATTRIBUTES, REGRESSOR_PARAMETERS
 from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 
 #: The losses, as (point loss of the fused kernel, its threshold parameter); see ``_point_loss``.
 LOSSES = ("squared_error", "absolute_error", "huber", "epsilon_insensitive")
+
+#: point loss code of the fused kernels -> the numpy backend's point function of the same formula
+NUMPY_POINT_LOSSES = {REGRESSION_HUBER: _huber, REGRESSION_EPSILON_INSENSITIVE: _epsilon_insensitive}
 
 
 class BaseRegressor(RegressorMixin, BaseLinearModel):
@@ -119,6 +123,33 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
 
     def _public_coef(self, coef_matrix):
         return coef_matrix[0] if self._one_dimensional else coef_matrix
+
+    def _point_loss(self, dtype):
+        """(point loss code of the fused kernels, its parameter in ``dtype``) for ``self.loss``.
+
+        Half the squared error is the Huber loss with an infinite threshold, and the
+        absolute error the epsilon-insensitive loss with no dead zone: the same
+        formulas (``_nn_points.h``, ``kernels/numba/_nn_losses.py``, and the numpy backend's
+        of :data:`NUMPY_POINT_LOSSES`) serve all four.
+        """
+        if self.loss in ("squared_error", "huber"):
+            point, param = REGRESSION_HUBER, np.inf if self.loss == "squared_error" else self.delta
+        else:
+            point, param = REGRESSION_EPSILON_INSENSITIVE, 0.0 if self.loss == "absolute_error" else self.margin
+        return point, dtype.type(param)
+
+    def _numpy_point_loss(self, dtype):
+        """(the numpy backend's point function ``f(scores, targets, None, param) -> (loss, slope)``, its
+        parameter in ``dtype``) for ``self.loss``."""
+        point, param = self._point_loss(dtype)
+        return NUMPY_POINT_LOSSES[point], param
+
+    def _zero_score_loss(self, y):
+        """Each row's loss at prediction 0, summed over its targets."""
+        point, param = self._numpy_point_loss(np.dtype(np.float64))
+        with np.errstate(invalid="ignore", over="ignore"):
+            loss, _ = point(0.0, np.asarray(y, dtype=np.float64), None, param)
+        return loss.sum(axis=1)
 
     def _validation_score(self, X, y, weight):
         """Weighted R^2, averaged over the targets."""
@@ -236,21 +267,6 @@ class LinearRegressor(BaseRegressor):
                  random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None,
                  sparse_update="lazy", loss="squared_error", delta=1.0, margin=0.1):
         self._store_parameters(locals())
-
-    def _point_loss(self, dtype):
-        """(point loss code of the fused kernel, its parameter in ``dtype``) for ``self.loss``.
-
-        Half the squared error is the Huber loss with an infinite threshold, and the
-        absolute error the epsilon-insensitive loss with no dead zone: the same
-        formulas (``_nn_points.h``, ``kernels/numba/_nn_losses.py``) serve all four.
-        """
-        point, param = {
-            "squared_error": (REGRESSION_HUBER, np.inf),
-            "huber": (REGRESSION_HUBER, self.delta),
-            "absolute_error": (REGRESSION_EPSILON_INSENSITIVE, 0.0),
-            "epsilon_insensitive": (REGRESSION_EPSILON_INSENSITIVE, self.margin),
-        }[self.loss]
-        return point, dtype.type(param)
 
     def _gradient_kernel(self, dtype, backend, n_threads):
         kernel = get_kernel(self._gradient_kernel_name, backend)

@@ -1,4 +1,5 @@
 """Multinomial logistic regression (softmax) trained by mini-batch gradient descent."""
+import math
 import numbers
 
 import numpy as np
@@ -12,8 +13,12 @@ from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 
 
 class SoftmaxOutputMixin:
-    """``predict_proba`` / ``predict_log_proba`` of a classifier whose scores are softmax logits
-    (SoftmaxClassifier, MLPClassifier)."""
+    """``predict_proba`` / ``predict_log_proba`` of a classifier whose scores are softmax logits, trained with
+    the softmax cross-entropy (SoftmaxClassifier, MLPClassifier)."""
+
+    def _zero_score_loss(self, y):
+        """log(n_classes) for every row: the cross-entropy of uniform probabilities, with label smoothing too."""
+        return np.full(y.shape[0], math.log(self.classes_.shape[0]))
 
     def predict_proba(self, X):
         """Class probabilities, the softmax of the scores.

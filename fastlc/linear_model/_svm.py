@@ -1,6 +1,7 @@
 """Multiclass linear SVM (Weston-Watkins hinge) trained by mini-batch gradient descent."""
 import numbers
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._dispatch import get_kernel
@@ -62,6 +63,11 @@ class LinearSVMClassifier(BaseLinearClassifier):
                  shuffle=True, random_state=None, warm_start=False, verbose=0, backend="auto", n_threads=None,
                  sparse_update="lazy", margin=1.0, squared_hinge=False):
         self._store_parameters(locals())
+
+    def _zero_score_loss(self, y):
+        """(n_classes - 1) margins (squared) for every row: each wrong class's hinge at equal scores."""
+        margin = self.margin ** 2 if self.squared_hinge else self.margin
+        return np.full(y.shape[0], (self.classes_.shape[0] - 1) * float(margin))
 
     def _loss_constants(self, dtype):
         """(margin, squared) as the fused kernels take them."""

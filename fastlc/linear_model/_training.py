@@ -16,8 +16,8 @@ import numpy as np
 
 from .._memory import aligned_zeros
 
-#: A batch or epoch objective above this many times max(starting objective, 1)
-#: counts as diverged (see DivergenceGuard).
+#: A batch's mean loss or an epoch's objective above this many times max(L0, Z, 1) counts as diverged (see
+#: DivergenceGuard).
 DIVERGENCE_FACTOR = 1000.0
 
 
@@ -29,51 +29,84 @@ class DivergenceGuard:
     """The divergence rule: training has diverged as soon as
 
     - a mini-batch's mean loss, the epoch's objective or a weight is not finite, or
-    - a mini-batch's mean loss or the epoch's objective exceeds
-      ``DIVERGENCE_FACTOR * max(L0, 1)``, where L0 is the mean loss of the first
-      mini-batch of this ``fit`` / ``partial_fit`` call (taken before any step).
+    - a mini-batch's mean loss or the epoch's objective exceeds ``DIVERGENCE_FACTOR * max(L0, Z, 1)``, where
+      L0 is the mean loss of the first mini-batch of this ``fit`` / ``partial_fit`` call (taken before any
+      step) and Z the mean loss that all-zero scores would have on the same rows (the batch's, or all the
+      epoch's), with the same weights: the level of the data itself (log(n_classes) for softmax, the
+      targets' own loss for a regressor).
 
-    Convex losses that are trained with a sound learning rate stay near or
-    below L0; a thousandfold rise is certain divergence, caught within one
-    step of it (the Python loop) or at the end of its epoch (the Cython epoch
-    loop, which checks its batches' losses in order afterwards) instead of
-    after the weights overflow (adaptive optimizers such as Adam keep their
-    steps bounded and may never overflow at all). Either way the error names
-    the first batch that broke the rule, and the model is restored.
+    Losses that are trained with a sound learning rate stay near or below where the call started (L0) or
+    where a model that predicts nothing stands (Z); a thousandfold rise above both is certain divergence,
+    caught within one step of it (the Python loop) or at the end of its epoch (the Cython epoch loop,
+    which checks its batches' losses in order afterwards) instead of after the weights overflow (adaptive
+    optimizers such as Adam keep their steps bounded and may never overflow at all). Z keeps a batch whose
+    loss is large because of its data (targets shifted far from the rest of the stream, heavily weighted
+    rows) from counting as divergence: a model that learnt the earlier batches is far off on it, but no
+    further than it is from zero. Either way the error names the first batch that broke the rule.
+
+    Parameters
+    ----------
+    zero_score_level : callable, optional
+        ``zero_score_level(rows) -> Z`` of those rows (see :func:`zero_score_level`); asked only for a
+        value over ``DIVERGENCE_FACTOR * max(L0, 1)`` (``ceiling``), so it costs nothing otherwise.
+        Without it Z is 0.
     """
 
-    def __init__(self):
+    def __init__(self, zero_score_level=None):
+        self.zero_score_level = zero_score_level
         self.ceiling = None
 
-    def check_batch(self, mean_loss):
+    def check_batch(self, mean_loss, rows=None):
+        """The rule on one batch's mean loss; ``rows``: the batch's rows (for Z)."""
         if self.ceiling is None:
             self.ceiling = DIVERGENCE_FACTOR * max(mean_loss, 1.0) if math.isfinite(mean_loss) else math.inf
-        self._check(mean_loss, "a mini-batch's mean loss")
+        self._check(mean_loss, "a mini-batch's mean loss", rows)
 
-    def check_batches(self, mean_losses):
+    def check_batches(self, mean_losses, batch_rows=None):
         """``check_batch`` on each of ``mean_losses`` (Python floats) in order: the same ceiling, and the
-        same error, raised for the first batch that broke the rule; one pass when none did."""
+        same error, raised for the first batch that broke the rule; one pass when none went over the
+        ceiling. ``batch_rows(i)``: the rows of batch ``i``."""
         if not mean_losses:
             return
+        rows = (lambda i: None) if batch_rows is None else batch_rows
         if self.ceiling is None:
-            self.check_batch(mean_losses[0])
+            self.check_batch(mean_losses[0], rows(0))
         ceiling = self.ceiling
         if all(math.isfinite(loss) and loss <= ceiling for loss in mean_losses):
             return
-        for loss in mean_losses:
-            self.check_batch(loss)
+        for i, loss in enumerate(mean_losses):
+            self.check_batch(loss, rows(i))
 
-    def check_epoch(self, objective, params):
-        self._check(objective, "the epoch's objective")
+    def check_epoch(self, objective, params, rows=None):
+        """The rule on the epoch's objective (``rows``: the epoch's) and on the weights."""
+        self._check(objective, "the epoch's objective", rows)
         if not np.isfinite(params).all():
             raise Diverged("the weights became non-finite")
 
-    def _check(self, value, what):
+    def _check(self, value, what, rows):
         if not math.isfinite(value):
             raise Diverged(f"{what} became non-finite ({value!r})")
         if value > self.ceiling:
-            raise Diverged(f"{what} rose to {value:.6g}, over {DIVERGENCE_FACTOR:g} x max(starting loss, 1) "
-                           f"= {self.ceiling:.6g}")
+            level = 0.0 if self.zero_score_level is None or rows is None else self.zero_score_level(rows)
+            limit = max(self.ceiling, DIVERGENCE_FACTOR * level)
+            if value > limit:
+                raise Diverged(f"{what} rose to {value:.6g}, over {DIVERGENCE_FACTOR:g} x max(starting loss, "
+                               f"loss of zero scores on its rows, 1) = {limit:.6g}")
+
+
+def zero_score_level(zero_score_loss, y, weight, mean_weight):
+    """``level(rows)``: Z of :class:`DivergenceGuard`, the loss that all-zero scores have on ``rows``,
+    normalised as training normalises a batch's mean loss (the weighted sum over the rows' count times the
+    set's mean weight).
+
+    ``zero_score_loss(y_rows)``: the loss of each row at zero scores (the estimator's ``_zero_score_loss``);
+    ``y``, ``weight``, ``mean_weight``: as the runner trains on them.
+    """
+
+    def level(rows):
+        return float(np.dot(weight[rows], zero_score_loss(y[rows]))) / (rows.shape[0] * mean_weight)
+
+    return level
 
 
 class StoppingRule:
@@ -131,9 +164,10 @@ def run_batches(order, batch_size, mean_weight, row_loss, guard, gradient, updat
         for start, stop in batch_bounds(order.shape[0], batch_size, min_rows):
             batch_weight = (stop - start) * mean_weight
             losses = row_loss[: stop - start]
-            gradient(order[start:stop], batch_weight, losses)
+            rows = order[start:stop]
+            gradient(rows, batch_weight, losses)
             batch_loss = float(losses.sum())
-            guard.check_batch(batch_loss / batch_weight)
+            guard.check_batch(batch_loss / batch_weight, rows)
             data_loss += batch_loss
             update()
     return data_loss
@@ -215,7 +249,8 @@ class BatchRunner:
                    self.row_loss, batch_losses, self.grad_coef, self.grad_intercept)
         losses = batch_losses.tolist()
         guard.check_batches([loss / (min(batch_size, n_samples - start) * self.mean_weight)
-                             for start, loss in zip(range(0, n_samples, batch_size), losses)])
+                             for start, loss in zip(range(0, n_samples, batch_size), losses)],
+                            lambda i: order[i * batch_size:(i + 1) * batch_size])
         data_loss = 0.0
         for loss in losses:
             data_loss += loss

@@ -25,7 +25,6 @@ from ..kernels._activations import _softplus_params
 from ..kernels._dropout import _scale as dropout_scale, generator_arguments
 from .._dispatch import get_kernel, resolve_backend
 from .._memory import aligned_copy, aligned_zeros, is_aligned
-from .._numpy._nn_losses import _epsilon_insensitive, _huber
 from .._validation import check_n_threads
 from ..linear_model._base import BaseLinearClassifier, _keep_assigned, blas_threads_at_most
 from ..linear_model._params_doc import (
@@ -527,8 +526,7 @@ class MLPRegressor(_MLPMixin, BaseRegressor):
 
     def _output_loss(self, dtype, n_threads):
         """The regression loss of the output scores, by the numpy backend's point functions (one formula)."""
-        point = _epsilon_insensitive if self.loss == "absolute_error" else _huber
-        param = dtype.type({"squared_error": np.inf, "huber": self.delta, "absolute_error": 0.0}[self.loss])
+        point, param = self._numpy_point_loss(dtype)
 
         def output_loss(scores, targets, row_weight, grad_scale, loss_out):
             with np.errstate(invalid="ignore", over="ignore"):
