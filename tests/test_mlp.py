@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -429,3 +430,23 @@ def test_regressor_predictions_follow_the_y_of_the_latest_fit(how):
         train(X, targets)
         assert model.predict(X).shape == targets.shape
         assert pickle.loads(pickle.dumps(model)).predict(X).shape == targets.shape
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("sizes, hidden", [(3, [3]), (np.array([4, 2]), [4, 2]), (np.int16(2), [2])],
+                         ids=["int", "array", "numpy-int"])
+def test_hidden_layer_sizes_takes_an_int_or_an_array_like_as_scikit_learn(Estimator, sizes, hidden):
+    # a tuple or list only were accepted
+    X, y = small_classification(30, n_classes=2)
+    model = Estimator(hidden_layer_sizes=sizes, max_epochs=1, tol=None).fit(X, y)
+    assert [coef.shape[1] for coef in model.coefs_[:-1]] == hidden and model.n_layers_ == len(hidden) + 2
+    assert model.get_params()["hidden_layer_sizes"] is sizes  # as given (no logic in __init__)
+    assert [coef.shape[1] for coef in clone(model).fit(X, y).coefs_[:-1]] == hidden
+
+
+@pytest.mark.parametrize("sizes", [0, True, np.array([True, True]), np.array([4.0]), np.array([[3, 4]])],
+                         ids=["zero", "bool", "bool-array", "float-array", "2-d"])
+def test_hidden_layer_sizes_must_be_positive_ints(sizes):
+    X, y = small_classification(30, n_classes=2)
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        MLPClassifier(hidden_layer_sizes=sizes, max_epochs=1).fit(X, y)

@@ -52,8 +52,8 @@ BN_MOMENTUM = 0.1
 BN_EPS = 1e-5
 
 MLP_PARAMETERS = """\
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Units of each hidden layer (an empty tuple is a linear model).
+    hidden_layer_sizes : int or array-like of int, default=(100,)
+        Units of each hidden layer (an int: one layer; an empty tuple is a linear model).
     activation : {"relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "silu"}, default="relu"
         Activation of the hidden layers (``fastlc.kernels``, PyTorch's defaults).
     dropout : float in [0, 1), default=0.0
@@ -111,7 +111,7 @@ class _MLPMixin:
     _accept_sparse = "csr"
 
     _mlp_constraints = {
-        "hidden_layer_sizes": [tuple, list],
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
@@ -120,9 +120,14 @@ class _MLPMixin:
     # ----------------------------------------------------------- layout
 
     def _check_hidden_layer_sizes(self):
-        sizes = tuple(self.hidden_layer_sizes)
+        """The hidden layers' sizes as a tuple of Python ints, from an int or an array-like of ints (as
+        scikit-learn's MLP takes them; a tuple or list only were accepted)."""
+        given = self.hidden_layer_sizes
+        if isinstance(given, np.ndarray) and given.ndim == 0:
+            given = given.item()
+        sizes = (given,) if isinstance(given, numbers.Integral) else tuple(given)
         for size in sizes:
-            if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
+            if not isinstance(size, numbers.Integral) or isinstance(size, (bool, np.bool_)) or size < 1:
                 raise ValueError(f"hidden_layer_sizes={self.hidden_layer_sizes!r} must hold positive integers; "
                                  f"got {size!r}")
         # Python ints: the products of NumPy's small integers overflow (np.int8(100) * np.int8(100))
