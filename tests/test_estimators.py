@@ -528,6 +528,16 @@ def test_a_failed_warm_fit_leaves_the_model_as_it_was(Estimator):
     model.predict(X)
 
 
+@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier, fastlc.MLPClassifier],
+                         ids=["softmax", "svm", "mlp"])
+def test_a_refused_first_partial_fit_leaves_the_model_unfitted(Estimator):
+    # n_features_in_ was set before the missing classes were noticed
+    model = Estimator()
+    with pytest.raises(ValueError, match="classes must be passed"):
+        model.partial_fit(np.zeros((4, 3)), [0, 1, 0, 1])
+    assert vars(model) == vars(Estimator())
+
+
 @pytest.mark.parametrize("Estimator", FIVE, ids=lambda E: E.__name__)
 def test_a_diverged_call_leaves_the_model_as_it_was(Estimator):
     # the snapshot was taken after the call had moved the model to float32 (and zeroed intercepts): a diverged
