@@ -82,6 +82,55 @@ def test_bce_with_logits_worked_value():
         assert abs(loss - 0.5332) < 5e-5
 
 
+@pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)
+def test_bce_with_logits_nothing_cancels(backend, dtype):
+    # pos_weight = 0 and a soft target at a huge negative logit: (1 - t) x + lw softplus(-x) cancels exactly in
+    # algebra (loss 0), but a fused multiply-add left one product's rounding error: numba -1.19 / -1.19e22,
+    # cython +1.19 / +1.19e22 at x = -1e8 / -1e30 in float32. The gradient lw sigmoid(x) - pw t likewise at a
+    # huge positive logit with t = 1 (exactly 0; 2.2e-8 with pw = 0.1 in float32, as in PyTorch)
+    require_backend(backend)
+    x = np.array([-1e8, -1e30, -1e4], dtype)
+    loss, grad = K.binary_cross_entropy_with_logits(x, np.full(3, 0.3, dtype), pos_weight=np.zeros(1, dtype),
+                                                    reduction="none", backend=backend)
+    assert_array_equal(loss, 0)
+    assert_array_equal(grad, 0)
+    for pos_weight in (0.1, 0.3, 3.3, 1e-3):
+        loss, grad = K.binary_cross_entropy_with_logits(-x, np.ones(3, dtype), pos_weight=np.array([pos_weight], dtype),
+                                                        reduction="none", backend=backend)
+        assert_array_equal(loss, 0)
+        assert_array_equal(grad, 0)
+    # soft targets, any pos_weight, logits of every size: the float64 reference within rounding
+    rng = np.random.default_rng(5)
+    x = (rng.choice([-1, 1], 400) * 10.0 ** rng.uniform(-3, 30, 400)).astype(dtype)
+    t = rng.uniform(0, 1, 400).astype(dtype)
+    pos_weight = rng.choice([0, 0.5, 1, 3], 400).astype(dtype)
+    loss, grad = K.binary_cross_entropy_with_logits(x, t, pos_weight=pos_weight, reduction="none", backend=backend)
+    expected = K.binary_cross_entropy_with_logits(*(a.astype(np.float64) for a in (x, t)),
+                                                  pos_weight=pos_weight.astype(np.float64), reduction="none",
+                                                  backend="naive")
+    assert_allclose(loss, expected[0], rtol=3e-6 if dtype == np.float32 else 1e-12, atol=1e-30)
+    assert_allclose(grad, expected[1], rtol=3e-6 if dtype == np.float32 else 1e-12, atol=1e-7)
+
+
+@pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)
+def test_bce_with_logits_infinite_logits(backend, dtype):
+    # the loss's limit where it is infinite: inf at +inf for t < 1 and at -inf for pw t > 0 (PyTorch: NaN at
+    # every -inf, from -inf + inf); 0 * inf = NaN where that side's coefficient (1 - t, pw t) is 0, and NaN
+    # propagates; the gradient is PyTorch's
+    require_backend(backend)
+    x = np.array([np.inf, -np.inf, np.inf, -np.inf, np.inf, -np.inf, np.nan], dtype)
+    t = np.array([1, 0, 0, 1, 0.3, 0.3, 0.5], dtype)
+    with np.errstate(invalid="raise", over="raise"):  # silently, as the compiled backends
+        for pos_weight, loss_expected, grad_expected in [
+                (None, [np.nan, np.nan, np.inf, np.inf, np.inf, np.inf, np.nan], [0, 0, 1, -1, 0.7, -0.3, np.nan]),
+                (0.0, [np.nan, np.nan, np.inf, np.nan, np.inf, np.nan, np.nan], [0, 0, 1, 0, 0.7, 0, np.nan])]:
+            loss, grad = K.binary_cross_entropy_with_logits(
+                x, t, pos_weight=None if pos_weight is None else np.array([pos_weight], dtype), reduction="none",
+                backend=backend)
+            assert_allclose(loss, loss_expected, rtol=1e-6)
+            assert_allclose(grad, grad_expected, rtol=1e-6)
+
+
 @pytest.mark.parametrize("backend", ("naive",) + COMPILED)
 def test_edge_values(backend, dtype):
     require_backend(backend)
@@ -360,6 +409,9 @@ def test_matches_pytorch():
         (K.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, 30 * x, bits,
          dict(weight=weight, pos_weight=pos_weight),
          dict(weight=torch.tensor(weight), pos_weight=torch.tensor(pos_weight))),
+        # soft targets, pos_weight 0 among others (the loss's terms gathered by the sign of x: same values)
+        (K.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, 10 * x, p,
+         dict(pos_weight=np.array([0, 0.5, 1, 2, 3.0])), dict(pos_weight=torch.tensor([0, 0.5, 1, 2, 3.0]))),
     ]
     for ours, theirs, a, b, kw, torch_kw in cases:
         for reduction in ("mean", "sum", "none"):

@@ -88,12 +88,22 @@ def bce_point(p, t, pos_weight, param):
 
 
 def bce_logits_point(x, t, pos_weight, param):
-    """(1 - t) x + (1 + (pw - 1) t) softplus(-x), softplus(-x) = max(-x, 0) + log1p(exp(-|x|))."""
+    """(1 - t) x + lw softplus(-x), lw = 1 + (pw - 1) t, softplus(-x) = max(-x, 0) + log1p(exp(-|x|)),
+    slope lw sigmoid(x) - pw t, both with the x terms gathered so that nothing cancels:
+
+        loss  = coef x + lw log1p(e),   e = exp(-|x|),  coef = 1 - t (x >= 0) or -pw t (x < 0)
+        slope = coef -+ lw q,           q = sigmoid(-|x|) = e / (1 + e)  (- for x >= 0)
+
+    (for x < 0, (1 - t) x - lw x = -pw t x). Every backend computes this form: in the sum, one rounded
+    product where the two should cancel exactly gave +-1e22 for pw = 0, t = 0.3, x = -1e30.
+    """
     log_weight = 1.0 + (pos_weight - 1.0) * t
-    softplus_neg = max(-x, 0.0) + log1p(exp(-abs(x))) if x == x else x
-    loss = (1.0 - t) * x + log_weight * softplus_neg
-    sigmoid = 1.0 / (1.0 + exp(-x)) if x == x else x
-    return loss, log_weight * sigmoid - pos_weight * t
+    e = exp(-abs(x))  # NaN for NaN
+    weighted_q = log_weight * (e / (1.0 + e))
+    if x >= 0:
+        return (1.0 - t) * x + log_weight * log1p(e), (1.0 - t) - weighted_q
+    coef = -pos_weight * t
+    return coef * x + log_weight * log1p(e), coef + weighted_q  # also NaN
 
 
 def _pointwise_loss(point, input, target, weight, pos_weight, param, grad_scale, loss_out, partials, grad_out,

@@ -212,7 +212,12 @@ def binary_cross_entropy(prob, target, *, weight=None, reduction="mean", backend
 @_doc(r"""Binary cross-entropy on logits (``F.binary_cross_entropy_with_logits``), stable for any logit.
 
     ``w ((1 - t) x + (1 + (pw - 1) t) softplus(-x))``, gradient
-    ``w ((1 + (pw - 1) t) sigmoid(x) - pw t)``.
+    ``w ((1 + (pw - 1) t) sigmoid(x) - pw t)``, both computed with the terms in x gathered
+    by the sign of x (for x < 0, ``(1 - t) x - (1 + (pw - 1) t) x = -pw t x``), so that nothing
+    cancels: a loss or gradient that is 0 in exact arithmetic is 0 (e.g. pw = 0 at a huge negative
+    logit). An infinite logit gives the loss's limit, inf, at +inf for t < 1 and at -inf for
+    pw t > 0 (PyTorch gives NaN at every -inf), and NaN (0 * inf) where that coefficient is 0;
+    the gradient is finite there. NaN propagates.
 
     Parameters
     ----------

@@ -213,12 +213,20 @@ static inline T fastlc_bce_##S(T p, T t, T pw, T param, T* slope) {             
     *slope = (p - t) / fastlc_clamp_below_##S(((T)1 - p) * p, (T)1e-12f); /* float, as PyTorch */                     \
     return (t - (T)1) * log_q - t * log_p;                                                   \
 }                                                                                            \
+/* BCE with logits, (1 - t) x + lw softplus(-x), lw = 1 + (pw - 1) t, with its x terms gathered:      \
+   coef x + lw log1p(e), e = exp(-|x|), coef = 1 - t for x >= 0 and -pw t for x < 0 ((1 - t) x - lw x).  \
+   Nothing cancels, so a fused multiply-add cannot leave one product's rounding error where the       \
+   loss is 0 (pw = 0, soft t, x = -1e30 gave +-1e22). The slope lw sigmoid(x) - pw t likewise:        \
+   coef - lw q for x >= 0, coef + lw q for x < 0, with q = sigmoid(-|x|) = e / (1 + e).               \
+   The same form in every backend (fastlc/_naive/_nn_losses.py). */                                    \
 static inline T fastlc_bce_logits_##S(T x, T t, T pw, T param, T* slope) {                   \
     T log_weight = (T)1 + (pw - (T)1) * t;                                                   \
-    T e = EXP(-FABS(x));  /* one exp for both: sigmoid(x) = 1 / (1 + e) or e / (1 + e) */      \
-    T softplus_neg = (-x > 0 ? -x : (T)0) + LOG1P01(e);  /* e in [0, 1] */                   \
-    *slope = log_weight * ((x >= 0 ? (T)1 : e) / ((T)1 + e)) - pw * t;                       \
-    return ((T)1 - t) * x + log_weight * softplus_neg;                                       \
+    T e = EXP(-FABS(x));  /* in [0, 1]; NaN for NaN */                                       \
+    T weighted_q = log_weight * (e / ((T)1 + e));                                            \
+    int positive = x >= 0;                                                                   \
+    T coef = positive ? (T)1 - t : -pw * t;                                                  \
+    *slope = coef + (positive ? -weighted_q : weighted_q);                                   \
+    return coef * x + log_weight * LOG1P01(e);                                               \
 }
 
 FASTLC_NN_POINTS(float, f32, fastlc_logf, fastlc_log1p_unit32, fastlc_log1p01_32, fastlc_expf, fabsf)

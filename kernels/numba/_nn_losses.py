@@ -112,15 +112,14 @@ def _bce(p, t, pos_weight, param):
 
 @numba.njit(**_INLINE)
 def _bce_logits(x, t, pos_weight, param):
+    """The cancellation-free form of fastlc_bce_logits in kernels/cython/_nn_points.h (see there)."""
     one = typed(1, x)
-    zero = typed(0, x)
     log_weight = one + (pos_weight - one) * t
-    neg = -x
-    e = fast_exp(-abs(x))  # one exp for both: sigmoid(x) = 1 / (1 + e) or e / (1 + e)
-    softplus_neg = (neg if neg > zero else zero) + log1p01(e)
-    loss = (one - t) * x + log_weight * softplus_neg
-    sigmoid = (one if x >= zero else e) / (one + e)
-    return loss, log_weight * sigmoid - pos_weight * t
+    e = fast_exp(-abs(x))
+    weighted_q = log_weight * (e / (one + e))
+    positive = x >= typed(0, x)
+    coef = one - t if positive else -pos_weight * t
+    return coef * x + log_weight * log1p01(e), coef + (-weighted_q if positive else weighted_q)
 
 
 @numba.njit(**_INLINE)
