@@ -1,4 +1,5 @@
 """Behaviour of SoftmaxClassifier and LinearSVMClassifier beyond scikit-learn's checks."""
+import copy
 import io
 import pickle
 import re
@@ -732,6 +733,9 @@ def test_an_assigned_view_of_the_weights_is_the_model(Estimator):
     np.testing.assert_allclose(model.decision_function(X), X @ model.coef_.T + model.intercept_)
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.decision_function(X), model.decision_function(X))
+    twin = copy.deepcopy(model)  # no attribute of the copy is a view of its _params: its coef_ is the model
+    twin.partial_fit(X, y)
+    np.testing.assert_allclose(twin.decision_function(X), X @ twin.coef_.T + twin.intercept_)
     model.coef_ = model.coef_[:, :3]  # scikit-learn fails on such a coef_; it was ignored
     with pytest.raises(ValueError, match=r"coef_ has shape \(3, 3\), but the model has 3 outputs and 4 features"):
         model.predict(X)

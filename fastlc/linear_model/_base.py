@@ -528,9 +528,11 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         self.intercept_ = self._params[n_outputs * n_features:]
 
     def _bound_views(self):
-        """{name: the view of ``_params`` that ``_bind_views`` gave that attribute} (see :meth:`_sync_params`)."""
-        n_weights = self._coef_matrix.size
-        return {"coef_": self._public_coef(self._coef_matrix), "intercept_": self._params[n_weights:]}
+        """{name: the view of ``_params`` that ``_bind_views`` gave that attribute} (see :meth:`_sync_params`),
+        made from ``_params`` anew (after ``copy.deepcopy`` no attribute is a view of it any more)."""
+        n_outputs, n_features = self._coef_matrix.shape
+        matrix = self._params[: n_outputs * n_features].reshape(n_outputs, n_features)
+        return {"_coef_matrix": matrix, "coef_": self._public_coef(matrix), "intercept_": self._params[matrix.size:]}
 
     def _sync_params(self):
         """Take a ``coef_`` / ``intercept_`` the user assigned, as scikit-learn's linear models use theirs.
@@ -756,8 +758,10 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
             return attributes, None
         generator = getattr(self, "_stream_generator", None)
         params = self._params
+        optimizer_state = copy.copy(self._optimizer_state)  # (its other attributes are numbers and a name)
+        optimizer_state.buffers = {key: value.copy() for key, value in optimizer_state.buffers.items()}
         return attributes, (params.copy() if params.flags.writeable else None,  # read-only: never trained in place
-                            copy.deepcopy(self._optimizer_state),
+                            optimizer_state,
                             None if generator is None else generator.bit_generator.state,
                             len(self.loss_curve_), len(getattr(self, "validation_scores_", None) or ()))
 
