@@ -17,13 +17,35 @@ from ._threads import effective_n_threads
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def _as_array(value, name):
+    """``value`` as an ndarray (itself if it is one); a bool, a list of bools or a bool array is a TypeError."""
+    if isinstance(value, np.ndarray):
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be an array of numbers; got {type(value).__name__}") from exc
+    if array.dtype.kind == "b":
+        # True is 1 to NumPy, but a bool where a number is due is a mistake (a mask, a flag) more often than not
+        got = (repr(value) if not array.ndim else "an array of bools" if value is array
+               else f"a {type(value).__name__} of bools")
+        raise TypeError(f"{name} must hold numbers, not bools; got {got}")
+    return array
+
+
 def check_float_array(array, name, *, ndim=None, dtype=None):
-    """Return ``array`` as a C-contiguous float32/float64 ndarray.
+    """Return ``array`` as a C-contiguous float32/float64 ndarray (for the main inputs: data, targets, gradients).
+
+    The rule: an ndarray must already be float32 or float64 (nothing is upcast or cast down behind the
+    user's back); a list or a scalar, which has no dtype of its own, becomes float64 when it holds ints
+    or floats. Bools (True, np.bool_, a list or an array of them) are a TypeError in either form.
+    Parameter arrays (weights, gamma, beta) follow ``check_parameter_array`` instead.
 
     Parameters
     ----------
     array : array_like
-        The user's input. Lists are accepted and become float64.
+        The user's input. Lists of ints or floats are accepted and become float64.
     name : str
         Argument name used in error messages.
     ndim : int or tuple of int, optional
@@ -39,19 +61,13 @@ def check_float_array(array, name, *, ndim=None, dtype=None):
         when the input was not contiguous already. Read-only inputs stay
         read-only (kernels never write into inputs).
     """
-    if isinstance(array, np.ndarray):
-        arr = array
-    else:
-        try:
-            arr = np.asarray(array)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be an array of floats; got {type(array).__name__}") from exc
-        if arr.dtype.kind in "iub":
-            arr = arr.astype(np.float64)
+    arr = _as_array(array, name)
+    if arr is not array and arr.dtype.kind in "iu":
+        arr = arr.astype(np.float64)
     if arr.dtype not in FLOAT_DTYPES:
         raise TypeError(
             f"{name} must have dtype float32 or float64; got dtype {arr.dtype}"
-            + (" (convert it with .astype(np.float32) or .astype(np.float64))" if arr.dtype.kind in "fiub" else "")
+            + (" (convert it with .astype(np.float32) or .astype(np.float64))" if arr.dtype.kind in "fiu" else "")
         )
     if dtype is not None and arr.dtype != dtype:
         raise TypeError(f"{name} must have dtype {np.dtype(dtype)} like the other inputs; got {arr.dtype}")
@@ -130,16 +146,40 @@ def _unit_weights(length, dtype):
     return np.ones(length, dtype=dtype)
 
 
+def check_parameter_array(value, name, dtype):
+    """Return a parameter array (a weight, ``pos_weight``, ``class_weight``, ``gamma``, ``beta``) in ``dtype``,
+    the input's float dtype, C-contiguous and of its own shape (a scalar stays 0-d).
+
+    The rule: ints and floats of any dtype, as an ndarray, a list or a scalar, are cast to ``dtype``, as
+    PyTorch takes them. Bools (True, np.bool_, a list or an array of them) are a TypeError, as is anything
+    that does not hold real numbers. A finite value that ``dtype`` cannot hold (1e300 in float32) is a
+    ValueError naming it, not an inf; one that rounds to 0 there (1e-50) is 0.
+    """
+    array = _as_array(value, name)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}")
+    if array.dtype == dtype:
+        return np.asarray(array, order="C")  # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
+    with np.errstate(over="ignore"):
+        cast = array.astype(dtype, order="C")
+    if array.dtype.kind == "f" and array.dtype.itemsize > np.dtype(dtype).itemsize:
+        overflowed = np.isinf(cast) & np.isfinite(array)
+        if overflowed.any():
+            index = np.unravel_index(int(np.flatnonzero(overflowed.reshape(-1))[0]), array.shape)
+            where = f"{[int(i) for i in index]}" if array.ndim else ""
+            check_fits(float(array[index]), f"{name}{where}", dtype)  # raises, with check_fits' message
+    return cast
+
+
 def check_weights(weights, length, name, dtype, what="samples"):
-    """Return non-negative finite weights as a C-contiguous array of ``dtype``, or read-only ones."""
+    """Return non-negative finite weights as a C-contiguous array of ``dtype``, or read-only ones.
+
+    Ints and floats are cast to ``dtype``; bools are a TypeError (see ``check_parameter_array``)."""
     if weights is None:
         return _unit_weights(length, dtype)
-    w = np.asarray(weights)
-    if w.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must hold numbers; got dtype {w.dtype}")
+    w = check_parameter_array(weights, name, dtype)
     if w.ndim != 1 or w.shape[0] != length:
         raise ValueError(f"{name} must have shape ({length},), one weight per {what}; got shape {w.shape}")
-    w = np.ascontiguousarray(w, dtype=dtype)
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         index = int(np.flatnonzero(bad)[0])

@@ -3,6 +3,7 @@ import re
 
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 
 from fastlc import kernels
 
@@ -165,3 +166,74 @@ def test_margin_must_fit_in_the_scores_dtype():
     assert kernels.multiclass_hinge(scores, LABELS, margin=0.0)[0] == 0
     loss, grad = kernels.multiclass_hinge(SCORES, LABELS, margin=1e300)  # float64 holds it
     assert loss == 2e300 and np.isfinite(grad).all()
+
+
+# --------------------------------------------------------------------------- one rule for parameter arrays
+
+X32 = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
+T32 = (X32 > 0).astype(np.float32)
+
+
+def _bce_logits(**weights):
+    return kernels.binary_cross_entropy_with_logits(X32, T32, backend="numpy", **weights)
+
+
+@pytest.mark.parametrize("name", ["weight", "pos_weight"])
+def test_bce_weights_as_int_array_list_or_scalar_are_cast(name):
+    # an int ndarray was a TypeError where the same values as a list or a NumPy int scalar were taken
+    expected = _bce_logits(**{name: np.float32([1, 2, 3])})
+    for value in (np.array([1, 2, 3]), np.array([1, 2, 3], np.uint8), [1, 2, 3], [1.0, 2.0, 3.0],
+                  np.array([1.0, 2.0, 3.0])):
+        loss, grad = _bce_logits(**{name: value})
+        assert loss == expected[0] and loss.dtype == np.float32
+        assert_array_equal(grad, expected[1])
+    expected = _bce_logits(**{name: np.float32(2)})
+    for value in (2, np.int64(2), 2.0, np.array(2)):
+        assert _bce_logits(**{name: value})[0] == expected[0]
+
+
+@pytest.mark.parametrize("value", [True, np.bool_(True), [True, False, True], np.array([True, False, True])],
+                         ids=["bool", "np.bool_", "list", "array"])
+def test_bools_are_not_numbers(value):
+    # True is 1 to NumPy: weight=True, pos_weight=np.bool_(True), class_weight=np.array([True, False]) and a
+    # list of bools as a target were taken where a bool array target was refused
+    for call, name in [(lambda v: _bce_logits(weight=v), "weight"), (lambda v: _bce_logits(pos_weight=v), "pos_weight"),
+                       (lambda v: kernels.binary_cross_entropy(np.full((2, 3), 0.5), np.ones((2, 3)), weight=v),
+                        "weight"),
+                       (lambda v: kernels.nll_loss(np.zeros((2, 3)), [0, 1], class_weight=v), "class_weight"),
+                       (lambda v: kernels.softmax_cross_entropy(np.zeros((3, 3)), [0, 1, 2], class_weight=v),
+                        "class_weight"),
+                       (lambda v: kernels.multiclass_hinge(np.zeros((3, 3)), [0, 1, 2], sample_weight=v),
+                        "sample_weight")]:
+        with pytest.raises(TypeError, match=rf"{name} must hold numbers, not bools"):
+            call(value)
+    if np.ndim(value):
+        target = [value, value] if isinstance(value, list) else np.stack([value, value])
+        for function in (kernels.binary_cross_entropy_with_logits, kernels.mse_loss):
+            with pytest.raises(TypeError, match=r"target must hold numbers, not bools"):
+                function(np.zeros((2, 3)), target)
+        with pytest.raises(TypeError, match=r"input must hold numbers, not bools"):
+            kernels.mse_loss(target, np.zeros((2, 3)))
+
+
+def test_nll_class_weight_int_array_is_cast():
+    log_prob = kernels.log_softmax(np.random.default_rng(2).standard_normal((4, 3)).astype(np.float32))
+    expected = kernels.nll_loss(log_prob, LABELS, class_weight=np.float32([1, 2, 3]))
+    for value in (np.array([1, 2, 3]), [1, 2, 3], np.array([1.0, 2.0, 3.0])):
+        loss, grad = kernels.nll_loss(log_prob, LABELS, class_weight=value)
+        assert loss == expected[0] and loss.dtype == np.float32
+        assert_array_equal(grad, expected[1])
+
+
+def test_parameter_arrays_must_fit_and_hold_real_numbers():
+    # a finite float64 weight beyond float32's range would be an inf weight: refused, naming the argument
+    with pytest.raises(ValueError, match=re.escape("pos_weight[2]=1e+300 does not fit in float32")):
+        _bce_logits(pos_weight=np.array([1, 2, 1e300]))
+    with pytest.raises(ValueError, match=re.escape("weight=1e+300 does not fit in float32")):
+        _bce_logits(weight=1e300)
+    with pytest.raises(ValueError, match=re.escape("class_weight[0]=-1e+300 does not fit in float32")):
+        kernels.nll_loss(np.zeros((2, 3), np.float32), [0, 1], class_weight=[-1e300, 1, 1])
+    assert _bce_logits(weight=np.inf)[0] == np.inf  # already inf: taken as it is
+    for bad in ("2", ["a", "b", "c"], np.ones(3, complex), object()):
+        with pytest.raises(TypeError, match="weight must"):
+            _bce_logits(weight=bad)

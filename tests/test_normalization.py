@@ -246,7 +246,7 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="gamma"):
         K.batch_norm(x, np.ones(2))
     with pytest.raises(TypeError, match="beta"):
-        K.batch_norm(x, None, np.zeros(3, np.float32))
+        K.batch_norm(x, None, np.zeros(3, bool))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         K.batch_norm(np.zeros((1, 3)))
     with pytest.raises(ValueError, match="running_mean"):
@@ -273,6 +273,42 @@ def test_bad_input_names_the_argument():
         K.layer_norm(x, 3, np.ones(4))
     with pytest.raises(ValueError, match="save_rstd"):
         K.layer_norm_backward(x, x, 3, np.zeros(4), np.ones(3))
+
+
+def test_gamma_and_beta_are_cast_to_x_dtype_and_bools_refused():
+    # a list (or an int or float64 array) gamma for float32 x was refused ("must have dtype float32") where
+    # BCE's weight and nll's class_weight were cast; a list of bools was taken as a gamma of 1s and 0s
+    x = np.random.default_rng(3).standard_normal((4, 3)).astype(np.float32)
+    g = np.ones_like(x)
+    gamma32, beta32 = np.float32([1, 2, 3]), np.float32([0, 1, 0])
+    calls = [
+        lambda gamma, beta: K.batch_norm(x, gamma, beta),
+        lambda gamma, beta: K.layer_norm(x, 3, gamma, beta),
+        lambda gamma, beta: K.batch_norm_backward(g, x, gamma, *K.batch_norm(x)[1:]),
+        lambda gamma, beta: K.layer_norm_backward(g, x, 3, *K.layer_norm(x, 3)[1:], gamma=gamma),
+    ]
+    for call in calls:
+        expected = call(gamma32, beta32)
+        for gamma, beta in [([1, 2, 3], [0, 1, 0]), ([1.0, 2.0, 3.0], [0.0, 1.0, 0.0]),
+                            (np.array([1, 2, 3]), np.array([0, 1, 0], np.int8)),
+                            (gamma32.astype(np.float64), beta32.astype(np.float64))]:
+            result = call(gamma, beta)
+            for got, want in zip(result, expected):
+                assert got.dtype == np.float32
+                assert_array_equal(got, want)
+        for bools in ([True, True, False], np.array([True, True, False])):
+            with pytest.raises(TypeError, match="gamma must hold numbers, not bools"):
+                call(bools, beta32)
+    for call in calls[:2]:
+        with pytest.raises(TypeError, match="beta must hold numbers, not bools"):
+            call(gamma32, [False, True, False])
+    with pytest.raises(ValueError, match=r"gamma\[1\]=1e\+300 does not fit in float32"):
+        K.batch_norm(x, [1, 1e300, 1])
+    with pytest.raises(TypeError, match="x must hold numbers, not bools"):
+        K.batch_norm([[True, False, True]] * 4)
+    # the statistics batch_norm returned stay in x's dtype, as its main inputs
+    with pytest.raises(TypeError, match="save_mean must have dtype float32"):
+        K.batch_norm_backward(g, x, None, np.zeros(3), np.ones(3, np.float32))
 
 
 def test_matches_pytorch():

@@ -17,6 +17,7 @@ from .._validation import (
     check_labels,
     check_n_threads,
     check_out,
+    check_parameter_array,
     check_scalar,
     check_weights,
 )
@@ -37,11 +38,11 @@ def _check_like(array, name, input, input_name):
 def _check_broadcast_weight(weight, name, input, input_name):
     """Flat weights of ``input``'s size in its dtype, or an empty array when absent. Broadcast like PyTorch.
 
-    A weight is a parameter, taken in the input's dtype as ``nll_loss``'s ``class_weight`` is: ``weight=2.0``
-    or a list was refused for float32 input (they are float64)."""
+    A weight is a parameter, taken in the input's dtype as ``nll_loss``'s ``class_weight`` is (see
+    check_parameter_array): ``weight=2.0`` or a list was refused for float32 input (they are float64)."""
     if weight is None:
         return np.empty(0, dtype=input.dtype)
-    weight = check_float_array(weight, name).astype(input.dtype, copy=False)
+    weight = check_parameter_array(weight, name, input.dtype)
     try:
         full = np.broadcast_to(weight, input.shape)
     except ValueError:
@@ -102,6 +103,12 @@ _COMMON_DOC = """
     grad : ndarray of the input's shape
         Gradient of the reduced loss with respect to the input (for "none": of
         the sum of the per-element losses).
+
+    Notes
+    -----
+    The input and target arrays must be float32 or float64 ndarrays (target in the input's
+    dtype); a list of ints or floats becomes float64. The weights are parameters: ints or
+    floats in any form, cast to the input's dtype. Bools are a TypeError everywhere.
 """
 
 
@@ -202,7 +209,8 @@ def _check_bce_inputs(prob, target):
     target : array_like of the same shape and dtype, values in [0, 1] (as PyTorch, which rejects others)
         NaN is let through in either (it propagates to the loss and the gradient), where PyTorch raises.
     weight : array_like broadcastable to prob's shape, optional
-        Per-element weight, taken in prob's dtype.
+        Per-element weight: ints or floats (an array, a list or a scalar), cast to prob's dtype;
+        bools are a TypeError.
 """)
 def binary_cross_entropy(prob, target, *, weight=None, reduction="mean", backend="auto", n_threads=None, out=None):
     return _pointwise("binary_cross_entropy", prob, target, input_name="prob", weight=weight, reduction=reduction,
@@ -224,9 +232,11 @@ def binary_cross_entropy(prob, target, *, weight=None, reduction="mean", backend
     logits : array_like of any shape, float32 or float64
     target : array_like of the same shape and dtype
     weight : array_like broadcastable to logits' shape, optional
-        Per-element weight, taken in logits' dtype.
+        Per-element weight: ints or floats (an array, a list or a scalar), cast to logits' dtype;
+        bools are a TypeError.
     pos_weight : array_like broadcastable to logits' shape, optional
-        Weight of the positive term, e.g. of shape (n_classes,) for logits of shape (n, n_classes), in logits' dtype.
+        Weight of the positive term, e.g. of shape (n_classes,) for logits of shape (n, n_classes); cast to
+        logits' dtype as ``weight``.
 """)
 def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=None, reduction="mean",
                                      backend="auto", n_threads=None, out=None):
@@ -245,8 +255,9 @@ def nll_loss(log_prob, y, *, class_weight=None, ignore_index=-100, reduction="me
     y : array_like of int, shape (n_samples,)
         Class indices in [0, n_classes), or ``ignore_index``.
     class_weight : array_like of shape (n_classes,), optional
-        PyTorch's ``weight``. A row of weight 0 is weighed, not skipped: a NaN log-probability
-        there gives NaN, as in PyTorch.
+        PyTorch's ``weight``: finite non-negative ints or floats, cast to log_prob's dtype; bools are a
+        TypeError. A row of weight 0 is weighed, not skipped: a NaN log-probability there gives NaN,
+        as in PyTorch.
     ignore_index : int, default=-100
         Samples with this label contribute nothing and are left out of the mean.
     reduction : {"mean", "sum", "none"}, default="mean"

@@ -5,17 +5,22 @@ import numpy as np
 
 from .._dispatch import get_kernel, resolve_backend
 from .._validation import (check_bool, check_fits, check_float_array, check_inplace_array, check_int,
-                           check_n_threads, check_scalar)
+                           check_n_threads, check_parameter_array, check_scalar)
 
 
 #: Dimensions of batch norm's x: PyTorch's BatchNorm1d ((N, C), (N, C, L)), 2d and 3d, statistics per channel C.
 BATCH_NORM_NDIM = (2, 3, 4, 5)
 
 
-def _check_parameter(value, name, length, dtype, default):
+def _check_per_channel(value, name, length, dtype, default, *, parameter=True):
+    """gamma or beta (``parameter``: ints or floats cast to x's dtype, see check_parameter_array), or saved
+    statistics (already in x's dtype, as batch_norm returns them), of shape (C,)."""
     if value is None:
         return np.full(length, default, dtype=dtype)
-    value = check_float_array(value, name, dtype=dtype)
+    if parameter:
+        value = check_parameter_array(value, name, dtype)
+    else:
+        value = check_float_array(value, name, dtype=dtype)
     if value.ndim != 1 or value.shape[0] != length:
         raise ValueError(f"{name} must have shape ({length},), one value per channel; got {value.shape}")
     return value
@@ -43,7 +48,8 @@ def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None,
     ----------
     x : array_like of shape (N, C), (N, C, L), (N, C, H, W) or (N, C, D, H, W), float32 or float64
     gamma, beta : array_like of shape (C,), optional
-        Scale (default 1) and shift (default 0).
+        Scale (default 1) and shift (default 0): ints or floats (an array or a list), cast to x's dtype;
+        bools are a TypeError.
     running_mean, running_var : ndarray of shape (C,), optional
         Running statistics, updated in place in training (writeable then); required when
         ``training=False``, where they are only read (read-only or memory-mapped arrays are fine).
@@ -66,8 +72,8 @@ def batch_norm(x, gamma=None, beta=None, *, running_mean=None, running_var=None,
     x = check_float_array(x, "x", ndim=BATCH_NORM_NDIM)
     n, channels = x.shape[:2]
     dtype = x.dtype
-    gamma = _check_parameter(gamma, "gamma", channels, dtype, 1)
-    beta = _check_parameter(beta, "beta", channels, dtype, 0)
+    gamma = _check_per_channel(gamma, "gamma", channels, dtype, 1)
+    beta = _check_per_channel(beta, "beta", channels, dtype, 0)
     training = check_bool(training, "training")
     momentum = check_scalar(momentum, "momentum", low=0.0, high=1.0)
     # eps must stay > 0 in the data's dtype (1e-50 is 0 in float32: a constant channel would divide by 0)
@@ -121,8 +127,9 @@ def batch_norm_backward(grad_out, x, gamma, save_mean, save_invstd, *, training=
     grad_out : array_like of x's shape
     x : array_like of shape (N, C), (N, C, L), (N, C, H, W) or (N, C, D, H, W), float32 or float64
     gamma : array_like of shape (C,) or None (ones)
+        Cast to x's dtype as in ``batch_norm``.
     save_mean, save_invstd : array_like of shape (C,)
-        As returned by ``batch_norm``.
+        As returned by ``batch_norm`` (in x's dtype).
     training : bool, default=True
         Whether the forward pass used the batch statistics.
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
@@ -139,9 +146,9 @@ def batch_norm_backward(grad_out, x, gamma, save_mean, save_invstd, *, training=
     grad_out = check_float_array(grad_out, "grad_out", dtype=dtype)
     if grad_out.shape != x.shape:
         raise ValueError(f"grad_out must have the shape of x {x.shape}; got {grad_out.shape}")
-    gamma = _check_parameter(gamma, "gamma", channels, dtype, 1)
-    save_mean = _check_parameter(save_mean, "save_mean", channels, dtype, 0)
-    save_invstd = _check_parameter(save_invstd, "save_invstd", channels, dtype, 0)
+    gamma = _check_per_channel(gamma, "gamma", channels, dtype, 1)
+    save_mean = _check_per_channel(save_mean, "save_mean", channels, dtype, 0, parameter=False)
+    save_invstd = _check_per_channel(save_invstd, "save_invstd", channels, dtype, 0, parameter=False)
     training = check_bool(training, "training")
     n_threads = check_n_threads(n_threads)
     kernel = get_kernel("batch_norm_backward", resolve_backend(backend, "batch_norm_backward"))
@@ -167,7 +174,7 @@ def _normalized_shape(normalized_shape, x):
 def _check_ln_parameter(value, name, shape, dtype, default):
     if value is None:
         return np.full(int(np.prod(shape)), default, dtype=dtype)
-    value = check_float_array(value, name, dtype=dtype)
+    value = check_parameter_array(value, name, dtype)
     if value.shape != shape:
         raise ValueError(f"{name} must have shape {shape} (normalized_shape); got {value.shape}")
     return value.reshape(-1)
@@ -181,6 +188,7 @@ def layer_norm(x, normalized_shape, gamma=None, beta=None, *, eps=1e-5, backend=
     x : array_like of shape (..., \*normalized_shape), float32 or float64
     normalized_shape : int or tuple of int
     gamma, beta : array_like of shape normalized_shape, optional
+        Ints or floats (an array or a list), cast to x's dtype; bools are a TypeError.
     eps : float > 0, default=1e-5
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
@@ -222,6 +230,7 @@ def layer_norm_backward(grad_out, x, normalized_shape, save_mean, save_rstd, gam
         As returned by ``layer_norm`` (() when normalized_shape covers all of x); PyTorch's shape
         (``torch.native_layer_norm``'s, with the normalized dimensions kept as 1s) is accepted too.
     gamma : array_like of shape normalized_shape, optional
+        Cast to x's dtype as in ``layer_norm``.
     backend : {"auto", "naive", "numpy", "numba", "cython"}, default="auto"
     n_threads : int, optional
 
