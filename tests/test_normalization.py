@@ -343,6 +343,42 @@ def test_matches_pytorch():
         assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+@pytest.mark.parametrize("shape, normalized", [((2, 0), 0), ((2, 3, 0), (3, 0)), ((3, 0, 2), (0, 2)),
+                                               ((0, 0), 0), ((0,), (0,))])
+def test_layer_norm_over_empty_trailing_dimensions(backend, dtype, shape, normalized):
+    # normalized_shape=0 was refused ("must be an int >= 1") where F.layer_norm returns an empty result
+    require_backend(backend)
+    x = np.empty(shape, dtype)
+    out, mean, rstd = K.layer_norm(x, normalized, backend=backend)
+    n_lead = x.ndim - len(np.atleast_1d(normalized))
+    assert out.shape == shape and out.dtype == dtype
+    assert mean.shape == rstd.shape == shape[:n_lead] and np.isnan(mean).all() and np.isnan(rstd).all()
+    normalized_shape = shape[n_lead:]
+    for stats in ((mean, rstd), (mean.reshape(shape[:n_lead] + (1,) * len(normalized_shape)),) * 2):
+        grad_x, grad_gamma, grad_beta = K.layer_norm_backward(x, x, normalized, *stats,
+                                                              gamma=np.ones(normalized_shape), backend=backend)
+        assert grad_x.shape == shape and grad_gamma.shape == grad_beta.shape == normalized_shape
+        assert grad_x.dtype == grad_gamma.dtype == dtype
+    with pytest.raises(ValueError, match="normalized_shape"):
+        K.layer_norm(np.zeros((2, 3), dtype), 0, backend=backend)
+
+
+def test_layer_norm_over_empty_trailing_dimensions_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    xt = torch.zeros((2, 3, 0), dtype=torch.float64, requires_grad=True)
+    wt = torch.ones((3, 0), dtype=torch.float64, requires_grad=True)
+    bt = torch.zeros((3, 0), dtype=torch.float64, requires_grad=True)
+    expected = torch.nn.functional.layer_norm(xt, (3, 0), wt, bt)
+    expected.sum().backward()
+    out, mean, rstd = K.layer_norm(np.zeros((2, 3, 0)), (3, 0), np.ones((3, 0)), np.zeros((3, 0)))
+    grads = K.layer_norm_backward(np.zeros((2, 3, 0)), np.zeros((2, 3, 0)), (3, 0), mean, rstd,
+                                  gamma=np.ones((3, 0)))
+    assert out.shape == tuple(expected.shape)
+    for ours, theirs in zip(grads, (xt.grad, wt.grad, bt.grad)):
+        assert ours.shape == tuple(theirs.shape)
+
+
 def test_layer_norm_over_all_dimensions_matches_pytorch():
     # PyTorch's statistics of a 1-D x have shape (1,), ours (); backward takes both
     torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")

@@ -165,7 +165,7 @@ def batch_norm_backward(grad_out, x, gamma, save_mean, save_invstd, *, training=
 
 def _normalized_shape(normalized_shape, x):
     items = tuple(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
-    shape = tuple(check_int(d, "normalized_shape", low=1) for d in items)
+    shape = tuple(check_int(d, "normalized_shape", low=0) for d in items)  # 0: empty groups, as PyTorch
     if not shape or x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
         raise ValueError(f"normalized_shape {shape} must be the trailing dimensions of x's shape {x.shape}")
     return shape
@@ -197,7 +197,9 @@ def layer_norm(x, normalized_shape, gamma=None, beta=None, *, eps=1e-5, backend=
     -------
     out : ndarray of x's shape
     save_mean, save_rstd : ndarray of shape x.shape[:-len(normalized_shape)]
-        Mean and ``1 / sqrt(var + eps)`` of each normalized group.
+        Mean and ``1 / sqrt(var + eps)`` of each normalized group. Groups without values (a 0 in
+        normalized_shape) give an empty ``out``, as ``F.layer_norm``, and NaN statistics (no mean nor
+        variance, as ``batch_norm``'s empty batch; ``torch.native_layer_norm`` gives mean 0, rstd NaN).
     """
     x = check_float_array(x, "x")
     shape = _normalized_shape(normalized_shape, x)
@@ -209,7 +211,9 @@ def layer_norm(x, normalized_shape, gamma=None, beta=None, *, eps=1e-5, backend=
     n_threads = check_n_threads(n_threads)
     kernel = get_kernel("layer_norm", resolve_backend(backend, "layer_norm"))
     lead = x.shape[:x.ndim - len(shape)]
-    d = int(np.prod(shape))
+    d = math.prod(shape)
+    if d == 0:  # x.reshape(-1, 0) is ambiguous, and the kernels' rows would divide by 0
+        return np.empty_like(x), np.full(lead, np.nan, dtype), np.full(lead, np.nan, dtype)
     out = np.empty_like(x)
     mean = np.empty(lead, dtype)
     rstd = np.empty(lead, dtype)
@@ -238,6 +242,7 @@ def layer_norm_backward(grad_out, x, normalized_shape, save_mean, save_rstd, gam
     -------
     grad_x : ndarray of x's shape
     grad_gamma, grad_beta : ndarray of shape normalized_shape
+        (Empty groups, a 0 in normalized_shape: all three are empty.)
     """
     x = check_float_array(x, "x")
     shape = _normalized_shape(normalized_shape, x)
@@ -255,7 +260,9 @@ def layer_norm_backward(grad_out, x, normalized_shape, save_mean, save_rstd, gam
         stats.append(value.reshape(-1))
     n_threads = check_n_threads(n_threads)
     kernel = get_kernel("layer_norm_backward", resolve_backend(backend, "layer_norm_backward"))
-    d = int(np.prod(shape))
+    d = math.prod(shape)
+    if d == 0:  # groups without values (see layer_norm)
+        return np.empty_like(x), np.zeros(shape, dtype), np.zeros(shape, dtype)
     grad_x = np.empty_like(x)
     grad_gamma = np.empty(shape, dtype)
     grad_beta = np.empty(shape, dtype)
