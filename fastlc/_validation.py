@@ -216,14 +216,16 @@ def check_scalar(value, name, *, low=None, high=None, low_inclusive=True, high_i
     return value
 
 
-def check_fits(value, name, dtype):
+def check_fits(value, name, dtype, *, allow_underflow=False):
     """Return ``value`` (a checked Python float) after checking that ``dtype`` holds it as a normal number
     (or 0 or +-inf, when it is that already): a parameter that a float32 kernel would see as inf, 0 or a
     subnormal (a slope of 1e300, a divisor of 1e-50) gives a ValueError naming it instead of a wrong result.
+    ``allow_underflow=True`` checks the overflow only, for a parameter whose kernels take it subnormal or 0
+    (smooth L1's beta: 0 is the L1 loss, its limit).
     """
     info = np.finfo(dtype)
     largest, smallest, magnitude = float(info.max), float(info.tiny), abs(value)  # compared as Python floats
-    if (largest < magnitude < math.inf) or (0 < magnitude < smallest):
+    if (largest < magnitude < math.inf) or (not allow_underflow and 0 < magnitude < smallest):
         raise ValueError(f"{name}={value!r} does not fit in {np.dtype(dtype).name}: its nonzero finite values "
                          f"range over +-[{smallest:.4g}, {largest:.4g}]")
     return value

@@ -1,5 +1,7 @@
 """Regression / binary losses and NLL: backends against naive, gradients, worked and edge values,
 thread-count independence, validation, and PyTorch cross-checks."""
+import re
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -528,3 +530,33 @@ def test_bce_weights_are_taken_in_the_inputs_dtype(backend):
     assert loss.dtype == grad.dtype == np.float32
     assert_array_equal(grad, K.binary_cross_entropy_with_logits(
         p, t, pos_weight=np.float32([1, 3]), weight=np.float32([0.5, 1]), backend=backend)[1])
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)
+def test_nll_zero_weight_at_minus_inf_is_nan_silently(backend):
+    # -0 * -inf: NaN, as PyTorch; naive and numpy warned ("invalid value encountered in multiply")
+    require_backend(backend)
+    log_prob = np.array([[-np.inf, 0.0], [-1.0, -0.5]])
+    for reduction in ("none", "sum", "mean"):
+        loss, grad = K.nll_loss(log_prob, np.array([0, 1]), class_weight=np.array([0.0, 1.0]), reduction=reduction,
+                                backend=backend)
+        assert np.isnan(loss).any() and np.isfinite(grad).all()
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)
+def test_huber_delta_and_smooth_l1_beta_must_fit_the_dtype(backend):
+    # delta = 1e300 is inf in float32 (cast with "overflow encountered in cast"), 1e-50 is 0: refused as margin
+    # and eps are; smooth L1's beta may be 0 there (the L1 loss), not inf
+    require_backend(backend)
+    x, t = np.float32([1, -2, 0.5]), np.zeros(3, np.float32)
+    for delta in (1e300, 1e-50, 1e-40):
+        with pytest.raises(ValueError, match=re.escape(f"delta={delta!r} does not fit in float32")):
+            K.huber_loss(x, t, delta=delta, backend=backend)
+    with pytest.raises(ValueError, match=re.escape("beta=1e+300 does not fit in float32")):
+        K.smooth_l1_loss(x, t, beta=1e300, backend=backend)
+    loss, grad = K.huber_loss(x.astype(np.float64), t.astype(np.float64), delta=1e300, reduction="none",
+                              backend=backend)  # float64 holds it: half the squared error
+    assert_array_equal(loss, [0.5, 2, 0.125])
+    assert_array_equal(grad, [1, -2, 0.5])

@@ -237,6 +237,31 @@ def test_batch_norm_negative_running_variance_gives_nan(backend, dtype):
         assert_array_equal(zero, np.inf)
 
 
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_non_finite_x_gives_nan_silently(backend, dtype):
+    # inf - inf in the statistics and the centred values: NaN in that channel (row), without the RuntimeWarnings
+    # naive and numpy gave ("invalid value encountered in subtract"), as the compiled backends and PyTorch
+    require_backend(backend)
+    for bad in (np.inf, -np.inf, np.nan):
+        x = np.arange(12, dtype=dtype).reshape(4, 3)
+        x[1, 1] = bad
+        for training in (True, False):
+            stats = {} if training else dict(running_mean=np.zeros(3, dtype), running_var=np.ones(3, dtype))
+            out, mean, invstd = K.batch_norm(x, training=training, backend=backend, **stats)
+            grad_x = K.batch_norm_backward(np.ones_like(x), x, None, mean, invstd, training=training,
+                                           backend=backend)[0]
+            assert np.isfinite(out[:, [0, 2]]).all() and np.isfinite(grad_x[:, [0, 2]]).all()
+            if training:  # the batch statistics of channel 1 are NaN
+                assert np.isnan(out[:, 1]).all() and np.isnan(grad_x[:, 1]).all()
+            else:  # the running ones are not: only the bad value's own output (and gradient) is not finite
+                assert np.isfinite(np.delete(out[:, 1], 1)).all() and np.isfinite(np.delete(grad_x[:, 1], 1)).all()
+        out, mean, rstd = K.layer_norm(x, 3, backend=backend)
+        grad_x = K.layer_norm_backward(np.ones_like(x), x, 3, mean, rstd, backend=backend)[0]
+        assert np.isnan(out[1]).all() and np.isnan(grad_x[1]).all()
+        assert np.isfinite(np.delete(out, 1, axis=0)).all() and np.isfinite(np.delete(grad_x, 1, axis=0)).all()
+
+
 def test_bad_input_names_the_argument():
     x = np.zeros((4, 3))
     with pytest.raises(ValueError, match="x must be a 2, 3, 4 or 5-D"):

@@ -16,8 +16,12 @@ Layer norm sees x as (R, D) and normalizes each row; ``gamma``, ``beta`` have D 
 
 Sums run in float64 (per fixed chunk of rows in the compiled backends, chunks
 added in order): statistics and parameter gradients do not depend on the thread count.
+
+An infinite x gives NaN (inf - inf) silently (``np.errstate``), as in the compiled backends.
 """
 import math
+
+import numpy as np
 
 
 def _inverse_sqrt(value):
@@ -30,6 +34,7 @@ def _inverse_sqrt(value):
     return math.nan
 
 
+@np.errstate(invalid="ignore")
 def batch_norm(x, gamma, beta, eps, training, mean, var, invstd, out, n_threads):
     n, channels, s = x.shape
     count = n * s
@@ -54,6 +59,7 @@ def batch_norm(x, gamma, beta, eps, training, mean, var, invstd, out, n_threads)
                 out[i, c, j] = x[i, c, j] * a + b
 
 
+@np.errstate(invalid="ignore")
 def batch_norm_backward(grad_out, x, gamma, mean, invstd, training, grad_x, grad_gamma, grad_beta, n_threads):
     """dx = (g - sum(g) / M - (x - mean) invstd^2 sum(g (x - mean)) / M) invstd gamma in training, else g invstd gamma."""
     n, channels, s = x.shape
@@ -77,6 +83,7 @@ def batch_norm_backward(grad_out, x, gamma, mean, invstd, training, grad_x, grad
                     grad_x[i, c, j] = grad_out[i, c, j] * istd * gamma[c]
 
 
+@np.errstate(invalid="ignore")
 def layer_norm(x, gamma, beta, eps, out, mean, rstd, n_threads):
     rows, d = x.shape
     for r in range(rows):
@@ -89,6 +96,7 @@ def layer_norm(x, gamma, beta, eps, out, mean, rstd, n_threads):
             out[r, k] = (x[r, k] - m) * inv * gamma[k] + beta[k]
 
 
+@np.errstate(invalid="ignore")
 def layer_norm_backward(grad_out, x, gamma, mean, rstd, grad_x, grad_gamma, grad_beta, n_threads):
     """dx = rstd (gx - sum(gx) / D - xhat sum(gx xhat) / D) with gx = g gamma, xhat = (x - mean) rstd."""
     rows, d = x.shape

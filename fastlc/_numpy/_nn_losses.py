@@ -90,6 +90,7 @@ binary_cross_entropy = partial(_pointwise_loss, _bce)
 binary_cross_entropy_with_logits = partial(_pointwise_loss, _bce_logits)
 
 
+@np.errstate(invalid="ignore")  # a weight of 0 at a log-probability of -inf: NaN (0 * inf) silently, as PyTorch
 def nll_loss(log_prob, y, row_weight, grad_scale, loss_out, grad_out, n_threads):
     """L_i = -w_i log_prob[i, y_i]; an ignored row (y_i < 0): loss and gradient 0."""
     rows = np.arange(log_prob.shape[0])

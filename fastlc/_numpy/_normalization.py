@@ -1,12 +1,14 @@
 """Batch and layer normalization in NumPy (same private signatures as fastlc/_naive/_normalization.py).
 
-Written as a NumPy training loop usually is: the baseline of the benchmarks.
+Written as a NumPy training loop usually is: the baseline of the benchmarks. An infinite x
+gives NaN (inf - inf) silently (``np.errstate``), as in the compiled backends.
 """
 import numpy as np
 
 from .._normalization_math import affine_coefficients
 
 
+@np.errstate(invalid="ignore")
 def batch_norm(x, gamma, beta, eps, training, mean, var, invstd, out, n_threads):
     if training:
         mean[...] = x.mean(axis=(0, 2), dtype=np.float64)
@@ -15,6 +17,7 @@ def batch_norm(x, gamma, beta, eps, training, mean, var, invstd, out, n_threads)
     out[...] = x * a[:, None] + b[:, None]
 
 
+@np.errstate(invalid="ignore")
 def batch_norm_backward(grad_out, x, gamma, mean, invstd, training, grad_x, grad_gamma, grad_beta, n_threads):
     count = x.shape[0] * x.shape[2]
     centered = x - mean[:, None]
@@ -30,6 +33,7 @@ def batch_norm_backward(grad_out, x, gamma, mean, invstd, training, grad_x, grad
         grad_x[...] = grad_out * scale
 
 
+@np.errstate(invalid="ignore")
 def layer_norm(x, gamma, beta, eps, out, mean, rstd, n_threads):
     m = x.mean(axis=1, dtype=np.float64)
     v = x.var(axis=1, dtype=np.float64)
@@ -38,6 +42,7 @@ def layer_norm(x, gamma, beta, eps, out, mean, rstd, n_threads):
     out[...] = (x - mean[:, None]) * rstd[:, None] * gamma + beta
 
 
+@np.errstate(invalid="ignore")
 def layer_norm_backward(grad_out, x, gamma, mean, rstd, grad_x, grad_gamma, grad_beta, n_threads):
     d = x.shape[1]
     xhat = (x - mean[:, None]) * rstd[:, None]

@@ -12,6 +12,7 @@ from .._dispatch import get_kernel, resolve_backend
 from .._validation import (
     _unit_weights,
     check_choice,
+    check_fits,
     check_float_array,
     check_int,
     check_labels,
@@ -52,10 +53,13 @@ def _check_broadcast_weight(weight, name, input, input_name):
     return np.ascontiguousarray(full).reshape(-1)
 
 
-def _pointwise(name, input, target, *, input_name="input", param=0.0, weight=None, pos_weight=None, reduction,
-               backend, n_threads, out, check_inputs=None, kernel_for=None, slope_factor=1):
+def _pointwise(name, input, target, *, input_name="input", param=0.0, param_name=None, param_underflows=False,
+               weight=None, pos_weight=None, reduction, backend, n_threads, out, check_inputs=None, kernel_for=None,
+               slope_factor=1):
     """The element-wise loss kernel ``name`` on validated inputs, reduced.
 
+    ``param`` (delta, beta), named ``param_name``, must fit in the data's dtype (check_fits: 1e300 is inf in
+    float32, where it was cast with a RuntimeWarning); ``param_underflows`` lets it be subnormal or 0 there.
     ``check_inputs(input, target)`` checks what only this loss requires of the values; ``kernel_for(dtype)``
     names the kernel to run where it depends on the data's dtype (default: ``name``); ``slope_factor``, a
     power of 2, multiplies the gradient's scale rather than each slope (MSE's 2 d overflowed float32 for
@@ -70,6 +74,8 @@ def _pointwise(name, input, target, *, input_name="input", param=0.0, weight=Non
     pos_weight = _check_broadcast_weight(pos_weight, "pos_weight", input, input_name)
     n_threads = check_n_threads(n_threads)
     dtype = input.dtype
+    if param_name is not None:
+        check_fits(param, param_name, dtype, allow_underflow=param_underflows)
     if kernel_for is not None:
         name = kernel_for(dtype)
     kernel = get_kernel(name, resolve_backend(backend, name))
@@ -152,11 +158,12 @@ def l1_loss(input, target, *, reduction="mean", backend="auto", n_threads=None, 
     input : array_like of any shape, float32 or float64
     target : array_like of the same shape and dtype
     delta : float > 0, default=1.0
+        It must hold in the input's dtype as a normal number (1e300 or 1e-50 in float32 is a ValueError).
 """)
 def huber_loss(input, target, *, delta=1.0, reduction="mean", backend="auto", n_threads=None, out=None):
     delta = check_scalar(delta, "delta", low=0.0, low_inclusive=False)
-    return _pointwise("huber_loss", input, target, param=delta, reduction=reduction, backend=backend,
-                      n_threads=n_threads, out=out)
+    return _pointwise("huber_loss", input, target, param=delta, param_name="delta", reduction=reduction,
+                      backend=backend, n_threads=n_threads, out=out)
 
 
 @_doc(r"""Smooth L1 loss (``F.smooth_l1_loss``): ``d^2 / (2 beta)`` for ``|d| < beta``, else ``|d| - beta / 2``.
@@ -166,7 +173,8 @@ def huber_loss(input, target, *, delta=1.0, reduction="mean", backend="auto", n_
     input : array_like of any shape, float32 or float64
     target : array_like of the same shape and dtype
     beta : float >= 0, default=1.0
-        0 gives the L1 loss (and its subgradient 0 at 0), as in PyTorch.
+        0 gives the L1 loss (and its subgradient 0 at 0), as in PyTorch, and so does a beta that is 0 in
+        the input's dtype (1e-50 in float32); one beyond the dtype's range (1e300 in float32) is a ValueError.
 """)
 def smooth_l1_loss(input, target, *, beta=1.0, reduction="mean", backend="auto", n_threads=None, out=None):
     beta = check_scalar(beta, "beta", low=0.0)
@@ -175,8 +183,8 @@ def smooth_l1_loss(input, target, *, beta=1.0, reduction="mean", backend="auto",
         # beta = 0, or one so small that it is 0 in the data's dtype: the L1 loss, whose limit it is
         return "l1_loss" if dtype.type(beta) == 0 else "smooth_l1_loss"
 
-    return _pointwise("smooth_l1_loss", input, target, param=beta, reduction=reduction, backend=backend,
-                      n_threads=n_threads, out=out, kernel_for=kernel_for)
+    return _pointwise("smooth_l1_loss", input, target, param=beta, param_name="beta", param_underflows=True,
+                      reduction=reduction, backend=backend, n_threads=n_threads, out=out, kernel_for=kernel_for)
 
 
 def _check_probabilities(values, name):
