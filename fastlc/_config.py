@@ -15,8 +15,8 @@ NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=NUMBA_FASTMATH, error_mode
 
 #: As ``NUMBA_OPTIONS`` without ``arcp``, for a loop that divides by a parameter that may be subnormal:
 #: ``arcp`` computes ``d / beta`` as ``d * (1 / beta)``, and ``1 / beta`` is inf there (smooth L1 with
-#: beta = 1e-40 in float32 gave NaN). Only such a parameter takes these loops: a true division costs
-#: a third more time than the multiplication (smooth L1 on 1e6 float64).
+#: beta = 1e-40 in float32 gave NaN). Only such a parameter takes these loops: the whole loss kernel
+#: without arcp ran smooth L1 on 1e6 elements (1 thread) 23% (float32) and 50% (float64) slower.
 NUMBA_EXACT_DIVISION_OPTIONS = dict(NUMBA_OPTIONS, fastmath=NUMBA_FASTMATH - {"arcp"})
 
 
