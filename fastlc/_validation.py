@@ -5,6 +5,7 @@ that a user can find the mistake without reading our code. The private kernels
 do no checking at all (the Cython ones skip bounds checks), so everything that
 could make them read or write out of bounds is caught here.
 """
+import decimal
 import functools
 import math
 import numbers
@@ -31,7 +32,19 @@ def _as_array(value, name):
         got = (repr(value) if not array.ndim else "an array of bools" if value is array
                else f"a {type(value).__name__} of bools")
         raise TypeError(f"{name} must hold numbers, not bools; got {got}")
+    if isinstance(value, (list, tuple)) and _holds_a_bool(value):
+        # np.asarray([True, 1.0, 2]) is float64: one bool among numbers is as much a mistake as all bools
+        raise TypeError(f"{name} must hold numbers, not bools; got a {type(value).__name__} holding a bool")
     return array
+
+
+def _holds_a_bool(values):
+    """Whether a (nested) list or tuple holds a bool, an np.bool_ or a bool array."""
+    for item in values:
+        if (isinstance(item, (bool, np.bool_)) or (isinstance(item, np.ndarray) and item.dtype.kind == "b")
+                or (isinstance(item, (list, tuple)) and _holds_a_bool(item))):
+            return True
+    return False
 
 
 def check_float_array(array, name, *, ndim=None, dtype=None):
@@ -151,11 +164,15 @@ def check_parameter_array(value, name, dtype):
     the input's float dtype, C-contiguous and of its own shape (a scalar stays 0-d).
 
     The rule: ints and floats of any dtype, as an ndarray, a list or a scalar, are cast to ``dtype``, as
-    PyTorch takes them. Bools (True, np.bool_, a list or an array of them) are a TypeError, as is anything
-    that does not hold real numbers. A finite value that ``dtype`` cannot hold (1e300 in float32) is a
-    ValueError naming it, not an inf; one that rounds to 0 there (1e-50) is 0.
+    PyTorch takes them; a Python int beyond int64 (10**39) is taken as ``float(int)`` gives it. Bools (True,
+    np.bool_, a list or an array of them, or one among numbers in a list) are a TypeError, as is anything
+    that does not hold real numbers. A finite value that ``dtype`` cannot hold (1e300 or 10**39 in float32,
+    np.longdouble('1e4000') or 10**400 in float64) is a ValueError naming it, not an inf; one that rounds
+    to 0 there (1e-50) is 0.
     """
     array = _as_array(value, name)
+    if array.dtype == object:
+        array = _real_numbers(array, name)
     if array.dtype.kind not in "iuf":
         raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}")
     if array.dtype == dtype:
@@ -166,9 +183,38 @@ def check_parameter_array(value, name, dtype):
         overflowed = np.isinf(cast) & np.isfinite(array)
         if overflowed.any():
             index = np.unravel_index(int(np.flatnonzero(overflowed.reshape(-1))[0]), array.shape)
-            where = f"{[int(i) for i in index]}" if array.ndim else ""
-            check_fits(float(array[index]), f"{name}{where}", dtype)  # raises, with check_fits' message
+            # str of the element, not float(): a long double beyond float64's range would show (and pass) as inf
+            raise _does_not_fit(_element_name(name, index, array.ndim), str(array[index]), dtype)
     return cast
+
+
+def _element_name(name, index, ndim):
+    return f"{name}{[int(i) for i in index]}" if ndim else name
+
+
+def _real_numbers(array, name):
+    """An object array (NumPy's dtype for a Python int beyond int64, 10**39) as floats, each element
+    converted as ``float()`` converts it; a TypeError if one is not a real number, a ValueError naming
+    an int too large for float64."""
+    converted = []
+    for index, item in zip(np.ndindex(array.shape), array.reshape(-1)):
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Real):
+            raise TypeError(f"{name} must hold real numbers; got dtype object holding a {type(item).__name__}")
+        if isinstance(item, np.floating):
+            converted.append(item)  # a long double keeps its range, to be checked against the dtype
+            continue
+        try:
+            converted.append(float(item))
+        except OverflowError:
+            shown = f"{decimal.Decimal(int(item)):.4e}" if isinstance(item, numbers.Integral) else repr(item)
+            raise _does_not_fit(_element_name(name, index, array.ndim), shown, np.float64) from None
+    return np.array(converted).reshape(array.shape)
+
+
+def _does_not_fit(name, shown, dtype):
+    info = np.finfo(dtype)
+    return ValueError(f"{name}={shown} does not fit in {np.dtype(dtype).name}: its nonzero finite values "
+                      f"range over +-[{float(info.tiny):.4g}, {float(info.max):.4g}]")
 
 
 def check_weights(weights, length, name, dtype, what="samples"):
@@ -226,8 +272,7 @@ def check_fits(value, name, dtype, *, allow_underflow=False):
     info = np.finfo(dtype)
     largest, smallest, magnitude = float(info.max), float(info.tiny), abs(value)  # compared as Python floats
     if (largest < magnitude < math.inf) or (not allow_underflow and 0 < magnitude < smallest):
-        raise ValueError(f"{name}={value!r} does not fit in {np.dtype(dtype).name}: its nonzero finite values "
-                         f"range over +-[{smallest:.4g}, {largest:.4g}]")
+        raise _does_not_fit(name, repr(value), dtype)
     return value
 
 

@@ -237,3 +237,40 @@ def test_parameter_arrays_must_fit_and_hold_real_numbers():
     for bad in ("2", ["a", "b", "c"], np.ones(3, complex), object()):
         with pytest.raises(TypeError, match="weight must"):
             _bce_logits(weight=bad)
+
+
+def test_a_long_double_beyond_float64_is_refused_not_inf():
+    # float(np.longdouble('1e4000')) is inf, which check_fits let through: the float32 loss was inf
+    with pytest.raises(ValueError, match=re.escape("weight=1e+4000 does not fit in float32")):
+        _bce_logits(weight=np.longdouble("1e4000"))
+    with pytest.raises(ValueError, match=re.escape("pos_weight[1]=-1e+4000 does not fit in float64")):
+        kernels.binary_cross_entropy_with_logits(X32.astype(np.float64), T32.astype(np.float64),
+                                                 pos_weight=np.array([1, "-1e4000", 1], np.longdouble))
+
+
+def test_python_ints_beyond_int64_are_taken_where_they_fit():
+    # NumPy holds 10**39 as an object array: it was "must hold real numbers; got dtype object"
+    x64, t64 = X32.astype(np.float64), T32.astype(np.float64)
+    for big in (10**39, 2**64, 3**200):
+        for value, as_float in ((big, float(big)), ([1, big, 2], [1.0, float(big), 2.0])):
+            expected = kernels.binary_cross_entropy_with_logits(x64, t64, weight=as_float, backend="numpy")
+            loss, grad = kernels.binary_cross_entropy_with_logits(x64, t64, weight=value, backend="numpy")
+            assert loss == expected[0]
+            assert_array_equal(grad, expected[1])
+    with pytest.raises(ValueError, match=re.escape("weight=1e+39 does not fit in float32")):
+        _bce_logits(weight=10**39)
+    with pytest.raises(ValueError, match=re.escape("class_weight[1]=-1.0000e+400 does not fit in float64")):
+        kernels.nll_loss(np.zeros((2, 3)), [0, 1], class_weight=[1, -10**400, 1])
+    with pytest.raises(TypeError, match="weight must hold real numbers"):
+        _bce_logits(weight=[1, "a", 10**39])
+
+
+@pytest.mark.parametrize("value", [[True, 1.0, 2], (1, np.bool_(False), 2.5), [[1.0], [True]]],
+                         ids=["list", "tuple", "nested"])
+def test_a_bool_among_numbers_is_not_a_number(value):
+    # np.asarray([True, 1.0, 2]) is float64: the bool was taken as 1 where a list of bools is refused
+    with pytest.raises(TypeError, match="class_weight must hold numbers, not bools"):
+        kernels.nll_loss(np.zeros((2, len(value))), [0, 1], class_weight=value)
+    with pytest.raises(TypeError, match="pos_weight must hold numbers, not bools"):
+        kernels.binary_cross_entropy_with_logits(np.zeros((2, len(value))), np.ones((2, len(value))),
+                                                 pos_weight=value)
