@@ -560,3 +560,31 @@ def test_huber_delta_and_smooth_l1_beta_must_fit_the_dtype(backend):
                               backend=backend)  # float64 holds it: half the squared error
     assert_array_equal(loss, [0.5, 2, 0.125])
     assert_array_equal(grad, [1, -2, 0.5])
+
+
+# where exp(-|x|) becomes 0: the compiled exp flushes below exp(-87) / exp(-708); numpy's underflows past its
+# smallest subnormal; naive computes in float64 for both dtypes
+_EXP_ZERO_BEYOND = {("numba", np.float32): 87.0, ("cython", np.float32): 87.0, ("numba", np.float64): 708.0,
+                    ("cython", np.float64): 708.0, ("numpy", np.float32): 103.97, ("numpy", np.float64): 745.13,
+                    ("naive", np.float32): 745.13, ("naive", np.float64): 745.13}
+
+
+@pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)
+def test_bce_with_logits_infinite_pos_weight_as_documented(backend, dtype):
+    # exactly inf (loss) and -inf (gradient) at every finite logit; the docstring says where each backend
+    # gives NaN instead: inf * 0 where exp(-|x|) is 0 (numba and cython flushed exp(-88) in float32, where
+    # naive and PyTorch gave inf), -inf + inf for the gradient at x < 0
+    require_backend(backend)
+    doc = " ".join(K.binary_cross_entropy_with_logits.__doc__.split())
+    assert "|x| <= 87 (float32) or 708 (float64) in the numba and cython backends" in doc  # the bounds below
+    assert "103.97 (float32) or 745.13 (float64) in numpy" in doc and "745.13 in naive" in doc
+    bound = _EXP_ZERO_BEYOND[backend, np.dtype(dtype).type]
+    magnitudes = [0, 1, 30, 86.9, 87.1, 88, 103.9, 104.1, 707.9, 708.1, 745.1, 745.2, 1e4]
+    magnitudes = [m for m in magnitudes if m < np.finfo(dtype).max]
+    x = np.array([s * m for m in magnitudes for s in (1, -1)], dtype)
+    for t in (0.3, 1.0):
+        loss, grad = K.binary_cross_entropy_with_logits(x, np.full(x.shape, t, dtype), pos_weight=np.inf,
+                                                        reduction="none", backend=backend)
+        within = np.abs(x.astype(np.float64)) <= bound
+        assert_array_equal(loss, np.where(within, np.inf, np.nan))
+        assert_array_equal(grad, np.where(within & (x >= 0), -np.inf, np.nan))

@@ -235,6 +235,15 @@ def binary_cross_entropy(prob, target, *, weight=None, reduction="mean", backend
     pw t > 0 (PyTorch gives NaN at every -inf), and NaN (0 * inf) where that coefficient is 0;
     the gradient is finite there. NaN propagates.
 
+    An infinite ``pos_weight`` (with t > 0, so that lw is inf) has an exact loss of inf and an exact
+    gradient of -inf at every finite logit, but the backends compute ``lw log1p(e)``, e = exp(-|x|),
+    which is inf * 0 = NaN where e underflows to 0, and a gradient ``coef + lw sigmoid(-|x|)`` that is
+    -inf + inf = NaN for x < 0. So the loss is inf for |x| <= 87 (float32) or 708 (float64) in the numba
+    and cython backends, whose exp flushes results below exp(-87) / exp(-708) to 0; for |x| up to about
+    103.97 (float32) or 745.13 (float64) in numpy; for |x| up to about 745.13 in naive (which computes in
+    float64); and NaN beyond. The gradient is -inf for x >= 0 within the same bounds and NaN elsewhere
+    (PyTorch: NaN at every logit, and a NaN loss beyond its float32 exp's underflow as numpy's).
+
     Parameters
     ----------
     logits : array_like of any shape, float32 or float64
