@@ -1,5 +1,6 @@
 """Regression / binary losses and NLL: backends against naive, gradients, worked and edge values,
 thread-count independence, validation, and PyTorch cross-checks."""
+import math
 import re
 
 import numpy as np
@@ -112,6 +113,32 @@ def test_bce_with_logits_nothing_cancels(backend, dtype):
                                                   backend="naive")
     assert_allclose(loss, expected[0], rtol=3e-6 if dtype == np.float32 else 1e-12, atol=1e-30)
     assert_allclose(grad, expected[1], rtol=3e-6 if dtype == np.float32 else 1e-12, atol=1e-7)
+    # and against the definition, which shares no formula with the backends (naive got the gathered form in
+    # the same commit as the others, so agreeing with it alone would not catch an error common to all)
+    x = np.array([-1e30, -1e4, -30, -1, 0, 0.5, 20, 1e4, 1e30], dtype)
+    for pos_weight in (0.0, 0.5, 1.0, 3.0):
+        for target in (0.0, 0.3, 1.0):
+            loss, grad = K.binary_cross_entropy_with_logits(x, np.full(x.shape, target, dtype),
+                                                            pos_weight=pos_weight, reduction="none",
+                                                            backend=backend)
+            exact = [_bce_logits_by_definition(float(xi), float(dtype.type(target)), float(dtype.type(pos_weight)))
+                     for xi in x]
+            assert_allclose(loss, [value for value, _ in exact], rtol=3e-6 if dtype == np.float32 else 1e-14,
+                            atol=1e-30)
+            assert_allclose(grad, [slope for _, slope in exact], rtol=3e-6 if dtype == np.float32 else 1e-14,
+                            atol=4 * np.finfo(dtype).eps * max(1.0, pos_weight))
+
+
+def _log_sigmoid(x):
+    return -math.log1p(math.exp(-x)) if x >= 0 else x - math.log1p(math.exp(x))
+
+
+def _bce_logits_by_definition(x, t, pw):
+    """-(pw t log sigmoid(x) + (1 - t) log sigmoid(-x)) and its derivative pw t (sigmoid(x) - 1) + (1 - t)
+    sigmoid(x), in float64: two terms of one sign each, so nothing cancels in the loss."""
+    sigmoid = math.exp(_log_sigmoid(x))
+    loss = -(pw * t * _log_sigmoid(x) + (1 - t) * _log_sigmoid(-x))
+    return loss, -pw * t * math.exp(_log_sigmoid(-x)) + (1 - t) * sigmoid
 
 
 @pytest.mark.parametrize("backend", ("naive",) + FAST_BACKENDS)
