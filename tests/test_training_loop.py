@@ -81,14 +81,14 @@ def test_divergence_rule():
         small.check_batch(1001.0)
 
 
-def test_divergence_is_judged_against_the_level_of_the_data_too():
-    # a batch whose loss is high because of its data (its loss at zero scores) is not divergence
+def test_divergence_is_judged_against_the_starting_models_level_too():
+    # a batch whose loss is high because of its data (the starting model's loss on it) is not divergence
     levels = {0: 1.0, 1: 10.0, 2: 1.0}
     guard = DivergenceGuard(lambda rows: levels[int(rows[0])])
     guard.check_batch(2.0, np.array([0]))
     guard.check_batch(DIVERGENCE_FACTOR * 9.9, np.array([1]))
-    with pytest.raises(Diverged, match=r"rose to 2100, over 1000 x max\(starting loss, loss of zero scores on its "
-                                       r"rows, 1\) = 2000"):
+    with pytest.raises(Diverged, match=r"rose to 2100, over 1000 x max\(starting loss, loss of the starting "
+                                       r"model on its rows, 1\) = 2000"):
         guard.check_batch(DIVERGENCE_FACTOR * 2.1, np.array([2]))
     batches = DivergenceGuard(lambda rows: levels[int(rows[0])])
     batches.check_batches([2.0, DIVERGENCE_FACTOR * 9.9, 3.0], lambda i: np.array([i]))
@@ -111,6 +111,31 @@ def test_a_level_shifted_batch_of_a_stable_stream_is_not_divergence(backend):
     assert model.loss_curve_[-1] > 100 and np.isfinite(model.coef_).all()
     with pytest.raises(DivergenceError, match="rose to"):  # real divergence still is
         model.set_params(learning_rate=100.0).partial_fit(Xb, yb)
+
+
+def test_a_warm_adam_divergence_on_uncentred_targets_is_caught():
+    # y ~ 1000: the loss of zero scores (~5e5) set the ceiling, and a rise from 1e-4 to 1e5 went unnoticed
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 1000.0
+    model = LinearRegressor(optimizer="sgd", learning_rate=0.05, max_epochs=200, tol=None, batch_size=16,
+                            random_state=0).fit(X, y)
+    assert model.loss_curve_[-1] < 1e-2
+    model.set_params(optimizer="adam", learning_rate=300.0)
+    with pytest.raises(DivergenceError, match=r"loss of the starting model on its rows, 1\) = 1000\b"):
+        model.partial_fit(X, y)
+
+
+def test_a_warm_classifier_divergence_under_its_zero_score_level_is_caught():
+    # a squared hinge of margin 10 over 3 classes costs 200 at zero scores: the old ceiling was 2e5
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 20)
+    X = 10 * (rng.standard_normal((60, 2)) + 2 * np.eye(3)[y][:, :2] - 2 * (y == 2)[:, None])
+    model = LinearSVMClassifier(margin=10.0, squared_hinge=True, learning_rate=0.1, alpha=0, batch_size=10,
+                                max_epochs=300, tol=None, random_state=0).fit(X, y)
+    assert model.loss_curve_[-1] < 20
+    with pytest.raises(DivergenceError, match="rose to"):
+        model.set_params(learning_rate=3.0).partial_fit(X, y)
 
 
 @pytest.mark.parametrize("losses", [[2.3, 5.0, DIVERGENCE_FACTOR * 2.3], [2.3, 5.0, DIVERGENCE_FACTOR * 2.3 * 1.01],

@@ -47,7 +47,7 @@ from .._shuffle import permutation
 from .._validation import check_n_threads
 from ._sparse import SparseBatchRunner
 from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, epoch_schedule
-from ._training import BatchRunner, DivergenceGuard, Diverged, StoppingRule, zero_score_level
+from ._training import BatchRunner, DivergenceGuard, Diverged, StoppingRule, starting_level
 
 #: Batch size used by ``batch_size="auto"`` (capped at the number of samples).
 AUTO_BATCH_SIZE = 256
@@ -173,11 +173,14 @@ def _unchanged_on_failure(method):
     @functools.wraps(method)
     def guarded(self, *args, **kwargs):
         snapshot = self._snapshot()
+        self._call_snapshot = snapshot  # (its weights are the starting model of the divergence rule)
         try:
             return method(self, *args, **kwargs)
         except Exception:
             self._restore(snapshot)
             raise
+        finally:
+            vars(self).pop("_call_snapshot", None)
 
     return guarded
 
@@ -202,8 +205,10 @@ class DivergenceError(FloatingPointError):
 
     That is, a mini-batch's mean loss, the epoch's objective or a weight is not
     finite, or a mini-batch's mean loss or the epoch's objective exceeds
-    1000 x max(L0, Z, 1), L0 being the mean loss of the call's first mini-batch
-    and Z the mean loss of all-zero scores on the same rows (the data's level).
+    1000 x max(L0, S, 1), L0 being the mean loss of the call's first mini-batch
+    (before any step) and S the mean loss, on the same rows with the same
+    weights, of the model as it was when the call began (the weights a warm
+    start or ``partial_fit`` continues from; a fresh fit's initial weights).
     Raised instead of returning a model whose predictions would be NaN or
     meaningless; the message names the learning rate, the optimizer and the
     epoch, and the estimator is left as it was before the call (as after any
@@ -361,9 +366,9 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         raise NotImplementedError(f"{type(self).__name__} does not train on sparse input")
 
     @abstractmethod
-    def _zero_score_loss(self, y):
-        """The loss of each row of ``y`` (as the kernels take it) at all-zero scores, float64 of shape
-        (n_rows,): the data's own level in the divergence rule (see ``DivergenceGuard``)."""
+    def _row_loss(self, scores, y):
+        """The loss of each row of ``y`` (as the kernels take it) at ``scores`` (n_rows, n_outputs), float64 of
+        shape (n_rows,), with no sample weight (see ``DivergenceGuard``: the starting model's level)."""
 
     @abstractmethod
     def _n_outputs(self):
@@ -597,7 +602,11 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
 
     def _fit_epochs(self, X, y, weight, generator, *, incremental):
         """Train ``max_epochs`` epochs (or one for ``partial_fit``), in place."""
+        self._sync_params()
+        start = self._continued_state()
         self._prepare_params(X)
+        if start is None:  # a fresh model, or one with assigned weights: they are the start
+            start = self._params.copy(), [statistic.copy() for statistic in self._running_statistics()]
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
             X, y, weight, X_val, y_val, weight_val = self._validation_split(X, y, weight, generator)
@@ -611,7 +620,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
             self.__dict__.pop("validation_scores_", None)  # an earlier fit's scores say nothing of this one
         # (X is the aligned copy already unless early stopping split it: see _finite_training_input)
         runner = self._batch_runner(X, y, weight, align_rows=self._aligns_rows(incremental))
-        guard = DivergenceGuard(zero_score_level(self._zero_score_loss, y, weight, runner.mean_weight))
+        guard = DivergenceGuard(starting_level(self._starting_row_loss(start, X, y), weight, runner.mean_weight))
         if early_stopping:
             stopping = StoppingRule(self.tol, self.n_iter_no_change, higher_is_better=True)
         else:
@@ -749,6 +758,48 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         """``epoch -> learning rate`` for this fit (epochs counted over every fit of a warm start)."""
         return epoch_schedule(self.learning_rate, self.lr_schedule, lr_decay=self.lr_decay,
                               lr_step_size=self.lr_step_size, power_t=self.power_t)
+
+    def _running_statistics(self):
+        """Arrays besides ``_params`` that training changes in place and predictions read (a network's batch
+        norm statistics); none here."""
+        return []
+
+    def _continued_state(self):
+        """(weights, running statistics) of the model this call continues from, taken from the copies of the
+        call's snapshot (no copy more), or None when the call trains other weights (a fresh model, an
+        assigned ``coef_``). Call after ``_sync_params`` and before ``_prepare_params`` (which may cast)."""
+        snapshot = vars(self).get("_call_snapshot")
+        if snapshot is None:
+            return None
+        (attributes, trained), statistics = self._split_snapshot(snapshot)
+        if trained is None or self._params is not attributes["_params"]:
+            return None
+        params = trained[0] if trained[0] is not None else attributes["_params"]  # read-only: never trained
+        return params, statistics
+
+    @staticmethod
+    def _split_snapshot(snapshot):
+        """(the linear models' snapshot, copies of the running statistics) of a :meth:`_snapshot`."""
+        return snapshot, []
+
+    def _starting_row_loss(self, start, X, y):
+        """``row_loss(rows)``: each of ``rows``' loss (float64) by the model of ``start`` (weights, running
+        statistics), swapped in for the scores and back: computed only when the divergence rule asks."""
+
+        def row_loss(rows):
+            targets = [self._params, *self._running_statistics()]
+            now = [target.copy() for target in targets]
+            params, statistics = start
+            try:
+                for target, value in zip(targets, [params, *statistics]):
+                    target[...] = value
+                with np.errstate(over="ignore", invalid="ignore"):
+                    return self._row_loss(self._linear_scores(X[rows]), y[rows])
+            finally:
+                for target, value in zip(targets, now):
+                    target[...] = value
+
+        return row_loss
 
     def _snapshot(self):
         """What :meth:`_restore` needs to put the estimator back as it is now: its attributes, and copies of

@@ -144,11 +144,10 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
         point, param = self._point_loss(dtype)
         return NUMPY_POINT_LOSSES[point], param
 
-    def _zero_score_loss(self, y):
-        """Each row's loss at prediction 0, summed over its targets."""
+    def _row_loss(self, scores, y):
+        """Each row's loss at predictions ``scores``, summed over its targets, float64."""
         point, param = self._numpy_point_loss(np.dtype(np.float64))
-        with np.errstate(invalid="ignore", over="ignore"):
-            loss, _ = point(0.0, np.asarray(y, dtype=np.float64), None, param)
+        loss, _ = point(np.asarray(scores, dtype=np.float64), np.asarray(y, dtype=np.float64), None, param)
         return loss.sum(axis=1)
 
     def _validation_score(self, X, y, weight):

@@ -1,8 +1,8 @@
 """Multinomial logistic regression (softmax) trained by mini-batch gradient descent."""
-import math
 import numbers
 
 import numpy as np
+from scipy.special import log_softmax
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import kernels
@@ -16,9 +16,12 @@ class SoftmaxOutputMixin:
     """``predict_proba`` / ``predict_log_proba`` of a classifier whose scores are softmax logits, trained with
     the softmax cross-entropy (SoftmaxClassifier, MLPClassifier)."""
 
-    def _zero_score_loss(self, y):
-        """log(n_classes) for every row: the cross-entropy of uniform probabilities, with label smoothing too."""
-        return np.full(y.shape[0], math.log(self.classes_.shape[0]))
+    def _row_loss(self, scores, y):
+        """Each row's cross-entropy (with ``label_smoothing``, where the model has it), float64."""
+        log_proba = log_softmax(np.asarray(scores, dtype=np.float64), axis=1)
+        smoothing = float(getattr(self, "label_smoothing", 0.0))
+        return -((1.0 - smoothing) * log_proba[np.arange(log_proba.shape[0]), y]
+                 + smoothing * log_proba.mean(axis=1))
 
     def predict_proba(self, X):
         """Class probabilities, the softmax of the scores.

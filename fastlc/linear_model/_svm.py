@@ -64,10 +64,13 @@ class LinearSVMClassifier(BaseLinearClassifier):
                  sparse_update="lazy", margin=1.0, squared_hinge=False):
         self._store_parameters(locals())
 
-    def _zero_score_loss(self, y):
-        """(n_classes - 1) margins (squared) for every row: each wrong class's hinge at equal scores."""
-        margin = self.margin ** 2 if self.squared_hinge else self.margin
-        return np.full(y.shape[0], (self.classes_.shape[0] - 1) * float(margin))
+    def _row_loss(self, scores, y):
+        """Each row's hinge loss ``sum_{j != y} max(0, s_j - s_y + margin)`` (squared), float64."""
+        scores = np.asarray(scores, dtype=np.float64)
+        rows = np.arange(scores.shape[0])
+        hinge = np.maximum(scores - scores[rows, y][:, None] + float(self.margin), 0.0)
+        hinge[rows, y] = 0.0
+        return (hinge * hinge if self.squared_hinge else hinge).sum(axis=1)
 
     def _loss_constants(self, dtype):
         """(margin, squared) as the fused kernels take them."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._memory import aligned_zeros
 
-#: A batch's mean loss or an epoch's objective above this many times max(L0, Z, 1) counts as diverged (see
+#: A batch's mean loss or an epoch's objective above this many times max(L0, S, 1) counts as diverged (see
 #: DivergenceGuard).
 DIVERGENCE_FACTOR = 1000.0
 
@@ -29,35 +29,38 @@ class DivergenceGuard:
     """The divergence rule: training has diverged as soon as
 
     - a mini-batch's mean loss, the epoch's objective or a weight is not finite, or
-    - a mini-batch's mean loss or the epoch's objective exceeds ``DIVERGENCE_FACTOR * max(L0, Z, 1)``, where
+    - a mini-batch's mean loss or the epoch's objective exceeds ``DIVERGENCE_FACTOR * max(L0, S, 1)``, where
       L0 is the mean loss of the first mini-batch of this ``fit`` / ``partial_fit`` call (taken before any
-      step) and Z the mean loss that all-zero scores would have on the same rows (the batch's, or all the
-      epoch's), with the same weights: the level of the data itself (log(n_classes) for softmax, the
-      targets' own loss for a regressor).
+      step) and S the mean loss that the call's starting model has on the same rows (the batch's, or all
+      the epoch's), with the same weights: the model as it was when the call began (the weights a warm
+      start or ``partial_fit`` continues from; the initial weights of a fresh fit, all zeros for the linear
+      models, so there S is the loss of all-zero scores).
 
-    Losses that are trained with a sound learning rate stay near or below where the call started (L0) or
-    where a model that predicts nothing stands (Z); a thousandfold rise above both is certain divergence,
-    caught within one step of it (the Python loop) or at the end of its epoch (the Cython epoch loop,
-    which checks its batches' losses in order afterwards) instead of after the weights overflow (adaptive
-    optimizers such as Adam keep their steps bounded and may never overflow at all). Z keeps a batch whose
-    loss is large because of its data (targets shifted far from the rest of the stream, heavily weighted
-    rows) from counting as divergence: a model that learnt the earlier batches is far off on it, but no
-    further than it is from zero. Either way the error names the first batch that broke the rule.
+    Losses that are trained with a sound learning rate stay near or below where the call started; a
+    thousandfold rise above it is certain divergence, caught within one step of it (the Python loop) or at
+    the end of its epoch (the Cython epoch loop, which checks its batches' losses in order afterwards)
+    instead of after the weights overflow (adaptive optimizers such as Adam keep their steps bounded and may
+    never overflow at all). S keeps a batch whose loss is large because of its data (targets shifted far
+    from the rest of the stream, heavily weighted rows) from counting as divergence: the model was that far
+    off on it before any step. (S was the loss of all-zero scores before: about mean(y^2) / 2 for a
+    regressor, so a model trained on y ~ 1000 +- 3 was allowed a thousandfold rise over 5e5 and a warm
+    Adam run that rose from 0.017 to 8e4 went unnoticed.) Either way the error names the first batch that
+    broke the rule.
 
     Parameters
     ----------
-    zero_score_level : callable, optional
-        ``zero_score_level(rows) -> Z`` of those rows (see :func:`zero_score_level`); asked only for a
-        value over ``DIVERGENCE_FACTOR * max(L0, 1)`` (``ceiling``), so it costs nothing otherwise.
-        Without it Z is 0.
+    starting_level : callable, optional
+        ``starting_level(rows) -> S`` of those rows (see :func:`starting_level`); asked only for a value
+        over ``DIVERGENCE_FACTOR * max(L0, 1)`` (``ceiling``), so it costs nothing otherwise. Without it S
+        is 0.
     """
 
-    def __init__(self, zero_score_level=None):
-        self.zero_score_level = zero_score_level
+    def __init__(self, starting_level=None):
+        self.starting_level = starting_level
         self.ceiling = None
 
     def check_batch(self, mean_loss, rows=None):
-        """The rule on one batch's mean loss; ``rows``: the batch's rows (for Z)."""
+        """The rule on one batch's mean loss; ``rows``: the batch's rows (for S)."""
         if self.ceiling is None:
             self.ceiling = DIVERGENCE_FACTOR * max(mean_loss, 1.0) if math.isfinite(mean_loss) else math.inf
         self._check(mean_loss, "a mini-batch's mean loss", rows)
@@ -87,24 +90,24 @@ class DivergenceGuard:
         if not math.isfinite(value):
             raise Diverged(f"{what} became non-finite ({value!r})")
         if value > self.ceiling:
-            level = 0.0 if self.zero_score_level is None or rows is None else self.zero_score_level(rows)
+            level = 0.0 if self.starting_level is None or rows is None else self.starting_level(rows)
             limit = max(self.ceiling, DIVERGENCE_FACTOR * level)
             if value > limit:
                 raise Diverged(f"{what} rose to {value:.6g}, over {DIVERGENCE_FACTOR:g} x max(starting loss, "
-                               f"loss of zero scores on its rows, 1) = {limit:.6g}")
+                               f"loss of the starting model on its rows, 1) = {limit:.6g}")
 
 
-def zero_score_level(zero_score_loss, y, weight, mean_weight):
-    """``level(rows)``: Z of :class:`DivergenceGuard`, the loss that all-zero scores have on ``rows``,
-    normalised as training normalises a batch's mean loss (the weighted sum over the rows' count times the
-    set's mean weight).
+def starting_level(starting_row_loss, weight, mean_weight):
+    """``level(rows)``: S of :class:`DivergenceGuard`, the loss that the call's starting model has on
+    ``rows``, normalised as training normalises a batch's mean loss (the weighted sum over the rows' count
+    times the set's mean weight).
 
-    ``zero_score_loss(y_rows)``: the loss of each row at zero scores (the estimator's ``_zero_score_loss``);
-    ``y``, ``weight``, ``mean_weight``: as the runner trains on them.
+    ``starting_row_loss(rows)``: the loss of each of ``rows`` at the starting weights, float64 (see
+    ``BaseLinearModel._starting_row_loss``); ``weight``, ``mean_weight``: as the runner trains on them.
     """
 
     def level(rows):
-        return float(np.dot(weight[rows], zero_score_loss(y[rows]))) / (rows.shape[0] * mean_weight)
+        return float(np.dot(weight[rows], starting_row_loss(rows))) / (rows.shape[0] * mean_weight)
 
     return level
 

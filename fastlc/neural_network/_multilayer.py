@@ -268,6 +268,10 @@ class _MLPMixin:
     def _snapshot(self):
         return super()._snapshot(), [statistic.copy() for statistic in self._running_statistics()]
 
+    @staticmethod
+    def _split_snapshot(snapshot):
+        return snapshot
+
     def _restore(self, snapshot):
         base, statistics = snapshot
         super()._restore(base)
