@@ -567,6 +567,28 @@ def test_weights_that_overflow_are_refused_before_training(Estimator):
                                                                   sample_weight=np.full(30, 1e30))
 
 
+@pytest.mark.parametrize("Estimator, params, name", [
+    (fastlc.LinearRegressor, {"loss": "huber", "delta": 1e300}, "delta"),
+    (fastlc.LinearRegressor, {"loss": "epsilon_insensitive", "margin": 1e300}, "margin"),
+    (LinearSVMClassifier, {"margin": 1e300}, "margin"),
+    (SoftmaxClassifier, {"epsilon": 1e300}, "epsilon"),
+    (fastlc.MLPRegressor, {"hidden_layer_sizes": (2,), "epsilon": 1e300}, "epsilon"),
+    (SoftmaxClassifier, {"class_weight": {0: 1e39, 1: 1.0}}, r"class_weight\[0\]"),
+    (fastlc.MLPClassifier, {"hidden_layer_sizes": (2,), "class_weight": {0: 1.0, 1: 1e39}}, r"class_weight\[1\]"),
+], ids=["huber-delta", "epsilon-insensitive-margin", "svm-margin", "adam-epsilon", "mlp-epsilon", "class-weight",
+        "mlp-class-weight"])
+@pytest.mark.parametrize("sparse_X", [False, True], ids=["dense", "sparse"])
+def test_loss_parameters_that_the_training_dtype_cannot_hold_are_refused_by_name(Estimator, params, name, sparse_X):
+    # in float32 they were cast to inf with a RuntimeWarning: the Huber loss became the squared error
+    X = np.random.default_rng(0).standard_normal((8, 2)).astype(np.float32)
+    y = np.arange(8) % 2
+    X = sparse.csr_matrix(X) if sparse_X and getattr(Estimator, "_accept_sparse", False) else X
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=f"{name}=1e\\+(300|39) does not fit in float32"):
+            Estimator(max_epochs=1, **params).fit(X, y)
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
 def test_divergence_names_the_other_causes_than_the_learning_rate(Estimator):
     X = np.random.default_rng(0).standard_normal((30, 5))

@@ -44,7 +44,7 @@ from .._constants import CHUNK_ROWS
 from .._dispatch import BACKENDS, resolve_backend
 from .._memory import aligned_copy, aligned_finite_copy, aligned_for_training, aligned_zeros, copy_pays, is_aligned
 from .._shuffle import permutation
-from .._validation import check_n_threads
+from .._validation import check_fits, check_n_threads
 from ._sparse import SparseBatchRunner
 from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, epoch_schedule
 from ._training import BatchRunner, DivergenceGuard, Diverged, StoppingRule, starting_level
@@ -1042,7 +1042,13 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
             if bad.size:  # scikit-learn does not check: a negative weight trained a model that avoids the class
                 raise ValueError(f"class_weight must be finite and non-negative; got {per_class[bad[0]].item()!r} "
                                  f"for class {self.classes_[bad[0]].item()!r}")
-            factor = per_class[y_encoded].astype(X.dtype)
+            with np.errstate(over="ignore"):  # refused below, by name
+                cast = per_class.astype(X.dtype)
+            for label, value, held in zip(self.classes_, per_class, cast):
+                if not np.isfinite(held):
+                    label = label.item() if isinstance(label, np.generic) else label
+                    check_fits(float(value), f"class_weight[{label!r}]", X.dtype)
+            factor = cast[y_encoded]
         return self._checked_weight(sample_weight, X, factor, "the sample weights (times class_weight)")
 
     def _objective(self, X, y, sample_weight=None):

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._config import elementwise_n_threads
 from .._dispatch import get_kernel, resolve_backend
+from .._validation import check_fits
 from ..optim import SCHEDULES, make_schedule
 
 #: The optimizer names an estimator accepts.
@@ -144,7 +145,7 @@ class OptimizerState:
         segments = [(lo, hi, decay, elementwise_n_threads(hi - lo, n_threads))
                     for lo, hi, decay in ((0, n_decayed, weight_decay), (n_decayed, size, 0.0)) if hi > lo]
         empty = np.empty(0, dtype=params.dtype)
-        zero, one, eps = cast(0.0), cast(1.0), cast(self.epsilon)
+        zero, one, eps = cast(0.0), cast(1.0), cast(check_fits(float(self.epsilon), "epsilon", params.dtype))
         decoupled = self.name == "adamw"
 
         def parts(*buffers):

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._constants import REGRESSION_EPSILON_INSENSITIVE, REGRESSION_HUBER
 from .._dispatch import get_kernel
+from .._validation import check_fits
 from .._numpy._nn_losses import _epsilon_insensitive, _huber
 from ._base import BaseLinearModel, _unchanged_on_failure
 from ._params_doc import REGRESSOR_ATTRIBUTES, REGRESSOR_PARAMETERS
@@ -133,10 +134,11 @@ class BaseRegressor(RegressorMixin, BaseLinearModel):
         of :data:`NUMPY_POINT_LOSSES`) serve all four.
         """
         if self.loss in ("squared_error", "huber"):
-            point, param = REGRESSION_HUBER, np.inf if self.loss == "squared_error" else self.delta
+            point, name, param = REGRESSION_HUBER, "delta", np.inf if self.loss == "squared_error" else self.delta
         else:
-            point, param = REGRESSION_EPSILON_INSENSITIVE, 0.0 if self.loss == "absolute_error" else self.margin
-        return point, dtype.type(param)
+            point, name = REGRESSION_EPSILON_INSENSITIVE, "margin"
+            param = 0.0 if self.loss == "absolute_error" else self.margin
+        return point, dtype.type(check_fits(float(param), name, dtype))
 
     def _numpy_point_loss(self, dtype):
         """(the numpy backend's point function ``f(scores, targets, None, param) -> (loss, slope)``, its

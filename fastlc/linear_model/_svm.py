@@ -5,6 +5,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._dispatch import get_kernel
+from .._validation import check_fits
 from ._base import BaseLinearClassifier
 from ._sparse import SPARSE_UPDATE_DOC, SPARSE_UPDATES, sparse_kernel
 from ._params_doc import SHARED_ATTRIBUTES, SHARED_PARAMETERS
@@ -74,7 +75,7 @@ class LinearSVMClassifier(BaseLinearClassifier):
 
     def _loss_constants(self, dtype):
         """(margin, squared) as the fused kernels take them."""
-        return dtype.type(self.margin), bool(self.squared_hinge)
+        return dtype.type(check_fits(float(self.margin), "margin", dtype)), bool(self.squared_hinge)
 
     def _gradient_kernel(self, dtype, backend, n_threads):
         kernel = get_kernel(self._gradient_kernel_name, backend)
@@ -99,8 +100,7 @@ class LinearSVMClassifier(BaseLinearClassifier):
 
     def _sparse_gradient_kernel(self, dtype, n_threads):
         kernel = sparse_kernel("sparse_linear_hinge_gradient", self.backend)
-        margin = dtype.type(self.margin)
-        squared = bool(self.squared_hinge)
+        margin, squared = self._loss_constants(dtype)
 
         def batch_gradient(data, indices, indptr, rows, y, row_weight, coef_t, intercept, grad_scale, grad_scores,
                            touched, n_previous, seen, sgd, loss_out, grad_coef_t, grad_intercept):
