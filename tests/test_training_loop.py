@@ -122,8 +122,18 @@ def test_a_warm_adam_divergence_on_uncentred_targets_is_caught():
                             random_state=0).fit(X, y)
     assert model.loss_curve_[-1] < 1e-2
     model.set_params(optimizer="adam", learning_rate=300.0)
-    with pytest.raises(DivergenceError, match=r"loss of the starting model on its rows, 1\) = 1000\b"):
+    with pytest.raises(DivergenceError, match=r"loss of the starting model on its rows, 1\) = 1000\b") as error:
         model.partial_fit(X, y)
+    assert "alpha" not in str(error.value)  # alpha=1e-4 is no part of this
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cython"])
+def test_a_starting_loss_that_the_dtype_cannot_hold_blames_the_data_not_the_learning_rate(backend):
+    X = np.random.default_rng(0).standard_normal((50, 3)).astype(np.float32)
+    with pytest.raises(DivergenceError, match=r"at the starting weights, before any step, is not finite \(inf\)\. "
+                       r"The loss at the starting weights does not fit in float32, the training dtype: the data") as error:
+        LinearRegressor(backend=backend).fit(X, np.full(50, 1e20))  # 0.5 y^2 overflows float32
+    assert "learning_rate" not in str(error.value) and "alpha" not in str(error.value)
 
 
 def test_a_warm_classifier_divergence_under_its_zero_score_level_is_caught():

@@ -22,6 +22,7 @@ epoch is checked once per epoch: loss and weights must be finite
 """
 import copy
 import functools
+import math
 import numbers
 import time
 import warnings
@@ -640,7 +641,7 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                         loss = data_loss / runner.total_weight + self._penalty(runner.weights)
                     guard.check_epoch(loss, self._params, order)
                 except Diverged as reason:
-                    self._diverged(lr, reason)  # (the model is restored by _unchanged_on_failure)
+                    self._diverged(lr, reason, runner.weights)  # (the model is restored by _unchanged_on_failure)
                 self._epochs_seen += 1
                 self.n_iter_ += 1
                 self.loss_curve_.append(loss)
@@ -816,15 +817,35 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
                             None if generator is None else generator.bit_generator.state,
                             len(self.loss_curve_), len(getattr(self, "validation_scores_", None) or ()))
 
-    def _diverged(self, lr, reason):
-        penalized = f"alpha={self.alpha!r} too large, " if any(self._penalty_parts()) else ""
+    def _diverged(self, lr, reason, weights):
+        """Raise the DivergenceError of ``reason`` (a ``Diverged``); ``weights``: the penalised weights then."""
+        dtype = self._params.dtype
+        left = "The estimator is left as it was before this call (unfitted if it was not fitted)."
+        if reason.at_start:
+            raise DivergenceError(
+                f"{type(self).__name__} cannot train in epoch {self.n_iter_ + 1}: {reason}. The loss at the "
+                f"starting weights does not fit in {dtype}, the training dtype: the data (X, y, sample_weight) "
+                f"are too large in scale for it. Standardise the data, or train in float64. {left}") from None
+        penalized = self._penalty_dominates(reason.value, weights, lr)
         raise DivergenceError(
             f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1} with learning_rate={lr!r} "
             f"(optimizer={self.optimizer!r}): {reason}. The learning rate may be too large for the data, "
-            f"{penalized}or the data (X, y, sample_weight) too large in scale for {self._params.dtype}, the "
-            f"training dtype: use a smaller learning_rate{' or alpha' if penalized else ''}, or standardise the "
-            f"data. The estimator is left as it was before this call (unfitted if it was not fitted)."
+            f"{f'alpha={self.alpha!r} too large, ' if penalized else ''}or the data (X, y, sample_weight) too "
+            f"large in scale for {dtype}, the training dtype: use a smaller learning_rate"
+            f"{' or alpha' if penalized else ''}, or standardise the data. {left}"
         ) from None
+
+    def _penalty_dominates(self, loss, weights, lr):
+        """Whether the penalty is a large part (a tenth or more) of the objective at ``weights``, where the
+        loss that broke the rule was ``loss``; when either is not finite, whether ``lr * alpha`` is 1 or more
+        (a weight-decay step that alone overshoots)."""
+        if not any(self._penalty_parts()):
+            return False
+        with np.errstate(over="ignore", invalid="ignore"):
+            penalty = self._penalty(weights)
+        if loss is None or not (math.isfinite(loss) and math.isfinite(penalty)):
+            return lr * self.alpha >= 1
+        return penalty >= 0.1 * (abs(loss) + penalty)
 
     def _log(self, message):
         if self.verbose:

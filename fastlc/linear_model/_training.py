@@ -22,7 +22,15 @@ DIVERGENCE_FACTOR = 1000.0
 
 
 class Diverged(Exception):
-    """Raised inside the loop when the divergence rule fires; the estimator turns it into DivergenceError."""
+    """Raised inside the loop when the divergence rule fires; the estimator turns it into DivergenceError.
+
+    ``value``: the loss that broke the rule (None for non-finite weights); ``at_start``: it is the first
+    batch's loss of the call, taken before any step (so no learning rate is to blame).
+    """
+
+    def __init__(self, message, value=None, at_start=False):
+        super().__init__(message)
+        self.value, self.at_start = value, at_start
 
 
 class DivergenceGuard:
@@ -62,7 +70,10 @@ class DivergenceGuard:
     def check_batch(self, mean_loss, rows=None):
         """The rule on one batch's mean loss; ``rows``: the batch's rows (for S)."""
         if self.ceiling is None:
-            self.ceiling = DIVERGENCE_FACTOR * max(mean_loss, 1.0) if math.isfinite(mean_loss) else math.inf
+            if not math.isfinite(mean_loss):
+                raise Diverged(f"the first mini-batch's mean loss at the starting weights, before any step, is "
+                               f"not finite ({mean_loss!r})", mean_loss, at_start=True)
+            self.ceiling = DIVERGENCE_FACTOR * max(mean_loss, 1.0)
         self._check(mean_loss, "a mini-batch's mean loss", rows)
 
     def check_batches(self, mean_losses, batch_rows=None):
@@ -88,13 +99,13 @@ class DivergenceGuard:
 
     def _check(self, value, what, rows):
         if not math.isfinite(value):
-            raise Diverged(f"{what} became non-finite ({value!r})")
+            raise Diverged(f"{what} became non-finite ({value!r})", value)
         if value > self.ceiling:
             level = 0.0 if self.starting_level is None or rows is None else self.starting_level(rows)
             limit = max(self.ceiling, DIVERGENCE_FACTOR * level)
             if value > limit:
                 raise Diverged(f"{what} rose to {value:.6g}, over {DIVERGENCE_FACTOR:g} x max(starting loss, "
-                               f"loss of the starting model on its rows, 1) = {limit:.6g}")
+                               f"loss of the starting model on its rows, 1) = {limit:.6g}", value)
 
 
 def starting_level(starting_row_loss, weight, mean_weight):
