@@ -589,6 +589,22 @@ def test_loss_parameters_that_the_training_dtype_cannot_hold_are_refused_by_name
             Estimator(max_epochs=1, **params).fit(X, y)
 
 
+@pytest.mark.parametrize("Estimator", FIVE, ids=lambda E: E.__name__)
+def test_a_convergence_warning_raised_as_an_error_leaves_the_model_fitted(Estimator):
+    # as scikit-learn's estimators: the warning comes after training; it was rolled back to unfitted
+    X = np.random.default_rng(0).standard_normal((12, 2))
+    y = np.arange(12) % 2
+    model = Estimator(max_epochs=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ConvergenceWarning):
+            model.fit(X, y)
+    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2
+    assert model.predict(X).shape == (12,)
+    if hasattr(model, "best_loss_"):
+        assert model.best_loss_ == min(model.loss_curve_)
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
 def test_divergence_names_the_other_causes_than_the_learning_rate(Estimator):
     X = np.random.default_rng(0).standard_normal((30, 5))

@@ -168,7 +168,10 @@ def _unchanged_on_failure(method):
     """``fit`` / ``partial_fit`` that, when they raise, leave the estimator as it was before the call: a fitted
     model as fitted (weights, optimizer state, shuffling stream, ``n_features_in_``, ``feature_names_in_``,
     ``classes_``, every attribute), an unfitted one unfitted (never NaN weights, never a model that looks
-    fitted but was not trained). (A failed warm start kept the new ``n_features_in_`` of the data it refused,
+    fitted but was not trained). A ConvergenceWarning raised as an exception (``warnings.simplefilter("error",
+    ConvergenceWarning)``) is no failure: it is issued after training and leaves the model fitted, as
+    scikit-learn's estimators do (another warning made an error, a RuntimeWarning, can come mid-training and
+    still restores). (A failed warm start kept the new ``n_features_in_`` of the data it refused,
     and the model then refused its own features.)"""
 
     @functools.wraps(method)
@@ -177,6 +180,8 @@ def _unchanged_on_failure(method):
         self._call_snapshot = snapshot  # (its weights are the starting model of the divergence rule)
         try:
             return method(self, *args, **kwargs)
+        except ConvergenceWarning:  # raised as an error, after training: the model is trained, as sklearn's
+            raise
         except Exception:
             self._restore(snapshot)
             raise

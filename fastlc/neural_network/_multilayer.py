@@ -445,8 +445,10 @@ class _MLPMixin:
         self.best_loss_ = None if self.early_stopping else (min(self.loss_curve_) if self.loss_curve_ else None)
 
     def _fit_epochs(self, *args, **kwargs):
-        super()._fit_epochs(*args, **kwargs)
-        self._after_fit()
+        try:
+            super()._fit_epochs(*args, **kwargs)
+        finally:  # also under a ConvergenceWarning raised as an error, which leaves the model fitted
+            self._after_fit()
 
 
 class MLPClassifier(_MLPMixin, SoftmaxOutputMixin, BaseLinearClassifier):
