@@ -605,6 +605,26 @@ def test_a_convergence_warning_raised_as_an_error_leaves_the_model_fitted(Estima
         assert model.best_loss_ == min(model.loss_curve_)
 
 
+@pytest.mark.parametrize("Estimator", FIVE, ids=lambda E: E.__name__)
+@pytest.mark.parametrize("sample_weight", [np.ones(8, bool), [True] * 8, [1.0] * 7 + [True]],
+                         ids=["bool-array", "bool-list", "one-bool"])
+def test_bool_sample_weights_are_refused_by_name(Estimator, sample_weight):
+    X = np.random.default_rng(0).standard_normal((8, 2))
+    y = np.arange(8) % 2
+    with pytest.raises(TypeError, match="sample_weight must hold numbers, not bools"):
+        Estimator(max_epochs=1).fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("Estimator", [SoftmaxClassifier, LinearSVMClassifier, fastlc.MLPClassifier],
+                         ids=lambda E: E.__name__)
+@pytest.mark.parametrize("value", [True, np.bool_(True)], ids=["bool", "np.bool_"])
+def test_bool_class_weights_are_refused_by_name(Estimator, value):
+    X = np.random.default_rng(0).standard_normal((8, 2))
+    y = np.arange(8) % 2
+    with pytest.raises(TypeError, match=r"class_weight must hold numbers, not bools; got (np\.)?True_? for class 0"):
+        Estimator(max_epochs=1, class_weight={0: value, 1: 1.0}).fit(X, y)
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=IDS)
 def test_divergence_names_the_other_causes_than_the_learning_rate(Estimator):
     X = np.random.default_rng(0).standard_normal((30, 5))

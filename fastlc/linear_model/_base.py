@@ -45,7 +45,7 @@ from .._constants import CHUNK_ROWS
 from .._dispatch import BACKENDS, resolve_backend
 from .._memory import aligned_copy, aligned_finite_copy, aligned_for_training, aligned_zeros, copy_pays, is_aligned
 from .._shuffle import permutation
-from .._validation import check_fits, check_n_threads
+from .._validation import _as_array, check_fits, check_n_threads
 from ._sparse import SparseBatchRunner
 from ._optimizers import LR_SCHEDULES, OPTIMIZERS, OptimizerState, epoch_schedule
 from ._training import BatchRunner, DivergenceGuard, Diverged, StoppingRule, starting_level
@@ -461,6 +461,8 @@ class BaseLinearModel(BaseEstimator, metaclass=ABCMeta):
         in a DivergenceError blaming the learning rate. Only their ratios matter (the loss is
         ``sum w L / sum w``), so scaling them down loses nothing.
         """
+        if sample_weight is not None:
+            _as_array(sample_weight, "sample_weight")  # a bool where a number is due is a TypeError
         weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True, copy=True)
         with np.errstate(over="ignore"):
             if factor is not None:
@@ -1062,6 +1064,9 @@ class BaseLinearClassifier(ClassifierMixin, BaseLinearModel):
     def _sample_weight(self, sample_weight, X, y_encoded, class_weight):
         factor = None
         if class_weight is not None:
+            for label, value in (class_weight.items() if isinstance(class_weight, dict) else ()):
+                if isinstance(value, (bool, np.bool_)):
+                    raise TypeError(f"class_weight must hold numbers, not bools; got {value!r} for class {label!r}")
             per_class = compute_class_weight(class_weight, classes=self.classes_,
                                              y=self.classes_[y_encoded])
             bad = np.flatnonzero(~(np.isfinite(per_class) & (per_class >= 0)))
