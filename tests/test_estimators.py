@@ -552,6 +552,9 @@ def test_a_diverged_call_leaves_the_model_as_it_was(Estimator):
     with pytest.raises(DivergenceError, match="left as it was before this call"):
         model.fit(X * 1e10, y)
     assert pickle.dumps(model.set_params(optimizer="adam", learning_rate=Estimator().learning_rate)) == before
+    # a pickle does not tell a view from a copy: the restored weights must still be what the model trains
+    for coef in model.coefs_ if hasattr(model, "coefs_") else [model.coef_, model.intercept_]:
+        assert np.shares_memory(coef, model._params)
 
 
 @pytest.mark.parametrize("Estimator", FIVE, ids=lambda E: E.__name__)
