@@ -452,7 +452,7 @@ FASTLC_CLONES static void fastlc_dropout_portable_##S(const T* x, uint64_t thres
         }                                                                                    \
     }                                                                                        \
 }                                                                                            \
-FASTLC_MAYBE_UNUSED static void fastlc_dropout_groups_##S(const T* x, uint64_t threshold, T scale, uint32_t k0, uint32_t k1, \
+static void fastlc_dropout_groups_##S(const T* x, uint64_t threshold, T scale, uint32_t k0, uint32_t k1, \
                                       T* out, uint8_t* mask, ptrdiff_t first, ptrdiff_t stop, ptrdiff_t n) { \
     FASTLC_DROPOUT_WIDE_FIRST(S)                                                             \
     if (first < stop) fastlc_dropout_portable_##S(x, threshold, scale, k0, k1, out, mask, first, stop, n); \

@@ -113,19 +113,11 @@ static inline void fastlc_prefetch_ahead(const void* base, ptrdiff_t lo, ptrdiff
 /* ---- x86-64 function multiversioning: a function built for several
    instruction-set levels, the best one chosen when the module is loaded
    (through an ifunc, which needs ELF and glibc). FASTLC_NO_CLONES turns it off. */
-/* A header's static helper that a module including the header may not call: no
-   -Wunused-function warning for it (each module uses a few of the shared helpers;
-   gcc and clang warned about the rest, 150-180 warnings a build that hid any real one). */
-#if FASTLC_GNU_C
-#define FASTLC_MAYBE_UNUSED __attribute__((unused))
-#else
-#define FASTLC_MAYBE_UNUSED
-#endif
 #if FASTLC_GNU_C && defined(__x86_64__) && defined(__ELF__) && defined(__GLIBC__) \
     && FASTLC_HAS_ATTRIBUTE(target_clones) && !defined(FASTLC_NO_CLONES)
-#define FASTLC_TARGET_CLONES(...) __attribute__((target_clones(__VA_ARGS__))) FASTLC_MAYBE_UNUSED
+#define FASTLC_TARGET_CLONES(...) __attribute__((target_clones(__VA_ARGS__)))
 #else
-#define FASTLC_TARGET_CLONES(...) FASTLC_MAYBE_UNUSED
+#define FASTLC_TARGET_CLONES(...)
 #endif
 /* Functions built for one instruction set and called only after asking the
    CPU (__builtin_cpu_supports). */

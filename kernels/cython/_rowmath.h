@@ -240,7 +240,7 @@ FASTLC_CLONES static void fastlc_hinge_short_rows_##SUFFIX(                     
    zeros (not a scaling by 0: the row may hold NaN). Short rows go FASTLC_HINGE_GROUP \
    at a time, one per vector lane; long rows one at a time. Either way a row's        \
    result depends only on the row, so both callers get the same bits. */              \
-FASTLC_MAYBE_UNUSED static void fastlc_hinge_rows_##SUFFIX(const T* scores, const ptrdiff_t* labels,      \
+static void fastlc_hinge_rows_##SUFFIX(const T* scores, const ptrdiff_t* labels,      \
         const T* row_weight, T grad_scale, ptrdiff_t n_rows, ptrdiff_t n,             \
         T margin, int squared, T* loss_out, T* grad) {                                \
     if (n < FASTLC_HINGE_SHORT_ROW) {                                                 \
