@@ -2,7 +2,6 @@
 import numbers
 
 import numpy as np
-from scipy.special import log_softmax
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import kernels
@@ -17,11 +16,14 @@ class SoftmaxOutputMixin:
     the softmax cross-entropy (SoftmaxClassifier, MLPClassifier)."""
 
     def _row_loss(self, scores, y):
-        """Each row's cross-entropy (with ``label_smoothing``, where the model has it), float64."""
-        log_proba = log_softmax(np.asarray(scores, dtype=np.float64), axis=1)
-        smoothing = float(getattr(self, "label_smoothing", 0.0))
-        return -((1.0 - smoothing) * log_proba[np.arange(log_proba.shape[0]), y]
-                 + smoothing * log_proba.mean(axis=1))
+        """Each row's cross-entropy (with ``label_smoothing``, where the model has it), float64: the numpy
+        backend's loss rows (its gradient goes unused)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        n_rows, n_classes = scores.shape
+        loss, grad = np.empty(n_rows), np.empty_like(scores)
+        get_kernel("cross_entropy_hard", "numpy")(scores, y, np.ones(n_classes), np.ones(n_rows), 1.0,
+                                                  float(getattr(self, "label_smoothing", 0.0)), loss, grad, 1)
+        return loss
 
     def predict_proba(self, X):
         """Class probabilities, the softmax of the scores.

@@ -66,12 +66,13 @@ class LinearSVMClassifier(BaseLinearClassifier):
         self._store_parameters(locals())
 
     def _row_loss(self, scores, y):
-        """Each row's hinge loss ``sum_{j != y} max(0, s_j - s_y + margin)`` (squared), float64."""
+        """Each row's hinge loss ``sum_{j != y} max(0, s_j - s_y + margin)`` (squared), float64: the numpy
+        backend's loss rows (its gradient goes unused)."""
         scores = np.asarray(scores, dtype=np.float64)
-        rows = np.arange(scores.shape[0])
-        hinge = np.maximum(scores - scores[rows, y][:, None] + float(self.margin), 0.0)
-        hinge[rows, y] = 0.0
-        return (hinge * hinge if self.squared_hinge else hinge).sum(axis=1)
+        loss, grad = np.empty(scores.shape[0]), np.empty_like(scores)
+        get_kernel("multiclass_hinge", "numpy")(scores, y, np.ones(scores.shape[0]), 1.0, float(self.margin),
+                                                bool(self.squared_hinge), loss, grad, 1)
+        return loss
 
     def _loss_constants(self, dtype):
         """(margin, squared) as the fused kernels take them."""
