@@ -29,3 +29,40 @@ def affine_coefficients(gamma, beta, mean, var, eps, invstd, dtype):
         a = (gamma * invstd).astype(dtype)
         b = (beta - mean * a).astype(dtype)
     return a, b
+
+
+def eval_gradient_coefficients(gamma, invstd, dtype):
+    """Return ``(a, b)`` of ``grad_x = grad_out a + b`` for batch norm in evaluation mode.
+
+    In evaluation mode the statistics are constants, so ``grad_x = grad_out * gamma * invstd``.
+    The compiled backends run it through the forward pass's ``x a + b`` loop on ``grad_out``,
+    not through the training formula with ``k = 0``: there ``(x - mean) * 0`` is NaN for an
+    infinite ``x``, where PyTorch's gradient is finite. ``b = -0.0`` adds nothing, not even
+    to the sign of a zero.
+
+    Parameters
+    ----------
+    gamma, invstd : ndarray of shape (C,)
+    dtype : the data's dtype
+
+    Returns
+    -------
+    a, b : ndarray of shape (C,), of ``dtype``: ``gamma * invstd`` and ``-0.0``
+    """
+    a = input_gradient_scale(gamma, invstd, dtype)
+    return a, np.full(a.shape, -0.0, dtype=dtype)
+
+
+def input_gradient_scale(gamma, invstd, dtype):
+    """``gamma * invstd`` (in float64, then ``dtype``): the last factor of batch norm's input gradient.
+
+    Parameters
+    ----------
+    gamma, invstd : ndarray of shape (C,)
+    dtype : the data's dtype
+
+    Returns
+    -------
+    ndarray of shape (C,), of ``dtype``
+    """
+    return (invstd.astype(np.float64) * gamma).astype(dtype)

@@ -254,8 +254,10 @@ def test_non_finite_x_gives_nan_silently(backend, dtype):
             assert np.isfinite(out[:, [0, 2]]).all() and np.isfinite(grad_x[:, [0, 2]]).all()
             if training:  # the batch statistics of channel 1 are NaN
                 assert np.isnan(out[:, 1]).all() and np.isnan(grad_x[:, 1]).all()
-            else:  # the running ones are not: only the bad value's own output (and gradient) is not finite
-                assert np.isfinite(np.delete(out[:, 1], 1)).all() and np.isfinite(np.delete(grad_x[:, 1], 1)).all()
+            else:  # the running ones are not: only the bad value's own output is not finite, and the
+                # gradient g gamma invstd does not read x at all (PyTorch's is finite there too)
+                assert np.isfinite(np.delete(out[:, 1], 1)).all()
+                assert_array_equal(grad_x, np.ones_like(x) * invstd.astype(dtype))
         out, mean, rstd = K.layer_norm(x, 3, backend=backend)
         grad_x = K.layer_norm_backward(np.ones_like(x), x, 3, mean, rstd, backend=backend)[0]
         assert np.isnan(out[1]).all() and np.isnan(grad_x[1]).all()
@@ -513,3 +515,40 @@ def test_batch_norm_over_sequences_and_volumes(backend, shape):
                                            backend=backend)
     assert_array_equal(grads[0].reshape(image.shape), expected_grads[0])
     assert_array_equal(grads[1], expected_grads[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_evaluation_input_gradient_ignores_x(backend, dtype):
+    # in evaluation grad_x = g gamma invstd exactly, whatever x holds: Numba and Cython ran the training
+    # formula with k = 0, and (x - mean) * 0 made an infinite x's gradient NaN; a zero keeps its sign
+    require_backend(backend)
+    x = np.arange(24, dtype=dtype).reshape(4, 3, 2)
+    x[0, 0, 0], x[1, 1, 1], x[2, 2, 0] = np.inf, -np.inf, np.nan
+    g = np.linspace(-2, 2, 24).astype(dtype).reshape(4, 3, 2)
+    g[3, 0, 1] = -0.0
+    gamma = np.array([0.5, -2.0, 3.0], dtype)
+    invstd = np.array([1.0, 0.25, 2.0], dtype)
+    grad_x = K.batch_norm_backward(g, x, gamma, np.zeros(3, dtype), invstd, training=False, backend=backend)[0]
+    expected = g * (gamma * invstd)[:, None]  # each product is exact: powers of two and small integers
+    assert grad_x.dtype == dtype
+    assert_array_equal(grad_x, expected)
+    assert np.signbit(grad_x[3, 0, 1])
+
+
+def test_evaluation_input_gradient_with_non_finite_x_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch cross-check: install torch to run it")
+    x = np.arange(12, dtype=np.float64).reshape(4, 3)
+    x[0, 0], x[1, 1], x[2, 2] = np.inf, -np.inf, np.nan
+    g = np.linspace(-1, 1, 12).reshape(4, 3)
+    gamma, rm, rv = np.array([0.5, 2.0, 1.5]), np.array([0.1, -0.2, 0.3]), np.array([0.7, 1.3, 2.2])
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(gamma, requires_grad=True)
+    out_t = torch.nn.functional.batch_norm(xt, torch.tensor(rm), torch.tensor(rv), wt, training=False)
+    out_t.backward(torch.tensor(g))
+    for backend in ALL_BACKENDS:
+        if backend in ("numba", "cython"):
+            require_backend(backend)
+        _, mean, invstd = K.batch_norm(x, gamma, running_mean=rm.copy(), running_var=rv.copy(), training=False,
+                                       backend=backend)
+        grad_x = K.batch_norm_backward(g, x, gamma, mean, invstd, training=False, backend=backend)[0]
+        assert_allclose(grad_x, xt.grad.numpy(), rtol=1e-14, err_msg=backend)

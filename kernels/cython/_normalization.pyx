@@ -14,7 +14,7 @@ from libc.string cimport memset
 import numpy as np
 
 from fastlc import _chunking
-from fastlc._normalization_math import affine_coefficients
+from fastlc._normalization_math import affine_coefficients, eval_gradient_coefficients, input_gradient_scale
 
 include "_threadpool.pxi"
 
@@ -313,12 +313,13 @@ def batch_norm_backward(grad_out, x, gamma, mean, invstd, bint training, grad_x,
     istd = invstd.astype(np.float64)
     grad_beta[...] = total
     grad_gamma[...] = dot * istd
-    if training:
-        k_c, shift = dot * istd * istd / count, total / count
-    else:
-        k_c, shift = np.zeros(channels), np.zeros(channels)
+    if not training:
+        a, b = eval_gradient_coefficients(gamma, invstd, dtype)
+        _apply(BN_APPLY, flat_g, flat_g, channels, s, a, b, a, a, grad_x.reshape(shape2), n_threads)
+        return
+    k_c, shift = dot * istd * istd / count, total / count
     _apply(BN_GRAD_APPLY, flat, flat_g, channels, s, mean, k_c.astype(dtype), shift.astype(dtype),
-           (istd * gamma).astype(dtype), grad_x.reshape(shape2), n_threads)
+           input_gradient_scale(gamma, invstd, dtype), grad_x.reshape(shape2), n_threads)
 
 
 def _layer_norm_pass(Stage stage, const floating[:, ::1] x, const floating[:, ::1] g, const floating[::1] gamma,

@@ -13,7 +13,7 @@ import numpy as np
 
 from fastlc._chunking import n_row_chunks
 from fastlc._config import NUMBA_OPTIONS
-from fastlc._normalization_math import affine_coefficients
+from fastlc._normalization_math import affine_coefficients, eval_gradient_coefficients, input_gradient_scale
 
 from ._nn_math import chunk_bounds, nn_kernel
 
@@ -159,13 +159,14 @@ def batch_norm_backward(grad_out, x, gamma, mean, invstd, training, grad_x, grad
     istd = invstd.astype(np.float64)
     grad_beta[...] = total
     grad_gamma[...] = dot * istd
+    if not training:
+        a, b = eval_gradient_coefficients(gamma, invstd, x.dtype)
+        _run_apply(grad_out.reshape(shape2), channels, s, a, b, grad_x.reshape(shape2), n_chunks, n_threads)
+        return
+    k_c, shift = dot * istd * istd / count, total / count
     dtype = x.dtype
-    if training:
-        k_c, shift = dot * istd * istd / count, total / count
-    else:
-        k_c, shift = np.zeros(channels), np.zeros(channels)
     _run_backward_apply(grad_out.reshape(shape2), x.reshape(shape2), channels, s, mean, k_c.astype(dtype),
-                        shift.astype(dtype), (istd * gamma).astype(dtype), grad_x.reshape(shape2), n_chunks,
+                        shift.astype(dtype), input_gradient_scale(gamma, invstd, dtype), grad_x.reshape(shape2), n_chunks,
                         n_threads)
 
 
