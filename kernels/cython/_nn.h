@@ -21,6 +21,7 @@
 
 #include "_nn_points.h"  /* the point functions; FASTLC_PRAGMA comes from _portable.h */
 
+FASTLC_SHARED_HELPERS_BEGIN
 enum { FASTLC_MSE, FASTLC_L1, FASTLC_HUBER, FASTLC_SMOOTH_L1, FASTLC_BCE, FASTLC_BCE_LOGITS };
 
 /* One chunk of an element-wise loss: returns the float64 sum of the weighted losses.
@@ -32,7 +33,7 @@ FASTLC_CLONES static double fastlc_##NAME##_chunk_##S(const T* x, const T* t, co
     double total = 0;                                                                        \
     ptrdiff_t i;                                                                             \
     if (!w && !pw && !loss_out) {                                                            \
-        FASTLC_PRAGMA(omp simd reduction(+:total))                                           \
+        FASTLC_OMP_SIMD(reduction(+:total))                                                  \
         for (i = 0; i < n; i++) {                                                            \
             T slope;                                                                         \
             T loss = fastlc_##NAME##_##S(x[i], t[i], (T)1, param, &slope);                   \
@@ -241,14 +242,14 @@ FASTLC_ACTIVATION_POINTS(double, f64, fastlc_exp, fastlc_exp_upto709, fastlc_exp
    (blocks with fastlc_prefetch_ahead, _portable.h), 0 for ReLU and leaky ReLU, copies in all
    but name: one plain loop (the hints and blocks cost them 5-10%: 10 M float32 ReLU 1.58-1.63 ms
    without, 1.64-1.83 with). */
-#define FASTLC_ACTIVATION_LOOPS(NAME, T, S, PREFETCH)                                        \
+#define FASTLC_ACTIVATION_LOOPS(NAME, T, S, PREFETCH, SIMD)                                   \
 FASTLC_CLONES static void fastlc_##NAME##_loop_##S(const T* x, T a, T b, T* out, ptrdiff_t n) {            \
     const ptrdiff_t block = PREFETCH ? FASTLC_STREAM_BLOCK / (ptrdiff_t)sizeof(T) : n;      \
     for (ptrdiff_t lo = 0; lo < n; lo += block) {                                            \
         ptrdiff_t hi = n - lo < block ? n : lo + block;                                      \
         if (PREFETCH)                                                                        \
             fastlc_prefetch_ahead(x, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
-        FASTLC_PRAGMA(omp simd)                                                              \
+        SIMD()                                                                               \
         for (ptrdiff_t i = lo; i < hi; i++) out[i] = fastlc_##NAME##_##S(x[i], a, b);        \
     }                                                                                        \
 }                                                                                            \
@@ -260,7 +261,7 @@ FASTLC_CLONES static void fastlc_##NAME##_backward_loop_##S(const T* g, const T*
             fastlc_prefetch_ahead(g, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
             fastlc_prefetch_ahead(x, lo * (ptrdiff_t)sizeof(T), hi * (ptrdiff_t)sizeof(T), n * (ptrdiff_t)sizeof(T)); \
         }                                                                                    \
-        FASTLC_PRAGMA(omp simd)                                                              \
+        SIMD()                                                                               \
         for (ptrdiff_t i = lo; i < hi; i++) out[i] = fastlc_##NAME##_backward_##S(g[i], x[i], a, b); \
     }                                                                                        \
 }
@@ -273,18 +274,26 @@ FASTLC_CLONES static void fastlc_##NAME##_backward_loop_##S(const T* g, const T*
         FASTLC_ACTIVATION_CALL(NAME, S)                                                      \
         break;
 
+/* How a loop over x is compiled, the SIMD argument above: vectorized ("omp simd"), or
+   left to the compiler where the point function makes a scalar call (float64's exact
+   GELU calls libm's erf: asking clang to vectorize it only draws a warning). */
+#define FASTLC_SIMD_LOOP() FASTLC_OMP_SIMD()
+#define FASTLC_SCALAR_LOOP()
+#define FASTLC_GELU_LOOP_f32 FASTLC_SIMD_LOOP
+#define FASTLC_GELU_LOOP_f64 FASTLC_SCALAR_LOOP
+
 /* One chunk of an activation: forward when g is NULL, else the backward. */
 #define FASTLC_ACTIVATION_CHUNK(T, S)                                                        \
-FASTLC_ACTIVATION_LOOPS(relu, T, S, 0)                                                          \
-FASTLC_ACTIVATION_LOOPS(leaky_relu, T, S, 0)                                                    \
-FASTLC_ACTIVATION_LOOPS(elu, T, S, 1)                                                           \
-FASTLC_ACTIVATION_LOOPS(gelu, T, S, 1)                                                          \
-FASTLC_ACTIVATION_LOOPS(gelu_tanh, T, S, 1)                                                     \
-FASTLC_ACTIVATION_LOOPS(sigmoid, T, S, 1)                                                       \
-FASTLC_ACTIVATION_LOOPS(tanh, T, S, 1)                                                          \
-FASTLC_ACTIVATION_LOOPS(softplus, T, S, 1)                                                      \
-FASTLC_ACTIVATION_LOOPS(softplus_unit, T, S, 1)                                                 \
-FASTLC_ACTIVATION_LOOPS(silu, T, S, 1)                                                          \
+FASTLC_ACTIVATION_LOOPS(relu, T, S, 0, FASTLC_SIMD_LOOP)                                        \
+FASTLC_ACTIVATION_LOOPS(leaky_relu, T, S, 0, FASTLC_SIMD_LOOP)                                  \
+FASTLC_ACTIVATION_LOOPS(elu, T, S, 1, FASTLC_SIMD_LOOP)                                         \
+FASTLC_ACTIVATION_LOOPS(gelu, T, S, 1, FASTLC_GELU_LOOP_##S)                                    \
+FASTLC_ACTIVATION_LOOPS(gelu_tanh, T, S, 1, FASTLC_SIMD_LOOP)                                   \
+FASTLC_ACTIVATION_LOOPS(sigmoid, T, S, 1, FASTLC_SIMD_LOOP)                                     \
+FASTLC_ACTIVATION_LOOPS(tanh, T, S, 1, FASTLC_SIMD_LOOP)                                        \
+FASTLC_ACTIVATION_LOOPS(softplus, T, S, 1, FASTLC_SIMD_LOOP)                                    \
+FASTLC_ACTIVATION_LOOPS(softplus_unit, T, S, 1, FASTLC_SIMD_LOOP)                               \
+FASTLC_ACTIVATION_LOOPS(silu, T, S, 1, FASTLC_SIMD_LOOP)                                        \
 static inline void fastlc_activation_chunk_##S(int op, const T* g, const T* x, T a, T b, T* out, ptrdiff_t n) { \
     switch (op) {                                                                            \
     FASTLC_ACTIVATION_CASE(FASTLC_RELU, relu, S)                                             \
@@ -437,14 +446,14 @@ FASTLC_CLONES static void fastlc_dropout_portable_##S(const T* x, uint64_t thres
         ptrdiff_t end = stop - run < FASTLC_DROPOUT_RUN ? stop : run + FASTLC_DROPOUT_RUN;   \
         fastlc_prefetch_ahead(x, 4 * run * (ptrdiff_t)sizeof(T), 4 * end * (ptrdiff_t)sizeof(T), \
                               n * (ptrdiff_t)sizeof(T));                                     \
-        FASTLC_PRAGMA(omp simd)                                                              \
+        FASTLC_OMP_SIMD()                                                                    \
         for (ptrdiff_t g = run; g < end; g++) {                                              \
             uint32_t* w = words + 4 * (g - run);                                             \
             fastlc_philox4x32_10_words((uint32_t)g, (uint32_t)((uint64_t)g >> 32), 0, 0, k0, k1, \
                                        &w[0], &w[1], &w[2], &w[3]);                          \
         }                                                                                    \
         ptrdiff_t lo = 4 * run, hi = 4 * end < n ? 4 * end : n;                              \
-        FASTLC_PRAGMA(omp simd)                                                              \
+        FASTLC_OMP_SIMD()                                                                    \
         for (ptrdiff_t i = lo; i < hi; i++) {                                                \
             int keep = (uint64_t)words[i - lo] >= threshold;                                 \
             mask[i] = (uint8_t)keep;                                                         \
@@ -471,20 +480,20 @@ FASTLC_DROPOUT(double, f64)
 #define FASTLC_NORM_HELPERS(T, S)                                                            \
 FASTLC_CLONES static double fastlc_sum_##S(const T* x, ptrdiff_t n) {                               \
     double t = 0;                                                                            \
-    FASTLC_PRAGMA(omp simd reduction(+:t))                                                   \
+    FASTLC_OMP_SIMD(reduction(+:t))                                                          \
     for (ptrdiff_t i = 0; i < n; i++) t += x[i];                                             \
     return t;                                                                                \
 }                                                                                            \
 FASTLC_CLONES static double fastlc_squares_##S(const T* x, ptrdiff_t n, double m) {                 \
     double t = 0;                                                                            \
-    FASTLC_PRAGMA(omp simd reduction(+:t))                                                   \
+    FASTLC_OMP_SIMD(reduction(+:t))                                                          \
     for (ptrdiff_t i = 0; i < n; i++) { double d = x[i] - m; t += d * d; }                   \
     return t;                                                                                \
 }                                                                                            \
 FASTLC_CLONES static void fastlc_sum_dot_##S(const T* g, const T* x, ptrdiff_t n, double m,         \
                                       double* total, double* dot) {                          \
     double t = 0, p = 0;                                                                     \
-    FASTLC_PRAGMA(omp simd reduction(+:t, p))                                                \
+    FASTLC_OMP_SIMD(reduction(+:t, p))                                                       \
     for (ptrdiff_t i = 0; i < n; i++) { t += g[i]; p += g[i] * (x[i] - m); }                 \
     *total += t;                                                                             \
     *dot += p;                                                                               \
@@ -515,5 +524,7 @@ FASTLC_CLONES static void fastlc_bn_grad_row_##S(const T* g, const T* x, const T
 
 FASTLC_NORM_HELPERS(float, f32)
 FASTLC_NORM_HELPERS(double, f64)
+
+FASTLC_SHARED_HELPERS_END
 
 #endif

@@ -26,6 +26,7 @@
 #include "_portable.h"
 #include "_rowmath.h"
 
+FASTLC_SHARED_HELPERS_BEGIN
 /* every build rounds a * b + c twice, as written (see _portable.h; setup.py
    also compiles this module with -ffp-contract=off where accepted) */
 FASTLC_NO_FP_CONTRACT_BEGIN
@@ -178,5 +179,7 @@ FASTLC_OPTIM_FUNCTIONS(double, f64, sqrt)
 #undef FASTLC_ADAM_LOOP
 #undef FASTLC_RMSPROP_LOOP
 FASTLC_NO_FP_CONTRACT_END
+
+FASTLC_SHARED_HELPERS_END
 
 #endif

@@ -128,6 +128,23 @@ static inline void fastlc_prefetch_ahead(const void* base, ptrdiff_t lo, ptrdiff
 #define FASTLC_X86_DISPATCH 0
 #endif
 
+/* ---- Shared helpers: each module uses a few of the static helpers a shared
+   header defines, and gcc and clang warn once per unused helper per module
+   (-Wunused-function: 154 warnings in a gcc build, 170 in a clang one), which
+   would bury a real warning. A header's helper definitions sit between BEGIN
+   and END; the pragmas act by source location, so a module's own unused
+   functions still warn. (An `unused` attribute per function would say the
+   same, but clang refuses it on target_clones functions.) Compilers without
+   these pragmas skip them. */
+#if defined(__GNUC__)
+#define FASTLC_SHARED_HELPERS_BEGIN \
+    FASTLC_PRAGMA(GCC diagnostic push) FASTLC_PRAGMA(GCC diagnostic ignored "-Wunused-function")
+#define FASTLC_SHARED_HELPERS_END FASTLC_PRAGMA(GCC diagnostic pop)
+#else
+#define FASTLC_SHARED_HELPERS_BEGIN
+#define FASTLC_SHARED_HELPERS_END
+#endif
+
 /* ---- No fused multiply-add contraction between BEGIN and END (a*b + c
    rounded twice, as written), for code that promises the same bits from
    every build. The C99 pragma is honoured by clang, icx and others; gcc

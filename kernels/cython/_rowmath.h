@@ -27,6 +27,7 @@
 #include "_constants.h"
 #include "_portable.h"
 
+FASTLC_SHARED_HELPERS_BEGIN
 /* Row functions are built for AVX-512, AVX2 and baseline x86-64 where the
    compiler can (see _portable.h); elsewhere once, for the target. */
 #define FASTLC_CLONES FASTLC_TARGET_CLONES("arch=x86-64-v4", "avx2", "default")
@@ -129,10 +130,25 @@ FASTLC_ALWAYS_INLINE T fastlc_hinge_loss_##SUFFIX(T h, int squared) {           
 FASTLC_ALWAYS_INLINE T fastlc_hinge_slope_##SUFFIX(T h, int squared) {                \
     return squared ? 2 * h : h > 0 ? (T)1 : h;                                        \
 }                                                                                     \
+/* The largest of x[0..n): NaN if x[0] is NaN, a later NaN is passed over (a NaN    \
+   row gives NaN in the exp that follows either way). 16 running maxima, each       \
+   started at x[0], so the loop is a lane-wise compare-and-select that gcc and      \
+   clang both vectorize (clang would not vectorize the single running maximum:      \
+   with NaN, x > m ? x : m is not an associative max). Same value as the scalar     \
+   loop: a maximum does not depend on the order. */                                 \
 FASTLC_CLONES static T fastlc_row_max_##SUFFIX(const T* x, ptrdiff_t n) {             \
     T m = x[0];                                                                       \
-    FASTLC_OMP_SIMD(reduction(max:m))                                                 \
-    for (ptrdiff_t j = 1; j < n; j++) m = x[j] > m ? x[j] : m;                        \
+    ptrdiff_t j = 1;                                                                  \
+    if (n >= 17) {                                                                    \
+        T part[16];                                                                   \
+        for (int k = 0; k < 16; k++) part[k] = m;                                     \
+        for (; j + 16 <= n; j += 16) {                                                \
+            FASTLC_OMP_SIMD()  /* gcc leaves the lanes scalar without it */           \
+            for (int k = 0; k < 16; k++) part[k] = x[j + k] > part[k] ? x[j + k] : part[k]; \
+        }                                                                             \
+        for (int k = 0; k < 16; k++) m = part[k] > m ? part[k] : m;                   \
+    }                                                                                 \
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;                                       \
     return m;                                                                         \
 }                                                                                     \
 FASTLC_CLONES static T fastlc_row_sum_##SUFFIX(const T* x, ptrdiff_t n) {             \
@@ -316,5 +332,7 @@ FASTLC_ALWAYS_INLINE T fastlc_cross_entropy_soft_row_##SUFFIX(const T* row, T* g
 
 FASTLC_ROW_FUNCTIONS(float, f32, fastlc_expf, logf)
 FASTLC_ROW_FUNCTIONS(double, f64, fastlc_exp, log)
+
+FASTLC_SHARED_HELPERS_END
 
 #endif
