@@ -37,7 +37,11 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1):
 
 
 #: Groups whose keep flags are computed together (one group per vector lane) before the elements read them.
-RUN = 256
+#: Short runs keep the loads and stores of the elements close to the generator's arithmetic: streaming
+#: 10 M float32 on 2 threads (Zen 5), 32 groups took 0.196 ns per element, 64 groups 0.207 and 256 groups
+#: 0.278, against 0.174 for a copy of the same array (interleaved rounds, one process); in cache the three
+#: were within 3%. Below 32 the run loop's overhead shows (16: 0.31).
+RUN = 32
 #: Where keep flag j of a group goes in its packed uint32, so that the packed words read as bytes
 #: are the flags in element order on either byte order.
 _SHIFTS = tuple(np.uint32(8 * j) for j in ((0, 1, 2, 3) if sys.byteorder == "little" else (3, 2, 1, 0)))
