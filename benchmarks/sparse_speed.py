@@ -20,13 +20,14 @@ of a fastlc fit (tracemalloc) against 2 x X's size + the model.
 Run: ``python benchmarks/sparse_speed.py [--repeats 3] [--quick] [--sklearn-jobs 1]``.
 """
 import argparse
-import platform
 import time
 import tracemalloc
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import SGDClassifier
+
+from workflow_speed import cpu_description
 
 from fastlc import LinearSVMClassifier, SoftmaxClassifier
 
@@ -81,17 +82,9 @@ def cases(n_threads, epochs, sklearn_jobs):
 
 
 def cpu_name():
-    """The CPU model and its widest SIMD extensions (from /proc/cpuinfo where there is one)."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            info = dict((key.strip(), value.strip()) for key, value in
-                        (line.split(":", 1) for line in cpuinfo.read().splitlines() if ":" in line))
-    except OSError:
-        return platform.processor() or platform.machine()
-    flags = set(info.get("flags", "").split())
-    simd = [name for name in ("avx512f", "avx2", "fma", "avx", "sse4_2", "neon") if name in flags]
-    model = info.get("model name", platform.machine())
-    return f"{model} ({', '.join(simd) or 'no AVX'})"
+    """The CPU model, family, caches and vector instruction sets (workflow_speed.cpu_description)."""
+    model, flags, _ = cpu_description()
+    return f"{model} ({', '.join(flags) or 'no AVX'})"
 
 
 def timed_fit(make, X, y):
