@@ -35,6 +35,9 @@ def eval_gradient_coefficients(gamma, invstd, dtype):
     """Return ``(a, b)`` of ``grad_x = grad_out a + b`` for batch norm in evaluation mode.
 
     In evaluation mode the statistics are constants, so ``grad_x = grad_out * gamma * invstd``.
+    ``gamma * invstd`` is rounded once, as the forward's ``a`` is: the result can differ from
+    PyTorch's ``(grad_out * invstd) * gamma`` in the last bit, and where ``gamma * invstd`` does
+    not fit the dtype it is inf (the forward's ``a`` is inf there too).
     The compiled backends run it through the forward pass's ``x a + b`` loop on ``grad_out``,
     not through the training formula with ``k = 0``: there ``(x - mean) * 0`` is NaN for an
     infinite ``x``, where PyTorch's gradient is finite. ``b = -0.0`` adds nothing, not even
@@ -65,4 +68,5 @@ def input_gradient_scale(gamma, invstd, dtype):
     -------
     ndarray of shape (C,), of ``dtype``
     """
-    return (invstd.astype(np.float64) * gamma).astype(dtype)
+    with np.errstate(over="ignore"):  # a product beyond float32 is inf, silently, as in affine_coefficients
+        return (invstd.astype(np.float64) * gamma).astype(dtype)

@@ -530,7 +530,7 @@ def test_evaluation_input_gradient_ignores_x(backend, dtype):
     gamma = np.array([0.5, -2.0, 3.0], dtype)
     invstd = np.array([1.0, 0.25, 2.0], dtype)
     grad_x = K.batch_norm_backward(g, x, gamma, np.zeros(3, dtype), invstd, training=False, backend=backend)[0]
-    expected = g * (gamma * invstd)[:, None]  # each product is exact: powers of two and small integers
+    expected = g * (gamma * invstd)[:, None]  # gamma * invstd is exact here (powers of two times small integers)
     assert grad_x.dtype == dtype
     assert_array_equal(grad_x, expected)
     assert np.signbit(grad_x[3, 0, 1])

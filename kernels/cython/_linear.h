@@ -63,8 +63,12 @@ static void fastlc_aligned_free(void* p) {
    for the lines a few at a time keeps the memory busy while the FMA units work
    (about 10% faster per batch when X is far larger than the caches). Each
    vector step of a tile loop earns 2 of credit and a line is asked for per
-   per_line of credit: with per_line = the number of class pairs, the 4 rows
-   are spread over the 2 * per_line tiles (scores and gradient) of a group.
+   per_line of credit: with per_line = the number of class pairs and 64-byte
+   vectors (one line a step), the 4 rows are spread over the 2 * per_line
+   tiles (scores and gradient) of a group; the portable 32-byte tiles take two
+   steps a line and ask for all of them in the score pass. The state carries
+   from tile to tile and block to block (FASTLC_AHEAD_END), so each line is
+   asked for once.
    The lines a tile loop earns are asked for before it starts
    (FASTLC_AHEAD_STEPS), not one by one inside it: the bookkeeping inside the
    loop cost more than it saved where X sits in the last-level cache (Zen 5,
@@ -287,6 +291,7 @@ TARGET static void fastlc_grad4_##SUFFIX##_##VARIANT(T* dW, ptrdiff_t n_classes,
             if (pair) FASTLC_GRAD_TAIL(T, d1, s01, s11, s21, s31, j);                    \
         }                                                                             \
     }                                                                                 \
+    FASTLC_AHEAD_END(ahead);                                                          \
 }
 
 /* Built for AVX2 and baseline x86-64 where the compiler can (_portable.h). */

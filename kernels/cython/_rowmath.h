@@ -133,9 +133,10 @@ FASTLC_ALWAYS_INLINE T fastlc_hinge_slope_##SUFFIX(T h, int squared) {          
 /* The largest of x[0..n): NaN if x[0] is NaN, a later NaN is passed over (a NaN    \
    row gives NaN in the exp that follows either way). 16 running maxima, each       \
    started at x[0], so the loop is a lane-wise compare-and-select that gcc and      \
-   clang both vectorize (clang would not vectorize the single running maximum:      \
-   with NaN, x > m ? x : m is not an associative max). Same value as the scalar     \
-   loop: a maximum does not depend on the order. */                                 \
+   clang vectorize (gcc every clone, clang most; clang would not vectorize the      \
+   single running maximum: with NaN, x > m ? x : m is not an associative max).      \
+   The scalar loop's value, except that a maximum of zero may come back as +0       \
+   where it gave -0 (the callers subtract it: x - 0 and x + 0 give the same). */    \
 FASTLC_CLONES static T fastlc_row_max_##SUFFIX(const T* x, ptrdiff_t n) {             \
     T m = x[0];                                                                       \
     ptrdiff_t j = 1;                                                                  \
