@@ -5,7 +5,8 @@
 
 Every case times the numpy, numba and cython backends and, for the element-wise kernels, two copy
 kernels (NumPy's single-threaded ``copyto`` and a Numba copy on ``--threads`` threads) in the same
-interleaved rounds, so that a machine busy with other work slows the references too. Reported: the
+interleaved rounds, so that a machine busy with other work slows the references too (the element-wise
+cases share one set of rounds, each round timing every case in turn). Reported: the
 median time, the speed-up over numpy, and for the element-wise kernels the bandwidth (bytes moved:
 inputs read once, output written once, the dropout mask 1 byte per element) next to the faster copy's,
 and beside it the Cython kernel's arithmetic floor: the same work on a slice that stays in L2; below
@@ -174,14 +175,22 @@ def measure(repeats, quick, n_threads, size=None, cases=None):
     copies = {"copy 1 thread": lambda: np.copyto(dst, src),
               f"copy {n_threads} threads": lambda: _parallel_copy()(src, dst)}
     in_cache = min(size, CACHED_SIZE)
+    # One set of rounds for all the element-wise cases, each round timing every case in turn (its
+    # backends, its in-cache run, then the copies): a slow spell of the shared machine (seconds long,
+    # it slowed every backend of two or three neighbouring cases by half) then falls in one round of
+    # several cases, which their medians drop, instead of in every round of one case.
+    fits, selected = {}, []
     for (name, nbytes, call), (_, _, cached_call) in zip(elementwise_cases(size), elementwise_cases(in_cache)):
         if not _selected(name, cases):
             continue
-        fits = {backend: functools.partial(call, backend, n_threads) for backend in BACKENDS}
-        fits["cython in cache"] = functools.partial(_repeated, cached_call, size // in_cache, n_threads)
-        times = median_times({**fits, **copies}, repeats)
-        copy_rate = _copy_rate(times, copies, src.nbytes)
-        elementwise.append((name, nbytes, times, copy_rate))
+        fits.update({(name, backend): functools.partial(call, backend, n_threads) for backend in BACKENDS})
+        fits[(name, "cython in cache")] = functools.partial(_repeated, cached_call, size // in_cache, n_threads)
+        fits.update({(name, label): copy for label, copy in copies.items()})
+        selected.append((name, nbytes))
+    all_times = median_times(fits, repeats) if fits else {}
+    for name, nbytes in selected:
+        times = {label: seconds for (case, label), seconds in all_times.items() if case == name}
+        elementwise.append((name, nbytes, times, _copy_rate(times, copies, src.nbytes)))
     exp_floor = None
     if elementwise:
         # the exp floor on L2-resident slices, timed in rounds with the copies
@@ -207,7 +216,8 @@ def report(size, elementwise, exp_floor, others, repeats, n_threads):
         f"fastlc {fastlc.__version__}, NumPy {np.__version__}, Numba {numba.__version__}, "
         f"Python {platform.python_version()}; {n_threads} threads; medians of {repeats} interleaved rounds "
         f"after a warm-up round, each timed call right after untimed calls of the same kernel for at least "
-        f"{WARM * 1e3:.0f} ms. "
+        f"{WARM * 1e3:.0f} ms; each round of the element-wise kernels times every case in turn, each case "
+        f"beside its own copies. "
         f"Regenerate with `python benchmarks/nn_speed.py`.",
         "",
         f"Element-wise kernels on {size:,} float32 (targets: >= 3x numpy, >= 0.8x the faster copy's GB/s,"
