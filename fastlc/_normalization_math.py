@@ -31,6 +31,28 @@ def affine_coefficients(gamma, beta, mean, var, eps, invstd, dtype):
     return a, b
 
 
+def training_gradient_coefficients(total, dot, gamma, invstd, count, dtype):
+    """Return ``(k, shift, scale)`` of batch norm's training input gradient
+    ``grad_x = (grad_out - shift - (x - mean) k) scale`` per channel, from the float64 per-channel sums
+    ``total = sum(grad_out)`` and ``dot = sum(grad_out (x - mean))`` over the ``count`` values of each.
+
+    Parameters
+    ----------
+    total, dot : ndarray of shape (C,), float64
+    gamma, invstd : ndarray of shape (C,)
+    count : int
+    dtype : the data's dtype
+
+    Returns
+    -------
+    k, shift, scale : ndarray of shape (C,), of ``dtype``: ``dot invstd^2 / count``, ``total / count`` and
+        ``gamma invstd``
+    """
+    istd = invstd.astype(np.float64)
+    k = (dot * istd * istd / count).astype(dtype)
+    return k, (total / count).astype(dtype), _input_gradient_scale(gamma, invstd, dtype)
+
+
 def eval_gradient_coefficients(gamma, invstd, dtype):
     """Return ``(a, b)`` of ``grad_x = grad_out a + b`` for batch norm in evaluation mode.
 
@@ -41,32 +63,17 @@ def eval_gradient_coefficients(gamma, invstd, dtype):
     The compiled backends run it through the forward pass's ``x a + b`` loop on ``grad_out``,
     not through the training formula with ``k = 0``: there ``(x - mean) * 0`` is NaN for an
     infinite ``x``, where PyTorch's gradient is finite. ``b = -0.0`` adds nothing, not even
-    to the sign of a zero.
-
-    Parameters
-    ----------
-    gamma, invstd : ndarray of shape (C,)
-    dtype : the data's dtype
+    to the sign of a zero. Parameters as in :func:`training_gradient_coefficients`.
 
     Returns
     -------
     a, b : ndarray of shape (C,), of ``dtype``: ``gamma * invstd`` and ``-0.0``
     """
-    a = input_gradient_scale(gamma, invstd, dtype)
+    a = _input_gradient_scale(gamma, invstd, dtype)
     return a, np.full(a.shape, -0.0, dtype=dtype)
 
 
-def input_gradient_scale(gamma, invstd, dtype):
-    """``gamma * invstd`` (in float64, then ``dtype``): the last factor of batch norm's input gradient.
-
-    Parameters
-    ----------
-    gamma, invstd : ndarray of shape (C,)
-    dtype : the data's dtype
-
-    Returns
-    -------
-    ndarray of shape (C,), of ``dtype``
-    """
+def _input_gradient_scale(gamma, invstd, dtype):
+    """``gamma * invstd`` (in float64, then ``dtype``): the last factor of batch norm's input gradient."""
     with np.errstate(over="ignore"):  # a product beyond float32 is inf, silently, as in affine_coefficients
         return (invstd.astype(np.float64) * gamma).astype(dtype)

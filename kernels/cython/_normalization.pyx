@@ -14,7 +14,8 @@ from libc.string cimport memset
 import numpy as np
 
 from fastlc import _chunking
-from fastlc._normalization_math import affine_coefficients, eval_gradient_coefficients, input_gradient_scale
+from fastlc._normalization_math import (affine_coefficients, eval_gradient_coefficients,
+                                      training_gradient_coefficients)
 
 include "_threadpool.pxi"
 
@@ -310,16 +311,14 @@ def batch_norm_backward(grad_out, x, gamma, mean, invstd, bint training, grad_x,
     shape2 = (n, channels * s)
     flat, flat_g = x.reshape(shape2), grad_out.reshape(shape2)
     total, dot = _sums(BN_GRAD_SUMS, flat, flat_g, channels, s, mean, n_threads)
-    istd = invstd.astype(np.float64)
     grad_beta[...] = total
-    grad_gamma[...] = dot * istd
+    grad_gamma[...] = dot * invstd.astype(np.float64)
     if not training:
         a, b = eval_gradient_coefficients(gamma, invstd, dtype)
         _apply(BN_APPLY, flat_g, flat_g, channels, s, a, b, a, a, grad_x.reshape(shape2), n_threads)
         return
-    k_c, shift = dot * istd * istd / count, total / count
-    _apply(BN_GRAD_APPLY, flat, flat_g, channels, s, mean, k_c.astype(dtype), shift.astype(dtype),
-           input_gradient_scale(gamma, invstd, dtype), grad_x.reshape(shape2), n_threads)
+    k_c, shift, scale = training_gradient_coefficients(total, dot, gamma, invstd, count, dtype)
+    _apply(BN_GRAD_APPLY, flat, flat_g, channels, s, mean, k_c, shift, scale, grad_x.reshape(shape2), n_threads)
 
 
 def _layer_norm_pass(Stage stage, const floating[:, ::1] x, const floating[:, ::1] g, const floating[::1] gamma,

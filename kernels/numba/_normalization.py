@@ -13,7 +13,8 @@ import numpy as np
 
 from fastlc._chunking import n_row_chunks
 from fastlc._config import NUMBA_OPTIONS
-from fastlc._normalization_math import affine_coefficients, eval_gradient_coefficients, input_gradient_scale
+from fastlc._normalization_math import (affine_coefficients, eval_gradient_coefficients,
+                                      training_gradient_coefficients)
 
 from ._nn_math import chunk_bounds, nn_kernel
 
@@ -156,18 +157,15 @@ def batch_norm_backward(grad_out, x, gamma, mean, invstd, training, grad_x, grad
     dots = np.empty((n_chunks, channels))
     _run_backward_partials(grad_out.reshape(shape2), x.reshape(shape2), channels, s, mean, totals, dots, n_threads)
     total, dot = _ordered_sum(totals), _ordered_sum(dots)
-    istd = invstd.astype(np.float64)
     grad_beta[...] = total
-    grad_gamma[...] = dot * istd
+    grad_gamma[...] = dot * invstd.astype(np.float64)
     if not training:
         a, b = eval_gradient_coefficients(gamma, invstd, x.dtype)
         _run_apply(grad_out.reshape(shape2), channels, s, a, b, grad_x.reshape(shape2), n_chunks, n_threads)
         return
-    k_c, shift = dot * istd * istd / count, total / count
-    dtype = x.dtype
-    _run_backward_apply(grad_out.reshape(shape2), x.reshape(shape2), channels, s, mean, k_c.astype(dtype),
-                        shift.astype(dtype), input_gradient_scale(gamma, invstd, dtype), grad_x.reshape(shape2), n_chunks,
-                        n_threads)
+    k_c, shift, scale = training_gradient_coefficients(total, dot, gamma, invstd, count, x.dtype)
+    _run_backward_apply(grad_out.reshape(shape2), x.reshape(shape2), channels, s, mean, k_c, shift, scale,
+                        grad_x.reshape(shape2), n_chunks, n_threads)
 
 
 @numba.njit(parallel=True, **NUMBA_OPTIONS)
